@@ -1,0 +1,37 @@
+/* common.h — what every engine file needs: the programmer-error check that stops with
+ * file:line and a hint, and the engine's thread setting.
+ *
+ * Programmer errors (shape mismatch, arena overflow, backward without a loss) are bugs in the
+ * calling code: they stop the program at once, naming the place and what to look at.
+ * Resource errors (files, memory) are returned to the caller instead; see safetensors.h. */
+#ifndef FMLAB_ENGINE_COMMON_H
+#define FMLAB_ENGINE_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#if defined(__GNUC__)
+#define ENGINE_NORETURN __attribute__((noreturn))
+#define ENGINE_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define ENGINE_NORETURN
+#define ENGINE_PRINTF(a, b)
+#endif
+
+ENGINE_NORETURN ENGINE_PRINTF(3, 4)
+void engine_fail(const char *file, int line, const char *fmt, ...);
+
+/* ENGINE_CHECK(cond, "hint with %d", x): stops with file:line when cond is false. */
+#define ENGINE_CHECK(cond, ...) \
+    do { if (!(cond)) engine_fail(__FILE__, __LINE__, __VA_ARGS__); } while (0)
+
+/* Threads used by the heavy ops (matmul, attention, row-wise ops). 0 = all cores.
+ * Results are bit-identical for any thread count: work is split by output rows, never by
+ * a reduction. Without OpenMP at build time this is a no-op and everything runs on one. */
+void engine_set_threads(int n);
+int engine_threads(void);
+/* "avx512", "avx2" or "generic": the matmul kernel this processor runs. */
+const char *engine_kernel_name(void);
+
+#endif

@@ -1,0 +1,31 @@
+/* gemm.h — the one matrix multiply every heavy op goes through.
+ *
+ *   C (M,N) = op(A) (M,K) · op(B) (K,N)        (+ C when accumulate)
+ *
+ * op(A) is A, stored row-major with leading dimension lda, or its transpose when ta (A then
+ * stored (K,M)); likewise B with tb. Blocked and packed like BLIS/GotoBLAS: panels of B and A
+ * are copied into contiguous buffers, and a small register-tiled kernel (AVX-512, AVX2+FMA or
+ * plain C, picked once at run time) multiplies them. Threads split the rows of C in fixed
+ * blocks, so every element is summed in the same order whatever the thread count: results
+ * are bit-identical for 1 and N threads. */
+#ifndef FMLAB_ENGINE_GEMM_H
+#define FMLAB_ENGINE_GEMM_H
+
+#include "common.h"
+
+void gemm(int M, int N, int K,
+          const float *A, int lda, bool ta,
+          const float *B, int ldb, bool tb,
+          float *C, int ldc, bool accumulate);
+
+/* The same product by three plain loops, summed in double: the reference the tests use. */
+void gemm_reference(int M, int N, int K,
+                    const float *A, int lda, bool ta,
+                    const float *B, int ldb, bool tb,
+                    float *C, int ldc, bool accumulate);
+
+/* Force a kernel ("avx512", "avx2", "generic") for tests; NULL or unknown = best available.
+ * Returns the name in use. */
+const char *gemm_select_kernel(const char *name);
+
+#endif

@@ -1,0 +1,936 @@
+/* ops.c — every differentiable op: builder, forward kernel and backward kernel side by side.
+ *
+ * Conventions (llm.c's): outputs first, inputs next, dims last; backward kernels ADD into
+ * gradients (+=) and skip a NULL gradient. Row-wise work is split across threads by rows and
+ * every reduction runs in a fixed order, so results do not depend on the thread count. */
+#include "ops.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "gemm.h"
+
+#define SQRT1_2 0.70710678118654752f
+
+#define PRAGMA(x) _Pragma(#x)
+#ifdef FMLAB_OPENMP
+/* Parallel over independent rows, only when the work is worth waking the threads for. */
+#define PARALLEL_FOR(work) PRAGMA(omp parallel for schedule(static) if ((work) > 32768))
+#else
+#define PARALLEL_FOR(work)
+#endif
+
+static Tensor *new_like(Tape *tp, const Tensor *x) { return tape_tensor(tp, x->ndim, x->shape); }
+
+static const char *shp(const Tensor *t, char *buf) { return tensor_shape_str(t, buf, 64); }
+
+/* ======================================================================================
+ * add: out = a + b, b broadcast over the leading dims of a (b's shape is a suffix of a's).
+ * a (N), b (BN) with N % BN == 0 -> out (N)
+ * da += dout;  db[j] += Σ_rows dout[r·BN + j]
+ * ====================================================================================== */
+static void check_broadcast(const Tensor *a, const Tensor *b, const char *op)
+{
+    char s1[64], s2[64];
+    bool ok = b->ndim <= a->ndim;
+    for (int i = 0; ok && i < b->ndim; i++)
+        ok = b->shape[b->ndim - 1 - i] == a->shape[a->ndim - 1 - i];
+    ENGINE_CHECK(ok, "%s: shape %s does not broadcast onto %s (it must equal the trailing dims)",
+                 op, shp(b, s2), shp(a, s1));
+}
+
+void op_add_forward(float *out, const float *a, const float *b, size_t n, size_t bn)
+{
+    for (size_t i = 0; i < n; i += bn)
+        for (size_t j = 0; j < bn; j++) out[i + j] = a[i + j] + b[j];
+}
+
+void op_add_backward(float *da, float *db, const float *dout, size_t n, size_t bn)
+{
+    if (da) for (size_t i = 0; i < n; i++) da[i] += dout[i];
+    if (db)
+        for (size_t i = 0; i < n; i += bn)
+            for (size_t j = 0; j < bn; j++) db[j] += dout[i + j];
+}
+
+Tensor *op_add(Tape *tp, Tensor *a, Tensor *b)
+{
+    check_broadcast(a, b, "add");
+    Tensor *out = new_like(tp, a);
+    op_add_forward(out->data, a->data, b->data, a->size, b->size);
+    tape_record(tp, OP_ADD, out, a, b, NULL);
+    return out;
+}
+
+/* ======================================================================================
+ * mul: out = a ⊙ b, b broadcast as in add.
+ * da += dout ⊙ b;  db[j] += Σ_rows dout ⊙ a
+ * ====================================================================================== */
+void op_mul_forward(float *out, const float *a, const float *b, size_t n, size_t bn)
+{
+    for (size_t i = 0; i < n; i += bn)
+        for (size_t j = 0; j < bn; j++) out[i + j] = a[i + j] * b[j];
+}
+
+void op_mul_backward(float *da, float *db, const float *dout, const float *a, const float *b,
+                     size_t n, size_t bn)
+{
+    for (size_t i = 0; i < n; i += bn)
+        for (size_t j = 0; j < bn; j++) {
+            if (da) da[i + j] += dout[i + j] * b[j];
+            if (db) db[j] += dout[i + j] * a[i + j];
+        }
+}
+
+Tensor *op_mul(Tape *tp, Tensor *a, Tensor *b)
+{
+    check_broadcast(a, b, "mul");
+    Tensor *out = new_like(tp, a);
+    op_mul_forward(out->data, a->data, b->data, a->size, b->size);
+    tape_record(tp, OP_MUL, out, a, b, NULL);
+    return out;
+}
+
+/* ======================================================================================
+ * scale: out = s·x;  dx += s·dout
+ * ====================================================================================== */
+Tensor *op_scale(Tape *tp, Tensor *x, float s)
+{
+    Tensor *out = new_like(tp, x);
+    for (size_t i = 0; i < x->size; i++) out->data[i] = s * x->data[i];
+    TapeEntry *e = tape_record(tp, OP_SCALE, out, x, NULL, NULL);
+    if (e) e->fa[0] = s;
+    return out;
+}
+
+/* ======================================================================================
+ * gelu (erf form, BERT): out = x·Φ(x) = ½x(1 + erf(x/√2))
+ * dx += dout · (Φ(x) + x·φ(x)),  φ(x) = e^{-x²/2}/√(2π)
+ * ====================================================================================== */
+void op_gelu_erf_forward(float *out, const float *x, size_t n)
+{
+    PARALLEL_FOR(n)
+    for (size_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + erff(x[i] * SQRT1_2));
+}
+
+void op_gelu_erf_backward(float *dx, const float *dout, const float *x, size_t n)
+{
+    const float inv_sqrt_2pi = 0.3989422804014327f;
+    PARALLEL_FOR(n)
+    for (size_t i = 0; i < n; i++) {
+        float cdf = 0.5f * (1.0f + erff(x[i] * SQRT1_2));
+        float pdf = inv_sqrt_2pi * expf(-0.5f * x[i] * x[i]);
+        dx[i] += dout[i] * (cdf + x[i] * pdf);
+    }
+}
+
+Tensor *op_gelu_erf(Tape *tp, Tensor *x)
+{
+    Tensor *out = new_like(tp, x);
+    op_gelu_erf_forward(out->data, x->data, x->size);
+    tape_record(tp, OP_GELU_ERF, out, x, NULL, NULL);
+    return out;
+}
+
+/* ======================================================================================
+ * gelu (tanh form, GPT-2's gelu_new): out = ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³)
+ * dx += dout · (½(1 + tanh u) + ½x(1 − tanh²u)·√(2/π)(1 + 3·0.044715x²))
+ * ====================================================================================== */
+#define GELU_K 0.7978845608028654f /* √(2/π) */
+void op_gelu_tanh_forward(float *out, const float *x, size_t n)
+{
+    PARALLEL_FOR(n)
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        out[i] = 0.5f * v * (1.0f + tanhf(GELU_K * (v + 0.044715f * v * v * v)));
+    }
+}
+
+void op_gelu_tanh_backward(float *dx, const float *dout, const float *x, size_t n)
+{
+    PARALLEL_FOR(n)
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        float th = tanhf(GELU_K * (v + 0.044715f * v * v * v));
+        float d = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
+        dx[i] += dout[i] * d;
+    }
+}
+
+Tensor *op_gelu_tanh(Tape *tp, Tensor *x)
+{
+    Tensor *out = new_like(tp, x);
+    op_gelu_tanh_forward(out->data, x->data, x->size);
+    tape_record(tp, OP_GELU_TANH, out, x, NULL, NULL);
+    return out;
+}
+
+/* ======================================================================================
+ * tanh: out = tanh x;  dx += dout · (1 − out²)
+ * ====================================================================================== */
+Tensor *op_tanh(Tape *tp, Tensor *x)
+{
+    Tensor *out = new_like(tp, x);
+    for (size_t i = 0; i < x->size; i++) out->data[i] = tanhf(x->data[i]);
+    tape_record(tp, OP_TANH, out, x, NULL, NULL);
+    return out;
+}
+
+/* ======================================================================================
+ * matmul: per batch, out (M,N) = op(a) (M,K) · op(b) (K,N); b shared (2-D) or batched.
+ * !ta: da += dout · op(b)ᵀ           ta: da (K,M) += op(b) · doutᵀ
+ * !tb: db += op(a)ᵀ · dout           tb: db (N,K) += doutᵀ · op(a)
+ * A shared b with !ta is one big product: the batch folds into M (and db sums over it).
+ * ia: M N K batch ta tb shared
+ * ====================================================================================== */
+typedef struct MatmulDims { int M, N, K, batch; bool ta, tb, shared; } MatmulDims;
+
+static void matmul_fold(MatmulDims *d)
+{
+    if (d->shared && !d->ta) { d->M *= d->batch; d->batch = 1; }
+}
+
+void op_matmul_forward(float *out, const float *a, const float *b, MatmulDims d)
+{
+    matmul_fold(&d);
+    int lda = d.ta ? d.M : d.K, ldb = d.tb ? d.K : d.N;
+    size_t sa = (size_t)d.M * d.K, sb = d.shared ? 0 : (size_t)d.K * d.N, so = (size_t)d.M * d.N;
+    for (int i = 0; i < d.batch; i++)
+        gemm(d.M, d.N, d.K, a + i * sa, lda, d.ta, b + i * sb, ldb, d.tb, out + i * so, d.N, false);
+}
+
+void op_matmul_backward(float *da, float *db, const float *dout, const float *a, const float *b,
+                        MatmulDims d)
+{
+    matmul_fold(&d);
+    int M = d.M, N = d.N, K = d.K;
+    int lda = d.ta ? M : K, ldb = d.tb ? K : N;
+    size_t sa = (size_t)M * K, sb = d.shared ? 0 : (size_t)K * N, so = (size_t)M * N;
+    for (int i = 0; i < d.batch; i++) {
+        const float *ai = a + i * sa, *bi = b + i * sb, *dc = dout + i * so;
+        if (da) {
+            if (!d.ta) gemm(M, K, N, dc, N, false, bi, ldb, !d.tb, da + i * sa, K, true);
+            else       gemm(K, M, N, bi, ldb, d.tb, dc, N, true, da + i * sa, M, true);
+        }
+        if (db) {
+            if (!d.tb) gemm(K, N, M, ai, lda, !d.ta, dc, N, false, db + i * sb, N, true);
+            else       gemm(N, K, M, dc, N, true, ai, lda, d.ta, db + i * sb, K, true);
+        }
+    }
+}
+
+Tensor *op_matmul(Tape *tp, Tensor *a, Tensor *b, bool ta, bool tb)
+{
+    char s1[64], s2[64];
+    ENGINE_CHECK(a->ndim >= 2 && b->ndim >= 2, "matmul: %s · %s: both need 2+ dims", shp(a, s1), shp(b, s2));
+    bool shared = b->ndim == 2;
+    ENGINE_CHECK(shared || b->ndim == a->ndim, "matmul: %s · %s: b must be 2-D or have a's batch dims",
+                 shp(a, s1), shp(b, s2));
+    for (int i = 0; !shared && i < a->ndim - 2; i++)
+        ENGINE_CHECK(a->shape[i] == b->shape[i], "matmul: batch dims of %s and %s differ", shp(a, s1), shp(b, s2));
+    int ra = a->shape[a->ndim - 2], ca = a->shape[a->ndim - 1];
+    int rb = b->shape[b->ndim - 2], cb = b->shape[b->ndim - 1];
+    MatmulDims d = {ta ? ca : ra, tb ? rb : cb, ta ? ra : ca, (int)(a->size / ((size_t)ra * ca)), ta, tb, shared};
+    ENGINE_CHECK((tb ? cb : rb) == d.K, "matmul: inner dims differ: %s%s · %s%s",
+                 shp(a, s1), ta ? "ᵀ" : "", shp(b, s2), tb ? "ᵀ" : "");
+    int shape[TENSOR_MAX_DIMS];
+    memcpy(shape, a->shape, sizeof shape);
+    shape[a->ndim - 2] = d.M;
+    shape[a->ndim - 1] = d.N;
+    Tensor *out = tape_tensor(tp, a->ndim, shape);
+    op_matmul_forward(out->data, a->data, b->data, d);
+    TapeEntry *e = tape_record(tp, OP_MATMUL, out, a, b, NULL);
+    if (e) {
+        e->ia[0] = d.M; e->ia[1] = d.N; e->ia[2] = d.K; e->ia[3] = d.batch;
+        e->ia[4] = ta; e->ia[5] = tb; e->ia[6] = shared;
+    }
+    return out;
+}
+
+Tensor *op_linear(Tape *tp, Tensor *x, Tensor *w, Tensor *bias)
+{
+    Tensor *y = op_matmul(tp, x, w, false, true);
+    return bias ? op_add(tp, y, bias) : y;
+}
+
+Tensor *op_conv1d(Tape *tp, Tensor *x, Tensor *w, Tensor *bias)
+{
+    Tensor *y = op_matmul(tp, x, w, false, false);
+    return bias ? op_add(tp, y, bias) : y;
+}
+
+/* ======================================================================================
+ * reshape: a view of the same data with another shape;  dx += dout
+ * ====================================================================================== */
+Tensor *op_reshape(Tape *tp, Tensor *x, int ndim, const int *shape)
+{
+    Tensor *out = tape_tensor(tp, 0, NULL);
+    tensor_set_shape(out, ndim, shape);
+    char s1[64], s2[64];
+    ENGINE_CHECK(out->size == x->size, "reshape: %s has %zu elements, %s has %zu",
+                 shp(x, s1), x->size, shp(out, s2), out->size);
+    out->data = x->data;
+    tape_record(tp, OP_RESHAPE, out, x, NULL, NULL);
+    return out;
+}
+
+/* ======================================================================================
+ * transpose12: out[a][c][b][d] = x[a][b][c][d], x (A,B,C,D) -> (A,C,B,D)
+ * dx[a][b][c][d] += dout[a][c][b][d]
+ * ====================================================================================== */
+void op_transpose12_forward(float *out, const float *x, int A, int B, int C, int D, bool back)
+{
+    /* back: out is dx (A,B,C,D) accumulated from x = dout (A,C,B,D) */
+    PARALLEL_FOR((size_t)A * B * C * D)
+    for (int a = 0; a < A; a++)
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < C; c++) {
+                size_t src = (((size_t)a * B + b) * C + c) * D;
+                size_t dst = (((size_t)a * C + c) * B + b) * D;
+                if (!back) memcpy(out + dst, x + src, (size_t)D * sizeof(float));
+                else for (int d = 0; d < D; d++) out[src + d] += x[dst + d];
+            }
+}
+
+Tensor *op_transpose12(Tape *tp, Tensor *x)
+{
+    char s[64];
+    ENGINE_CHECK(x->ndim == 4, "transpose12 needs a 4-D tensor, got %s", shp(x, s));
+    int shape[4] = {x->shape[0], x->shape[2], x->shape[1], x->shape[3]};
+    Tensor *out = tape_tensor(tp, 4, shape);
+    op_transpose12_forward(out->data, x->data, x->shape[0], x->shape[1], x->shape[2], x->shape[3], false);
+    tape_record(tp, OP_TRANSPOSE12, out, x, NULL, NULL);
+    return out;
+}
+
+Tensor *op_split_heads(Tape *tp, Tensor *x, int nh)
+{
+    char s[64];
+    ENGINE_CHECK(x->ndim == 3 && x->shape[2] % nh == 0, "split_heads: %s does not split into %d heads",
+                 shp(x, s), nh);
+    int shape[4] = {x->shape[0], x->shape[1], nh, x->shape[2] / nh};
+    return op_transpose12(tp, op_reshape(tp, x, 4, shape));
+}
+
+Tensor *op_merge_heads(Tape *tp, Tensor *x)
+{
+    Tensor *t = op_transpose12(tp, x); /* (B,T,NH,HS) */
+    int shape[3] = {t->shape[0], t->shape[1], t->shape[2] * t->shape[3]};
+    return op_reshape(tp, t, 3, shape);
+}
+
+/* ======================================================================================
+ * slice_last: out[..., j] = x[..., start + j], j < len;  dx[..., start + j] += dout[..., j]
+ * ====================================================================================== */
+Tensor *op_slice_last(Tape *tp, Tensor *x, int start, int len)
+{
+    int C = tensor_last(x);
+    ENGINE_CHECK(start >= 0 && len > 0 && start + len <= C, "slice_last: [%d, %d) outside 0..%d",
+                 start, start + len, C);
+    int shape[TENSOR_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    shape[x->ndim - 1] = len;
+    Tensor *out = tape_tensor(tp, x->ndim, shape);
+    size_t rows = tensor_rows(x);
+    for (size_t r = 0; r < rows; r++)
+        memcpy(out->data + r * len, x->data + r * C + start, (size_t)len * sizeof(float));
+    TapeEntry *e = tape_record(tp, OP_SLICE_LAST, out, x, NULL, NULL);
+    if (e) { e->ia[0] = start; e->ia[1] = len; }
+    return out;
+}
+
+/* ======================================================================================
+ * gather_rows: x (R,C) -> out (n,C), out[i] = x[rows[i]];  dx[rows[i]] += dout[i]
+ * ====================================================================================== */
+Tensor *op_gather_rows(Tape *tp, Tensor *x, const int32_t *rows, int n)
+{
+    int C = tensor_last(x);
+    size_t R = tensor_rows(x);
+    int shape[2] = {n, C};
+    Tensor *out = tape_tensor(tp, 2, shape);
+    for (int i = 0; i < n; i++) {
+        ENGINE_CHECK(rows[i] >= 0 && (size_t)rows[i] < R, "gather_rows: row %d outside 0..%zu", rows[i], R);
+        memcpy(out->data + (size_t)i * C, x->data + (size_t)rows[i] * C, (size_t)C * sizeof(float));
+    }
+    TapeEntry *e = tape_record(tp, OP_GATHER_ROWS, out, x, NULL, NULL);
+    if (e) { e->aux = rows; e->ia[0] = n; }
+    return out;
+}
+
+/* ======================================================================================
+ * embedding: out[n] = table[ids[n]], table (V,C);  dtable[ids[n]] += dout[n] (scatter-add,
+ * in row order, so repeated ids sum the same way every time)
+ * ====================================================================================== */
+Tensor *op_embedding(Tape *tp, Tensor *table, const int32_t *ids, int ndim, const int *shape)
+{
+    char s[64];
+    ENGINE_CHECK(table->ndim == 2, "embedding: the table must be (V,C), got %s", shp(table, s));
+    ENGINE_CHECK(ndim < TENSOR_MAX_DIMS, "embedding: ids may have at most 3 dims");
+    int V = table->shape[0], C = table->shape[1];
+    int oshape[TENSOR_MAX_DIMS];
+    memcpy(oshape, shape, (size_t)ndim * sizeof(int));
+    oshape[ndim] = C;
+    Tensor *out = tape_tensor(tp, ndim + 1, oshape);
+    size_t n = out->size / (size_t)C;
+    for (size_t i = 0; i < n; i++) {
+        ENGINE_CHECK(ids[i] >= 0 && ids[i] < V, "embedding: id %d at %zu is outside the table's 0..%d",
+                     ids[i], i, V - 1);
+        memcpy(out->data + i * C, table->data + (size_t)ids[i] * C, (size_t)C * sizeof(float));
+    }
+    TapeEntry *e = tape_record(tp, OP_EMBEDDING, out, table, NULL, NULL);
+    if (e) e->aux = ids;
+    return out;
+}
+
+/* ======================================================================================
+ * layernorm over the last dim: out = (x − μ)·rstd·w + b, rstd = 1/√(σ² + eps) (biased σ²)
+ * with n̂ = (x − μ)·rstd and g = dout ⊙ w:
+ *   dx += rstd · (g − mean(g) − n̂ · mean(g ⊙ n̂));  dw += Σ_rows dout ⊙ n̂;  db += Σ_rows dout
+ * saved: μ and rstd per row.
+ * ====================================================================================== */
+void op_layernorm_forward(float *out, float *mean, float *rstd, const float *x,
+                          const float *w, const float *b, float eps, size_t rows, int C)
+{
+    PARALLEL_FOR(rows * C)
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * C;
+        double m = 0, v = 0;
+        for (int i = 0; i < C; i++) m += xr[i];
+        m /= C;
+        for (int i = 0; i < C; i++) v += (xr[i] - m) * (xr[i] - m);
+        v /= C;
+        float s = (float)(1.0 / sqrt(v + eps));
+        float *o = out + r * C;
+        for (int i = 0; i < C; i++) o[i] = ((xr[i] - (float)m) * s) * w[i] + b[i];
+        mean[r] = (float)m;
+        rstd[r] = s;
+    }
+}
+
+void op_layernorm_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                           const float *w, const float *mean, const float *rstd, size_t rows, int C)
+{
+    if (dx) {
+        PARALLEL_FOR(rows * C)
+        for (size_t r = 0; r < rows; r++) {
+            const float *xr = x + r * C, *dr = dout + r * C;
+            double gm = 0, gnm = 0;
+            for (int i = 0; i < C; i++) {
+                float nh = (xr[i] - mean[r]) * rstd[r];
+                gm += dr[i] * w[i];
+                gnm += dr[i] * w[i] * nh;
+            }
+            gm /= C;
+            gnm /= C;
+            for (int i = 0; i < C; i++) {
+                float nh = (xr[i] - mean[r]) * rstd[r];
+                dx[r * C + i] += rstd[r] * (dr[i] * w[i] - (float)gm - nh * (float)gnm);
+            }
+        }
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * C, *dr = dout + r * C;
+        for (int i = 0; i < C; i++) {
+            if (dw) dw[i] += dr[i] * (xr[i] - mean[r]) * rstd[r];
+            if (db) db[i] += dr[i];
+        }
+    }
+}
+
+Tensor *op_layernorm(Tape *tp, Tensor *x, Tensor *w, Tensor *b, float eps)
+{
+    char s1[64], s2[64];
+    int C = tensor_last(x);
+    ENGINE_CHECK(w->size == (size_t)C && b->size == (size_t)C, "layernorm: weight %s / bias for last dim of %s",
+                 shp(w, s1), shp(x, s2));
+    size_t rows = tensor_rows(x);
+    Tensor *out = new_like(tp, x);
+    float *saved = arena_alloc(&tp->arena, 2 * rows * sizeof(float));
+    op_layernorm_forward(out->data, saved, saved + rows, x->data, w->data, b->data, eps, rows, C);
+    TapeEntry *e = tape_record(tp, OP_LAYERNORM, out, x, w, b);
+    if (e) { e->saved = saved; e->fa[0] = eps; }
+    return out;
+}
+
+/* ======================================================================================
+ * softmax over the last dim, with an optional keep mask (keep = 0 -> probability exactly 0;
+ * a row with nothing kept -> all zeros, never NaN)
+ * dx += y ⊙ (dout − Σ dout ⊙ y)      (masked entries have y = 0, so they get no gradient)
+ * ====================================================================================== */
+void op_softmax_forward(float *out, const float *x, const uint8_t *keep, size_t rows, int C)
+{
+    PARALLEL_FOR(rows * C)
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * C;
+        const uint8_t *kr = keep ? keep + r * C : NULL;
+        float *o = out + r * C;
+        float mx = -INFINITY;
+        for (int i = 0; i < C; i++)
+            if (!kr || kr[i]) mx = xr[i] > mx ? xr[i] : mx;
+        if (mx == -INFINITY) { memset(o, 0, (size_t)C * sizeof(float)); continue; }
+        float sum = 0;
+        for (int i = 0; i < C; i++) {
+            o[i] = (!kr || kr[i]) ? expf(xr[i] - mx) : 0.0f;
+            sum += o[i];
+        }
+        float inv = 1.0f / sum;
+        for (int i = 0; i < C; i++) o[i] *= inv;
+    }
+}
+
+void op_softmax_backward(float *dx, const float *dout, const float *y, size_t rows, int C)
+{
+    PARALLEL_FOR(rows * C)
+    for (size_t r = 0; r < rows; r++) {
+        const float *yr = y + r * C, *dr = dout + r * C;
+        float dot = 0;
+        for (int i = 0; i < C; i++) dot += dr[i] * yr[i];
+        for (int i = 0; i < C; i++) dx[r * C + i] += yr[i] * (dr[i] - dot);
+    }
+}
+
+Tensor *op_softmax(Tape *tp, Tensor *x)
+{
+    Tensor *out = new_like(tp, x);
+    op_softmax_forward(out->data, x->data, NULL, tensor_rows(x), tensor_last(x));
+    tape_record(tp, OP_SOFTMAX, out, x, NULL, NULL);
+    return out;
+}
+
+Tensor *op_masked_softmax(Tape *tp, Tensor *x, const uint8_t *keep)
+{
+    Tensor *out = new_like(tp, x);
+    op_softmax_forward(out->data, x->data, keep, tensor_rows(x), tensor_last(x));
+    tape_record(tp, OP_MASKED_SOFTMAX, out, x, NULL, NULL);
+    return out;
+}
+
+/* ======================================================================================
+ * attention (fused), per batch b and head h, with s = 1/√HS:
+ *   S = s·Q·Kᵀ (T,T);  P = masked softmax of S by rows;  O = P·V
+ * backward:  dP = dO·Vᵀ;  dV += Pᵀ·dO;  dS = P ⊙ (dP − rowsum(dP ⊙ P));
+ *            dQ += s·dS·K;  dK += s·dSᵀ·Q
+ * P (B,NH,T,T) is saved: backward needs it, and the viz shows it.
+ * ====================================================================================== */
+static inline bool attn_allowed(const AttnMask *m, int b, int i, int j, int T)
+{
+    if (m->causal && j > i) return false;
+    if (m->kind == MASK_KEYS) return m->keep[(size_t)b * T + j] != 0;
+    if (m->kind == MASK_FULL) return m->keep[((size_t)b * T + i) * T + j] != 0;
+    return true;
+}
+
+void op_attention_forward(float *out, float *P, const float *q, const float *k, const float *v,
+                          const AttnMask *m, int B, int NH, int T, int HS)
+{
+    float s = 1.0f / sqrtf((float)HS);
+    PARALLEL_FOR((size_t)B * NH * T * T * HS)
+    for (int bh = 0; bh < B * NH; bh++) {
+        int b = bh / NH;
+        const float *qb = q + (size_t)bh * T * HS, *kb = k + (size_t)bh * T * HS, *vb = v + (size_t)bh * T * HS;
+        float *pb = P + (size_t)bh * T * T, *ob = out + (size_t)bh * T * HS;
+        for (int i = 0; i < T; i++) {
+            float *pr = pb + (size_t)i * T, mx = -INFINITY;
+            for (int j = 0; j < T; j++) {
+                if (!attn_allowed(m, b, i, j, T)) { pr[j] = -INFINITY; continue; }
+                float dot = 0;
+                for (int d = 0; d < HS; d++) dot += qb[i * HS + d] * kb[j * HS + d];
+                pr[j] = dot * s;
+                mx = pr[j] > mx ? pr[j] : mx;
+            }
+            float *orow = ob + (size_t)i * HS;
+            memset(orow, 0, (size_t)HS * sizeof(float));
+            if (mx == -INFINITY) { memset(pr, 0, (size_t)T * sizeof(float)); continue; }
+            float sum = 0;
+            for (int j = 0; j < T; j++) {
+                pr[j] = pr[j] == -INFINITY ? 0.0f : expf(pr[j] - mx);
+                sum += pr[j];
+            }
+            float inv = 1.0f / sum;
+            for (int j = 0; j < T; j++) {
+                pr[j] *= inv;
+                if (pr[j] != 0.0f)
+                    for (int d = 0; d < HS; d++) orow[d] += pr[j] * vb[j * HS + d];
+            }
+        }
+    }
+}
+
+void op_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *P,
+                           const float *q, const float *k, const float *v, int B, int NH, int T, int HS)
+{
+    float s = 1.0f / sqrtf((float)HS);
+    PARALLEL_FOR((size_t)B * NH * T * T * HS)
+    for (int bh = 0; bh < B * NH; bh++) {
+        size_t off = (size_t)bh * T * HS;
+        const float *pb = P + (size_t)bh * T * T, *db = dout + off;
+        float dp[T];
+        for (int i = 0; i < T; i++) {
+            const float *pr = pb + (size_t)i * T, *dor = db + (size_t)i * HS;
+            float rowdot = 0;
+            for (int j = 0; j < T; j++) {
+                float acc = 0;
+                for (int d = 0; d < HS; d++) acc += dor[d] * v[off + j * HS + d];
+                dp[j] = acc;
+                rowdot += acc * pr[j];
+            }
+            for (int j = 0; j < T; j++) {
+                if (pr[j] == 0.0f) continue;
+                if (dv)
+                    for (int d = 0; d < HS; d++) dv[off + j * HS + d] += pr[j] * dor[d];
+                float ds = pr[j] * (dp[j] - rowdot) * s;
+                if (dq)
+                    for (int d = 0; d < HS; d++) dq[off + i * HS + d] += ds * k[off + j * HS + d];
+                if (dk)
+                    for (int d = 0; d < HS; d++) dk[off + j * HS + d] += ds * q[off + i * HS + d];
+            }
+        }
+    }
+}
+
+Tensor *op_attention(Tape *tp, Tensor *q, Tensor *k, Tensor *v, AttnMask mask, float **probs)
+{
+    char s1[64], s2[64];
+    ENGINE_CHECK(q->ndim == 4 && tensor_same_shape(q, k) && tensor_same_shape(q, v),
+                 "attention: q %s, k, v must all be (B,NH,T,HS); k is %s", shp(q, s1), shp(k, s2));
+    ENGINE_CHECK(mask.kind == MASK_NONE || mask.keep, "attention: mask kind set but keep is NULL");
+    int B = q->shape[0], NH = q->shape[1], T = q->shape[2], HS = q->shape[3];
+    Tensor *out = new_like(tp, q);
+    float *P = arena_alloc(&tp->arena, (size_t)B * NH * T * T * sizeof(float));
+    op_attention_forward(out->data, P, q->data, k->data, v->data, &mask, B, NH, T, HS);
+    if (probs) *probs = P;
+    TapeEntry *e = tape_record(tp, OP_ATTENTION, out, q, k, v);
+    if (e) e->saved = P;
+    return out;
+}
+
+/* ======================================================================================
+ * cross-entropy with ignore_index, fused with log-softmax, logits (R,V):
+ *   loss = (1/n) Σ_{r counted} (logsumexp(x_r) − x_r[t_r]),  n = number of counted rows
+ *   dx_r += dout · (softmax(x_r) − onehot(t_r)) / n;   n = 0 gives loss 0 and no gradient.
+ * saved: softmax of each counted row.
+ * ====================================================================================== */
+Tensor *op_cross_entropy(Tape *tp, Tensor *logits, const int32_t *targets)
+{
+    size_t R = tensor_rows(logits);
+    int V = tensor_last(logits);
+    Tensor *out = tape_tensor(tp, 0, NULL);
+    float *probs = arena_alloc(&tp->arena, logits->size * sizeof(float));
+    float *row_loss = arena_alloc(&tp->arena, R * sizeof(float));
+    int n = 0;
+    for (size_t r = 0; r < R; r++) {
+        ENGINE_CHECK(targets[r] == IGNORE_INDEX || (targets[r] >= 0 && targets[r] < V),
+                     "cross_entropy: target %d at row %zu is outside 0..%d (or -100)", targets[r], r, V - 1);
+        n += targets[r] != IGNORE_INDEX;
+    }
+    PARALLEL_FOR(R * V)
+    for (size_t r = 0; r < R; r++) {
+        row_loss[r] = 0;
+        if (targets[r] == IGNORE_INDEX) continue;
+        const float *x = logits->data + r * V;
+        float *p = probs + r * V;
+        float mx = -INFINITY;
+        for (int i = 0; i < V; i++) mx = x[i] > mx ? x[i] : mx;
+        float sum = 0;
+        for (int i = 0; i < V; i++) { p[i] = expf(x[i] - mx); sum += p[i]; }
+        float inv = 1.0f / sum;
+        for (int i = 0; i < V; i++) p[i] *= inv;
+        row_loss[r] = mx + logf(sum) - x[targets[r]];
+    }
+    double total = 0;
+    for (size_t r = 0; r < R; r++) total += row_loss[r];
+    out->data[0] = n ? (float)(total / n) : 0.0f;
+    TapeEntry *e = tape_record(tp, OP_CROSS_ENTROPY, out, logits, NULL, NULL);
+    if (e) { e->saved = probs; e->aux = targets; e->ia[0] = n; }
+    return out;
+}
+
+void op_cross_entropy_backward(float *dx, float dout, const float *probs, const int32_t *targets,
+                               int n, size_t R, int V)
+{
+    if (n == 0) return;
+    float g = dout / (float)n;
+    PARALLEL_FOR(R * V)
+    for (size_t r = 0; r < R; r++) {
+        if (targets[r] == IGNORE_INDEX) continue;
+        for (int i = 0; i < V; i++) dx[r * V + i] += g * probs[r * V + i];
+        dx[r * V + targets[r]] -= g;
+    }
+}
+
+/* ======================================================================================
+ * binary cross-entropy with logits, mean over kept elements (stable form):
+ *   ℓ = max(x,0) − x·y + log(1 + e^{−|x|});   dx += dout · (σ(x) − y) / n
+ * ====================================================================================== */
+Tensor *op_bce_logits(Tape *tp, Tensor *logits, const float *targets, const uint8_t *keep)
+{
+    Tensor *out = tape_tensor(tp, 0, NULL);
+    double total = 0;
+    int n = 0;
+    for (size_t i = 0; i < logits->size; i++) {
+        if (keep && !keep[i]) continue;
+        float x = logits->data[i];
+        total += fmaxf(x, 0.0f) - x * targets[i] + log1pf(expf(-fabsf(x)));
+        n++;
+    }
+    out->data[0] = n ? (float)(total / n) : 0.0f;
+    TapeEntry *e = tape_record(tp, OP_BCE_LOGITS, out, logits, NULL, NULL);
+    if (e) { e->aux = targets; e->aux2 = keep; e->ia[0] = n; }
+    return out;
+}
+
+void op_bce_logits_backward(float *dx, float dout, const float *x, const float *y, const uint8_t *keep,
+                            int n, size_t N)
+{
+    if (n == 0) return;
+    for (size_t i = 0; i < N; i++) {
+        if (keep && !keep[i]) continue;
+        float sig = 1.0f / (1.0f + expf(-x[i]));
+        dx[i] += dout * (sig - y[i]) / (float)n;
+    }
+}
+
+/* ======================================================================================
+ * KL divergence between temperature-softened distributions, rows of (R,V):
+ *   p = softmax(t/T) (teacher), q = softmax(s/T) (student)
+ *   ℓ = (1/n) Σ_{r kept} Σ_v p (log p − log q)
+ *   ds += dout · (q − p) / (T·n);   dt += dout · p ⊙ ((log p − log q) − ℓ_r) / (T·n)
+ * saved: logsumexp of s/T and t/T, and ℓ_r, per row.
+ * ====================================================================================== */
+static float row_lse(const float *x, int V, float invT)
+{
+    float mx = -INFINITY;
+    for (int i = 0; i < V; i++) mx = x[i] * invT > mx ? x[i] * invT : mx;
+    double sum = 0;
+    for (int i = 0; i < V; i++) sum += exp(x[i] * invT - mx);
+    return mx + (float)log(sum);
+}
+
+Tensor *op_kl_div(Tape *tp, Tensor *student, Tensor *teacher, float temperature, const uint8_t *keep)
+{
+    char s1[64], s2[64];
+    ENGINE_CHECK(tensor_same_shape(student, teacher), "kl_div: student %s and teacher %s differ",
+                 shp(student, s1), shp(teacher, s2));
+    ENGINE_CHECK(temperature > 0, "kl_div: temperature must be positive, got %g", temperature);
+    size_t R = tensor_rows(student);
+    int V = tensor_last(student);
+    float invT = 1.0f / temperature;
+    float *saved = arena_alloc(&tp->arena, 3 * R * sizeof(float));
+    float *lse_s = saved, *lse_t = saved + R, *kl = saved + 2 * R;
+    PARALLEL_FOR(R * V)
+    for (size_t r = 0; r < R; r++) {
+        kl[r] = 0;
+        if (keep && !keep[r]) continue;
+        const float *s = student->data + r * V, *t = teacher->data + r * V;
+        lse_s[r] = row_lse(s, V, invT);
+        lse_t[r] = row_lse(t, V, invT);
+        double acc = 0;
+        for (int i = 0; i < V; i++) {
+            float lp = t[i] * invT - lse_t[r], lq = s[i] * invT - lse_s[r];
+            acc += exp(lp) * (lp - lq);
+        }
+        kl[r] = (float)acc;
+    }
+    double total = 0;
+    int n = 0;
+    for (size_t r = 0; r < R; r++)
+        if (!keep || keep[r]) { total += kl[r]; n++; }
+    Tensor *out = tape_tensor(tp, 0, NULL);
+    out->data[0] = n ? (float)(total / n) : 0.0f;
+    TapeEntry *e = tape_record(tp, OP_KL_DIV, out, student, teacher, NULL);
+    if (e) { e->saved = saved; e->aux = keep; e->fa[0] = temperature; e->ia[0] = n; }
+    return out;
+}
+
+void op_kl_div_backward(float *ds, float *dt, float dout, const float *s, const float *t,
+                        const float *saved, const uint8_t *keep, float temperature, int n, size_t R, int V)
+{
+    if (n == 0) return;
+    float invT = 1.0f / temperature, g = dout * invT / (float)n;
+    const float *lse_s = saved, *lse_t = saved + R, *kl = saved + 2 * R;
+    PARALLEL_FOR(R * V)
+    for (size_t r = 0; r < R; r++) {
+        if (keep && !keep[r]) continue;
+        for (int i = 0; i < V; i++) {
+            float lp = t[r * V + i] * invT - lse_t[r], lq = s[r * V + i] * invT - lse_s[r];
+            float p = expf(lp), q = expf(lq);
+            if (ds) ds[r * V + i] += g * (q - p);
+            if (dt) dt[r * V + i] += g * p * ((lp - lq) - kl[r]);
+        }
+    }
+}
+
+/* ======================================================================================
+ * cosine-embedding loss with target 1, rows of (R,C), as torch computes cos:
+ *   cos = a·b / √((|a|² + ε)(|b|² + ε)),  ε = 1e-12;  ℓ = (1/n) Σ_{r kept} (1 − cos_r)
+ *   ∂cos/∂a = b/√(..) − cos·a/(|a|² + ε);  ∂cos/∂b = a/√(..) − cos·b/(|b|² + ε)
+ *   da += −dout/n · ∂cos/∂a;  db += −dout/n · ∂cos/∂b
+ * ====================================================================================== */
+#define COS_EPS 1e-12
+static void cos_parts(const float *a, const float *b, int C, double *ab, double *aa, double *bb)
+{
+    *ab = *aa = *bb = 0;
+    for (int i = 0; i < C; i++) {
+        *ab += (double)a[i] * b[i];
+        *aa += (double)a[i] * a[i];
+        *bb += (double)b[i] * b[i];
+    }
+    *aa += COS_EPS;
+    *bb += COS_EPS;
+}
+
+Tensor *op_cosine_loss(Tape *tp, Tensor *a, Tensor *b, const uint8_t *keep)
+{
+    char s1[64], s2[64];
+    ENGINE_CHECK(tensor_same_shape(a, b), "cosine_loss: %s and %s differ", shp(a, s1), shp(b, s2));
+    size_t R = tensor_rows(a);
+    int C = tensor_last(a);
+    double total = 0;
+    int n = 0;
+    for (size_t r = 0; r < R; r++) {
+        if (keep && !keep[r]) continue;
+        double ab, aa, bb;
+        cos_parts(a->data + r * C, b->data + r * C, C, &ab, &aa, &bb);
+        total += 1.0 - ab / sqrt(aa * bb);
+        n++;
+    }
+    Tensor *out = tape_tensor(tp, 0, NULL);
+    out->data[0] = n ? (float)(total / n) : 0.0f;
+    TapeEntry *e = tape_record(tp, OP_COSINE_LOSS, out, a, b, NULL);
+    if (e) { e->aux = keep; e->ia[0] = n; }
+    return out;
+}
+
+void op_cosine_loss_backward(float *da, float *db, float dout, const float *a, const float *b,
+                             const uint8_t *keep, int n, size_t R, int C)
+{
+    if (n == 0) return;
+    double g = -(double)dout / n;
+    for (size_t r = 0; r < R; r++) {
+        if (keep && !keep[r]) continue;
+        const float *ar = a + r * C, *br = b + r * C;
+        double ab, aa, bb;
+        cos_parts(ar, br, C, &ab, &aa, &bb);
+        double d = sqrt(aa * bb), cs = ab / d;
+        for (int i = 0; i < C; i++) {
+            if (da) da[r * C + i] += (float)(g * (br[i] / d - cs * ar[i] / aa));
+            if (db) db[r * C + i] += (float)(g * (ar[i] / d - cs * br[i] / bb));
+        }
+    }
+}
+
+/* ======================================================================================
+ * sum and mean to a scalar: out = Σ x (or Σ x / n);  dx += dout (or dout / n)
+ * ====================================================================================== */
+static Tensor *reduce(Tape *tp, Tensor *x, OpType op)
+{
+    double s = 0;
+    for (size_t i = 0; i < x->size; i++) s += x->data[i];
+    Tensor *out = tape_tensor(tp, 0, NULL);
+    out->data[0] = (float)(op == OP_MEAN ? s / (double)x->size : s);
+    tape_record(tp, op, out, x, NULL, NULL);
+    return out;
+}
+
+Tensor *op_sum(Tape *tp, Tensor *x) { return reduce(tp, x, OP_SUM); }
+Tensor *op_mean(Tape *tp, Tensor *x) { return reduce(tp, x, OP_MEAN); }
+
+/* ======================================================================================
+ * The backward dispatch: one case per op, called by tape_backward in reverse tape order.
+ * ====================================================================================== */
+void op_backward_entry(Tape *tp, TapeEntry *e)
+{
+    Tensor *out = e->out, *a = e->in[0], *b = e->in[1], *c = e->in[2];
+    const float *dout = out->grad;
+    float *da = tape_grad(tp, a), *db = b ? tape_grad(tp, b) : NULL, *dc = c ? tape_grad(tp, c) : NULL;
+    switch (e->op) {
+    case OP_ADD:
+        op_add_backward(da, db, dout, a->size, b->size);
+        break;
+    case OP_MUL:
+        op_mul_backward(da, db, dout, a->data, b->data, a->size, b->size);
+        break;
+    case OP_SCALE:
+        for (size_t i = 0; i < a->size; i++) da[i] += e->fa[0] * dout[i];
+        break;
+    case OP_MATMUL: {
+        MatmulDims d = {e->ia[0], e->ia[1], e->ia[2], e->ia[3], e->ia[4], e->ia[5], e->ia[6]};
+        op_matmul_backward(da, db, dout, a->data, b->data, d);
+        break;
+    }
+    case OP_RESHAPE:
+        for (size_t i = 0; i < a->size; i++) da[i] += dout[i];
+        break;
+    case OP_TRANSPOSE12:
+        op_transpose12_forward(da, dout, a->shape[0], a->shape[1], a->shape[2], a->shape[3], true);
+        break;
+    case OP_SLICE_LAST: {
+        int C = tensor_last(a), start = e->ia[0], len = e->ia[1];
+        size_t rows = tensor_rows(a);
+        for (size_t r = 0; r < rows; r++)
+            for (int j = 0; j < len; j++) da[r * C + start + j] += dout[r * len + j];
+        break;
+    }
+    case OP_GATHER_ROWS: {
+        const int32_t *rows = e->aux;
+        int C = tensor_last(a);
+        for (int i = 0; i < e->ia[0]; i++)
+            for (int j = 0; j < C; j++) da[(size_t)rows[i] * C + j] += dout[(size_t)i * C + j];
+        break;
+    }
+    case OP_EMBEDDING: {
+        const int32_t *ids = e->aux;
+        int C = a->shape[1];
+        size_t n = out->size / (size_t)C;
+        for (size_t i = 0; i < n; i++)
+            for (int j = 0; j < C; j++) da[(size_t)ids[i] * C + j] += dout[i * C + j];
+        break;
+    }
+    case OP_LAYERNORM: {
+        size_t rows = tensor_rows(a);
+        op_layernorm_backward(da, db, dc, dout, a->data, b->data, e->saved, e->saved + rows, rows,
+                              tensor_last(a));
+        break;
+    }
+    case OP_GELU_ERF:
+        op_gelu_erf_backward(da, dout, a->data, a->size);
+        break;
+    case OP_GELU_TANH:
+        op_gelu_tanh_backward(da, dout, a->data, a->size);
+        break;
+    case OP_TANH:
+        for (size_t i = 0; i < a->size; i++) da[i] += dout[i] * (1.0f - out->data[i] * out->data[i]);
+        break;
+    case OP_SOFTMAX:
+    case OP_MASKED_SOFTMAX:
+        op_softmax_backward(da, dout, out->data, tensor_rows(a), tensor_last(a));
+        break;
+    case OP_ATTENTION:
+        op_attention_backward(da, db, dc, dout, e->saved, a->data, b->data, c->data,
+                              a->shape[0], a->shape[1], a->shape[2], a->shape[3]);
+        break;
+    case OP_CROSS_ENTROPY:
+        op_cross_entropy_backward(da, dout[0], e->saved, e->aux, e->ia[0], tensor_rows(a), tensor_last(a));
+        break;
+    case OP_BCE_LOGITS:
+        op_bce_logits_backward(da, dout[0], a->data, e->aux, e->aux2, e->ia[0], a->size);
+        break;
+    case OP_KL_DIV:
+        op_kl_div_backward(da, db, dout[0], a->data, b->data, e->saved, e->aux, e->fa[0], e->ia[0],
+                           tensor_rows(a), tensor_last(a));
+        break;
+    case OP_COSINE_LOSS:
+        op_cosine_loss_backward(da, db, dout[0], a->data, b->data, e->aux, e->ia[0], tensor_rows(a),
+                                tensor_last(a));
+        break;
+    case OP_SUM:
+    case OP_MEAN: {
+        float g = e->op == OP_MEAN ? dout[0] / (float)a->size : dout[0];
+        for (size_t i = 0; i < a->size; i++) da[i] += g;
+        break;
+    }
+    case OP_COUNT:
+        ENGINE_CHECK(false, "OP_COUNT is not an op");
+    }
+}

@@ -1,0 +1,40 @@
+/* params.h — a model's parameter block: every weight, its gradient and AdamW's two moments
+ * in four equally long flat arrays, in the same order.
+ *
+ *   mem = [ data (n) | grad (n) | m (n) | v (n) ]
+ *
+ * so zeroing the gradients, clipping, and the optimizer update are flat loops. A model
+ * declares its parameters with params_add (Hugging Face names), then params_finalize
+ * allocates the block and points each Tensor's data and grad into it. */
+#ifndef FMLAB_ENGINE_PARAMS_H
+#define FMLAB_ENGINE_PARAMS_H
+
+#include "rng.h"
+#include "tensor.h"
+
+typedef struct ParamBlock {
+    Tensor **params;       /* owned, in declaration order */
+    bool *decay;           /* weight decay applies to params[i] (not to biases and LayerNorms) */
+    int count, cap;
+    float *mem;
+    float *data, *grad, *m, *v;
+    size_t n;              /* total floats per array */
+} ParamBlock;
+
+void params_init(ParamBlock *pb);
+/* Declares a parameter; the name is copied. Its data exists after params_finalize. */
+Tensor *params_add(ParamBlock *pb, const char *name, int ndim, const int *shape, bool decay);
+/* Allocates the block (zeroed). Resource error: false. */
+bool params_finalize(ParamBlock *pb);
+void params_free(ParamBlock *pb);
+void params_zero_grad(ParamBlock *pb);
+Tensor *params_find(const ParamBlock *pb, const char *name);
+/* The first parameter whose gradient holds a NaN or Inf, or NULL. */
+const Tensor *params_nonfinite_grad(const ParamBlock *pb);
+
+/* Initialisation as BERT and GPT-2 do it: normal(0, 0.02) weights, zero biases, LayerNorm
+ * weight 1. */
+void init_normal(Tensor *t, Rng *r, float std);
+void init_constant(Tensor *t, float value);
+
+#endif

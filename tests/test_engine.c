@@ -1,0 +1,628 @@
+/* test_engine.c — the engine's parts other than gradients: the matmul kernels against a
+ * plain triple loop, bit-identical results across thread counts, the RNG's distributions
+ * (statistical tests at p ≈ 1e-6 or stricter, so a correct generator practically never
+ * fails and a biased one does), the parameter block, the optimizers against PyTorch, the
+ * schedule, and safetensors, including files that are broken on purpose. */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---------------- gemm ---------------- */
+
+static void check_gemm_shapes(const char *kernel)
+{
+    const char *got = gemm_select_kernel(kernel);
+    if (strcmp(got, kernel) != 0) {
+        print_message("kernel %s not supported here, skipping its shapes\n", kernel);
+        gemm_select_kernel(NULL);
+        return;
+    }
+    static const int shapes[][3] = {
+        {1, 1, 1}, {1, 7, 3}, {5, 1, 9}, {13, 17, 11}, {12, 32, 64}, {97, 33, 257},
+        {100, 300, 40}, {6, 16, 256}, {200, 19, 600}, {64, 2000, 64},
+    };
+    Rng r;
+    rng_seed(&r, 99, 0);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *A = malloc((size_t)M * K * sizeof(float)), *B = malloc((size_t)K * N * sizeof(float));
+        float *C = malloc((size_t)M * N * sizeof(float)), *Cr = malloc((size_t)M * N * sizeof(float));
+        fill_normal(A, (size_t)M * K, &r, 1);
+        fill_normal(B, (size_t)K * N, &r, 1);
+        for (int v = 0; v < 8; v++) {
+            bool ta = v & 1, tb = v & 2, acc = v & 4;
+            fill_normal(C, (size_t)M * N, &r, 1);
+            memcpy(Cr, C, (size_t)M * N * sizeof(float));
+            gemm(M, N, K, A, ta ? M : K, ta, B, tb ? K : N, tb, C, N, acc);
+            gemm_reference(M, N, K, A, ta ? M : K, ta, B, tb ? K : N, tb, Cr, N, acc);
+            /* float sums of K terms of size ~1: error grows like √K·ε */
+            char what[96];
+            snprintf(what, sizeof what, "%s %dx%dx%d ta%d tb%d acc%d", kernel, M, N, K, ta, tb, acc);
+            assert_close_f(what, C, Cr, (size_t)M * N, 2e-5 * sqrt(K), 1e-5);
+        }
+        free(A);
+        free(B);
+        free(C);
+        free(Cr);
+    }
+    gemm_select_kernel(NULL);
+}
+
+static void test_gemm_kernels(void **state)
+{
+    (void)state;
+    check_gemm_shapes("generic");
+    check_gemm_shapes("avx2");
+    check_gemm_shapes("avx512");
+}
+
+/* gemm with ldc > N must leave the columns beyond N alone. */
+static void test_gemm_leading_dims(void **state)
+{
+    (void)state;
+    int M = 7, N = 5, K = 9, ldc = 8;
+    float A[7 * 9], B[9 * 5], C[7 * 8];
+    Rng r;
+    rng_seed(&r, 4, 0);
+    fill_normal(A, 63, &r, 1);
+    fill_normal(B, 45, &r, 1);
+    for (int i = 0; i < 56; i++) C[i] = 1234.0f;
+    gemm(M, N, K, A, K, false, B, N, false, C, ldc, false);
+    for (int i = 0; i < M; i++)
+        for (int j = N; j < ldc; j++) assert_true(C[i * ldc + j] == 1234.0f);
+    float ref[7 * 8];
+    gemm_reference(M, N, K, A, K, false, B, N, false, ref, ldc, false);
+    for (int i = 0; i < M; i++) assert_close_f("ldc", C + i * ldc, ref + i * ldc, (size_t)N, 1e-5, 1e-5);
+}
+
+/* A small transformer-shaped step run with 1 thread and with 2: every output and gradient
+ * must be the same to the bit. */
+static void transformer_step(Tape *tp, ParamBlock *pb, float *out_copy, float *grad_copy)
+{
+    enum { B = 8, T = 32, C = 64, V = 300, NH = 4 };
+    static int32_t ids[B * T], tgt[B * T];
+    for (int i = 0; i < B * T; i++) {
+        ids[i] = (i * 37 + 11) % V;
+        tgt[i] = i % 7 == 0 ? IGNORE_INDEX : (i * 13 + 5) % V;
+    }
+    Tensor *wte = pb->params[0], *wq = pb->params[1], *wf = pb->params[2], *lw = pb->params[3],
+           *lb = pb->params[4];
+    tape_reset(tp);
+    params_zero_grad(pb);
+    int is[2] = {B, T};
+    Tensor *x = op_embedding(tp, wte, ids, 2, is);
+    Tensor *qkv = op_linear(tp, x, wq, NULL);
+    Tensor *q = op_split_heads(tp, op_slice_last(tp, qkv, 0, C), NH);
+    Tensor *k = op_split_heads(tp, op_slice_last(tp, qkv, C, C), NH);
+    Tensor *v = op_split_heads(tp, op_slice_last(tp, qkv, 2 * C, C), NH);
+    Tensor *a = op_merge_heads(tp, op_attention(tp, q, k, v, (AttnMask){MASK_NONE, NULL, true}, NULL));
+    Tensor *h = op_layernorm(tp, op_add(tp, x, a), lw, lb, 1e-5f);
+    h = op_add(tp, h, op_gelu_erf(tp, op_linear(tp, h, wf, NULL)));
+    Tensor *logits = op_matmul(tp, h, wte, false, true);
+    Tensor *loss = op_cross_entropy(tp, logits, tgt);
+    tape_backward(tp, loss);
+    memcpy(out_copy, logits->data, logits->size * sizeof(float));
+    memcpy(grad_copy, pb->grad, pb->n * sizeof(float));
+}
+
+static void test_threads_bit_identical(void **state)
+{
+    (void)state;
+    ParamBlock pb;
+    params_init(&pb);
+    int s0[2] = {300, 64}, s1[2] = {192, 64}, s2[2] = {64, 64}, s3[1] = {64};
+    params_add(&pb, "wte", 2, s0, true);
+    params_add(&pb, "wqkv", 2, s1, true);
+    params_add(&pb, "wf", 2, s2, true);
+    params_add(&pb, "ln.weight", 1, s3, false);
+    params_add(&pb, "ln.bias", 1, s3, false);
+    assert_true(params_finalize(&pb));
+    Rng r;
+    rng_seed(&r, 1, 0);
+    for (int i = 0; i < 3; i++) init_normal(pb.params[i], &r, 0.1f);
+    init_constant(pb.params[3], 1.0f);
+    Tape tp;
+    assert_true(tape_init(&tp, 64u << 20, 256));
+    size_t nout = 8 * 32 * 300;
+    float *o1 = malloc(nout * sizeof(float)), *o2 = malloc(nout * sizeof(float));
+    float *g1 = malloc(pb.n * sizeof(float)), *g2 = malloc(pb.n * sizeof(float));
+    engine_set_threads(1);
+    transformer_step(&tp, &pb, o1, g1);
+    engine_set_threads(2);
+    print_message("threads now %d\n", engine_threads());
+    transformer_step(&tp, &pb, o2, g2);
+    engine_set_threads(0);
+    assert_memory_equal(o1, o2, nout * sizeof(float));
+    assert_memory_equal(g1, g2, pb.n * sizeof(float));
+    /* and the gradient is not trivially zero */
+    double norm = 0;
+    for (size_t i = 0; i < pb.n; i++) norm += (double)g1[i] * g1[i];
+    assert_true(norm > 1e-6);
+    free(o1); free(o2); free(g1); free(g2);
+    tape_free(&tp);
+    params_free(&pb);
+}
+
+/* ---------------- tape ---------------- */
+
+static void test_tape_print_and_accumulate(void **state)
+{
+    (void)state;
+    Tape tp;
+    assert_true(tape_init(&tp, 1u << 20, 64));
+    int s[2] = {2, 3};
+    Tensor *x = tape_leaf(&tp, 2, s, true);
+    for (int i = 0; i < 6; i++) x->data[i] = (float)i;
+    /* x used twice: d/dx Σ(x ⊙ x + 3x) = 2x + 3 */
+    Tensor *y = op_add(&tp, op_mul(&tp, x, x), op_scale(&tp, x, 3.0f));
+    Tensor *l = op_sum(&tp, y);
+    tape_backward(&tp, l);
+    for (int i = 0; i < 6; i++) assert_true(x->grad[i] == 2.0f * i + 3.0f);
+    assert_true(l->data[0] == (0 + 1 + 4 + 9 + 16 + 25) + 3.0f * 15);
+    char buf[1024] = {0};
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    tape_print(&tp, f);
+    fclose(f);
+    assert_non_null(strstr(buf, "mul"));
+    assert_non_null(strstr(buf, "scale"));
+    assert_non_null(strstr(buf, "sum"));
+    assert_non_null(strstr(buf, "(2, 3) -> ()"));
+    assert_int_equal(tp.count, 4);
+    /* no_grad records nothing */
+    tape_reset(&tp);
+    tp.no_grad = true;
+    x = tape_leaf(&tp, 2, s, true);
+    op_sum(&tp, op_mul(&tp, x, x));
+    assert_int_equal(tp.count, 0);
+    tape_free(&tp);
+    for (int i = 0; i < OP_COUNT; i++) assert_non_null(op_name[i]);
+}
+
+/* ---------------- rng ---------------- */
+
+static void test_rng_determinism(void **state)
+{
+    (void)state;
+    Rng a, b, c;
+    rng_seed(&a, 42, 0);
+    rng_seed(&b, 42, 0);
+    rng_seed(&c, 43, 0);
+    int same = 0;
+    for (int i = 0; i < 1000; i++) {
+        uint32_t x = rng_u32(&a), y = rng_u32(&b), z = rng_u32(&c);
+        assert_true(x == y);
+        same += x == z;
+    }
+    assert_true(same < 3);
+    /* the PCG32 reference stream (pcg32-demo, seed 42 stream 54) */
+    Rng d;
+    rng_seed(&d, 42, 54);
+    static const uint32_t want[6] = {0xa15c02b7, 0x7b47f409, 0xba1d3330, 0x83d2f293, 0xbfa4784b, 0xcbed606e};
+    for (int i = 0; i < 6; i++) assert_true(rng_u32(&d) == want[i]);
+}
+
+static void test_rng_distributions(void **state)
+{
+    (void)state;
+    Rng r;
+    rng_seed(&r, 7, 1);
+    const int N = 200000;
+    /* uniform: mean 1/2, variance 1/12 */
+    double s = 0, ss = 0, mn = 1, mx = 0;
+    for (int i = 0; i < N; i++) {
+        double u = rng_uniform(&r);
+        s += u; ss += u * u;
+        mn = fmin(mn, u); mx = fmax(mx, u);
+    }
+    double mean = s / N, var = ss / N - mean * mean;
+    assert_true(fabs(mean - 0.5) < 5 * sqrt(1.0 / 12 / N));
+    assert_true(fabs(var - 1.0 / 12) < 0.002);
+    assert_true(mn >= 0 && mx < 1);
+    /* normal(2, 3): mean and std */
+    s = ss = 0;
+    for (int i = 0; i < N; i++) {
+        double z = rng_normal(&r, 2.0f, 3.0f);
+        s += z; ss += z * z;
+    }
+    mean = s / N;
+    double sd = sqrt(ss / N - mean * mean);
+    assert_true(fabs(mean - 2.0) < 5 * 3.0 / sqrt(N));
+    assert_true(fabs(sd - 3.0) < 5 * 3.0 / sqrt(2.0 * N));
+    /* rng_below(10): chi-square with 9 dof; 0.999999 quantile ≈ 42.6 */
+    int counts[10] = {0};
+    for (int i = 0; i < N; i++) counts[rng_below(&r, 10)]++;
+    double chi = 0;
+    for (int i = 0; i < 10; i++) chi += (counts[i] - N / 10.0) * (counts[i] - N / 10.0) / (N / 10.0);
+    assert_true(chi < 42.6);
+    /* bernoulli(0.15): a binomial count within 5 standard deviations */
+    int hits = 0;
+    for (int i = 0; i < N; i++) hits += rng_bernoulli(&r, 0.15f);
+    assert_true(fabs(hits - 0.15 * N) < 5 * sqrt(N * 0.15 * 0.85));
+    /* range is inclusive on both ends */
+    int lo = 0, hi = 0;
+    for (int i = 0; i < 1000; i++) {
+        int v = rng_range(&r, -2, 2);
+        assert_true(v >= -2 && v <= 2);
+        lo += v == -2; hi += v == 2;
+    }
+    assert_true(lo > 0 && hi > 0);
+}
+
+static void test_rng_shuffle(void **state)
+{
+    (void)state;
+    Rng r;
+    rng_seed(&r, 3, 0);
+    /* a permutation, and every position equally likely for element 0 */
+    int pos[5] = {0};
+    const int N = 50000;
+    for (int t = 0; t < N; t++) {
+        int a[5] = {0, 1, 2, 3, 4};
+        rng_shuffle(&r, a, 5);
+        int seen = 0;
+        for (int i = 0; i < 5; i++) {
+            seen |= 1 << a[i];
+            if (a[i] == 0) pos[i]++;
+        }
+        assert_int_equal(seen, 31);
+    }
+    double chi = 0;
+    for (int i = 0; i < 5; i++) chi += (pos[i] - N / 5.0) * (pos[i] - N / 5.0) / (N / 5.0);
+    assert_true(chi < 33.4); /* 4 dof, p = 1e-6 */
+}
+
+static void test_rng_categorical(void **state)
+{
+    (void)state;
+    Rng r;
+    rng_seed(&r, 5, 0);
+    const float logits[5] = {1.0f, 2.0f, 0.5f, 2.0f, -1.0f};
+    const int N = 100000;
+    float temps[2] = {1.0f, 0.5f};
+    for (int ti = 0; ti < 2; ti++) {
+        float T = temps[ti];
+        int counts[5] = {0};
+        for (int i = 0; i < N; i++) counts[rng_categorical(&r, logits, 5, T, 0)]++;
+        double z = 0, p[5];
+        for (int i = 0; i < 5; i++) z += exp(logits[i] / T);
+        double chi = 0;
+        for (int i = 0; i < 5; i++) {
+            p[i] = exp(logits[i] / T) / z;
+            chi += (counts[i] - N * p[i]) * (counts[i] - N * p[i]) / (N * p[i]);
+        }
+        assert_true(chi < 33.4); /* 4 dof, p = 1e-6 */
+    }
+    /* top-2 of {1, 2, 0.5, 2, -1} is indices 1 and 3 (tied), each half the time */
+    int c1 = 0, other = 0;
+    for (int i = 0; i < N; i++) {
+        int k = rng_categorical(&r, logits, 5, 1.0f, 2);
+        c1 += k == 1;
+        other += k != 1 && k != 3;
+    }
+    assert_int_equal(other, 0);
+    assert_true(fabs(c1 - N / 2.0) < 5 * sqrt(N * 0.25));
+    /* top-1 is greedy: the lower index of a tie */
+    for (int i = 0; i < 100; i++) assert_int_equal(rng_categorical(&r, logits, 5, 1.0f, 1), 1);
+    /* top-3 at temperature 1: indices 1, 3, 0 with probabilities ∝ e², e², e */
+    int c[5] = {0};
+    for (int i = 0; i < N; i++) c[rng_categorical(&r, logits, 5, 1.0f, 3)]++;
+    assert_int_equal(c[2] + c[4], 0);
+    double z = 2 * exp(2.0) + exp(1.0), p0 = exp(1.0) / z;
+    assert_true(fabs(c[0] - N * p0) < 5 * sqrt(N * p0 * (1 - p0)));
+}
+
+/* ---------------- params and optimizers ---------------- */
+
+static void test_params_layout(void **state)
+{
+    (void)state;
+    ParamBlock pb;
+    params_init(&pb);
+    int a[2] = {3, 4}, b[1] = {5};
+    Tensor *w = params_add(&pb, "layer.weight", 2, a, true);
+    Tensor *bias = params_add(&pb, "layer.bias", 1, b, false);
+    assert_true(params_finalize(&pb));
+    assert_int_equal(pb.n, 17);
+    assert_ptr_equal(w->data, pb.data);
+    assert_ptr_equal(bias->data, pb.data + 12);
+    assert_ptr_equal(w->grad, pb.grad);
+    assert_ptr_equal(pb.grad, pb.data + 17);
+    assert_ptr_equal(pb.m, pb.data + 34);
+    assert_ptr_equal(pb.v, pb.data + 51);
+    assert_ptr_equal(params_find(&pb, "layer.bias"), bias);
+    assert_null(params_find(&pb, "nope"));
+    Rng r;
+    rng_seed(&r, 1, 0);
+    init_normal(w, &r, 0.02f);
+    double s = 0;
+    for (int i = 0; i < 12; i++) s += fabs(w->data[i]);
+    assert_true(s > 0 && s / 12 < 0.1);
+    for (int i = 0; i < 5; i++) assert_true(bias->data[i] == 0.0f);
+    assert_null(params_nonfinite_grad(&pb));
+    bias->grad[2] = NAN;
+    assert_ptr_equal(params_nonfinite_grad(&pb), bias);
+    params_free(&pb);
+}
+
+static void test_adamw_vs_torch(void **state)
+{
+    (void)state;
+    FILE *f = fopen("data/adamw_torch.txt", "r");
+    assert_non_null(f);
+    struct { const char *name; float lr, b1, b2, eps, wd; } cases[3] = {
+        {"default", 1e-2f, 0.9f, 0.999f, 1e-8f, 1e-2f},
+        {"strong", 3e-2f, 0.8f, 0.95f, 1e-6f, 0.1f},
+        {"nodecay", 1e-3f, 0.9f, 0.98f, 1e-8f, 0.0f},
+    };
+    char line[512];
+    int checked = 0;
+    ParamBlock pb;
+    AdamW opt = {0};
+    Tensor *p = NULL;
+    char cur[32] = "";
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#') continue;
+        char name[32];
+        int t, used;
+        float want[8];
+        assert_int_equal(sscanf(line, "%31s %d%n", name, &t, &used), 2);
+        char *rest = line + used;
+        for (int j = 0; j < 8; j++) want[j] = strtof(rest, &rest);
+        if (strcmp(name, cur) != 0) {
+            if (cur[0]) params_free(&pb);
+            strcpy(cur, name);
+            params_init(&pb);
+            int s[1] = {8};
+            p = params_add(&pb, "p", 1, s, true);
+            assert_true(params_finalize(&pb));
+            for (int j = 0; j < 8; j++) p->data[j] = (float)(0.1 * (j - 3));
+            int ci = 0;
+            while (strcmp(cases[ci].name, name) != 0) ci++;
+            opt = (AdamW){cases[ci].b1, cases[ci].b2, cases[ci].eps, cases[ci].wd, 0};
+        }
+        int ci = 0;
+        while (strcmp(cases[ci].name, name) != 0) ci++;
+        for (int j = 0; j < 8; j++) p->grad[j] = (float)(sin(0.7 * j + 1.3 * t) * (j + 1) / 4);
+        adamw_step(&opt, &pb, cases[ci].lr);
+        assert_int_equal(opt.step, t);
+        char what[64];
+        snprintf(what, sizeof what, "adamw %s step %d", name, t);
+        assert_close_f(what, p->data, want, 8, 1e-7, 2e-6);
+        checked++;
+    }
+    fclose(f);
+    if (cur[0]) params_free(&pb);
+    assert_int_equal(checked, 18);
+}
+
+static void test_sgd_and_clip(void **state)
+{
+    (void)state;
+    ParamBlock pb;
+    params_init(&pb);
+    int s[1] = {2};
+    Tensor *p = params_add(&pb, "p", 1, s, true);
+    assert_true(params_finalize(&pb));
+    p->data[0] = 1.0f;
+    p->data[1] = -2.0f;
+    Sgd opt = {0.9f, 0.0f, 0};
+    /* step 1: buf = g; p -= lr·buf.  step 2: buf = 0.9·buf + g */
+    p->grad[0] = 0.5f; p->grad[1] = 1.0f;
+    sgd_step(&opt, &pb, 0.1f);
+    assert_true(fabsf(p->data[0] - 0.95f) < 1e-7f && fabsf(p->data[1] + 2.1f) < 1e-6f);
+    p->grad[0] = 0.5f; p->grad[1] = 1.0f;
+    sgd_step(&opt, &pb, 0.1f);
+    assert_true(fabsf(p->data[0] - (0.95f - 0.1f * 0.95f)) < 1e-6f);
+    assert_true(fabsf(p->data[1] - (-2.1f - 0.1f * 1.9f)) < 1e-6f);
+    /* clip: norm 5 -> 1 */
+    p->grad[0] = 3.0f; p->grad[1] = 4.0f;
+    float n = clip_grad_norm(&pb, 1.0f);
+    assert_true(fabsf(n - 5.0f) < 1e-6f);
+    assert_true(fabsf(p->grad[0] - 0.6f) < 1e-5f && fabsf(p->grad[1] - 0.8f) < 1e-5f);
+    /* below the limit: untouched */
+    n = clip_grad_norm(&pb, 10.0f);
+    assert_true(fabsf(p->grad[0] - 0.6f) < 1e-5f);
+    params_free(&pb);
+}
+
+static void test_lr_schedule(void **state)
+{
+    (void)state;
+    LrSchedule lin = {SCHEDULE_LINEAR, 1e-3f, 10, 110};
+    assert_true(lr_at(&lin, 0) == 0.0f);
+    assert_true(fabsf(lr_at(&lin, 5) - 5e-4f) < 1e-9f);
+    assert_true(fabsf(lr_at(&lin, 10) - 1e-3f) < 1e-9f);
+    assert_true(fabsf(lr_at(&lin, 60) - 5e-4f) < 1e-9f);
+    assert_true(lr_at(&lin, 110) == 0.0f);
+    assert_true(lr_at(&lin, 500) == 0.0f);
+    LrSchedule cosd = {SCHEDULE_COSINE, 2e-3f, 0, 100};
+    assert_true(fabsf(lr_at(&cosd, 0) - 2e-3f) < 1e-9f);
+    assert_true(fabsf(lr_at(&cosd, 50) - 1e-3f) < 1e-8f);
+    assert_true(fabsf(lr_at(&cosd, 25) - 2e-3f * 0.5f * (1 + cosf(3.14159265f / 4))) < 1e-8f);
+    assert_true(fabsf(lr_at(&cosd, 100)) < 1e-9f);
+    LrSchedule c = {SCHEDULE_CONSTANT, 3e-4f, 4, 0};
+    assert_true(fabsf(lr_at(&c, 2) - 1.5e-4f) < 1e-10f && lr_at(&c, 1000) == 3e-4f);
+}
+
+/* ---------------- safetensors ---------------- */
+
+static char tmpdir[64];
+
+static void path_in_tmp(char *buf, size_t n, const char *name) { snprintf(buf, n, "%s/%s", tmpdir, name); }
+
+static void write_bytes(const char *path, const void *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+static void test_safetensors_roundtrip(void **state)
+{
+    (void)state;
+    char path[128];
+    path_in_tmp(path, sizeof path, "a.safetensors");
+    float w[6] = {1, -2, 3.5f, 0, 1e-30f, -7};
+    int64_t ids[3] = {0, 4, (int64_t)1 << 40};
+    int32_t small[2] = {-1, 7};
+    StWriter wr;
+    st_writer_init(&wr);
+    int64_t sw[2] = {2, 3}, si[1] = {3}, ss[2] = {1, 2}, se[1] = {0};
+    assert_int_equal(st_writer_add(&wr, "bert.embeddings.word_embeddings.weight", ST_F32, 2, sw, w), 0);
+    assert_int_equal(st_writer_add(&wr, "input_ids", ST_I64, 1, si, ids), 0);
+    assert_int_equal(st_writer_add(&wr, "small", ST_I32, 2, ss, small), 0);
+    assert_int_equal(st_writer_add(&wr, "empty", ST_F32, 1, se, w), 0);
+    assert_int_equal(st_writer_metadata(&wr, "format", "pt"), 0);
+    char err[256];
+    assert_int_equal(st_writer_save(&wr, path, err, sizeof err), 0);
+    st_writer_free(&wr);
+    char tmp[140];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    assert_int_equal(access(tmp, F_OK), -1); /* renamed into place */
+
+    SafeTensors st;
+    assert_int_equal(st_load(&st, path, err, sizeof err), 0);
+    assert_int_equal(st.count, 4);
+    /* header length is a multiple of 8 so the data is aligned */
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | st.buf[i];
+    assert_int_equal(hlen % 8, 0);
+    const StTensor *t = st_find(&st, "bert.embeddings.word_embeddings.weight");
+    assert_non_null(t);
+    assert_int_equal(t->dtype, ST_F32);
+    assert_int_equal(t->ndim, 2);
+    assert_int_equal(t->shape[0], 2);
+    assert_int_equal(t->shape[1], 3);
+    float back[6];
+    assert_int_equal(st_read_f32(&st, t->name, back, 6, err, sizeof err), 0);
+    assert_memory_equal(back, w, sizeof w);
+    t = st_find(&st, "input_ids");
+    assert_int_equal(t->dtype, ST_I64);
+    int64_t ib[3];
+    memcpy(ib, t->data, sizeof ib);
+    assert_memory_equal(ib, ids, sizeof ids);
+    t = st_find(&st, "small");
+    assert_int_equal(t->dtype, ST_I32);
+    assert_int_equal(t->count, 2);
+    assert_int_equal(st_find(&st, "empty")->count, 0);
+    assert_int_equal(st_read_f32(&st, "input_ids", back, 3, err, sizeof err), -1);
+    assert_non_null(strstr(err, "I64"));
+    assert_int_equal(st_read_f32(&st, "nope", back, 3, err, sizeof err), -1);
+    st_free(&st);
+}
+
+/* Builds a file from a header string and n data bytes, then expects a load error that
+ * mentions `needle`. */
+static void expect_bad(const char *name, const char *header, size_t hlen_override, size_t data_bytes,
+                       const char *needle)
+{
+    size_t hl = strlen(header);
+    size_t n = 8 + hl + data_bytes;
+    unsigned char *b = calloc(n, 1);
+    uint64_t h = hlen_override ? hlen_override : hl;
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(h >> (8 * i));
+    memcpy(b + 8, header, hl);
+    char path[128], err[256] = "";
+    path_in_tmp(path, sizeof path, name);
+    write_bytes(path, b, n);
+    free(b);
+    SafeTensors st;
+    int rc = st_load(&st, path, err, sizeof err);
+    if (rc == 0 || !strstr(err, needle)) print_message("%s: rc %d, err \"%s\"\n", name, rc, err);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, needle));
+    assert_non_null(strstr(err, path)); /* the message names the file */
+    assert_null(st.buf);
+}
+
+static void test_safetensors_malformed(void **state)
+{
+    (void)state;
+    const char *ok = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+    expect_bad("empty-header.st", "", 0, 0, "not a JSON object");
+    expect_bad("oversized.st", ok, (size_t)1 << 40, 8, "larger than");
+    expect_bad("pastend.st", ok, strlen(ok) + 100, 8, "past the end");
+    expect_bad("truncated.st", ok, 0, 5, "data_offsets");
+    expect_bad("notjson.st", "{\"a\":", 0, 0, "not a JSON object");
+    expect_bad("dtype.st", "{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 0, 4, "F16");
+    expect_bad("count.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 0, 8, "need 12 bytes");
+    expect_bad("negoff.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-8,0]}}", 0, 8, "data_offsets");
+    expect_bad("backwards.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}", 0, 8, "data_offsets");
+    expect_bad("gap.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 0, 8, "gap or overlap");
+    expect_bad("overlap.st",
+               "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+               "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 0, 12, "gap or overlap");
+    expect_bad("tail.st", ok, 0, 12, "cover 8 of the 12");
+    expect_bad("shape.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", 0, 8, "shape");
+    expect_bad("fraction.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1.5],\"data_offsets\":[0,8]}}", 0, 8, "shape");
+    expect_bad("huge.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1000000000,1000000000,1000000],\"data_offsets\":[0,8]}}", 0, 8, "shape");
+    expect_bad("dup.st",
+               "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+               "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 0, 8, "twice");
+    expect_bad("missing.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", 0, 8, "data_offsets");
+    char err[256];
+    SafeTensors st;
+    assert_int_equal(st_parse(&st, "\x08\0\0", 3, err, sizeof err), -1);
+    assert_non_null(strstr(err, "too short"));
+    assert_int_equal(st_load(&st, "/nonexistent/x.safetensors", err, sizeof err), -1);
+    assert_non_null(strstr(err, "No such file"));
+    /* a valid file cut at every length is refused cleanly (and ASan sees no bad read) */
+    char path[128];
+    path_in_tmp(path, sizeof path, "full.st");
+    float w[4] = {1, 2, 3, 4};
+    StWriter wr;
+    st_writer_init(&wr);
+    int64_t s[1] = {4};
+    st_writer_add(&wr, "w", ST_F32, 1, s, w);
+    assert_int_equal(st_writer_save(&wr, path, err, sizeof err), 0);
+    st_writer_free(&wr);
+    FILE *f = fopen(path, "rb");
+    unsigned char buf[256];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    for (size_t cut = 0; cut < n; cut++) assert_int_equal(st_parse(&st, buf, cut, err, sizeof err), -1);
+    assert_int_equal(st_parse(&st, buf, n, err, sizeof err), 0);
+    st_free(&st);
+    /* an unwritable destination is an error, not a crash */
+    assert_int_equal(st_writer_save(&wr, "/nonexistent/dir/x.safetensors", err, sizeof err), -1);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/fmlab_test_XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gemm_kernels),
+        cmocka_unit_test(test_gemm_leading_dims),
+        cmocka_unit_test(test_threads_bit_identical),
+        cmocka_unit_test(test_tape_print_and_accumulate),
+        cmocka_unit_test(test_rng_determinism),
+        cmocka_unit_test(test_rng_distributions),
+        cmocka_unit_test(test_rng_shuffle),
+        cmocka_unit_test(test_rng_categorical),
+        cmocka_unit_test(test_params_layout),
+        cmocka_unit_test(test_adamw_vs_torch),
+        cmocka_unit_test(test_sgd_and_clip),
+        cmocka_unit_test(test_lr_schedule),
+        cmocka_unit_test(test_safetensors_roundtrip),
+        cmocka_unit_test(test_safetensors_malformed),
+    };
+    return cmocka_run_group_tests_name("engine", tests, setup, teardown);
+}

@@ -360,9 +360,9 @@ Tensor *op_gather_rows(Tape *tp, Tensor *x, const int32_t *rows, int n)
 
 /* ======================================================================================
  * embedding: out[n] = table[ids[n]], table (V,C);  dtable[ids[n]] += dout[n] (scatter-add,
- * in row order, so repeated ids sum the same way every time)
+ * in row order, so repeated ids sum the same way every time), except ids[n] == padding_idx
  * ====================================================================================== */
-Tensor *op_embedding(Tape *tp, Tensor *table, const int32_t *ids, int ndim, const int *shape)
+Tensor *op_embedding(Tape *tp, Tensor *table, const int32_t *ids, int ndim, const int *shape, int padding_idx)
 {
     char s[64];
     ENGINE_CHECK(table->ndim == 2, "embedding: the table must be (V,C), got %s", shp(table, s));
@@ -379,7 +379,7 @@ Tensor *op_embedding(Tape *tp, Tensor *table, const int32_t *ids, int ndim, cons
         memcpy(out->data + i * C, table->data + (size_t)ids[i] * C, (size_t)C * sizeof(float));
     }
     TapeEntry *e = tape_record(tp, OP_EMBEDDING, out, table, NULL, NULL);
-    if (e) e->aux = ids;
+    if (e) { e->aux = ids; e->ia[0] = padding_idx; }
     return out;
 }
 
@@ -884,7 +884,8 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
         int C = a->shape[1];
         size_t n = out->size / (size_t)C;
         for (size_t i = 0; i < n; i++)
-            for (int j = 0; j < C; j++) da[(size_t)ids[i] * C + j] += dout[i * C + j];
+            if (ids[i] != e->ia[0])
+                for (int j = 0; j < C; j++) da[(size_t)ids[i] * C + j] += dout[i * C + j];
         break;
     }
     case OP_LAYERNORM: {

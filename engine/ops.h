@@ -46,8 +46,9 @@ Tensor *op_merge_heads(Tape *tp, Tensor *x);         /* (B,NH,T,HS) -> (B,T,NH*H
 Tensor *op_slice_last(Tape *tp, Tensor *x, int start, int len);   /* x[..., start:start+len] */
 /* x viewed as rows of its last dim (R,C); out (n,C) = x[rows[i]] */
 Tensor *op_gather_rows(Tape *tp, Tensor *x, const int32_t *rows, int n);
-/* table (V,C), ids of shape `shape` -> (shape..., C) */
-Tensor *op_embedding(Tape *tp, Tensor *table, const int32_t *ids, int ndim, const int *shape);
+/* table (V,C), ids of shape `shape` -> (shape..., C). Rows looked up with id == padding_idx
+ * get no gradient (nn.Embedding's padding_idx); -1 = none. */
+Tensor *op_embedding(Tape *tp, Tensor *table, const int32_t *ids, int ndim, const int *shape, int padding_idx);
 
 /* ---- normalisation and attention ---- */
 Tensor *op_layernorm(Tape *tp, Tensor *x, Tensor *w, Tensor *b, float eps);

@@ -131,7 +131,8 @@ void tape_print(const Tape *tp, FILE *f)
         const TapeEntry *e = &tp->entries[i];
         fprintf(f, "%4d %-15s", i, op_name[e->op]);
         for (int k = 0; k < 3 && e->in[k]; k++)
-            fprintf(f, "%s%s", k ? ", " : "", tensor_shape_str(e->in[k], s, sizeof s));
+            fprintf(f, "%s%s%s", k ? ", " : "", e->in[k]->name ? e->in[k]->name : "",
+                    tensor_shape_str(e->in[k], s, sizeof s));
         fprintf(f, " -> %s\n", tensor_shape_str(e->out, s, sizeof s));
     }
 }

@@ -82,7 +82,8 @@ void tape_backward(Tape *tp, Tensor *loss);
 /* Backward from any tensor with a given upstream gradient (same size as out): for tests. */
 void tape_backward_from(Tape *tp, Tensor *out, const float *dout);
 
-/* One line per entry: index, op, input shapes -> output shape. */
+/* One line per entry: index, op, inputs (a parameter's name, then its shape) -> output shape:
+ *    12 matmul         (32, 32, 64), bert.encoder.layer.0.attention.self.query.weight(64, 64) -> (32, 32, 64) */
 void tape_print(const Tape *tp, FILE *f);
 
 #endif

@@ -93,7 +93,7 @@ static void transformer_step(Tape *tp, ParamBlock *pb, float *out_copy, float *g
     tape_reset(tp);
     params_zero_grad(pb);
     int is[2] = {B, T};
-    Tensor *x = op_embedding(tp, wte, ids, 2, is);
+    Tensor *x = op_embedding(tp, wte, ids, 2, is, -1);
     Tensor *qkv = op_linear(tp, x, wq, NULL);
     Tensor *q = op_split_heads(tp, op_slice_last(tp, qkv, 0, C), NH);
     Tensor *k = op_split_heads(tp, op_slice_last(tp, qkv, C, C), NH);

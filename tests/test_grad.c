@@ -157,7 +157,7 @@ static Tensor *b_embedding(Tape *tp, Tensor **in, const void *ctx)
 {
     (void)ctx;
     int s[2] = {2, 4};
-    return op_embedding(tp, in[0], emb_ids, 2, s);
+    return op_embedding(tp, in[0], emb_ids, 2, s, -1);
 }
 
 static const uint8_t *softmax_keep;
@@ -231,6 +231,30 @@ static void test_shapes(void **state)
         {"embedding (repeats)", b_embedding, NULL, 1, {2}, {SHAPE(7, 5)}, {1}, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i]);
+}
+
+/* nn.Embedding(padding_idx): the padding row is looked up like any other but gets no
+ * gradient, while every other row gets exactly what it gets without padding_idx. */
+static void test_embedding_padding_idx(void **state)
+{
+    (void)state;
+    float grads[2][7 * 5];
+    for (int pad = 0; pad < 2; pad++) {
+        tape_reset(&work);
+        int ts[2] = {7, 5}, s[2] = {2, 4};
+        Tensor *table = tape_leaf(&work, 2, ts, true);
+        for (int i = 0; i < 35; i++) table->data[i] = (float)i;
+        Tensor *out = op_embedding(&work, table, emb_ids, 2, s, pad ? 6 : -1);
+        assert_true(out->data[4 * 5 + 2] == table->data[6 * 5 + 2]); /* ids[4] = 6 is looked up */
+        tape_backward(&work, op_sum(&work, out));
+        memcpy(grads[pad], table->grad, sizeof grads[pad]);
+    }
+    for (int r = 0; r < 7; r++)
+        for (int c = 0; c < 5; c++) {
+            float want = r == 6 ? 0.0f : grads[0][r * 5 + c];
+            assert_true(grads[1][r * 5 + c] == want);
+        }
+    assert_true(grads[0][6 * 5] == 3.0f); /* id 6 appears three times */
 }
 
 static void test_matmul_grad(void **state)
@@ -563,7 +587,7 @@ static void test_copy_attention(void **state)
         for (int i = 0; i < B * T; i++) ids[i] = (int32_t)rng_below(&r, V);
         tape_reset(&work);
         int is[2] = {B, T};
-        Tensor *x = op_add(&work, op_embedding(&work, wte, ids, 2, is), wpe);
+        Tensor *x = op_add(&work, op_embedding(&work, wte, ids, 2, is, -1), wpe);
         Tensor *q = op_split_heads(&work, op_linear(&work, x, wq, NULL), 1);
         Tensor *k = op_split_heads(&work, op_linear(&work, x, wk, NULL), 1);
         Tensor *v = op_split_heads(&work, op_linear(&work, x, wv, NULL), 1);
@@ -600,6 +624,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_elementwise),
         cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_embedding_padding_idx),
         cmocka_unit_test(test_matmul_grad),
         cmocka_unit_test(test_layernorm_grad),
         cmocka_unit_test(test_softmax_grad),

@@ -5,6 +5,7 @@
 #include "arena.h"
 #include "common.h"
 #include "gemm.h"
+#include "nn.h"
 #include "ops.h"
 #include "optim.h"
 #include "params.h"

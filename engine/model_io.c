@@ -1,0 +1,233 @@
+/* model_io.c — a model on disk as Hugging Face lays it out: config.json with the class's own
+ * keys, model.safetensors with its parameter names and layouts (tied weights once, under
+ * the embedding's name). Files are written to a temporary name and renamed into place. */
+#define _POSIX_C_SOURCE 200809L
+#include <cJSON.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn.h"
+#include "safetensors.h"
+
+ENGINE_PRINTF(3, 4)
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (err && errlen) vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static const char *act_name(Activation a) { return a == ACT_GELU_NEW ? "gelu_new" : "gelu"; }
+
+static cJSON *config_json(const ModelConfig *c)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON *arch = cJSON_AddArrayToObject(j, "architectures");
+    cJSON_AddItemToArray(arch, cJSON_CreateString(model_kind_name[c->kind]));
+    cJSON_AddStringToObject(j, "model_type", model_type_name[c->kind]);
+    cJSON_AddNumberToObject(j, "vocab_size", c->vocab_size);
+    cJSON_AddNumberToObject(j, "pad_token_id", c->pad_token_id);
+    cJSON_AddNumberToObject(j, "initializer_range", c->initializer_range);
+    cJSON_AddBoolToObject(j, "tie_word_embeddings", true);
+    switch (c->kind) {
+    case MODEL_GPT2:
+        cJSON_AddNumberToObject(j, "n_embd", c->hidden_size);
+        cJSON_AddNumberToObject(j, "n_layer", c->num_hidden_layers);
+        cJSON_AddNumberToObject(j, "n_head", c->num_attention_heads);
+        cJSON_AddNumberToObject(j, "n_inner", c->intermediate_size);
+        cJSON_AddNumberToObject(j, "n_positions", c->max_position_embeddings);
+        cJSON_AddNumberToObject(j, "n_ctx", c->max_position_embeddings);
+        cJSON_AddStringToObject(j, "activation_function", act_name(c->hidden_act));
+        cJSON_AddNumberToObject(j, "layer_norm_epsilon", c->layer_norm_eps);
+        cJSON_AddNumberToObject(j, "resid_pdrop", 0);
+        cJSON_AddNumberToObject(j, "embd_pdrop", 0);
+        cJSON_AddNumberToObject(j, "attn_pdrop", 0);
+        cJSON_AddBoolToObject(j, "scale_attn_weights", true);
+        break;
+    case MODEL_DISTILBERT:
+        cJSON_AddNumberToObject(j, "dim", c->hidden_size);
+        cJSON_AddNumberToObject(j, "n_layers", c->num_hidden_layers);
+        cJSON_AddNumberToObject(j, "n_heads", c->num_attention_heads);
+        cJSON_AddNumberToObject(j, "hidden_dim", c->intermediate_size);
+        cJSON_AddNumberToObject(j, "max_position_embeddings", c->max_position_embeddings);
+        cJSON_AddStringToObject(j, "activation", act_name(c->hidden_act));
+        cJSON_AddNumberToObject(j, "dropout", 0);
+        cJSON_AddNumberToObject(j, "attention_dropout", 0);
+        cJSON_AddNumberToObject(j, "qa_dropout", 0);
+        cJSON_AddNumberToObject(j, "seq_classif_dropout", 0);
+        cJSON_AddBoolToObject(j, "sinusoidal_pos_embds", false);
+        break;
+    default:
+        cJSON_AddNumberToObject(j, "hidden_size", c->hidden_size);
+        cJSON_AddNumberToObject(j, "num_hidden_layers", c->num_hidden_layers);
+        cJSON_AddNumberToObject(j, "num_attention_heads", c->num_attention_heads);
+        cJSON_AddNumberToObject(j, "intermediate_size", c->intermediate_size);
+        cJSON_AddNumberToObject(j, "max_position_embeddings", c->max_position_embeddings);
+        cJSON_AddNumberToObject(j, "type_vocab_size", c->type_vocab_size);
+        cJSON_AddStringToObject(j, "hidden_act", act_name(c->hidden_act));
+        cJSON_AddNumberToObject(j, "layer_norm_eps", c->layer_norm_eps);
+        cJSON_AddNumberToObject(j, "hidden_dropout_prob", 0);
+        cJSON_AddNumberToObject(j, "attention_probs_dropout_prob", 0);
+        cJSON_AddStringToObject(j, "position_embedding_type", "absolute");
+        if (c->kind == MODEL_ALBERT || c->kind == MODEL_ELECTRA_GEN || c->kind == MODEL_ELECTRA_DISC)
+            cJSON_AddNumberToObject(j, "embedding_size", c->embedding_size);
+        if (c->kind == MODEL_ALBERT) {
+            cJSON_AddNumberToObject(j, "num_hidden_groups", 1);
+            cJSON_AddNumberToObject(j, "inner_group_num", 1);
+            cJSON_AddNumberToObject(j, "classifier_dropout_prob", 0);
+        }
+        break;
+    }
+    return j;
+}
+
+static int write_text_atomic(const char *path, const char *text, char *err, size_t errlen)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return fail(err, errlen, "%s: path too long", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return fail(err, errlen, "%s: %s", path, strerror(errno));
+    bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        return fail(err, errlen, "%s: write failed: %s", path, strerror(e));
+    }
+    return 0;
+}
+
+static int save_tensors(const Model *m, const char *path, bool grads, char *err, size_t errlen)
+{
+    StWriter w;
+    st_writer_init(&w);
+    st_writer_metadata(&w, "format", "pt");
+    int rc = 0;
+    for (int i = 0; i < m->nnamed && rc == 0; i++) {
+        const Tensor *t = m->named[i].t;
+        int64_t shape[4];
+        for (int k = 0; k < t->ndim; k++) shape[k] = t->shape[k];
+        rc = st_writer_add(&w, m->named[i].name, ST_F32, t->ndim, shape, grads ? t->grad : t->data);
+    }
+    if (rc) rc = fail(err, errlen, "out of memory");
+    else rc = st_writer_save(&w, path, err, errlen);
+    st_writer_free(&w);
+    return rc;
+}
+
+int model_save(const Model *m, const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    cJSON *j = config_json(&m->cfg);
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (!text) return fail(err, errlen, "out of memory");
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    int rc = write_text_atomic(path, text, err, errlen);
+    free(text);
+    if (rc) return rc;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    return save_tensors(m, path, false, err, errlen);
+}
+
+int model_save_grads(const Model *m, const char *path, char *err, size_t errlen)
+{
+    return save_tensors(m, path, true, err, errlen);
+}
+
+static bool get_int(const cJSON *j, const char *key, int *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!cJSON_IsNumber(v)) return false;
+    *out = v->valueint;
+    return true;
+}
+
+static bool get_float(const cJSON *j, const char *key, float *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!cJSON_IsNumber(v)) return false;
+    *out = (float)v->valuedouble;
+    return true;
+}
+
+int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return fail(err, errlen, "%s: %s", path, strerror(errno));
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    cJSON *j = cJSON_Parse(buf);
+    if (!j) return fail(err, errlen, "%s: not valid JSON", path);
+    const cJSON *arch = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "architectures"), 0);
+    int kind = -1;
+    for (int k = 0; k < MODEL_KIND_COUNT && cJSON_IsString(arch); k++)
+        if (strcmp(arch->valuestring, model_kind_name[k]) == 0) kind = k;
+    if (kind < 0) {
+        cJSON_Delete(j);
+        return fail(err, errlen, "%s: \"architectures\" names no class fmlab knows", path);
+    }
+    ModelConfig c = model_config_default((ModelKind)kind);
+    bool ok = get_int(j, "vocab_size", &c.vocab_size);
+    get_int(j, "pad_token_id", &c.pad_token_id);
+    get_float(j, "initializer_range", &c.initializer_range);
+    const char *act_key = "hidden_act";
+    if (kind == MODEL_GPT2) {
+        ok = ok && get_int(j, "n_embd", &c.hidden_size) && get_int(j, "n_layer", &c.num_hidden_layers) &&
+             get_int(j, "n_head", &c.num_attention_heads) && get_int(j, "n_positions", &c.max_position_embeddings);
+        if (!get_int(j, "n_inner", &c.intermediate_size)) c.intermediate_size = 4 * c.hidden_size;
+        get_float(j, "layer_norm_epsilon", &c.layer_norm_eps);
+        act_key = "activation_function";
+    } else if (kind == MODEL_DISTILBERT) {
+        ok = ok && get_int(j, "dim", &c.hidden_size) && get_int(j, "n_layers", &c.num_hidden_layers) &&
+             get_int(j, "n_heads", &c.num_attention_heads) && get_int(j, "hidden_dim", &c.intermediate_size) &&
+             get_int(j, "max_position_embeddings", &c.max_position_embeddings);
+        act_key = "activation";
+    } else {
+        ok = ok && get_int(j, "hidden_size", &c.hidden_size) && get_int(j, "num_hidden_layers", &c.num_hidden_layers) &&
+             get_int(j, "num_attention_heads", &c.num_attention_heads) &&
+             get_int(j, "intermediate_size", &c.intermediate_size) &&
+             get_int(j, "max_position_embeddings", &c.max_position_embeddings);
+        get_int(j, "type_vocab_size", &c.type_vocab_size);
+        get_float(j, "layer_norm_eps", &c.layer_norm_eps);
+        if (!get_int(j, "embedding_size", &c.embedding_size)) c.embedding_size = c.hidden_size;
+    }
+    const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, act_key);
+    if (cJSON_IsString(act)) {
+        if (strcmp(act->valuestring, "gelu") == 0) c.hidden_act = ACT_GELU;
+        else if (strcmp(act->valuestring, "gelu_new") == 0) c.hidden_act = ACT_GELU_NEW;
+        else ok = false;
+    }
+    cJSON_Delete(j);
+    if (!ok) return fail(err, errlen, "%s: missing or unsupported fields for %s", path, model_kind_name[kind]);
+    const char *bad = model_config_check(&c);
+    if (bad) return fail(err, errlen, "%s: %s", path, bad);
+    *cfg = c;
+    return 0;
+}
+
+int model_load_weights(Model *m, const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    SafeTensors st;
+    if (st_load(&st, path, err, errlen)) return -1;
+    int rc = 0;
+    for (int i = 0; i < m->nnamed && rc == 0; i++) {
+        char inner[256];
+        const Tensor *t = m->named[i].t;
+        if (st_read_f32(&st, m->named[i].name, t->data, (int64_t)t->size, inner, sizeof inner))
+            rc = fail(err, errlen, "%s: %s", path, inner);
+    }
+    st_free(&st);
+    return rc;
+}

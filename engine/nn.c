@@ -1,0 +1,494 @@
+/* nn.c — the models: parameter declaration under Hugging Face names, initialisation, and the
+ * forward passes. Four of the five families are the same post-LN encoder under different
+ * names (BERT, ALBERT, DistilBERT, ELECTRA); GPT-2 is the pre-LN causal decoder. */
+#define _POSIX_C_SOURCE 200809L
+#include "nn.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const model_kind_name[MODEL_KIND_COUNT] = {
+    [MODEL_BERT_MLM] = "BertForMaskedLM",
+    [MODEL_BERT_PRETRAIN] = "BertForPreTraining",
+    [MODEL_GPT2] = "GPT2LMHeadModel",
+    [MODEL_ALBERT] = "AlbertForPreTraining",
+    [MODEL_DISTILBERT] = "DistilBertForMaskedLM",
+    [MODEL_ELECTRA_GEN] = "ElectraForMaskedLM",
+    [MODEL_ELECTRA_DISC] = "ElectraForPreTraining",
+};
+const char *const model_type_name[MODEL_KIND_COUNT] = {
+    [MODEL_BERT_MLM] = "bert",
+    [MODEL_BERT_PRETRAIN] = "bert",
+    [MODEL_GPT2] = "gpt2",
+    [MODEL_ALBERT] = "albert",
+    [MODEL_DISTILBERT] = "distilbert",
+    [MODEL_ELECTRA_GEN] = "electra",
+    [MODEL_ELECTRA_DISC] = "electra",
+};
+
+static bool is_gpt2(const Model *m) { return m->cfg.kind == MODEL_GPT2; }
+static bool is_albert(const Model *m) { return m->cfg.kind == MODEL_ALBERT; }
+static bool is_electra(const Model *m)
+{
+    return m->cfg.kind == MODEL_ELECTRA_GEN || m->cfg.kind == MODEL_ELECTRA_DISC;
+}
+
+ModelConfig model_config_default(ModelKind kind)
+{
+    ModelConfig c = {
+        .kind = kind,
+        .vocab_size = 2000,
+        .hidden_size = 64,
+        .num_hidden_layers = 2,
+        .num_attention_heads = 4,
+        .intermediate_size = 256,
+        .embedding_size = 64,
+        .max_position_embeddings = 512,
+        .type_vocab_size = 2,
+        .pad_token_id = 0,
+        .layer_norm_eps = 1e-12f,
+        .initializer_range = 0.02f,
+        .hidden_act = ACT_GELU,
+    };
+    switch (kind) {
+    case MODEL_GPT2:
+        c.layer_norm_eps = 1e-5f;
+        c.hidden_act = ACT_GELU_NEW;
+        c.type_vocab_size = 0;
+        break;
+    case MODEL_ALBERT:
+        c.hidden_act = ACT_GELU_NEW; /* AlbertConfig's default */
+        c.embedding_size = 32;
+        break;
+    case MODEL_DISTILBERT:
+        c.type_vocab_size = 0;
+        break;
+    case MODEL_ELECTRA_GEN:
+        c.hidden_size = 32; /* a generator a fraction of the discriminator's size, as the paper advises */
+        c.num_attention_heads = 2;
+        c.intermediate_size = 128;
+        c.embedding_size = 64;
+        break;
+    case MODEL_ELECTRA_DISC:
+        c.embedding_size = 64;
+        break;
+    default:
+        break;
+    }
+    return c;
+}
+
+const char *model_config_check(const ModelConfig *c)
+{
+    static char msg[160];
+    if (c->kind < 0 || c->kind >= MODEL_KIND_COUNT) return "unknown model kind";
+    if (c->vocab_size < 6) return "vocab_size must be at least 6 (5 special tokens and one more)";
+    if (c->hidden_size < 1 || c->num_hidden_layers < 1 || c->num_attention_heads < 1 || c->intermediate_size < 1 ||
+        c->embedding_size < 1 || c->max_position_embeddings < 1)
+        return "sizes must be positive";
+    if (c->hidden_size % c->num_attention_heads) {
+        snprintf(msg, sizeof msg, "hidden_size %d is not a multiple of num_attention_heads %d", c->hidden_size,
+                 c->num_attention_heads);
+        return msg;
+    }
+    if (c->pad_token_id < 0 || c->pad_token_id >= c->vocab_size) return "pad_token_id outside the vocabulary";
+    if (!(c->layer_norm_eps > 0)) return "layer_norm_eps must be positive";
+    if (!(c->initializer_range > 0)) return "initializer_range must be positive";
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- declaration ---- */
+
+typedef struct Decl {
+    Model *m;
+    ParamBlock *pb;
+    const char *prefix;
+} Decl;
+
+static void add_named(Model *m, const char *name, Tensor *t)
+{
+    NamedParam *n = realloc(m->named, (size_t)(m->nnamed + 1) * sizeof *n);
+    ENGINE_CHECK(n, "out of memory naming parameter %s", name);
+    m->named = n;
+    n[m->nnamed].name = malloc(strlen(name) + 1);
+    ENGINE_CHECK(n[m->nnamed].name, "out of memory naming parameter %s", name);
+    strcpy(n[m->nnamed].name, name);
+    n[m->nnamed].t = t;
+    m->nnamed++;
+}
+
+ENGINE_PRINTF(5, 6)
+static Tensor *param(Decl *d, int ndim, const int *shape, bool decay, const char *fmt, ...)
+{
+    char name[200], full[260];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "%s%s", d->prefix, name);
+    Tensor *t = params_add(d->pb, full, ndim, shape, decay);
+    add_named(d->m, name, t);
+    return t;
+}
+
+static Tensor *param_vec(Decl *d, int n, const char *name)
+{
+    int s[1] = {n};
+    return param(d, 1, s, false, "%s", name);
+}
+
+/* nn.Linear(in, out): weight [out, in]; GPT-2's Conv1D(out, in): weight [in, out] */
+static Linear linear_decl(Decl *d, const char *name, int in, int out, bool conv1d)
+{
+    int s[2] = {conv1d ? in : out, conv1d ? out : in};
+    Linear l = {NULL, NULL, conv1d};
+    l.w = param(d, 2, s, true, "%s.weight", name);
+    char b[200];
+    snprintf(b, sizeof b, "%s.bias", name);
+    l.b = param_vec(d, out, b);
+    return l;
+}
+
+static LayerNorm ln_decl(Decl *d, const char *name, int n, float eps)
+{
+    char w[200], b[200];
+    snprintf(w, sizeof w, "%s.weight", name);
+    snprintf(b, sizeof b, "%s.bias", name);
+    LayerNorm ln = {param_vec(d, n, w), param_vec(d, n, b), eps};
+    return ln;
+}
+
+static Tensor *emb_decl(Decl *d, const char *name, int rows, int cols)
+{
+    int s[2] = {rows, cols};
+    return param(d, 2, s, true, "%s.weight", name);
+}
+
+/* The post-LN encoder layer under each family's names. */
+static void encoder_block_decl(Decl *d, Block *bl, const char *base)
+{
+    const ModelConfig *c = &d->m->cfg;
+    int H = c->hidden_size, I = c->intermediate_size;
+    float eps = c->layer_norm_eps;
+    char n[200];
+#define NAME(...) (snprintf(n, sizeof n, __VA_ARGS__), n)
+    switch (c->kind) {
+    case MODEL_ALBERT:
+        bl->q = linear_decl(d, NAME("%s.attention.query", base), H, H, false);
+        bl->k = linear_decl(d, NAME("%s.attention.key", base), H, H, false);
+        bl->v = linear_decl(d, NAME("%s.attention.value", base), H, H, false);
+        bl->o = linear_decl(d, NAME("%s.attention.dense", base), H, H, false);
+        bl->ln1 = ln_decl(d, NAME("%s.attention.LayerNorm", base), H, eps);
+        bl->ffn_in = linear_decl(d, NAME("%s.ffn", base), H, I, false);
+        bl->ffn_out = linear_decl(d, NAME("%s.ffn_output", base), I, H, false);
+        bl->ln2 = ln_decl(d, NAME("%s.full_layer_layer_norm", base), H, eps);
+        break;
+    case MODEL_DISTILBERT:
+        bl->q = linear_decl(d, NAME("%s.attention.q_lin", base), H, H, false);
+        bl->k = linear_decl(d, NAME("%s.attention.k_lin", base), H, H, false);
+        bl->v = linear_decl(d, NAME("%s.attention.v_lin", base), H, H, false);
+        bl->o = linear_decl(d, NAME("%s.attention.out_lin", base), H, H, false);
+        bl->ln1 = ln_decl(d, NAME("%s.sa_layer_norm", base), H, 1e-12f);
+        bl->ffn_in = linear_decl(d, NAME("%s.ffn.lin1", base), H, I, false);
+        bl->ffn_out = linear_decl(d, NAME("%s.ffn.lin2", base), I, H, false);
+        bl->ln2 = ln_decl(d, NAME("%s.output_layer_norm", base), H, 1e-12f);
+        break;
+    default: /* BERT and ELECTRA */
+        bl->q = linear_decl(d, NAME("%s.attention.self.query", base), H, H, false);
+        bl->k = linear_decl(d, NAME("%s.attention.self.key", base), H, H, false);
+        bl->v = linear_decl(d, NAME("%s.attention.self.value", base), H, H, false);
+        bl->o = linear_decl(d, NAME("%s.attention.output.dense", base), H, H, false);
+        bl->ln1 = ln_decl(d, NAME("%s.attention.output.LayerNorm", base), H, eps);
+        bl->ffn_in = linear_decl(d, NAME("%s.intermediate.dense", base), H, I, false);
+        bl->ffn_out = linear_decl(d, NAME("%s.output.dense", base), I, H, false);
+        bl->ln2 = ln_decl(d, NAME("%s.output.LayerNorm", base), H, eps);
+        break;
+    }
+#undef NAME
+}
+
+static void gpt2_block_decl(Decl *d, Block *bl, int i)
+{
+    int C = d->m->cfg.hidden_size, I = d->m->cfg.intermediate_size;
+    float eps = d->m->cfg.layer_norm_eps;
+    char n[200];
+#define NAME(...) (snprintf(n, sizeof n, __VA_ARGS__), n)
+    bl->ln1 = ln_decl(d, NAME("transformer.h.%d.ln_1", i), C, eps);
+    bl->qkv = linear_decl(d, NAME("transformer.h.%d.attn.c_attn", i), C, 3 * C, true);
+    bl->o = linear_decl(d, NAME("transformer.h.%d.attn.c_proj", i), C, C, true);
+    bl->ln2 = ln_decl(d, NAME("transformer.h.%d.ln_2", i), C, eps);
+    bl->ffn_in = linear_decl(d, NAME("transformer.h.%d.mlp.c_fc", i), C, I, true);
+    bl->ffn_out = linear_decl(d, NAME("transformer.h.%d.mlp.c_proj", i), I, C, true);
+#undef NAME
+}
+
+void model_init(Model *m, const ModelConfig *cfg, ParamBlock *pb, const char *prefix,
+                const Model *share_embeddings)
+{
+    const char *bad = model_config_check(cfg);
+    ENGINE_CHECK(!bad, "model_init: %s", bad);
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    if (cfg->kind != MODEL_ALBERT && !is_electra(m)) m->cfg.embedding_size = cfg->hidden_size;
+    if (cfg->kind == MODEL_GPT2 || cfg->kind == MODEL_DISTILBERT) m->cfg.type_vocab_size = 0;
+    const ModelConfig *c = &m->cfg;
+    Decl d = {m, pb, prefix ? prefix : ""};
+    int V = c->vocab_size, H = c->hidden_size, E = c->embedding_size, P = c->max_position_embeddings;
+    float eps = c->layer_norm_eps;
+
+    if (is_gpt2(m)) {
+        m->word_emb = emb_decl(&d, "transformer.wte", V, H);
+        m->pos_emb = emb_decl(&d, "transformer.wpe", P, H);
+        m->nblocks = c->num_hidden_layers;
+        m->blocks = calloc((size_t)m->nblocks, sizeof *m->blocks);
+        ENGINE_CHECK(m->blocks, "out of memory");
+        for (int i = 0; i < m->nblocks; i++) gpt2_block_decl(&d, &m->blocks[i], i);
+        m->ln_f = ln_decl(&d, "transformer.ln_f", H, eps);
+        return;
+    }
+
+    const char *base = c->kind == MODEL_ALBERT ? "albert" : c->kind == MODEL_DISTILBERT ? "distilbert"
+                       : is_electra(m) ? "electra" : "bert";
+    char n[200];
+#define NAME(...) (snprintf(n, sizeof n, __VA_ARGS__), n)
+    if (share_embeddings) {
+        ENGINE_CHECK(share_embeddings->cfg.embedding_size == E && share_embeddings->cfg.vocab_size == V &&
+                     share_embeddings->cfg.max_position_embeddings == P,
+                     "shared embeddings need the same embedding_size, vocab_size and positions");
+        const Model *s = share_embeddings;
+        m->word_emb = s->word_emb;
+        m->pos_emb = s->pos_emb;
+        m->type_emb = s->type_emb;
+        m->emb_ln = s->emb_ln;
+        add_named(m, NAME("%s.embeddings.word_embeddings.weight", base), m->word_emb);
+        add_named(m, NAME("%s.embeddings.position_embeddings.weight", base), m->pos_emb);
+        add_named(m, NAME("%s.embeddings.token_type_embeddings.weight", base), m->type_emb);
+        add_named(m, NAME("%s.embeddings.LayerNorm.weight", base), m->emb_ln.w);
+        add_named(m, NAME("%s.embeddings.LayerNorm.bias", base), m->emb_ln.b);
+    } else {
+        m->word_emb = emb_decl(&d, NAME("%s.embeddings.word_embeddings", base), V, E);
+        m->pos_emb = emb_decl(&d, NAME("%s.embeddings.position_embeddings", base), P, E);
+        if (c->type_vocab_size > 0)
+            m->type_emb = emb_decl(&d, NAME("%s.embeddings.token_type_embeddings", base), c->type_vocab_size, E);
+        m->emb_ln = ln_decl(&d, NAME("%s.embeddings.LayerNorm", base), E,
+                            c->kind == MODEL_DISTILBERT ? 1e-12f : eps);
+    }
+    if (is_albert(m)) m->emb_proj = linear_decl(&d, "albert.encoder.embedding_hidden_mapping_in", E, H, false);
+    if (is_electra(m) && E != H) m->emb_proj = linear_decl(&d, "electra.embeddings_project", E, H, false);
+
+    m->nblocks = is_albert(m) ? 1 : c->num_hidden_layers;
+    m->blocks = calloc((size_t)m->nblocks, sizeof *m->blocks);
+    ENGINE_CHECK(m->blocks, "out of memory");
+    for (int i = 0; i < m->nblocks; i++) {
+        char b[120];
+        if (is_albert(m)) snprintf(b, sizeof b, "albert.encoder.albert_layer_groups.0.albert_layers.0");
+        else if (c->kind == MODEL_DISTILBERT) snprintf(b, sizeof b, "distilbert.transformer.layer.%d", i);
+        else snprintf(b, sizeof b, "%s.encoder.layer.%d", base, i);
+        encoder_block_decl(&d, &m->blocks[i], b);
+    }
+
+    switch (c->kind) {
+    case MODEL_BERT_MLM:
+    case MODEL_BERT_PRETRAIN:
+        if (c->kind == MODEL_BERT_PRETRAIN) m->pooler = linear_decl(&d, "bert.pooler.dense", H, H, false);
+        m->head_bias = param_vec(&d, V, "cls.predictions.bias");
+        m->head_dense = linear_decl(&d, "cls.predictions.transform.dense", H, H, false);
+        m->head_ln = ln_decl(&d, "cls.predictions.transform.LayerNorm", H, eps);
+        if (c->kind == MODEL_BERT_PRETRAIN) m->seq_cls = linear_decl(&d, "cls.seq_relationship", H, 2, false);
+        break;
+    case MODEL_ALBERT:
+        m->pooler = linear_decl(&d, "albert.pooler", H, H, false);
+        m->head_bias = param_vec(&d, V, "predictions.bias");
+        m->head_dense = linear_decl(&d, "predictions.dense", H, E, false);
+        m->head_ln = ln_decl(&d, "predictions.LayerNorm", E, eps);
+        m->seq_cls = linear_decl(&d, "sop_classifier.classifier", H, 2, false);
+        break;
+    case MODEL_DISTILBERT:
+        m->head_dense = linear_decl(&d, "vocab_transform", H, H, false);
+        m->head_ln = ln_decl(&d, "vocab_layer_norm", H, 1e-12f);
+        m->head_bias = param_vec(&d, V, "vocab_projector.bias");
+        break;
+    case MODEL_ELECTRA_GEN:
+        m->head_ln = ln_decl(&d, "generator_predictions.LayerNorm", E, eps);
+        m->head_dense = linear_decl(&d, "generator_predictions.dense", H, E, false);
+        m->head_bias = param_vec(&d, V, "generator_lm_head.bias");
+        break;
+    case MODEL_ELECTRA_DISC:
+        m->head_dense = linear_decl(&d, "discriminator_predictions.dense", H, H, false);
+        m->disc_pred = linear_decl(&d, "discriminator_predictions.dense_prediction", H, 1, false);
+        break;
+    default:
+        break;
+    }
+#undef NAME
+}
+
+void model_free(Model *m)
+{
+    for (int i = 0; i < m->nnamed; i++) free(m->named[i].name);
+    free(m->named);
+    free(m->blocks);
+    memset(m, 0, sizeof *m);
+}
+
+/* ------------------------------------------------------------------ init ---- */
+
+static bool has_suffix(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+void model_init_weights(Model *m, Rng *r)
+{
+    const ModelConfig *c = &m->cfg;
+    float std = c->initializer_range;
+    for (int i = 0; i < m->nnamed; i++) {
+        const char *n = m->named[i].name;
+        Tensor *t = m->named[i].t;
+        bool is_ln = strstr(n, "LayerNorm") || strstr(n, "layer_norm") || strstr(n, ".ln_");
+        if (is_ln) init_constant(t, has_suffix(n, ".weight") ? 1.0f : 0.0f);
+        else if (t->ndim == 1) init_constant(t, 0.0f);
+        else if (is_gpt2(m) && has_suffix(n, "c_proj.weight")) init_normal(t, r, std / sqrtf(2.0f * c->num_hidden_layers));
+        else init_normal(t, r, std);
+    }
+    if (!is_gpt2(m)) /* nn.Embedding(padding_idx): HF zeroes that row */
+        memset(m->word_emb->data + (size_t)c->pad_token_id * c->embedding_size, 0,
+               (size_t)c->embedding_size * sizeof(float));
+}
+
+/* ---------------------------------------------------------------- forward ---- */
+
+static Tensor *linear(Tape *tp, const Linear *l, Tensor *x)
+{
+    return l->conv1d ? op_conv1d(tp, x, l->w, l->b) : op_linear(tp, x, l->w, l->b);
+}
+
+static Tensor *layernorm(Tape *tp, const LayerNorm *ln, Tensor *x)
+{
+    return op_layernorm(tp, x, ln->w, ln->b, ln->eps);
+}
+
+static Tensor *activation(Tape *tp, Activation a, Tensor *x)
+{
+    return a == ACT_GELU_NEW ? op_gelu_tanh(tp, x) : op_gelu_erf(tp, x);
+}
+
+/* The activation of the MLM head: the config's, except where HF hard-codes "gelu". */
+static Activation head_activation(const Model *m)
+{
+    if (m->cfg.kind == MODEL_ELECTRA_GEN || m->cfg.kind == MODEL_DISTILBERT) return ACT_GELU;
+    return m->cfg.hidden_act;
+}
+
+static int32_t *arena_ids(Tape *tp, size_t n)
+{
+    return arena_alloc(&tp->arena, n * sizeof(int32_t));
+}
+
+void model_forward(Model *m, Tape *tp, const Batch *b, Forward *out)
+{
+    const ModelConfig *c = &m->cfg;
+    int B = b->B, T = b->T, H = c->hidden_size, NH = c->num_attention_heads;
+    ENGINE_CHECK(T <= c->max_position_embeddings, "sequence of %d tokens, the model has %d positions", T,
+                 c->max_position_embeddings);
+    int bt[2] = {B, T};
+    Tensor *x = op_embedding(tp, m->word_emb, b->input_ids, 2, bt, is_gpt2(m) ? -1 : c->pad_token_id);
+    int32_t *pos = arena_ids(tp, (size_t)T);
+    for (int t = 0; t < T; t++) pos[t] = t;
+    int t1[1] = {T};
+    x = op_add(tp, x, op_embedding(tp, m->pos_emb, pos, 1, t1, -1));
+    if (m->type_emb) {
+        const int32_t *types = b->token_type_ids;
+        if (!types) {
+            int32_t *z = arena_ids(tp, (size_t)B * T);
+            memset(z, 0, (size_t)B * T * sizeof *z);
+            types = z;
+        }
+        x = op_add(tp, x, op_embedding(tp, m->type_emb, types, 2, bt, -1));
+    }
+    if (!is_gpt2(m)) x = layernorm(tp, &m->emb_ln, x);
+    if (m->emb_proj.w) x = linear(tp, &m->emb_proj, x);
+
+    AttnMask mask = {b->attention_mask ? MASK_KEYS : MASK_NONE, b->attention_mask, is_gpt2(m)};
+    if (out->attn == NULL) out->attn = arena_alloc(&tp->arena, (size_t)c->num_hidden_layers * sizeof(float *));
+    for (int l = 0; l < c->num_hidden_layers; l++) {
+        const Block *bl = &m->blocks[is_albert(m) ? 0 : l];
+        if (is_gpt2(m)) {
+            /* x = x + attn(ln_1(x));  x = x + mlp(ln_2(x)) */
+            Tensor *qkv = linear(tp, &bl->qkv, layernorm(tp, &bl->ln1, x));
+            Tensor *q = op_split_heads(tp, op_slice_last(tp, qkv, 0, H), NH);
+            Tensor *k = op_split_heads(tp, op_slice_last(tp, qkv, H, H), NH);
+            Tensor *v = op_split_heads(tp, op_slice_last(tp, qkv, 2 * H, H), NH);
+            Tensor *a = op_merge_heads(tp, op_attention(tp, q, k, v, mask, &out->attn[l]));
+            x = op_add(tp, x, linear(tp, &bl->o, a));
+            Tensor *f = linear(tp, &bl->ffn_in, layernorm(tp, &bl->ln2, x));
+            x = op_add(tp, x, linear(tp, &bl->ffn_out, activation(tp, c->hidden_act, f)));
+        } else {
+            /* x = LN(dense(attn(x)) + x);  x = LN(ffn_out(act(ffn_in(x))) + x) */
+            Tensor *q = op_split_heads(tp, linear(tp, &bl->q, x), NH);
+            Tensor *k = op_split_heads(tp, linear(tp, &bl->k, x), NH);
+            Tensor *v = op_split_heads(tp, linear(tp, &bl->v, x), NH);
+            Tensor *a = op_merge_heads(tp, op_attention(tp, q, k, v, mask, &out->attn[l]));
+            x = layernorm(tp, &bl->ln1, op_add(tp, linear(tp, &bl->o, a), x));
+            Tensor *f = activation(tp, c->hidden_act, linear(tp, &bl->ffn_in, x));
+            x = layernorm(tp, &bl->ln2, op_add(tp, linear(tp, &bl->ffn_out, f), x));
+        }
+    }
+    if (is_gpt2(m)) x = layernorm(tp, &m->ln_f, x);
+    out->hidden = x;
+}
+
+Tensor *model_lm_logits(Model *m, Tape *tp, Tensor *hidden)
+{
+    ENGINE_CHECK(m->cfg.kind != MODEL_ELECTRA_DISC, "the ELECTRA discriminator has no LM head");
+    if (is_gpt2(m)) return op_matmul(tp, hidden, m->word_emb, false, true); /* lm_head tied to wte */
+    Tensor *h = activation(tp, head_activation(m), linear(tp, &m->head_dense, hidden));
+    h = layernorm(tp, &m->head_ln, h);
+    return op_add(tp, op_matmul(tp, h, m->word_emb, false, true), m->head_bias); /* decoder tied */
+}
+
+Tensor *model_pooled(Model *m, Tape *tp, Tensor *hidden)
+{
+    ENGINE_CHECK(m->pooler.w, "%s has no pooler", model_kind_name[m->cfg.kind]);
+    int B = hidden->shape[0], T = hidden->shape[1];
+    int32_t *rows = arena_ids(tp, (size_t)B);
+    for (int b = 0; b < B; b++) rows[b] = b * T; /* the [CLS] position of each sequence */
+    return op_tanh(tp, linear(tp, &m->pooler, op_gather_rows(tp, hidden, rows, B)));
+}
+
+Tensor *model_seq_logits(Model *m, Tape *tp, Tensor *pooled)
+{
+    ENGINE_CHECK(m->seq_cls.w, "%s has no sequence classifier", model_kind_name[m->cfg.kind]);
+    return linear(tp, &m->seq_cls, pooled);
+}
+
+Tensor *model_disc_logits(Model *m, Tape *tp, Tensor *hidden)
+{
+    ENGINE_CHECK(m->cfg.kind == MODEL_ELECTRA_DISC, "only the ELECTRA discriminator has this head");
+    Tensor *h = activation(tp, m->cfg.hidden_act, linear(tp, &m->head_dense, hidden));
+    Tensor *l = linear(tp, &m->disc_pred, h); /* (B,T,1) */
+    int s[2] = {hidden->shape[0], hidden->shape[1]};
+    return op_reshape(tp, l, 2, s);
+}
+
+ParamCounts model_param_counts(const Model *m)
+{
+    ParamCounts pc = {0};
+    for (int i = 0; i < m->nnamed; i++) {
+        const char *n = m->named[i].name;
+        size_t sz = m->named[i].t->size;
+        if (strstr(n, "LayerNorm") || strstr(n, "layer_norm") || strstr(n, ".ln_")) pc.layer_norm += sz;
+        else if (strstr(n, "embeddings") || strstr(n, ".wte") || strstr(n, ".wpe") || strstr(n, "embedding_hidden"))
+            pc.embeddings += sz;
+        else if (strstr(n, "attention") || strstr(n, ".attn.")) pc.attention += sz;
+        else if (strstr(n, "intermediate") || strstr(n, "output.dense") || strstr(n, ".ffn") || strstr(n, ".mlp."))
+            pc.feed_forward += sz;
+        else pc.heads += sz;
+        pc.total += sz;
+    }
+    return pc;
+}

@@ -7,7 +7,9 @@
  * Pack buffers are per thread (thread-local), so nothing is allocated per call. */
 #include "gemm.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define GEMM_X86 1
@@ -16,7 +18,7 @@
 #include <omp.h>
 #endif
 
-enum { MC = 96, KC = 256, NC = 256, MR_MAX = 12, NR_MAX = 32 };
+enum { MC = 96, KC = 256, NC = 1024 };
 
 typedef void (*KernelFn)(int kc, const float *pa, const float *pb, float *c, int ldc,
                          int mr, int nr, bool add);
@@ -169,14 +171,27 @@ static inline float at_a(const float *A, int lda, bool ta, int i, int p)
     return ta ? A[(size_t)p * lda + i] : A[(size_t)i * lda + p];
 }
 
-/* Packs rows i0..i0+mc, depth p0..p0+kc of op(A) into MR-tall panels, zero-padding the last. */
-static void pack_a(float *dst, const float *A, int lda, bool ta, int i0, int mc, int p0, int kc, int MR)
+/* Packs rows i0..i0+mc, depth p0..p0+kc of op(A) into MR-tall panels, zero-padding the last.
+ * Reads run along A's stored rows in both layouts. */
+static void pack_a(float *restrict dst, const float *A, int lda, bool ta, int i0, int mc, int p0, int kc, int MR)
 {
     for (int ir = 0; ir < mc; ir += MR) {
         int mr = mc - ir < MR ? mc - ir : MR;
-        for (int p = 0; p < kc; p++) {
-            for (int r = 0; r < mr; r++) dst[p * MR + r] = at_a(A, lda, ta, i0 + ir + r, p0 + p);
-            for (int r = mr; r < MR; r++) dst[p * MR + r] = 0.0f;
+        if (ta) {
+            for (int p = 0; p < kc; p++) {
+                const float *src = A + (size_t)(p0 + p) * lda + i0 + ir;
+                for (int r = 0; r < mr; r++) dst[p * MR + r] = src[r];
+                for (int r = mr; r < MR; r++) dst[p * MR + r] = 0.0f;
+            }
+        } else {
+            for (int r = 0; r < MR; r++) {
+                if (r >= mr) {
+                    for (int p = 0; p < kc; p++) dst[p * MR + r] = 0.0f;
+                    continue;
+                }
+                const float *src = A + (size_t)(i0 + ir + r) * lda + p0;
+                for (int p = 0; p < kc; p++) dst[p * MR + r] = src[p];
+            }
         }
         dst += (size_t)MR * kc;
     }
@@ -192,17 +207,36 @@ static void pack_b(float *dst, const float *B, int ldb, bool tb, int p0, int kc,
             if (!tb) {
                 const float *s = B + (size_t)(p0 + p) * ldb + j0 + jr;
                 memcpy(d, s, (size_t)nr * sizeof(float));
-            } else {
-                for (int j = 0; j < nr; j++) d[j] = B[(size_t)(j0 + jr + j) * ldb + p0 + p];
             }
             for (int j = nr; j < NR; j++) d[j] = 0.0f;
         }
+        if (tb) /* B stored (N,K): walk each stored row once */
+            for (int j = 0; j < nr; j++) {
+                const float *src = B + (size_t)(j0 + jr + j) * ldb + p0;
+                for (int p = 0; p < kc; p++) dst[(size_t)p * NR + j] = src[p];
+            }
         dst += (size_t)NR * kc;
     }
 }
 
+/* A blocks are small (MC·KC floats, 96 KiB) and live in thread-local storage; the B block
+ * (KC·NC floats, 1 MiB) is one heap buffer per calling thread, freed when the thread ends. */
 static _Thread_local float pack_a_buf[MC * KC] __attribute__((aligned(64)));
-static _Thread_local float pack_b_buf[KC * NC] __attribute__((aligned(64)));
+static tss_t pack_b_key;
+static once_flag pack_b_once = ONCE_FLAG_INIT;
+static void pack_b_key_init(void) { ENGINE_CHECK(tss_create(&pack_b_key, free) == thrd_success, "tss_create"); }
+
+static float *pack_b_buffer(void)
+{
+    call_once(&pack_b_once, pack_b_key_init);
+    float *p = tss_get(pack_b_key);
+    if (!p) {
+        p = aligned_alloc(64, (size_t)KC * NC * sizeof(float));
+        ENGINE_CHECK(p, "out of memory for gemm's pack buffer");
+        tss_set(pack_b_key, p);
+    }
+    return p;
+}
 
 void gemm(int M, int N, int K,
           const float *A, int lda, bool ta,
@@ -218,7 +252,7 @@ void gemm(int M, int N, int K,
     }
     const Kernel *k = active;
     const int MR = k->mr, NR = k->nr;
-    float *pb = pack_b_buf;
+    float *pb = pack_b_buffer();
     int mblocks = (M + MC - 1) / MC;
     double flops = 2.0 * M * N * K;
     (void)flops;

@@ -114,12 +114,14 @@ void op_gelu_erf_forward(float *out, const float *x, size_t n)
     for (size_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + erff(x[i] * SQRT1_2));
 }
 
-void op_gelu_erf_backward(float *dx, const float *dout, const float *x, size_t n)
+/* cdf: Φ(x) as forward computed it (out / x, recomputed where x = 0) */
+void op_gelu_erf_backward(float *dx, const float *dout, const float *x, const float *out, size_t n)
 {
     const float inv_sqrt_2pi = 0.3989422804014327f;
     PARALLEL_FOR(n)
     for (size_t i = 0; i < n; i++) {
-        float cdf = 0.5f * (1.0f + erff(x[i] * SQRT1_2));
+        float cdf = x[i] != 0.0f ? out[i] / x[i] : 0.5f;
+        if (!(fabsf(x[i]) > 1e-3f)) cdf = 0.5f * (1.0f + erff(x[i] * SQRT1_2)); /* out/x loses digits near 0 */
         float pdf = inv_sqrt_2pi * expf(-0.5f * x[i] * x[i]);
         dx[i] += dout[i] * (cdf + x[i] * pdf);
     }
@@ -521,6 +523,35 @@ static inline bool attn_allowed(const AttnMask *m, int b, int i, int j, int T)
     return true;
 }
 
+/* Softmax of one row of scores in place, over the allowed keys (mask row `allow`, NULL = all):
+ * forbidden keys get exactly 0, a row with none allowed becomes all zeros. */
+static void softmax_row(float *pr, const uint8_t *allow, int T)
+{
+    float mx = -INFINITY;
+    for (int j = 0; j < T; j++) {
+        if (allow && !allow[j]) pr[j] = -INFINITY;
+        mx = pr[j] > mx ? pr[j] : mx;
+    }
+    if (mx == -INFINITY) { memset(pr, 0, (size_t)T * sizeof(float)); return; }
+    float sum = 0;
+    for (int j = 0; j < T; j++) {
+        pr[j] = expf(pr[j] - mx); /* exp(-inf) = 0 exactly */
+        sum += pr[j];
+    }
+    float inv = 1.0f / sum;
+    for (int j = 0; j < T; j++) pr[j] *= inv;
+}
+
+/* The keys query i of sequence b may see, as a 0/1 row (NULL when all may be seen). */
+static const uint8_t *mask_row(const AttnMask *m, uint8_t *buf, int b, int i, int T)
+{
+    if (m->kind == MASK_NONE && !m->causal) return NULL;
+    for (int j = 0; j < T; j++) buf[j] = attn_allowed(m, b, i, j, T);
+    return buf;
+}
+
+/* Each (batch, head) pair is independent: three small products through gemm, threads split
+ * the pairs (gemm itself then runs on the calling thread). */
 void op_attention_forward(float *out, float *P, const float *q, const float *k, const float *v,
                           const AttnMask *m, int B, int NH, int T, int HS)
 {
@@ -528,64 +559,39 @@ void op_attention_forward(float *out, float *P, const float *q, const float *k, 
     PARALLEL_FOR((size_t)B * NH * T * T * HS)
     for (int bh = 0; bh < B * NH; bh++) {
         int b = bh / NH;
-        const float *qb = q + (size_t)bh * T * HS, *kb = k + (size_t)bh * T * HS, *vb = v + (size_t)bh * T * HS;
-        float *pb = P + (size_t)bh * T * T, *ob = out + (size_t)bh * T * HS;
+        size_t off = (size_t)bh * T * HS;
+        float *pb = P + (size_t)bh * T * T;
+        uint8_t allow[T];
+        gemm(T, T, HS, q + off, HS, false, k + off, HS, true, pb, T, false);   /* S = Q·Kᵀ */
         for (int i = 0; i < T; i++) {
-            float *pr = pb + (size_t)i * T, mx = -INFINITY;
-            for (int j = 0; j < T; j++) {
-                if (!attn_allowed(m, b, i, j, T)) { pr[j] = -INFINITY; continue; }
-                float dot = 0;
-                for (int d = 0; d < HS; d++) dot += qb[i * HS + d] * kb[j * HS + d];
-                pr[j] = dot * s;
-                mx = pr[j] > mx ? pr[j] : mx;
-            }
-            float *orow = ob + (size_t)i * HS;
-            memset(orow, 0, (size_t)HS * sizeof(float));
-            if (mx == -INFINITY) { memset(pr, 0, (size_t)T * sizeof(float)); continue; }
-            float sum = 0;
-            for (int j = 0; j < T; j++) {
-                pr[j] = pr[j] == -INFINITY ? 0.0f : expf(pr[j] - mx);
-                sum += pr[j];
-            }
-            float inv = 1.0f / sum;
-            for (int j = 0; j < T; j++) {
-                pr[j] *= inv;
-                if (pr[j] != 0.0f)
-                    for (int d = 0; d < HS; d++) orow[d] += pr[j] * vb[j * HS + d];
-            }
+            float *pr = pb + (size_t)i * T;
+            for (int j = 0; j < T; j++) pr[j] *= s;
+            softmax_row(pr, mask_row(m, allow, b, i, T), T);
         }
+        gemm(T, HS, T, pb, T, false, v + off, HS, false, out + off, HS, false); /* O = P·V */
     }
 }
 
-void op_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *P,
+/* scratch: (B,NH,T,T) floats for dP/dS. */
+void op_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *P,
                            const float *q, const float *k, const float *v, int B, int NH, int T, int HS)
 {
     float s = 1.0f / sqrtf((float)HS);
     PARALLEL_FOR((size_t)B * NH * T * T * HS)
     for (int bh = 0; bh < B * NH; bh++) {
         size_t off = (size_t)bh * T * HS;
-        const float *pb = P + (size_t)bh * T * T, *db = dout + off;
-        float dp[T];
+        const float *pb = P + (size_t)bh * T * T;
+        float *ds = scratch + (size_t)bh * T * T;
+        gemm(T, T, HS, dout + off, HS, false, v + off, HS, true, ds, T, false);  /* dP = dO·Vᵀ */
         for (int i = 0; i < T; i++) {
-            const float *pr = pb + (size_t)i * T, *dor = db + (size_t)i * HS;
-            float rowdot = 0;
-            for (int j = 0; j < T; j++) {
-                float acc = 0;
-                for (int d = 0; d < HS; d++) acc += dor[d] * v[off + j * HS + d];
-                dp[j] = acc;
-                rowdot += acc * pr[j];
-            }
-            for (int j = 0; j < T; j++) {
-                if (pr[j] == 0.0f) continue;
-                if (dv)
-                    for (int d = 0; d < HS; d++) dv[off + j * HS + d] += pr[j] * dor[d];
-                float ds = pr[j] * (dp[j] - rowdot) * s;
-                if (dq)
-                    for (int d = 0; d < HS; d++) dq[off + i * HS + d] += ds * k[off + j * HS + d];
-                if (dk)
-                    for (int d = 0; d < HS; d++) dk[off + j * HS + d] += ds * q[off + i * HS + d];
-            }
+            const float *pr = pb + (size_t)i * T;
+            float *dr = ds + (size_t)i * T, rowdot = 0;
+            for (int j = 0; j < T; j++) rowdot += dr[j] * pr[j];
+            for (int j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - rowdot) * s; /* dS, scaled */
         }
+        if (dv) gemm(T, HS, T, pb, T, true, dout + off, HS, false, dv + off, HS, true);  /* dV += Pᵀ·dO */
+        if (dq) gemm(T, HS, T, ds, T, false, k + off, HS, false, dq + off, HS, true);    /* dQ += dS·K */
+        if (dk) gemm(T, HS, T, ds, T, true, q + off, HS, false, dk + off, HS, true);     /* dK += dSᵀ·Q */
     }
 }
 
@@ -895,7 +901,7 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
         break;
     }
     case OP_GELU_ERF:
-        op_gelu_erf_backward(da, dout, a->data, a->size);
+        op_gelu_erf_backward(da, dout, a->data, out->data, a->size);
         break;
     case OP_GELU_TANH:
         op_gelu_tanh_backward(da, dout, a->data, a->size);
@@ -908,7 +914,9 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
         op_softmax_backward(da, dout, out->data, tensor_rows(a), tensor_last(a));
         break;
     case OP_ATTENTION:
-        op_attention_backward(da, db, dc, dout, e->saved, a->data, b->data, c->data,
+        op_attention_backward(da, db, dc, arena_alloc(&tp->arena, (size_t)a->shape[0] * a->shape[1] *
+                                                          a->shape[2] * a->shape[2] * sizeof(float)),
+                              dout, e->saved, a->data, b->data, c->data,
                               a->shape[0], a->shape[1], a->shape[2], a->shape[3]);
         break;
     case OP_CROSS_ENTROPY:

@@ -77,7 +77,7 @@ void op_backward_entry(Tape *tp, TapeEntry *e);
 
 /* ---- the kernels (plain arrays; used by the tape and by tests) ---- */
 void op_gelu_erf_forward(float *out, const float *x, size_t n);
-void op_gelu_erf_backward(float *dx, const float *dout, const float *x, size_t n);
+void op_gelu_erf_backward(float *dx, const float *dout, const float *x, const float *out, size_t n);
 void op_gelu_tanh_forward(float *out, const float *x, size_t n);
 void op_gelu_tanh_backward(float *dx, const float *dout, const float *x, size_t n);
 void op_softmax_forward(float *out, const float *x, const uint8_t *keep, size_t rows, int C);

@@ -350,7 +350,7 @@ static void test_params_layout(void **state)
 static void test_adamw_vs_torch(void **state)
 {
     (void)state;
-    FILE *f = fopen("data/adamw_torch.txt", "r");
+    FILE *f = fopen(FMLAB_TEST_DATA "/adamw_torch.txt", "r");
     assert_non_null(f);
     struct { const char *name; float lr, b1, b2, eps, wd; } cases[3] = {
         {"default", 1e-2f, 0.9f, 0.999f, 1e-8f, 1e-2f},

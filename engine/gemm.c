@@ -18,7 +18,7 @@
 #include <omp.h>
 #endif
 
-enum { MC = 96, KC = 256, NC = 1024 };
+enum { MC = 96, KC = 256, NC = 1024, MR_MAX = 12 };
 
 typedef void (*KernelFn)(int kc, const float *pa, const float *pb, float *c, int ldc,
                          int mr, int nr, bool add);
@@ -183,6 +183,12 @@ static void pack_a(float *restrict dst, const float *A, int lda, bool ta, int i0
                 for (int r = 0; r < mr; r++) dst[p * MR + r] = src[r];
                 for (int r = mr; r < MR; r++) dst[p * MR + r] = 0.0f;
             }
+        } else if (mr == MR) {
+            /* MR rows side by side: each step of p gathers one column of the MR rows */
+            const float *rows[MR_MAX];
+            for (int r = 0; r < MR; r++) rows[r] = A + (size_t)(i0 + ir + r) * lda + p0;
+            for (int p = 0; p < kc; p++)
+                for (int r = 0; r < MR; r++) dst[p * MR + r] = rows[r][p];
         } else {
             for (int r = 0; r < MR; r++) {
                 if (r >= mr) {

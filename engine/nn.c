@@ -420,19 +420,16 @@ void model_forward(Model *m, Tape *tp, const Batch *b, Forward *out)
         if (is_gpt2(m)) {
             /* x = x + attn(ln_1(x));  x = x + mlp(ln_2(x)) */
             Tensor *qkv = linear(tp, &bl->qkv, layernorm(tp, &bl->ln1, x));
-            Tensor *q = op_split_heads(tp, op_slice_last(tp, qkv, 0, H), NH);
-            Tensor *k = op_split_heads(tp, op_slice_last(tp, qkv, H, H), NH);
-            Tensor *v = op_split_heads(tp, op_slice_last(tp, qkv, 2 * H, H), NH);
-            Tensor *a = op_merge_heads(tp, op_attention(tp, q, k, v, mask, &out->attn[l]));
+            Tensor *q = op_slice_last(tp, qkv, 0, H), *k = op_slice_last(tp, qkv, H, H),
+                   *v = op_slice_last(tp, qkv, 2 * H, H);
+            Tensor *a = op_attention(tp, q, k, v, NH, mask, &out->attn[l]);
             x = op_add(tp, x, linear(tp, &bl->o, a));
             Tensor *f = linear(tp, &bl->ffn_in, layernorm(tp, &bl->ln2, x));
             x = op_add(tp, x, linear(tp, &bl->ffn_out, activation(tp, c->hidden_act, f)));
         } else {
             /* x = LN(dense(attn(x)) + x);  x = LN(ffn_out(act(ffn_in(x))) + x) */
-            Tensor *q = op_split_heads(tp, linear(tp, &bl->q, x), NH);
-            Tensor *k = op_split_heads(tp, linear(tp, &bl->k, x), NH);
-            Tensor *v = op_split_heads(tp, linear(tp, &bl->v, x), NH);
-            Tensor *a = op_merge_heads(tp, op_attention(tp, q, k, v, mask, &out->attn[l]));
+            Tensor *q = linear(tp, &bl->q, x), *k = linear(tp, &bl->k, x), *v = linear(tp, &bl->v, x);
+            Tensor *a = op_attention(tp, q, k, v, NH, mask, &out->attn[l]);
             x = layernorm(tp, &bl->ln1, op_add(tp, linear(tp, &bl->o, a), x));
             Tensor *f = activation(tp, c->hidden_act, linear(tp, &bl->ffn_in, x));
             x = layernorm(tp, &bl->ln2, op_add(tp, linear(tp, &bl->ffn_out, f), x));
@@ -448,7 +445,7 @@ Tensor *model_lm_logits(Model *m, Tape *tp, Tensor *hidden)
     if (is_gpt2(m)) return op_matmul(tp, hidden, m->word_emb, false, true); /* lm_head tied to wte */
     Tensor *h = activation(tp, head_activation(m), linear(tp, &m->head_dense, hidden));
     h = layernorm(tp, &m->head_ln, h);
-    return op_add(tp, op_matmul(tp, h, m->word_emb, false, true), m->head_bias); /* decoder tied */
+    return op_linear(tp, h, m->word_emb, m->head_bias); /* decoder tied to the word embeddings */
 }
 
 Tensor *model_pooled(Model *m, Tape *tp, Tensor *hidden)

@@ -105,26 +105,105 @@ Tensor *op_scale(Tape *tp, Tensor *x, float s)
 }
 
 /* ======================================================================================
+ * exp, erf and tanh without calls or branches, so that the loops over activations
+ * vectorise. exp_fast: x = k·ln2 + r, |r| ≤ ln2/2, e^r by its Taylor polynomial to r⁸, 2^k
+ * put into the exponent bits; within 2 ulp of expf on [-87, 88] (inputs are clamped there).
+ * erf_fast: Numerical Recipes' erfc Chebyshev fit (fractional error < 1.2e-7) on top of it.
+ * GELU computed with them stays within one float ulp of the exact erf form on [-12, 12].
+ * Not used where an exact 0 matters (masked softmax keeps expf of -inf).
+ * ====================================================================================== */
+static inline float exp_fast(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    float kf = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest: 1.5·2²³ */
+    float r = (x - kf * 0.693145751953125f) - kf * 1.428606765330187045e-06f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.6666667e-1f + r * (4.1666667e-2f + r * (8.3333333e-3f +
+              r * (1.3888889e-3f + r * 1.9841270e-4f))))));
+    int32_t bits = ((int32_t)kf + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+static inline float erf_fast(float x)
+{
+    float z = fabsf(x), t = 1.0f / (1.0f + 0.5f * z);
+    float erfc = t * exp_fast(-z * z - 1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f +
+                 t * (-0.18628806f + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f +
+                 t * (-0.82215223f + t * 0.17087277f)))))))));
+    float e = 1.0f - erfc;
+    return x < 0.0f ? -e : e;
+}
+
+static inline float tanh_fast(float u) { return 1.0f - 2.0f / (exp_fast(2.0f * u) + 1.0f); }
+
+/* The activation loops are compiled three times (AVX-512, AVX2, SSE2) and the processor's
+ * best is picked at load time. Every element is computed by the same operations in the same
+ * order in each version (no reductions, no FMA contraction under -std=c11), so the results
+ * are the same bits on any of them. Threads split the tensor into fixed chunks. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ACT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ACT_CLONES
+#endif
+#define ACT_CHUNK 4096
+#define FOR_CHUNKS(n, body)                                                   \
+    do {                                                                      \
+        size_t nchunks_ = ((n) + ACT_CHUNK - 1) / ACT_CHUNK;                  \
+        PARALLEL_FOR((n))                                                     \
+        for (size_t c_ = 0; c_ < nchunks_; c_++) {                            \
+            size_t lo = c_ * ACT_CHUNK, len = (n) - lo < ACT_CHUNK ? (n) - lo : ACT_CHUNK; \
+            body;                                                             \
+        }                                                                     \
+    } while (0)
+
+ACT_CLONES static void gelu_erf_fw(float *restrict out, const float *restrict x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + erf_fast(x[i] * SQRT1_2));
+}
+
+ACT_CLONES static void gelu_erf_bw(float *restrict dx, const float *restrict dout, const float *restrict x, size_t n)
+{
+    const float inv_sqrt_2pi = 0.3989422804014327f;
+    for (size_t i = 0; i < n; i++) {
+        float cdf = 0.5f * (1.0f + erf_fast(x[i] * SQRT1_2));
+        float pdf = inv_sqrt_2pi * exp_fast(-0.5f * x[i] * x[i]);
+        dx[i] += dout[i] * (cdf + x[i] * pdf);
+    }
+}
+
+#define GELU_K 0.7978845608028654f /* √(2/π) */
+ACT_CLONES static void gelu_tanh_fw(float *restrict out, const float *restrict x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        out[i] = 0.5f * v * (1.0f + tanh_fast(GELU_K * (v + 0.044715f * v * v * v)));
+    }
+}
+
+ACT_CLONES static void gelu_tanh_bw(float *restrict dx, const float *restrict dout, const float *restrict x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        float th = tanh_fast(GELU_K * (v + 0.044715f * v * v * v));
+        float d = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
+        dx[i] += dout[i] * d;
+    }
+}
+
+/* ======================================================================================
  * gelu (erf form, BERT): out = x·Φ(x) = ½x(1 + erf(x/√2))
  * dx += dout · (Φ(x) + x·φ(x)),  φ(x) = e^{-x²/2}/√(2π)
  * ====================================================================================== */
 void op_gelu_erf_forward(float *out, const float *x, size_t n)
 {
-    PARALLEL_FOR(n)
-    for (size_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + erff(x[i] * SQRT1_2));
+    FOR_CHUNKS(n, gelu_erf_fw(out + lo, x + lo, len));
 }
 
-/* cdf: Φ(x) as forward computed it (out / x, recomputed where x = 0) */
-void op_gelu_erf_backward(float *dx, const float *dout, const float *x, const float *out, size_t n)
+void op_gelu_erf_backward(float *dx, const float *dout, const float *x, size_t n)
 {
-    const float inv_sqrt_2pi = 0.3989422804014327f;
-    PARALLEL_FOR(n)
-    for (size_t i = 0; i < n; i++) {
-        float cdf = x[i] != 0.0f ? out[i] / x[i] : 0.5f;
-        if (!(fabsf(x[i]) > 1e-3f)) cdf = 0.5f * (1.0f + erff(x[i] * SQRT1_2)); /* out/x loses digits near 0 */
-        float pdf = inv_sqrt_2pi * expf(-0.5f * x[i] * x[i]);
-        dx[i] += dout[i] * (cdf + x[i] * pdf);
-    }
+    FOR_CHUNKS(n, gelu_erf_bw(dx + lo, dout + lo, x + lo, len));
 }
 
 Tensor *op_gelu_erf(Tape *tp, Tensor *x)
@@ -139,25 +218,14 @@ Tensor *op_gelu_erf(Tape *tp, Tensor *x)
  * gelu (tanh form, GPT-2's gelu_new): out = ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³)
  * dx += dout · (½(1 + tanh u) + ½x(1 − tanh²u)·√(2/π)(1 + 3·0.044715x²))
  * ====================================================================================== */
-#define GELU_K 0.7978845608028654f /* √(2/π) */
 void op_gelu_tanh_forward(float *out, const float *x, size_t n)
 {
-    PARALLEL_FOR(n)
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        out[i] = 0.5f * v * (1.0f + tanhf(GELU_K * (v + 0.044715f * v * v * v)));
-    }
+    FOR_CHUNKS(n, gelu_tanh_fw(out + lo, x + lo, len));
 }
 
 void op_gelu_tanh_backward(float *dx, const float *dout, const float *x, size_t n)
 {
-    PARALLEL_FOR(n)
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        float th = tanhf(GELU_K * (v + 0.044715f * v * v * v));
-        float d = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
-        dx[i] += dout[i] * d;
-    }
+    FOR_CHUNKS(n, gelu_tanh_bw(dx + lo, dout + lo, x + lo, len));
 }
 
 Tensor *op_gelu_tanh(Tape *tp, Tensor *x)
@@ -250,17 +318,49 @@ Tensor *op_matmul(Tape *tp, Tensor *a, Tensor *b, bool ta, bool tb)
     return out;
 }
 
-Tensor *op_linear(Tape *tp, Tensor *x, Tensor *w, Tensor *bias)
+/* ======================================================================================
+ * linear (fused matmul + bias), x (R,IN) as rows of its last dim:
+ *   nn.Linear: out = x·wᵀ + b, w (OUT,IN);   Conv1D: out = x·w + b, w (IN,OUT)
+ *   dx += dout·op(w);  dw += doutᵀ·x (or xᵀ·dout);  db += Σ_rows dout
+ * The bias is written first and the product accumulated onto it, so neither the forward
+ * nor the backward makes a pass or a buffer for the sum alone.
+ * ====================================================================================== */
+static Tensor *linear_op(Tape *tp, Tensor *x, Tensor *w, Tensor *bias, bool conv1d)
 {
-    Tensor *y = op_matmul(tp, x, w, false, true);
-    return bias ? op_add(tp, y, bias) : y;
+    char s1[64], s2[64];
+    int IN = tensor_last(x);
+    ENGINE_CHECK(w->ndim == 2 && w->shape[conv1d ? 0 : 1] == IN,
+                 "%s: input %s does not fit weight %s", conv1d ? "conv1d" : "linear", shp(x, s1), shp(w, s2));
+    int OUT = w->shape[conv1d ? 1 : 0];
+    ENGINE_CHECK(!bias || bias->size == (size_t)OUT, "linear: bias %s for %d outputs", shp(bias, s1), OUT);
+    int shape[TENSOR_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    shape[x->ndim - 1] = OUT;
+    Tensor *out = tape_tensor(tp, x->ndim, shape);
+    int R = (int)tensor_rows(x);
+    if (bias)
+        for (int r = 0; r < R; r++) memcpy(out->data + (size_t)r * OUT, bias->data, (size_t)OUT * sizeof(float));
+    gemm(R, OUT, IN, x->data, IN, false, w->data, conv1d ? OUT : IN, !conv1d, out->data, OUT, bias != NULL);
+    TapeEntry *e = tape_record(tp, OP_LINEAR, out, x, w, bias);
+    if (e) e->ia[0] = conv1d;
+    return out;
 }
 
-Tensor *op_conv1d(Tape *tp, Tensor *x, Tensor *w, Tensor *bias)
+static void linear_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
+                            int R, int IN, int OUT, bool conv1d)
 {
-    Tensor *y = op_matmul(tp, x, w, false, false);
-    return bias ? op_add(tp, y, bias) : y;
+    if (dx) gemm(R, IN, OUT, dout, OUT, false, w, conv1d ? OUT : IN, conv1d, dx, IN, true);
+    if (dw) {
+        if (conv1d) gemm(IN, OUT, R, x, IN, true, dout, OUT, false, dw, OUT, true);
+        else gemm(OUT, IN, R, dout, OUT, true, x, IN, false, dw, IN, true);
+    }
+    if (db)
+        for (int r = 0; r < R; r++)
+            for (int j = 0; j < OUT; j++) db[j] += dout[(size_t)r * OUT + j];
 }
+
+Tensor *op_linear(Tape *tp, Tensor *x, Tensor *w, Tensor *bias) { return linear_op(tp, x, w, bias, false); }
+Tensor *op_conv1d(Tape *tp, Tensor *x, Tensor *w, Tensor *bias) { return linear_op(tp, x, w, bias, true); }
 
 /* ======================================================================================
  * reshape: a view of the same data with another shape;  dx += dout
@@ -509,7 +609,7 @@ Tensor *op_masked_softmax(Tape *tp, Tensor *x, const uint8_t *keep)
 }
 
 /* ======================================================================================
- * attention (fused), per batch b and head h, with s = 1/√HS:
+ * attention (fused), q k v (B,T,C) with C = NH·HS, per batch b and head h, s = 1/√HS:
  *   S = s·Q·Kᵀ (T,T);  P = masked softmax of S by rows;  O = P·V
  * backward:  dP = dO·Vᵀ;  dV += Pᵀ·dO;  dS = P ⊙ (dP − rowsum(dP ⊙ P));
  *            dQ += s·dS·K;  dK += s·dSᵀ·Q
@@ -550,64 +650,71 @@ static const uint8_t *mask_row(const AttnMask *m, uint8_t *buf, int b, int i, in
     return buf;
 }
 
-/* Each (batch, head) pair is independent: three small products through gemm, threads split
- * the pairs (gemm itself then runs on the calling thread). */
+/* Each (batch, head) pair is independent: three small products through gemm, reading and
+ * writing the heads in place in the (B,T,C) tensors (leading dimension C, head h at columns
+ * h·HS..), so no split or merge of heads is ever copied. Threads split the pairs; gemm then
+ * runs on the calling thread. */
 void op_attention_forward(float *out, float *P, const float *q, const float *k, const float *v,
                           const AttnMask *m, int B, int NH, int T, int HS)
 {
+    int C = NH * HS;
     float s = 1.0f / sqrtf((float)HS);
     PARALLEL_FOR((size_t)B * NH * T * T * HS)
     for (int bh = 0; bh < B * NH; bh++) {
-        int b = bh / NH;
-        size_t off = (size_t)bh * T * HS;
+        int b = bh / NH, h = bh % NH;
+        size_t off = (size_t)b * T * C + (size_t)h * HS;
         float *pb = P + (size_t)bh * T * T;
         uint8_t allow[T];
-        gemm(T, T, HS, q + off, HS, false, k + off, HS, true, pb, T, false);   /* S = Q·Kᵀ */
+        gemm(T, T, HS, q + off, C, false, k + off, C, true, pb, T, false);   /* S = Q·Kᵀ */
         for (int i = 0; i < T; i++) {
             float *pr = pb + (size_t)i * T;
             for (int j = 0; j < T; j++) pr[j] *= s;
             softmax_row(pr, mask_row(m, allow, b, i, T), T);
         }
-        gemm(T, HS, T, pb, T, false, v + off, HS, false, out + off, HS, false); /* O = P·V */
+        gemm(T, HS, T, pb, T, false, v + off, C, false, out + off, C, false); /* O = P·V */
     }
 }
 
-/* scratch: (B,NH,T,T) floats for dP/dS. */
+/* scratch: (B,NH,T,T) floats for dP and dS. */
 void op_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *P,
                            const float *q, const float *k, const float *v, int B, int NH, int T, int HS)
 {
+    int C = NH * HS;
     float s = 1.0f / sqrtf((float)HS);
     PARALLEL_FOR((size_t)B * NH * T * T * HS)
     for (int bh = 0; bh < B * NH; bh++) {
-        size_t off = (size_t)bh * T * HS;
+        int b = bh / NH, h = bh % NH;
+        size_t off = (size_t)b * T * C + (size_t)h * HS;
         const float *pb = P + (size_t)bh * T * T;
         float *ds = scratch + (size_t)bh * T * T;
-        gemm(T, T, HS, dout + off, HS, false, v + off, HS, true, ds, T, false);  /* dP = dO·Vᵀ */
+        gemm(T, T, HS, dout + off, C, false, v + off, C, true, ds, T, false);   /* dP = dO·Vᵀ */
         for (int i = 0; i < T; i++) {
             const float *pr = pb + (size_t)i * T;
             float *dr = ds + (size_t)i * T, rowdot = 0;
             for (int j = 0; j < T; j++) rowdot += dr[j] * pr[j];
-            for (int j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - rowdot) * s; /* dS, scaled */
+            for (int j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - rowdot) * s;   /* dS, scaled */
         }
-        if (dv) gemm(T, HS, T, pb, T, true, dout + off, HS, false, dv + off, HS, true);  /* dV += Pᵀ·dO */
-        if (dq) gemm(T, HS, T, ds, T, false, k + off, HS, false, dq + off, HS, true);    /* dQ += dS·K */
-        if (dk) gemm(T, HS, T, ds, T, true, q + off, HS, false, dk + off, HS, true);     /* dK += dSᵀ·Q */
+        if (dv) gemm(T, HS, T, pb, T, true, dout + off, C, false, dv + off, C, true);  /* dV += Pᵀ·dO */
+        if (dq) gemm(T, HS, T, ds, T, false, k + off, C, false, dq + off, C, true);    /* dQ += dS·K */
+        if (dk) gemm(T, HS, T, ds, T, true, q + off, C, false, dk + off, C, true);     /* dK += dSᵀ·Q */
     }
 }
 
-Tensor *op_attention(Tape *tp, Tensor *q, Tensor *k, Tensor *v, AttnMask mask, float **probs)
+Tensor *op_attention(Tape *tp, Tensor *q, Tensor *k, Tensor *v, int nh, AttnMask mask, float **probs)
 {
     char s1[64], s2[64];
-    ENGINE_CHECK(q->ndim == 4 && tensor_same_shape(q, k) && tensor_same_shape(q, v),
-                 "attention: q %s, k, v must all be (B,NH,T,HS); k is %s", shp(q, s1), shp(k, s2));
+    ENGINE_CHECK(q->ndim == 3 && tensor_same_shape(q, k) && tensor_same_shape(q, v) && nh > 0 &&
+                 q->shape[2] % nh == 0,
+                 "attention: q %s, k, v must all be (B,T,C) with C a multiple of %d heads; k is %s",
+                 shp(q, s1), nh, shp(k, s2));
     ENGINE_CHECK(mask.kind == MASK_NONE || mask.keep, "attention: mask kind set but keep is NULL");
-    int B = q->shape[0], NH = q->shape[1], T = q->shape[2], HS = q->shape[3];
+    int B = q->shape[0], T = q->shape[1], HS = q->shape[2] / nh;
     Tensor *out = new_like(tp, q);
-    float *P = arena_alloc(&tp->arena, (size_t)B * NH * T * T * sizeof(float));
-    op_attention_forward(out->data, P, q->data, k->data, v->data, &mask, B, NH, T, HS);
+    float *P = arena_alloc(&tp->arena, (size_t)B * nh * T * T * sizeof(float));
+    op_attention_forward(out->data, P, q->data, k->data, v->data, &mask, B, nh, T, HS);
     if (probs) *probs = P;
     TapeEntry *e = tape_record(tp, OP_ATTENTION, out, q, k, v);
-    if (e) e->saved = P;
+    if (e) { e->saved = P; e->ia[0] = nh; }
     return out;
 }
 
@@ -639,7 +746,7 @@ Tensor *op_cross_entropy(Tape *tp, Tensor *logits, const int32_t *targets)
         float mx = -INFINITY;
         for (int i = 0; i < V; i++) mx = x[i] > mx ? x[i] : mx;
         float sum = 0;
-        for (int i = 0; i < V; i++) { p[i] = expf(x[i] - mx); sum += p[i]; }
+        for (int i = 0; i < V; i++) { p[i] = exp_fast(x[i] - mx); sum += p[i]; }
         float inv = 1.0f / sum;
         for (int i = 0; i < V; i++) p[i] *= inv;
         row_loss[r] = mx + logf(sum) - x[targets[r]];
@@ -865,6 +972,12 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
         op_matmul_backward(da, db, dout, a->data, b->data, d);
         break;
     }
+    case OP_LINEAR: {
+        bool conv1d = e->ia[0];
+        linear_backward(da, db, dc, dout, a->data, b->data, (int)tensor_rows(a), tensor_last(a),
+                        b->shape[conv1d ? 1 : 0], conv1d);
+        break;
+    }
     case OP_RESHAPE:
         for (size_t i = 0; i < a->size; i++) da[i] += dout[i];
         break;
@@ -901,7 +1014,7 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
         break;
     }
     case OP_GELU_ERF:
-        op_gelu_erf_backward(da, dout, a->data, out->data, a->size);
+        op_gelu_erf_backward(da, dout, a->data, a->size);
         break;
     case OP_GELU_TANH:
         op_gelu_tanh_backward(da, dout, a->data, a->size);
@@ -914,10 +1027,12 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
         op_softmax_backward(da, dout, out->data, tensor_rows(a), tensor_last(a));
         break;
     case OP_ATTENTION:
-        op_attention_backward(da, db, dc, arena_alloc(&tp->arena, (size_t)a->shape[0] * a->shape[1] *
-                                                          a->shape[2] * a->shape[2] * sizeof(float)),
-                              dout, e->saved, a->data, b->data, c->data,
-                              a->shape[0], a->shape[1], a->shape[2], a->shape[3]);
+    {
+        int B = a->shape[0], T = a->shape[1], NH = e->ia[0];
+        float *scratch = arena_alloc(&tp->arena, (size_t)B * NH * T * T * sizeof(float));
+        op_attention_backward(da, db, dc, scratch, dout, e->saved, a->data, b->data, c->data, B, NH, T,
+                              a->shape[2] / NH);
+    }
         break;
     case OP_CROSS_ENTROPY:
         op_cross_entropy_backward(da, dout[0], e->saved, e->aux, e->ia[0], tensor_rows(a), tensor_last(a));

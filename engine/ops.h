@@ -35,9 +35,9 @@ Tensor *op_tanh(Tape *tp, Tensor *x);
 /* a (...,M,K) · b (K,N) or a batch of the same leading dims (...,K,N); ta/tb transpose the
  * last two dims of a/b first. Output (...,M,N). */
 Tensor *op_matmul(Tape *tp, Tensor *a, Tensor *b, bool ta, bool tb);
-/* nn.Linear: x (...,IN) · wᵀ + bias, w stored (OUT,IN); bias may be NULL. */
+/* nn.Linear, fused with its bias: x (...,IN) · wᵀ + bias, w stored (OUT,IN); bias may be NULL. */
 Tensor *op_linear(Tape *tp, Tensor *x, Tensor *w, Tensor *bias);
-/* GPT-2's Conv1D: x (...,IN) · w + bias, w stored (IN,OUT). */
+/* GPT-2's Conv1D, fused likewise: x (...,IN) · w + bias, w stored (IN,OUT). */
 Tensor *op_conv1d(Tape *tp, Tensor *x, Tensor *w, Tensor *bias);
 Tensor *op_reshape(Tape *tp, Tensor *x, int ndim, const int *shape);   /* a view: same data */
 Tensor *op_transpose12(Tape *tp, Tensor *x);         /* (A,B,C,D) -> (A,C,B,D) */
@@ -55,9 +55,10 @@ Tensor *op_layernorm(Tape *tp, Tensor *x, Tensor *w, Tensor *b, float eps);
 Tensor *op_softmax(Tape *tp, Tensor *x);             /* over the last dim */
 /* keep has x's size: keep = 0 gives probability exactly 0; a row with no keep gives zeros. */
 Tensor *op_masked_softmax(Tape *tp, Tensor *x, const uint8_t *keep);
-/* Scaled dot-product attention, q k v (B,NH,T,HS) -> (B,NH,T,HS), softmax(q·kᵀ/√HS)·v.
- * *probs (if not NULL) receives the (B,NH,T,T) probabilities (arena; rows = queries). */
-Tensor *op_attention(Tape *tp, Tensor *q, Tensor *k, Tensor *v, AttnMask mask, float **probs);
+/* Multi-head scaled dot-product attention: q k v (B,T,C) hold nh heads of HS = C/nh columns
+ * each; per head softmax(q·kᵀ/√HS)·v; out (B,T,C) with the heads side by side again.
+ * *probs (if not NULL) receives the (B,nh,T,T) probabilities (arena; rows = queries). */
+Tensor *op_attention(Tape *tp, Tensor *q, Tensor *k, Tensor *v, int nh, AttnMask mask, float **probs);
 
 /* ---- losses (scalar outputs) ---- */
 /* logits (...,V) as rows; targets one per row, IGNORE_INDEX skipped; mean over counted rows,
@@ -77,7 +78,7 @@ void op_backward_entry(Tape *tp, TapeEntry *e);
 
 /* ---- the kernels (plain arrays; used by the tape and by tests) ---- */
 void op_gelu_erf_forward(float *out, const float *x, size_t n);
-void op_gelu_erf_backward(float *dx, const float *dout, const float *x, const float *out, size_t n);
+void op_gelu_erf_backward(float *dx, const float *dout, const float *x, size_t n);
 void op_gelu_tanh_forward(float *out, const float *x, size_t n);
 void op_gelu_tanh_backward(float *dx, const float *dout, const float *x, size_t n);
 void op_softmax_forward(float *out, const float *x, const uint8_t *keep, size_t rows, int C);

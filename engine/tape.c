@@ -11,6 +11,7 @@ const char *const op_name[OP_COUNT] = {
     [OP_MUL] = "mul",
     [OP_SCALE] = "scale",
     [OP_MATMUL] = "matmul",
+    [OP_LINEAR] = "linear",
     [OP_RESHAPE] = "reshape",
     [OP_TRANSPOSE12] = "transpose12",
     [OP_SLICE_LAST] = "slice_last",

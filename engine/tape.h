@@ -20,6 +20,7 @@ typedef enum OpType {
     OP_MUL,
     OP_SCALE,
     OP_MATMUL,
+    OP_LINEAR,
     OP_RESHAPE,
     OP_TRANSPOSE12,
     OP_SLICE_LAST,

@@ -95,10 +95,8 @@ static void transformer_step(Tape *tp, ParamBlock *pb, float *out_copy, float *g
     int is[2] = {B, T};
     Tensor *x = op_embedding(tp, wte, ids, 2, is, -1);
     Tensor *qkv = op_linear(tp, x, wq, NULL);
-    Tensor *q = op_split_heads(tp, op_slice_last(tp, qkv, 0, C), NH);
-    Tensor *k = op_split_heads(tp, op_slice_last(tp, qkv, C, C), NH);
-    Tensor *v = op_split_heads(tp, op_slice_last(tp, qkv, 2 * C, C), NH);
-    Tensor *a = op_merge_heads(tp, op_attention(tp, q, k, v, (AttnMask){MASK_NONE, NULL, true}, NULL));
+    Tensor *q = op_slice_last(tp, qkv, 0, C), *k = op_slice_last(tp, qkv, C, C), *v = op_slice_last(tp, qkv, 2 * C, C);
+    Tensor *a = op_attention(tp, q, k, v, NH, (AttnMask){MASK_NONE, NULL, true}, NULL);
     Tensor *h = op_layernorm(tp, op_add(tp, x, a), lw, lb, 1e-5f);
     h = op_add(tp, h, op_gelu_erf(tp, op_linear(tp, h, wf, NULL)));
     Tensor *logits = op_matmul(tp, h, wte, false, true);

@@ -146,6 +146,16 @@ static Tensor *b_matmul(Tape *tp, Tensor **in, const void *ctx)
     return op_matmul(tp, in[0], in[1], m->ta, m->tb);
 }
 
+static Tensor *b_linear(Tape *tp, Tensor **in, const void *ctx)
+{
+    return ctx ? op_conv1d(tp, in[0], in[1], in[2]) : op_linear(tp, in[0], in[1], in[2]);
+}
+static Tensor *b_linear_nobias(Tape *tp, Tensor **in, const void *ctx)
+{
+    (void)ctx;
+    return op_linear(tp, in[0], in[1], NULL);
+}
+
 static const int32_t gather_rows[5] = {3, 0, 3, 5, 1};
 static Tensor *b_gather(Tape *tp, Tensor **in, const void *ctx)
 {
@@ -167,10 +177,11 @@ static Tensor *b_masked_softmax(Tape *tp, Tensor **in, const void *ctx)
     return op_masked_softmax(tp, in[0], softmax_keep);
 }
 
+typedef struct AttnCtx { AttnMask mask; int nh; } AttnCtx;
 static Tensor *b_attention(Tape *tp, Tensor **in, const void *ctx)
 {
-    const AttnMask *m = ctx;
-    return op_attention(tp, in[0], in[1], in[2], *m, NULL);
+    const AttnCtx *a = ctx;
+    return op_attention(tp, in[0], in[1], in[2], a->nh, a->mask, NULL);
 }
 
 static const int32_t *ce_targets;
@@ -281,6 +292,58 @@ static void test_matmul_grad(void **state)
     }
 }
 
+static void test_linear_grad(void **state)
+{
+    (void)state;
+    static const int conv = 1;
+    Case lin = {"linear", b_linear, NULL, 3, {3, 2, 1}, {SHAPE(2, 3, 7), SHAPE(5, 7), SHAPE(5)}, {1, 1, 1}, 1};
+    Case c1d = {"conv1d", b_linear, &conv, 3, {3, 2, 1}, {SHAPE(2, 3, 7), SHAPE(7, 5), SHAPE(5)}, {1, 1, 1}, 1};
+    Case nob = {"linear without bias", b_linear_nobias, NULL, 2, {2, 2}, {SHAPE(4, 7), SHAPE(3, 7)}, {1, 1}, 1};
+    Case big = {"linear across blocks", b_linear, NULL, 3, {2, 2, 1}, {SHAPE(100, 260), SHAPE(37, 260), SHAPE(37)},
+                {1, 1, 1}, 0.3f};
+    check_case(&lin);
+    check_case(&c1d);
+    check_case(&nob);
+    check_case(&big);
+}
+
+/* The fused linear against matmul + add: same values, same gradients. */
+static void test_linear_vs_composite(void **state)
+{
+    (void)state;
+    float *res[2][4];
+    for (int conv = 0; conv < 2; conv++) {
+        for (int variant = 0; variant < 2; variant++) {
+            tape_reset(&work);
+            Rng r;
+            rng_seed(&r, 31, 0);
+            int sx[3] = {3, 4, 9}, sw[2] = {conv ? 9 : 6, conv ? 6 : 9}, sb[1] = {6};
+            Tensor *x = tape_leaf(&work, 3, sx, true), *w = tape_leaf(&work, 2, sw, true), *b = tape_leaf(&work, 1, sb, true);
+            fill_normal(x->data, x->size, &r, 1);
+            fill_normal(w->data, w->size, &r, 1);
+            fill_normal(b->data, b->size, &r, 1);
+            Tensor *o = variant == 0 ? (conv ? op_conv1d(&work, x, w, b) : op_linear(&work, x, w, b))
+                                     : op_add(&work, op_matmul(&work, x, w, false, !conv), b);
+            float R[3 * 4 * 6];
+            fill_normal(R, o->size, &r, 1);
+            tape_backward_from(&work, o, R);
+            Tensor *ts[4] = {o, x, w, b};
+            for (int t = 0; t < 4; t++) {
+                size_t n = t ? ts[t]->size : o->size;
+                res[variant][t] = malloc(n * sizeof(float));
+                memcpy(res[variant][t], t ? ts[t]->grad : o->data, n * sizeof(float));
+            }
+        }
+        size_t sizes[4] = {72, 108, 54, 6};
+        const char *what[4] = {"linear out", "dx", "dw", "db"};
+        for (int t = 0; t < 4; t++) {
+            assert_close_f(what[t], res[0][t], res[1][t], sizes[t], 1e-6, 1e-5);
+            free(res[0][t]);
+            free(res[1][t]);
+        }
+    }
+}
+
 static void test_layernorm_grad(void **state)
 {
     (void)state;
@@ -317,12 +380,14 @@ static void test_attention_grad(void **state)
         {MASK_FULL, full, false},
     };
     for (size_t i = 0; i < sizeof masks / sizeof masks[0]; i++) {
-        Case c = {"attention", b_attention, &masks[i], 3, {4, 4, 4},
-                  {SHAPE(B, NH, T, HS), SHAPE(B, NH, T, HS), SHAPE(B, NH, T, HS)}, {1, 1, 1}, 1};
+        AttnCtx ctx = {masks[i], NH};
+        Case c = {"attention", b_attention, &ctx, 3, {3, 3, 3},
+                  {SHAPE(B, T, NH * HS), SHAPE(B, T, NH * HS), SHAPE(B, T, NH * HS)}, {1, 1, 1}, 1};
         check_case(&c);
     }
-    Case t1 = {"attention T=1", b_attention, &masks[1], 3, {4, 4, 4},
-               {SHAPE(3, 1, 1, 5), SHAPE(3, 1, 1, 5), SHAPE(3, 1, 1, 5)}, {1, 1, 1}, 1};
+    AttnCtx one = {masks[1], 1};
+    Case t1 = {"attention T=1", b_attention, &one, 3, {3, 3, 3},
+               {SHAPE(3, 1, 5), SHAPE(3, 1, 5), SHAPE(3, 1, 5)}, {1, 1, 1}, 1};
     check_case(&t1);
 }
 
@@ -459,7 +524,7 @@ static void test_attention_vs_composite(void **state)
 {
     (void)state;
     int B = 2, NH = 3, T = 5, HS = 4;
-    int sh[4] = {B, NH, T, HS};
+    int sh[3] = {B, T, NH * HS};
     static uint8_t keys[2 * 5] = {1, 1, 1, 1, 0, 1, 1, 0, 0, 0};
     static uint8_t full[2 * 3 * 5 * 5];
     for (int causal = 0; causal < 2; causal++) {
@@ -475,17 +540,19 @@ static void test_attention_vs_composite(void **state)
         for (int variant = 0; variant < 2; variant++) {
             tape_reset(&work);
             rng_seed(&r, 21, 0);
-            Tensor *q = tape_leaf(&work, 4, sh, true), *k = tape_leaf(&work, 4, sh, true),
-                   *v = tape_leaf(&work, 4, sh, true);
+            Tensor *q = tape_leaf(&work, 3, sh, true), *k = tape_leaf(&work, 3, sh, true),
+                   *v = tape_leaf(&work, 3, sh, true);
             fill_normal(q->data, q->size, &r, 1);
             fill_normal(k->data, k->size, &r, 1);
             fill_normal(v->data, v->size, &r, 1);
             Tensor *o;
             if (variant == 0) {
-                o = op_attention(&work, q, k, v, m, NULL);
+                o = op_attention(&work, q, k, v, NH, m, NULL);
             } else {
-                Tensor *s = op_scale(&work, op_matmul(&work, q, k, false, true), 1.0f / sqrtf((float)HS));
-                o = op_matmul(&work, op_masked_softmax(&work, s, full), v, false, false);
+                Tensor *qh = op_split_heads(&work, q, NH), *kh = op_split_heads(&work, k, NH),
+                       *vh = op_split_heads(&work, v, NH);
+                Tensor *s = op_scale(&work, op_matmul(&work, qh, kh, false, true), 1.0f / sqrtf((float)HS));
+                o = op_merge_heads(&work, op_matmul(&work, op_masked_softmax(&work, s, full), vh, false, false));
             }
             float *R = malloc(o->size * sizeof *R);
             fill_normal(R, o->size, &r, 1);
@@ -588,10 +655,8 @@ static void test_copy_attention(void **state)
         tape_reset(&work);
         int is[2] = {B, T};
         Tensor *x = op_add(&work, op_embedding(&work, wte, ids, 2, is, -1), wpe);
-        Tensor *q = op_split_heads(&work, op_linear(&work, x, wq, NULL), 1);
-        Tensor *k = op_split_heads(&work, op_linear(&work, x, wk, NULL), 1);
-        Tensor *v = op_split_heads(&work, op_linear(&work, x, wv, NULL), 1);
-        Tensor *a = op_merge_heads(&work, op_attention(&work, q, k, v, (AttnMask){MASK_NONE, NULL, false}, NULL));
+        Tensor *q = op_linear(&work, x, wq, NULL), *k = op_linear(&work, x, wk, NULL), *v = op_linear(&work, x, wv, NULL);
+        Tensor *a = op_attention(&work, q, k, v, 1, (AttnMask){MASK_NONE, NULL, false}, NULL);
         Tensor *logits = op_linear(&work, a, wo, bo);
         Tensor *l = op_cross_entropy(&work, logits, ids);
         params_zero_grad(&pb);
@@ -626,6 +691,8 @@ int main(void)
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_embedding_padding_idx),
         cmocka_unit_test(test_matmul_grad),
+        cmocka_unit_test(test_linear_grad),
+        cmocka_unit_test(test_linear_vs_composite),
         cmocka_unit_test(test_layernorm_grad),
         cmocka_unit_test(test_softmax_grad),
         cmocka_unit_test(test_attention_grad),

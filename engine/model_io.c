@@ -225,7 +225,12 @@ int model_load_weights(Model *m, const char *dir, char *err, size_t errlen)
     for (int i = 0; i < m->nnamed && rc == 0; i++) {
         char inner[256];
         const Tensor *t = m->named[i].t;
-        if (st_read_f32(&st, m->named[i].name, t->data, (int64_t)t->size, inner, sizeof inner))
+        const StTensor *s = st_find(&st, m->named[i].name);
+        bool same = s && s->ndim == t->ndim;
+        for (int k = 0; same && k < t->ndim; k++) same = s->shape[k] == t->shape[k];
+        if (s && !same)
+            rc = fail(err, errlen, "%s: tensor \"%s\" has another shape than this model's", path, m->named[i].name);
+        else if (st_read_f32(&st, m->named[i].name, t->data, (int64_t)t->size, inner, sizeof inner))
             rc = fail(err, errlen, "%s: %s", path, inner);
     }
     st_free(&st);

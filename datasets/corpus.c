@@ -1,0 +1,293 @@
+/* corpus.c — loading a corpus file and cutting batches from it. */
+#define _POSIX_C_SOURCE 200809L
+#include "corpus.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (err && errlen) vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* The whole file, NUL-terminated; checks that it is text (no NUL byte, valid enough UTF-8). */
+static char *read_text(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { fail(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap);
+    for (size_t got; buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+        n += got;
+        if (n + 1 == cap) {
+            char *b = realloc(buf, cap *= 2);
+            if (!b) { free(buf); buf = NULL; }
+            else buf = b;
+        }
+    }
+    bool bad_read = ferror(f);
+    fclose(f);
+    if (!buf) { fail(err, errlen, "%s: out of memory", path); return NULL; }
+    if (bad_read) { free(buf); fail(err, errlen, "%s: read error", path); return NULL; }
+    buf[n] = 0;
+    if (memchr(buf, 0, n)) { free(buf); fail(err, errlen, "%s: not a text file (it has NUL bytes)", path); return NULL; }
+    *len = n;
+    return buf;
+}
+
+/* Calls line_fn for every line; a blank line (only spaces) calls it with NULL. */
+typedef int (*LineFn)(const char *line, size_t len, void *ctx);
+
+static int for_lines(char *text, LineFn fn, void *ctx)
+{
+    char *p = text;
+    while (*p) {
+        char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        size_t k = len;
+        while (k > 0 && (p[k - 1] == '\r' || p[k - 1] == ' ' || p[k - 1] == '\t')) k--;
+        size_t lead = 0;
+        while (lead < k && (p[lead] == ' ' || p[lead] == '\t')) lead++;
+        int rc = lead == k ? fn(NULL, 0, ctx) : fn(p + lead, k - lead, ctx);
+        if (rc) return rc;
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+typedef struct LoadCtx {
+    Corpus *c;
+    const Vocab *v;
+    size_t ids_cap;
+    int sent_cap, doc_cap;
+    bool in_doc;
+    int32_t *scratch;
+    int scratch_cap;
+} LoadCtx;
+
+static int load_line(const char *line, size_t len, void *vctx)
+{
+    LoadCtx *x = vctx;
+    Corpus *c = x->c;
+    if (!line) { x->in_doc = false; return 0; }
+    char *s = malloc(len + 1);
+    if (!s) return -1;
+    memcpy(s, line, len);
+    s[len] = 0;
+    int n = tokenizer_encode(x->v, s, x->scratch, x->scratch_cap);
+    if (n > x->scratch_cap) {
+        int32_t *b = realloc(x->scratch, (size_t)n * sizeof *b);
+        if (!b) { free(s); return -1; }
+        x->scratch = b;
+        x->scratch_cap = n;
+        tokenizer_encode(x->v, s, x->scratch, x->scratch_cap);
+    }
+    free(s);
+    if (n == 0) return 0;
+    if (!x->in_doc) {
+        if (c->ndocs + 1 >= x->doc_cap) {
+            int *d = realloc(c->doc_start, (size_t)(x->doc_cap = 2 * x->doc_cap + 64) * sizeof *d);
+            if (!d) return -1;
+            c->doc_start = d;
+        }
+        c->doc_start[c->ndocs++] = c->nsent;
+        x->in_doc = true;
+    }
+    if (c->nsent + 2 >= x->sent_cap) {
+        size_t *ss = realloc(c->sent_start, (size_t)(x->sent_cap = 2 * x->sent_cap + 1024) * sizeof *ss);
+        if (!ss) return -1;
+        c->sent_start = ss;
+    }
+    if (c->nids + (size_t)n > x->ids_cap) {
+        x->ids_cap = 2 * (c->nids + (size_t)n) + 4096;
+        int32_t *ids = realloc(c->ids, x->ids_cap * sizeof *ids);
+        if (!ids) return -1;
+        c->ids = ids;
+    }
+    c->sent_start[c->nsent++] = c->nids;
+    for (int i = 0; i < n; i++) {
+        c->ids[c->nids++] = x->scratch[i];
+        c->unk += x->scratch[i] == TOK_UNK;
+    }
+    c->sent_start[c->nsent] = c->nids;
+    return 0;
+}
+
+int corpus_load(Corpus *c, const char *path, const Vocab *v, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    size_t len;
+    char *text = read_text(path, &len, err, errlen);
+    if (!text) return -1;
+    LoadCtx x = {c, v, 0, 0, 0, false, NULL, 0};
+    int rc = for_lines(text, load_line, &x);
+    free(text);
+    free(x.scratch);
+    if (rc) { corpus_free(c); return fail(err, errlen, "%s: out of memory", path); }
+    if (c->nsent < 2 || c->nids < 16) {
+        corpus_free(c);
+        return fail(err, errlen, "%s: has no text to train on (%s)", path, len ? "fewer than 2 sentences" : "empty file");
+    }
+    c->doc_start[c->ndocs] = c->nsent;
+    return 0;
+}
+
+typedef struct DocCtx { char **texts; int n, cap; size_t cur_len; bool in_doc; } DocCtx;
+
+static int doc_line(const char *line, size_t len, void *vctx)
+{
+    DocCtx *d = vctx;
+    if (!line) { d->in_doc = false; return 0; }
+    if (!d->in_doc) {
+        if (d->n == d->cap) {
+            char **t = realloc(d->texts, (size_t)(d->cap = 2 * d->cap + 64) * sizeof *t);
+            if (!t) return -1;
+            d->texts = t;
+        }
+        d->texts[d->n] = calloc(1, 1);
+        if (!d->texts[d->n]) return -1;
+        d->n++;
+        d->cur_len = 0;
+        d->in_doc = true;
+    }
+    char *t = realloc(d->texts[d->n - 1], d->cur_len + len + 2);
+    if (!t) return -1;
+    memcpy(t + d->cur_len, line, len);
+    t[d->cur_len + len] = '\n';
+    t[d->cur_len + len + 1] = 0;
+    d->cur_len += len + 1;
+    d->texts[d->n - 1] = t;
+    return 0;
+}
+
+int corpus_read_documents(const char *path, char ***texts, int *n, char *err, size_t errlen)
+{
+    size_t len;
+    char *text = read_text(path, &len, err, errlen);
+    if (!text) return -1;
+    DocCtx d = {0};
+    int rc = for_lines(text, doc_line, &d);
+    free(text);
+    if (rc) { corpus_texts_free(d.texts, d.n); return fail(err, errlen, "%s: out of memory", path); }
+    *texts = d.texts;
+    *n = d.n;
+    return 0;
+}
+
+void corpus_texts_free(char **texts, int n)
+{
+    for (int i = 0; i < n; i++) free(texts[i]);
+    free(texts);
+}
+
+void corpus_free(Corpus *c)
+{
+    free(c->ids);
+    free(c->sent_start);
+    free(c->doc_start);
+    memset(c, 0, sizeof *c);
+}
+
+/* ------------------------------------------------------------------ batches ---- */
+
+void corpus_windows(const Corpus *c, Rng *r, int B, int T, bool cls_sep, int32_t *ids)
+{
+    int body = cls_sep ? T - 2 : T;
+    for (int b = 0; b < B; b++) {
+        int32_t *row = ids + (size_t)b * T;
+        size_t start = rng_below(r, (uint32_t)(c->nids - (size_t)body + 1));
+        if (cls_sep) *row++ = TOK_CLS;
+        memcpy(row, c->ids + start, (size_t)body * sizeof *row);
+        if (cls_sep) row[body] = TOK_SEP;
+    }
+}
+
+/* Sentences s0..s1-1 as one token span. */
+typedef struct Span { size_t start, len; } Span;
+
+static Span sentence_span(const Corpus *c, int s0, int s1)
+{
+    return (Span){c->sent_start[s0], c->sent_start[s1] - c->sent_start[s0]};
+}
+
+/* Cuts one token from the longer of the two spans, from its front or its back at random
+ * (BERT's truncate_seq_pair), until they fit together in `room` tokens. */
+static void truncate_pair(Rng *r, Span *a, Span *b, size_t room)
+{
+    while (a->len + b->len > room) {
+        Span *t = a->len > b->len ? a : b;
+        if (rng_bernoulli(r, 0.5f)) t->start++;
+        t->len--;
+    }
+}
+
+static int pick_doc_with(const Corpus *c, Rng *r, int min_sent, int avoid)
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        int d = (int)rng_below(r, (uint32_t)c->ndocs);
+        if (d != avoid && c->doc_start[d + 1] - c->doc_start[d] >= min_sent) return d;
+    }
+    for (int d = 0; d < c->ndocs; d++) /* a corpus of odd shape: take the first that fits */
+        if (d != avoid && c->doc_start[d + 1] - c->doc_start[d] >= min_sent) return d;
+    return avoid >= 0 ? avoid : 0;
+}
+
+void corpus_pairs(const Corpus *c, Rng *r, PairTask task, int B, int T, int32_t *ids, int32_t *types,
+                  uint8_t *mask, int32_t *labels)
+{
+    size_t room = (size_t)T - 3;
+    for (int b = 0; b < B; b++) {
+        int d = pick_doc_with(c, r, 2, -1);
+        int first = c->doc_start[d], last = c->doc_start[d + 1]; /* sentences first..last-1 */
+        /* a chunk of consecutive sentences of at least 2 and up to `room` tokens */
+        int s0 = first + (int)rng_below(r, (uint32_t)(last - first - 1));
+        int s1 = s0 + 1;
+        size_t len = (size_t)corpus_sent_len(c, s0);
+        while (s1 < last && (s1 == s0 + 1 || len + (size_t)corpus_sent_len(c, s1) <= room))
+            len += (size_t)corpus_sent_len(c, s1++);
+        int a_end = s0 + 1 + (int)rng_below(r, (uint32_t)(s1 - s0 - 1)); /* A = s0..a_end-1, B = a_end..s1-1 */
+        Span A = sentence_span(c, s0, a_end), Bs = sentence_span(c, a_end, s1);
+        int label = rng_bernoulli(r, 0.5f);
+        if (task == PAIR_NSP && label == 1) {
+            /* NotNext: B is a run of sentences from a random other document */
+            int d2 = pick_doc_with(c, r, 1, d);
+            int f2 = c->doc_start[d2], l2 = c->doc_start[d2 + 1];
+            int t0 = f2 + (int)rng_below(r, (uint32_t)(l2 - f2)), t1 = t0 + 1;
+            size_t want = room > A.len ? room - A.len : 1, got = (size_t)corpus_sent_len(c, t0);
+            while (t1 < l2 && got < want) got += (size_t)corpus_sent_len(c, t1++);
+            Bs = sentence_span(c, t0, t1);
+        } else if (task == PAIR_SOP && label == 1) {
+            Span t = A;
+            A = Bs;
+            Bs = t;
+        }
+        truncate_pair(r, &A, &Bs, room);
+        int32_t *row = ids + (size_t)b * T, *ty = types + (size_t)b * T;
+        uint8_t *mk = mask + (size_t)b * T;
+        int k = 0;
+        row[k] = TOK_CLS, ty[k++] = 0;
+        for (size_t i = 0; i < A.len; i++) row[k] = c->ids[A.start + i], ty[k++] = 0;
+        row[k] = TOK_SEP, ty[k++] = 0;
+        for (size_t i = 0; i < Bs.len; i++) row[k] = c->ids[Bs.start + i], ty[k++] = 1;
+        row[k] = TOK_SEP, ty[k++] = 1;
+        for (int i = 0; i < T; i++) mk[i] = i < k;
+        for (; k < T; k++) row[k] = TOK_PAD, ty[k] = 0;
+        labels[b] = label;
+    }
+}
+
+void corpus_unigram(const Corpus *c, int V, int64_t *counts)
+{
+    memset(counts, 0, (size_t)V * sizeof *counts);
+    for (size_t i = 0; i < c->nids; i++)
+        if (c->ids[i] >= 0 && c->ids[i] < V) counts[c->ids[i]]++;
+}

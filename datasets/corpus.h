@@ -1,0 +1,56 @@
+/* corpus.h — the shipped text as token ids, and the batches the lessons train on.
+ *
+ * A corpus file holds one sentence per line and a blank line between documents (BERT's
+ * pretraining format; see PROVENANCE.md). Loading tokenizes every sentence once; batches
+ * are then cut from the ids with the caller's seeded Rng, so the same seed gives the same
+ * batches on every machine.
+ *
+ *   windows  fixed-length runs of consecutive tokens (across sentence and document ends),
+ *            for objectives that read running text (GPT, masked LM);
+ *   pairs    [CLS] A [SEP] B [SEP] [PAD]... for next-sentence prediction and sentence order:
+ *            A and B are spans of whole sentences; the longer one is cut first when the pair
+ *            does not fit, as BERT's create_pretraining_data.py does. */
+#ifndef FMLAB_CORPUS_H
+#define FMLAB_CORPUS_H
+
+#include "rng.h"
+#include "tokenizer.h"
+
+typedef struct Corpus {
+    int32_t *ids;          /* every sentence's tokens, back to back */
+    size_t nids;
+    size_t *sent_start;    /* sentence s = ids[sent_start[s] .. sent_start[s+1]) */
+    int nsent;
+    int *doc_start;        /* document d = sentences doc_start[d] .. doc_start[d+1]-1 */
+    int ndocs;
+    int64_t unk;           /* tokens that came out as [UNK] */
+} Corpus;
+
+/* Reads and tokenizes a corpus file. A missing, unreadable, empty or non-text file is an
+ * error with a message naming it (the lessons exit 2 with it), never a crash. */
+int corpus_load(Corpus *c, const char *path, const Vocab *v, char *err, size_t errlen);
+/* All texts of a corpus file's sentences, for vocab_learn: one string per document,
+ * owned by *texts (free with corpus_texts_free). */
+int corpus_read_documents(const char *path, char ***texts, int *n, char *err, size_t errlen);
+void corpus_texts_free(char **texts, int n);
+void corpus_free(Corpus *c);
+static inline int corpus_sent_len(const Corpus *c, int s) { return (int)(c->sent_start[s + 1] - c->sent_start[s]); }
+
+/* B windows of T tokens each into ids (B·T). With cls_sep, each window is
+ * [CLS] + T-2 tokens + [SEP]. */
+void corpus_windows(const Corpus *c, Rng *r, int B, int T, bool cls_sep, int32_t *ids);
+
+typedef enum PairTask {
+    PAIR_NSP,              /* label 0: B follows A (IsNext); 1: B from another document */
+    PAIR_SOP               /* label 0: A then B, in order; 1: swapped */
+} PairTask;
+
+/* B pairs of length T (T >= 5) into ids, token_type_ids, attention_mask (each B·T) and
+ * labels (B). Each label is 1 with probability 1/2. */
+void corpus_pairs(const Corpus *c, Rng *r, PairTask task, int B, int T, int32_t *ids, int32_t *types,
+                  uint8_t *mask, int32_t *labels);
+
+/* Token frequencies of the corpus (counts[V]), for the unigram baseline lines. */
+void corpus_unigram(const Corpus *c, int V, int64_t *counts);
+
+#endif

@@ -1,0 +1,274 @@
+/* test_models.c — the model zoo's structure: Hugging Face names and shapes, parameter
+ * counts worked out by hand, masks seen in the attention probabilities, tied and shared
+ * weights, and save/load through config.json + model.safetensors. The numbers themselves
+ * are checked against PyTorch by the parity suite. */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static char tmpdir[64];
+static Tape tp;
+
+static const Tensor *named(const Model *m, const char *name)
+{
+    for (int i = 0; i < m->nnamed; i++)
+        if (!strcmp(m->named[i].name, name)) return m->named[i].t;
+    return NULL;
+}
+
+static void expect_shape(const Model *m, const char *name, int d0, int d1)
+{
+    const Tensor *t = named(m, name);
+    if (!t) print_message("missing parameter %s\n", name);
+    assert_non_null(t);
+    assert_int_equal(t->shape[0], d0);
+    if (d1) assert_int_equal(t->shape[1], d1);
+    else assert_int_equal(t->ndim, 1);
+}
+
+static void build(Model *m, ParamBlock *pb, ModelKind kind, uint64_t seed)
+{
+    ModelConfig c = model_config_default(kind);
+    params_init(pb);
+    model_init(m, &c, pb, "", NULL);
+    assert_true(params_finalize(pb));
+    Rng r;
+    rng_seed(&r, seed, 0);
+    model_init_weights(m, &r);
+}
+
+static void test_names_and_counts(void **state)
+{
+    (void)state;
+    Model m;
+    ParamBlock pb;
+    build(&m, &pb, MODEL_BERT_MLM, 1);
+    expect_shape(&m, "bert.embeddings.word_embeddings.weight", 2000, 64);
+    expect_shape(&m, "bert.encoder.layer.1.attention.self.query.weight", 64, 64);
+    expect_shape(&m, "bert.encoder.layer.0.intermediate.dense.weight", 256, 64);  /* [out, in] */
+    expect_shape(&m, "bert.encoder.layer.0.output.dense.weight", 64, 256);
+    expect_shape(&m, "cls.predictions.bias", 2000, 0);
+    assert_null(named(&m, "cls.predictions.decoder.weight")); /* tied: listed once, as the embedding */
+    assert_null(named(&m, "bert.pooler.dense.weight"));        /* BertForMaskedLM has no pooler */
+    /* by hand: V·H + P·H + 2·H embeddings; per layer 4(H²+H) attention, 2(2H) LayerNorm,
+       (HI+I) + (IH+H) feed-forward; head H²+H + 2H + V */
+    size_t V = 2000, H = 64, P = 512, I = 256, L = 2;
+    ParamCounts pc = model_param_counts(&m);
+    assert_int_equal(pc.embeddings, V * H + P * H + 2 * H);
+    assert_int_equal(pc.attention, L * 4 * (H * H + H));
+    assert_int_equal(pc.feed_forward, L * (H * I + I + I * H + H));
+    assert_int_equal(pc.layer_norm, 2 * H + L * 4 * H + 2 * H);
+    assert_int_equal(pc.heads, H * H + H + V);
+    assert_int_equal(pc.total, pb.n);
+    /* weights: normal(0, 0.02), biases 0, LayerNorm 1, the [PAD] row 0 */
+    const Tensor *w = named(&m, "bert.encoder.layer.0.attention.self.key.weight");
+    double ss = 0;
+    for (size_t i = 0; i < w->size; i++) ss += (double)w->data[i] * w->data[i];
+    assert_true(fabs(sqrt(ss / w->size) - 0.02) < 0.002);
+    assert_true(named(&m, "bert.encoder.layer.0.attention.self.key.bias")->data[3] == 0.0f);
+    assert_true(named(&m, "bert.embeddings.LayerNorm.weight")->data[5] == 1.0f);
+    for (int j = 0; j < 64; j++) assert_true(m.word_emb->data[j] == 0.0f);
+    model_free(&m);
+    params_free(&pb);
+
+    build(&m, &pb, MODEL_GPT2, 1);
+    expect_shape(&m, "transformer.h.0.attn.c_attn.weight", 64, 192);   /* Conv1D: [in, out] */
+    expect_shape(&m, "transformer.h.1.mlp.c_proj.weight", 256, 64);
+    expect_shape(&m, "transformer.ln_f.weight", 64, 0);
+    assert_null(named(&m, "lm_head.weight"));
+    /* GPT-2 scales the residual projections' init by 1/√(2·layers) */
+    const Tensor *cp = named(&m, "transformer.h.0.attn.c_proj.weight");
+    ss = 0;
+    for (size_t i = 0; i < cp->size; i++) ss += (double)cp->data[i] * cp->data[i];
+    assert_true(fabs(sqrt(ss / cp->size) - 0.02 / 2.0) < 0.0015);
+    model_free(&m);
+    params_free(&pb);
+
+    /* ALBERT: one shared layer whatever the depth; factorized embeddings E=32 -> H=64 */
+    ModelConfig c = model_config_default(MODEL_ALBERT);
+    size_t n_at[2];
+    for (int k = 0; k < 2; k++) {
+        c.num_hidden_layers = k ? 12 : 2;
+        params_init(&pb);
+        model_init(&m, &c, &pb, "", NULL);
+        n_at[k] = pb.n;
+        if (k) {
+            expect_shape(&m, "albert.embeddings.word_embeddings.weight", 2000, 32);
+            expect_shape(&m, "albert.encoder.embedding_hidden_mapping_in.weight", 64, 32);
+            expect_shape(&m, "predictions.dense.weight", 32, 64);
+            expect_shape(&m, "sop_classifier.classifier.weight", 2, 64);
+            expect_shape(&m, "albert.encoder.albert_layer_groups.0.albert_layers.0.ffn.weight", 256, 64);
+        }
+        model_free(&m);
+        params_free(&pb);
+    }
+    assert_int_equal(n_at[0], n_at[1]);
+
+    build(&m, &pb, MODEL_DISTILBERT, 1);
+    expect_shape(&m, "distilbert.transformer.layer.0.attention.q_lin.weight", 64, 64);
+    expect_shape(&m, "vocab_projector.bias", 2000, 0);
+    assert_null(named(&m, "distilbert.embeddings.token_type_embeddings.weight"));
+    model_free(&m);
+    params_free(&pb);
+}
+
+static void test_electra_shares_embeddings(void **state)
+{
+    (void)state;
+    ParamBlock pb;
+    params_init(&pb);
+    ModelConfig dc = model_config_default(MODEL_ELECTRA_DISC), gc = model_config_default(MODEL_ELECTRA_GEN);
+    Model d, g;
+    model_init(&d, &dc, &pb, "discriminator/", NULL);
+    model_init(&g, &gc, &pb, "generator/", &d);
+    assert_true(params_finalize(&pb));
+    const char *shared[] = {"electra.embeddings.word_embeddings.weight", "electra.embeddings.position_embeddings.weight",
+                            "electra.embeddings.token_type_embeddings.weight", "electra.embeddings.LayerNorm.weight",
+                            "electra.embeddings.LayerNorm.bias"};
+    for (int i = 0; i < 5; i++) assert_ptr_equal(named(&g, shared[i]), named(&d, shared[i]));
+    /* the generator is smaller and projects the shared 64-wide embeddings to its width */
+    expect_shape(&g, "electra.embeddings_project.weight", 32, 64);
+    expect_shape(&g, "generator_predictions.dense.weight", 64, 32);
+    expect_shape(&d, "discriminator_predictions.dense_prediction.weight", 1, 64);
+    assert_null(named(&d, "electra.embeddings_project.weight"));
+    assert_non_null(params_find(&pb, "generator/electra.encoder.layer.0.attention.self.query.weight"));
+    assert_null(params_find(&pb, "generator/electra.embeddings.word_embeddings.weight")); /* not declared twice */
+    model_free(&g);
+    model_free(&d);
+    params_free(&pb);
+}
+
+static void test_attention_masks(void **state)
+{
+    (void)state;
+    enum { B = 2, T = 6 };
+    int32_t ids[B * T];
+    uint8_t mask[B * T];
+    for (int i = 0; i < B * T; i++) {
+        ids[i] = 5 + i;
+        mask[i] = !(i / T == 1 && i % T >= 4); /* row 1 ends in two [PAD] */
+    }
+    for (int i = 0; i < B * T; i++) if (!mask[i]) ids[i] = 0; /* [PAD] */
+    ModelKind kinds[2] = {MODEL_BERT_MLM, MODEL_GPT2};
+    for (int k = 0; k < 2; k++) {
+        Model m;
+        ParamBlock pb;
+        build(&m, &pb, kinds[k], 2);
+        tape_reset(&tp);
+        Batch b = {B, T, ids, NULL, mask};
+        Forward f = {0};
+        model_forward(&m, &tp, &b, &f);
+        for (int l = 0; l < 2; l++)
+            for (int bb = 0; bb < B; bb++)
+                for (int h = 0; h < 4; h++)
+                    for (int i = 0; i < T; i++) {
+                        const float *row = f.attn[l] + (((size_t)bb * 4 + h) * T + i) * T;
+                        double sum = 0;
+                        for (int j = 0; j < T; j++) {
+                            bool allowed = mask[bb * T + j] && (kinds[k] != MODEL_GPT2 || j <= i);
+                            if (!allowed) assert_true(row[j] == 0.0f);
+                            else assert_true(row[j] > 0.0f);
+                            sum += row[j];
+                        }
+                        assert_true(fabs(sum - 1.0) < 1e-5);
+                    }
+        model_free(&m);
+        params_free(&pb);
+    }
+}
+
+static void test_save_load(void **state)
+{
+    (void)state;
+    ModelKind kinds[] = {MODEL_BERT_MLM, MODEL_BERT_PRETRAIN, MODEL_GPT2, MODEL_ALBERT, MODEL_DISTILBERT,
+                         MODEL_ELECTRA_DISC};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        Model m, m2;
+        ParamBlock pb, pb2;
+        build(&m, &pb, kinds[k], 3);
+        char dir[128], err[512];
+        snprintf(dir, sizeof dir, "%s/%s%zu", tmpdir, model_type_name[kinds[k]], k);
+        mkdir(dir, 0755);
+        assert_int_equal(model_save(&m, dir, err, sizeof err), 0);
+        ModelConfig c;
+        assert_int_equal(model_config_load(&c, dir, err, sizeof err), 0);
+        assert_int_equal(c.kind, kinds[k]);
+        assert_memory_equal(&c, &m.cfg, sizeof c);
+        params_init(&pb2);
+        model_init(&m2, &c, &pb2, "", NULL);
+        assert_true(params_finalize(&pb2));
+        assert_int_equal(model_load_weights(&m2, dir, err, sizeof err), 0);
+        assert_memory_equal(pb2.data, pb.data, pb.n * sizeof(float));
+        /* the config speaks Hugging Face for its class */
+        char path[256], buf[4096] = {0};
+        snprintf(path, sizeof path, "%s/config.json", dir);
+        FILE *f = fopen(path, "r");
+        assert_true(fread(buf, 1, sizeof buf - 1, f) > 0);
+        fclose(f);
+        assert_non_null(strstr(buf, "\"model_type\""));
+        assert_non_null(strstr(buf, model_kind_name[kinds[k]]));
+        assert_non_null(strstr(buf, kinds[k] == MODEL_GPT2 ? "\"n_embd\"" : kinds[k] == MODEL_DISTILBERT ? "\"dim\"" : "\"hidden_size\""));
+        assert_non_null(strstr(buf, "\"pad_token_id\""));
+        model_free(&m2);
+        params_free(&pb2);
+        /* a model of another size refuses these weights, naming the tensor */
+        if (kinds[k] == MODEL_BERT_MLM) {
+            ModelConfig small = c;
+            small.intermediate_size = 128;
+            params_init(&pb2);
+            model_init(&m2, &small, &pb2, "", NULL);
+            assert_true(params_finalize(&pb2));
+            assert_int_equal(model_load_weights(&m2, dir, err, sizeof err), -1);
+            assert_non_null(strstr(err, "intermediate.dense.weight"));
+            model_free(&m2);
+            params_free(&pb2);
+        }
+        model_free(&m);
+        params_free(&pb);
+    }
+    char err[512];
+    ModelConfig c;
+    assert_int_equal(model_config_load(&c, "/nonexistent", err, sizeof err), -1);
+    assert_non_null(strstr(err, "/nonexistent/config.json"));
+    char dir[128], path[160];
+    snprintf(dir, sizeof dir, "%s/bad", tmpdir);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"architectures\": [\"BertForMaskedLM\"], \"vocab_size\": 100, \"hidden_size\": 30, "
+          "\"num_hidden_layers\": 1, \"num_attention_heads\": 4, \"intermediate_size\": 8, "
+          "\"max_position_embeddings\": 16}", f);
+    fclose(f);
+    assert_int_equal(model_config_load(&c, dir, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a multiple"));
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/fmlab_models_XXXXXX");
+    return mkdtemp(tmpdir) && tape_init(&tp, 64u << 20, 4096) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tape_free(&tp);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names_and_counts),
+        cmocka_unit_test(test_electra_shares_embeddings),
+        cmocka_unit_test(test_attention_masks),
+        cmocka_unit_test(test_save_load),
+    };
+    return cmocka_run_group_tests_name("models", tests, setup, teardown);
+}

@@ -61,6 +61,7 @@ static int parse_owned(SafeTensors *st, char *err, size_t errlen)
     for (cJSON *it = root->child; it && rc == 0; it = it->next) {
         if (strcmp(it->string, "__metadata__") == 0) {
             if (!cJSON_IsObject(it)) rc = fail(err, errlen, "__metadata__ is not an object");
+            else if (!st->metadata) st->metadata = cJSON_Duplicate(it, true);
             continue;
         }
         StTensor *t = &st->tensors[st->count];
@@ -173,6 +174,7 @@ int st_load(SafeTensors *st, const char *path, char *err, size_t errlen)
 
 void st_free(SafeTensors *st)
 {
+    cJSON_Delete(st->metadata);
     free(st->buf);
     free(st->tensors);
     memset(st, 0, sizeof *st);
@@ -183,6 +185,12 @@ const StTensor *st_find(const SafeTensors *st, const char *name)
     for (int i = 0; i < st->count; i++)
         if (strcmp(st->tensors[i].name, name) == 0) return &st->tensors[i];
     return NULL;
+}
+
+const char *st_metadata(const SafeTensors *st, const char *key)
+{
+    const cJSON *v = st->metadata ? cJSON_GetObjectItemCaseSensitive(st->metadata, key) : NULL;
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 int st_read_f32(const SafeTensors *st, const char *name, float *dst, int64_t count, char *err, size_t errlen)

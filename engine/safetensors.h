@@ -35,6 +35,7 @@ typedef struct SafeTensors {
     size_t size;
     StTensor *tensors;
     int count;
+    void *metadata;         /* the "__metadata__" object (a cJSON *), or NULL */
 } SafeTensors;
 
 const char *st_dtype_name(StDtype d);
@@ -46,6 +47,8 @@ int st_load(SafeTensors *st, const char *path, char *err, size_t errlen);
 int st_parse(SafeTensors *st, const void *bytes, size_t size, char *err, size_t errlen);
 void st_free(SafeTensors *st);
 const StTensor *st_find(const SafeTensors *st, const char *name);
+/* A string of "__metadata__", or NULL if absent. */
+const char *st_metadata(const SafeTensors *st, const char *key);
 /* Copies a tensor out as float32 (it must be F32 with `count` elements). 0 or -1 + err. */
 int st_read_f32(const SafeTensors *st, const char *name, float *dst, int64_t count, char *err, size_t errlen);
 

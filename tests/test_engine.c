@@ -507,6 +507,8 @@ static void test_safetensors_roundtrip(void **state)
     assert_int_equal(t->dtype, ST_I32);
     assert_int_equal(t->count, 2);
     assert_int_equal(st_find(&st, "empty")->count, 0);
+    assert_string_equal(st_metadata(&st, "format"), "pt");
+    assert_null(st_metadata(&st, "nope"));
     assert_int_equal(st_read_f32(&st, "input_ids", back, 3, err, sizeof err), -1);
     assert_non_null(strstr(err, "I64"));
     assert_int_equal(st_read_f32(&st, "nope", back, 3, err, sizeof err), -1);

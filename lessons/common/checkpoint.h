@@ -1,0 +1,31 @@
+/* checkpoint.h — everything a run needs to continue exactly where it stopped, in one
+ * safetensors file: every parameter ("param.<name>"), AdamW's moments ("adam_m.<name>",
+ * "adam_v.<name>"), the metrics history ("metrics", rows × columns), and in its metadata the
+ * lesson, the step, AdamW's step count, the RNG's state and the settings. A resumed run then
+ * draws the same batches and makes the same updates as an uninterrupted one: the same
+ * losses, bit for bit. */
+#ifndef FMLAB_CHECKPOINT_H
+#define FMLAB_CHECKPOINT_H
+
+#include "engine.h"
+#include "metrics.h"
+
+typedef struct CheckpointState {
+    const char *lesson;
+    long step;
+    ParamBlock *pb;
+    AdamW *opt;
+    Rng *rng;
+    Metrics *metrics;
+    const char *settings_json;   /* save: the settings; load: ignored */
+} CheckpointState;
+
+/* Only the saved settings (to shape the model before checkpoint_load). malloc'd. */
+int checkpoint_read_settings(const char *path, char **settings_json, char *err, size_t errlen);
+int checkpoint_save(const char *path, const CheckpointState *s, char *err, size_t errlen);
+/* Loads into s (whose ParamBlock and Metrics are already shaped). *settings_json receives a
+ * malloc'd copy of the saved settings for the caller to compare. 0, or -1 with a message
+ * (missing, corrupt, another lesson, another model shape). */
+int checkpoint_load(const char *path, CheckpointState *s, char **settings_json, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,441 @@
+/* runtime.c — the CLI, settings, data paths, progress and atomic file writing. */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *prog_name(const LessonInfo *info)
+{
+    static char name[64];
+    snprintf(name, sizeof name, "fmlab-%s", info->name);
+    return name;
+}
+
+int runtime_usage_error(const LessonInfo *info, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog_name(info));
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see %s --help)\n", prog_name(info));
+    return EXIT_USAGE;
+}
+
+void runtime_usage(const LessonInfo *info, FILE *f)
+{
+    fprintf(f,
+            "%s — %s\n%s\n\n"
+            "usage: %s [flags]\n\n"
+            "  -h, --help             this text\n"
+            "      --version          the version\n"
+            "      --seed N           all randomness comes from this seed (default 1)\n"
+            "      --steps N          train N optimizer steps first (headless: then export and exit)\n"
+            "      --batch N          batch size (default %d)\n"
+            "      --lr X             peak learning rate (default %g)\n"
+            "      --set KEY=VALUE    change a setting (keys below; repeatable)\n"
+            "      --headless         no window: train, print progress, export if asked\n"
+            "      --export DIR       write the export (weights, gradients, batch, attentions) to DIR\n"
+            "      --force            let --export replace a non-empty DIR\n"
+            "      --screenshot F.png after the steps, save the dashboard as a PNG\n"
+            "      --no-screenshot    leave frame.png out of the export\n"
+            "      --save FILE        after the steps, save a checkpoint\n"
+            "      --resume FILE      start from a checkpoint (then --steps N more)\n"
+            "      --size WxH         window size (default 1280x800)\n"
+            "      --fullscreen       start full screen\n"
+            "      --font-scale X     text size factor, e.g. 1.5 for a projector\n"
+            "      --threads N        engine threads (default: all cores)\n\n"
+            "settings (--set KEY=VALUE):\n",
+            prog_name(info), info->title, info->summary, prog_name(info), info->default_batch,
+            (double)info->default_lr);
+    for (int i = 0; i < info->nkeys; i++) {
+        const KeyDef *k = &info->keys[i];
+        char range[64];
+        if (k->integer) snprintf(range, sizeof range, "%.0f..%.0f, default %.0f", k->min, k->max, k->def);
+        else snprintf(range, sizeof range, "%g..%g, default %g", k->min, k->max, k->def);
+        fprintf(f, "  %-24s %s (%s)\n", k->name, k->help, range);
+    }
+    fprintf(f, "\nexit status: 0 done, 1 internal error, 2 bad usage or input, 3 training diverged\n");
+}
+
+int runtime_key_index(const LessonInfo *info, const char *name)
+{
+    for (int i = 0; i < info->nkeys; i++)
+        if (!strcmp(info->keys[i].name, name)) return i;
+    return -1;
+}
+
+double runtime_value(const LessonInfo *info, const RunOptions *o, const char *name)
+{
+    int i = runtime_key_index(info, name);
+    ENGINE_CHECK(i >= 0, "lesson %s has no key %s", info->name, name);
+    return o->value[i];
+}
+
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(v)) return false;
+    *out = v;
+    return true;
+}
+
+static int key_list_error(const LessonInfo *info, const char *what)
+{
+    fprintf(stderr, "%s: %s; valid keys:", prog_name(info), what);
+    for (int i = 0; i < info->nkeys; i++) fprintf(stderr, " %s", info->keys[i].name);
+    fprintf(stderr, "\n");
+    return EXIT_USAGE;
+}
+
+int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
+{
+    ENGINE_CHECK(info->nkeys <= MAX_KEYS, "too many keys");
+    memset(o, 0, sizeof *o);
+    o->seed = 1;
+    o->steps = 0;
+    o->batch = info->default_batch;
+    o->lr = info->default_lr;
+    o->width = 1280;
+    o->height = 800;
+    o->font_scale = 1.0f;
+    for (int i = 0; i < info->nkeys; i++) o->value[i] = info->keys[i].def;
+    enum { O_VERSION = 256, O_SEED, O_STEPS, O_BATCH, O_LR, O_SET, O_HEADLESS, O_EXPORT, O_FORCE, O_SHOT, O_NOSHOT,
+           O_SAVE, O_RESUME, O_SIZE, O_FULL, O_FONT, O_THREADS };
+    static const struct option opts[] = {
+        {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {"seed", required_argument, 0, O_SEED},
+        {"steps", required_argument, 0, O_STEPS}, {"batch", required_argument, 0, O_BATCH},
+        {"lr", required_argument, 0, O_LR}, {"set", required_argument, 0, O_SET},
+        {"headless", no_argument, 0, O_HEADLESS}, {"export", required_argument, 0, O_EXPORT},
+        {"force", no_argument, 0, O_FORCE}, {"screenshot", required_argument, 0, O_SHOT},
+        {"no-screenshot", no_argument, 0, O_NOSHOT}, {"save", required_argument, 0, O_SAVE},
+        {"resume", required_argument, 0, O_RESUME}, {"size", required_argument, 0, O_SIZE},
+        {"fullscreen", no_argument, 0, O_FULL}, {"font-scale", required_argument, 0, O_FONT},
+        {"threads", required_argument, 0, O_THREADS}, {0, 0, 0, 0},
+    };
+    opterr = 0;
+    optind = 1;
+    int c;
+    long v;
+    double d;
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': runtime_usage(info, stdout); return EXIT_OK;
+        case O_VERSION: printf("%s %s\n", prog_name(info), FMLAB_VERSION); return EXIT_OK;
+        case O_SEED:
+            if (!parse_long(optarg, 0, LONG_MAX, &v)) return runtime_usage_error(info, "--seed takes a whole number >= 0, not \"%s\"", optarg);
+            o->seed = (uint64_t)v;
+            o->seed_set = true;
+            break;
+        case O_STEPS:
+            if (!parse_long(optarg, 0, 100000000, &v)) return runtime_usage_error(info, "--steps takes a whole number from 0 to 100000000, not \"%s\"", optarg);
+            o->steps = v;
+            break;
+        case O_BATCH:
+            if (!parse_long(optarg, 1, 4096, &v)) return runtime_usage_error(info, "--batch takes a whole number from 1 to 4096, not \"%s\"", optarg);
+            o->batch = (int)v;
+            o->batch_set = true;
+            break;
+        case O_LR:
+            if (!parse_double(optarg, &d) || d <= 0 || d > 10) return runtime_usage_error(info, "--lr takes a number above 0 and at most 10, not \"%s\"", optarg);
+            o->lr = (float)d;
+            o->lr_set = true;
+            break;
+        case O_SET: {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg) return runtime_usage_error(info, "--set takes KEY=VALUE, not \"%s\"", optarg);
+            char key[64];
+            size_t kl = (size_t)(eq - optarg);
+            if (kl >= sizeof key) return key_list_error(info, "unknown key");
+            memcpy(key, optarg, kl);
+            key[kl] = 0;
+            int i = runtime_key_index(info, key);
+            if (i < 0) {
+                char what[128];
+                snprintf(what, sizeof what, "unknown key \"%s\"", key);
+                return key_list_error(info, what);
+            }
+            const KeyDef *k = &info->keys[i];
+            if (!parse_double(eq + 1, &d) || (k->integer && d != floor(d)) || d < k->min || d > k->max) {
+                if (k->integer)
+                    return runtime_usage_error(info, "%s takes a whole number from %.0f to %.0f, not \"%s\"", key, k->min, k->max, eq + 1);
+                return runtime_usage_error(info, "%s takes a number from %g to %g, not \"%s\"", key, k->min, k->max, eq + 1);
+            }
+            o->value[i] = d;
+            o->set[i] = true;
+            break;
+        }
+        case O_HEADLESS: o->headless = true; break;
+        case O_EXPORT: o->export_dir = optarg; break;
+        case O_FORCE: o->force = true; break;
+        case O_SHOT:
+            if (strlen(optarg) < 5 || strcmp(optarg + strlen(optarg) - 4, ".png"))
+                return runtime_usage_error(info, "--screenshot needs a file name ending in .png, not \"%s\"", optarg);
+            o->screenshot = optarg;
+            break;
+        case O_NOSHOT: o->no_screenshot = true; break;
+        case O_SAVE: o->save = optarg; break;
+        case O_RESUME: o->resume = optarg; break;
+        case O_SIZE: {
+            int w, h;
+            char extra;
+            if (sscanf(optarg, "%dx%d%c", &w, &h, &extra) != 2 || w < 640 || h < 400 || w > 8192 || h > 8192)
+                return runtime_usage_error(info, "--size takes WxH from 640x400 to 8192x8192, not \"%s\"", optarg);
+            o->width = w;
+            o->height = h;
+            break;
+        }
+        case O_FULL: o->fullscreen = true; break;
+        case O_FONT:
+            if (!parse_double(optarg, &d) || d < 0.5 || d > 4) return runtime_usage_error(info, "--font-scale takes a number from 0.5 to 4, not \"%s\"", optarg);
+            o->font_scale = (float)d;
+            break;
+        case O_THREADS:
+            if (!parse_long(optarg, 1, 256, &v)) return runtime_usage_error(info, "--threads takes a whole number from 1 to 256, not \"%s\"", optarg);
+            o->threads = (int)v;
+            break;
+        case ':': return runtime_usage_error(info, "%s needs a value", argv[optind - 1]);
+        default: return runtime_usage_error(info, "unknown flag \"%s\"", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return runtime_usage_error(info, "unexpected argument \"%s\"", argv[optind]);
+    return -1;
+}
+
+/* ------------------------------------------------------------------ paths ---- */
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static const char *exe_dir(void)
+{
+    static char dir[PATH_MAX];
+    if (!dir[0]) {
+        ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+        if (n <= 0) return ".";
+        dir[n] = 0;
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = 0;
+    }
+    return dir;
+}
+
+const char *runtime_source_dir(void)
+{
+    static char found[PATH_MAX];
+    if (found[0]) return found;
+    const char *env = getenv("FMLAB_HOME");
+    char cand[4][PATH_MAX];
+    int n = 0;
+    if (env) snprintf(cand[n++], PATH_MAX, "%s", env);
+    snprintf(cand[n++], PATH_MAX, "%s/../..", exe_dir());            /* build/lessons/ of a source tree */
+    snprintf(cand[n++], PATH_MAX, "%s", FMLAB_SOURCE_ROOT);          /* where it was built from */
+    snprintf(cand[n++], PATH_MAX, "%s/../share/fmlab", exe_dir());   /* installed */
+    for (int i = 0; i < n; i++) {
+        char probe[PATH_MAX + 32];
+        if (snprintf(probe, sizeof probe, "%s/datasets/moby_dick", cand[i]) >= (int)sizeof probe) continue;
+        if (is_dir(probe)) {
+            char *r = realpath(cand[i], NULL);
+            if (snprintf(found, sizeof found, "%s", r ? r : cand[i]) >= (int)sizeof found) found[0] = 0;
+            free(r);
+            return found;
+        }
+    }
+    return NULL;
+}
+
+const char *runtime_data_dir(char *err, size_t errlen)
+{
+    static char dir[PATH_MAX + 16];
+    const char *env = getenv("FMLAB_DATA");
+    if (env) {
+        snprintf(dir, sizeof dir, "%s", env);
+        if (!is_dir(dir)) { snprintf(err, errlen, "FMLAB_DATA=%s is not a folder", env); return NULL; }
+        return dir;
+    }
+    const char *root = runtime_source_dir();
+    if (!root) {
+        snprintf(err, errlen, "the datasets folder was not found next to %s nor in %s (set FMLAB_DATA)", exe_dir(),
+                 FMLAB_SOURCE_ROOT);
+        return NULL;
+    }
+    snprintf(dir, sizeof dir, "%s/datasets", root);
+    return dir;
+}
+
+/* --------------------------------------------------------------- progress ---- */
+
+double runtime_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void runtime_progress(long step, long total, double loss, double seconds)
+{
+    static long last_tenth = -1;
+    double rate = seconds > 0 ? step / seconds : 0;
+    double eta = rate > 0 ? (total - step) / rate : 0;
+    if (isatty(STDERR_FILENO)) {
+        int width = 30, filled = total ? (int)(width * step / total) : width;
+        char bar[64];
+        for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
+        bar[width] = 0;
+        fprintf(stderr, "\r[%s] step %ld/%ld  loss %.4f  %.1f steps/s  ETA %.0fs   ", bar, step, total, loss, rate, eta);
+        if (step == total) fputc('\n', stderr);
+    } else {
+        long tenth = total ? step * 10 / total : 10;
+        if (tenth != last_tenth || step == total) {
+            fprintf(stderr, "step %ld/%ld loss %.4f (%.1f steps/s)\n", step, total, loss, rate);
+            last_tenth = tenth;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ files ---- */
+
+int write_file_atomic(const char *path, const char *text, char *err, size_t errlen)
+{
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
+    bool ok = fputs(text, f) >= 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int check_writable(const char *path, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = 0;
+    else if (slash) *slash = 0;
+    else snprintf(dir, sizeof dir, ".");
+    if (!is_dir(dir)) { snprintf(err, errlen, "%s: folder %s does not exist", path, dir); return -1; }
+    if (access(dir, W_OK) != 0) { snprintf(err, errlen, "%s: folder %s is not writable", path, dir); return -1; }
+    if (is_dir(path)) { snprintf(err, errlen, "%s is a folder, not a file name", path); return -1; }
+    return 0;
+}
+
+static bool dir_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return false;
+    struct dirent *e;
+    bool empty = true;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) { empty = false; break; }
+    closedir(d);
+    return empty;
+}
+
+int export_check_target(const char *dir, bool force, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) { snprintf(err, errlen, "--export %s: exists and is not a folder", dir); return -1; }
+        if (!force && !dir_empty(dir)) {
+            snprintf(err, errlen, "--export %s: the folder is not empty (add --force to replace it)", dir);
+            return -1;
+        }
+    }
+    char probe[PATH_MAX + 8];
+    snprintf(probe, sizeof probe, "%s/x", dir);
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", dir);
+    size_t n = strlen(parent);
+    while (n > 1 && parent[n - 1] == '/') parent[--n] = 0;
+    if (check_writable(parent, err, errlen)) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "--export %s: %s", dir, err);
+        snprintf(err, errlen, "%s", msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return remove(dir);
+    struct dirent *e;
+    char p[PATH_MAX];
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (is_dir(p)) remove_tree(p);
+        else remove(p);
+    }
+    closedir(d);
+    return rmdir(dir);
+}
+
+int export_begin(const char *dir, char *tmp, size_t tmplen, char *err, size_t errlen)
+{
+    char base[PATH_MAX];
+    snprintf(base, sizeof base, "%s", dir);
+    size_t n = strlen(base);
+    while (n > 1 && base[n - 1] == '/') base[--n] = 0;
+    snprintf(tmp, tmplen, "%s.tmp-XXXXXX", base);
+    if (!mkdtemp(tmp)) { snprintf(err, errlen, "--export %s: %s", dir, strerror(errno)); return -1; }
+    return 0;
+}
+
+int export_commit(const char *tmp, const char *dir, bool force, char *err, size_t errlen)
+{
+    struct stat st;
+    char old[PATH_MAX + 16] = "";
+    if (stat(dir, &st) == 0) {
+        if (dir_empty(dir)) rmdir(dir);
+        else if (force) {
+            snprintf(old, sizeof old, "%s.old-XXXXXX", dir);
+            if (!mkdtemp(old) || rmdir(old) || rename(dir, old)) {
+                snprintf(err, errlen, "--export %s: cannot move the old folder aside: %s", dir, strerror(errno));
+                return -1;
+            }
+        }
+    }
+    chmod(tmp, 0755); /* mkdtemp made it private; an export is for others to read */
+    if (rename(tmp, dir) != 0) {
+        snprintf(err, errlen, "--export %s: %s", dir, strerror(errno));
+        if (old[0]) rename(old, dir);
+        return -1;
+    }
+    if (old[0]) remove_tree(old);
+    return 0;
+}
+
+void export_abort(const char *tmp) { remove_tree(tmp); }

@@ -1,0 +1,96 @@
+/* runtime.h — what every lesson program shares: the command line of ../shared/spec/CLI.md,
+ * the settings (Hugging Face model keys and the lesson's own keys, each with a range), where
+ * the shipped data lives, progress on the terminal, and the files a run writes (export,
+ * checkpoint, screenshot), always to a temporary name renamed into place.
+ *
+ * A lesson describes itself in a LessonInfo (name, keys, defaults) and keeps the rest of the
+ * contract by calling these functions; lessons/mlm/mlm.c is the pattern. */
+#ifndef FMLAB_RUNTIME_H
+#define FMLAB_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "engine.h"
+
+/* Exit statuses of CLI.md */
+enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_DIVERGED = 3 };
+
+#define MAX_KEYS 32
+
+/* One --set key: model keys use Hugging Face config names; lesson keys are the lesson's. */
+typedef struct KeyDef {
+    const char *name;
+    double def, min, max;
+    bool integer;
+    const char *help;
+} KeyDef;
+
+typedef struct LessonInfo {
+    const char *name;          /* "mlm": the program is fmlab-mlm */
+    const char *title;         /* "BERT masked language model" */
+    const char *summary;       /* one line for --help and the launcher */
+    const KeyDef *keys;        /* model keys first, then lesson keys */
+    int nkeys;
+    int default_batch;
+    float default_lr;
+} LessonInfo;
+
+typedef struct RunOptions {
+    uint64_t seed;
+    long steps;
+    int batch;
+    float lr;
+    bool headless;
+    const char *export_dir;
+    bool force;
+    const char *screenshot;
+    bool no_screenshot;
+    const char *save, *resume;
+    int width, height;
+    bool fullscreen;
+    float font_scale;
+    int threads;
+    bool seed_set, batch_set, lr_set;   /* given on the command line */
+    double value[MAX_KEYS];    /* one per LessonInfo key, in order */
+    bool set[MAX_KEYS];        /* given with --set */
+} RunOptions;
+
+/* Parses argv. Returns -1 to go on; otherwise the exit status to leave with (0 after
+ * --help/--version, 2 after a usage error, whose one-line message is already printed). */
+int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o);
+void runtime_usage(const LessonInfo *info, FILE *f);
+/* The value of a key by name (the key must exist: a programmer error otherwise). */
+double runtime_value(const LessonInfo *info, const RunOptions *o, const char *name);
+int runtime_key_index(const LessonInfo *info, const char *name);
+/* A usage error: "fmlab-<lesson>: <message>" on stderr; returns EXIT_USAGE. */
+int runtime_usage_error(const LessonInfo *info, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The folder of the shipped datasets (datasets/ of the source tree, or the installed
+ * share/fmlab/datasets), or NULL with a message in err. FMLAB_DATA overrides. */
+const char *runtime_data_dir(char *err, size_t errlen);
+/* The folder of the lesson notes and assets likewise (lessons/ and assets/ roots). */
+const char *runtime_source_dir(void);
+
+/* Headless progress on stderr: a bar with step, loss, steps/s and ETA on a terminal, a
+ * plain line every tenth of the run otherwise. */
+void runtime_progress(long step, long total, double loss, double seconds);
+
+/* Export directory handling (EXPORT.md): the directory must not exist or be empty unless
+ * force. export_begin makes a fresh temporary sibling directory and returns its path;
+ * export_commit renames it into place (replacing an old one under force). */
+int export_check_target(const char *dir, bool force, char *err, size_t errlen);
+int export_begin(const char *dir, char *tmp, size_t tmplen, char *err, size_t errlen);
+int export_commit(const char *tmp, const char *dir, bool force, char *err, size_t errlen);
+void export_abort(const char *tmp);
+/* Writes text to path atomically. */
+int write_file_atomic(const char *path, const char *text, char *err, size_t errlen);
+/* Checks that a file can be created at path (its folder exists and is writable). */
+int check_writable(const char *path, char *err, size_t errlen);
+
+/* Monotonic seconds, for progress and benchmarks only: never for anything that changes a
+ * number of the run. */
+double runtime_seconds(void);
+
+#endif

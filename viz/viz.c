@@ -1,0 +1,771 @@
+/* viz.c — primitives, text cache, colormaps and widgets. */
+#define _POSIX_C_SOURCE 200809L
+#include "viz.h"
+
+#include <SDL_image.h>
+#include <SDL_ttf.h>
+#include <cglm/cglm.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const VizColor VIZ_BG = {24, 26, 32, 255};
+const VizColor VIZ_PANEL = {34, 37, 46, 255};
+const VizColor VIZ_TEXT = {235, 236, 240, 255};
+const VizColor VIZ_DIM = {160, 164, 176, 255};
+const VizColor VIZ_GRID = {64, 68, 82, 255};
+/* Okabe–Ito: orange, sky blue, bluish green, yellow, blue, vermillion, reddish purple, grey */
+const VizColor VIZ_ACCENT[8] = {{230, 159, 0, 255},   {86, 180, 233, 255},  {0, 158, 115, 255},
+                                {240, 228, 66, 255},  {0, 114, 178, 255},   {213, 94, 0, 255},
+                                {204, 121, 167, 255}, {153, 153, 153, 255}};
+
+static const char *font_files[FONT_COUNT] = {"DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf"};
+
+/* ------------------------------------------------------------------ setup ---- */
+
+static int find_fonts(Viz *v, const char *assets_dir, char *err, size_t errlen)
+{
+    const char *dirs[3] = {assets_dir, "/usr/share/fonts/truetype/dejavu", NULL};
+    for (int f = 0; f < FONT_COUNT; f++) {
+        v->font_path[f][0] = 0;
+        for (int d = 0; d < 2 && !v->font_path[f][0]; d++) {
+            if (!dirs[d]) continue;
+            char p[4096];
+            snprintf(p, sizeof p, d == 0 ? "%s/fonts/%s" : "%s/%s", dirs[d], font_files[f]);
+            FILE *fp = fopen(p, "rb");
+            if (fp) {
+                fclose(fp);
+                snprintf(v->font_path[f], sizeof v->font_path[f], "%s", p);
+            }
+        }
+        if (!v->font_path[f][0]) {
+            snprintf(err, errlen, "font %s not found in %s/fonts", font_files[f], assets_dir ? assets_dir : "(none)");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int common_open(Viz *v, int w, int h, float scale, const char *assets_dir, char *err, size_t errlen)
+{
+    if (!TTF_WasInit() && TTF_Init() != 0) {
+        snprintf(err, errlen, "SDL_ttf: %s", TTF_GetError());
+        return -1;
+    }
+    v->w = w;
+    v->h = h;
+    v->scale = scale;
+    v->mouse_x = v->mouse_y = -1;
+    SDL_SetRenderDrawBlendMode(v->r, SDL_BLENDMODE_BLEND);
+    return find_fonts(v, assets_dir, err, errlen);
+}
+
+int viz_open_offscreen(Viz *v, int w, int h, float scale, const char *assets_dir, char *err, size_t errlen)
+{
+    memset(v, 0, sizeof *v);
+    v->surface = SDL_CreateRGBSurfaceWithFormat(0, w, h, 32, SDL_PIXELFORMAT_ARGB8888);
+    if (!v->surface) {
+        snprintf(err, errlen, "offscreen surface %dx%d: %s", w, h, SDL_GetError());
+        return -1;
+    }
+    v->r = SDL_CreateSoftwareRenderer(v->surface);
+    if (!v->r) {
+        snprintf(err, errlen, "software renderer: %s", SDL_GetError());
+        SDL_FreeSurface(v->surface);
+        return -1;
+    }
+    if (common_open(v, w, h, scale, assets_dir, err, errlen)) {
+        viz_close(v);
+        return -1;
+    }
+    return 0;
+}
+
+int viz_open_renderer(Viz *v, SDL_Renderer *r, int w, int h, float scale, const char *assets_dir, char *err,
+                      size_t errlen)
+{
+    memset(v, 0, sizeof *v);
+    v->r = r;
+    return common_open(v, w, h, scale, assets_dir, err, errlen);
+}
+
+void viz_close(Viz *v)
+{
+    for (int i = 0; i < VIZ_TEXT_CACHE; i++) {
+        if (v->cache[i].tex) SDL_DestroyTexture(v->cache[i].tex);
+        free(v->cache[i].text);
+    }
+    for (int f = 0; f < FONT_COUNT; f++)
+        for (int s = 0; s < 64; s++)
+            if (v->fonts[f][s]) TTF_CloseFont(v->fonts[f][s]);
+    if (v->surface) {
+        SDL_DestroyRenderer(v->r);
+        SDL_FreeSurface(v->surface);
+    }
+    memset(v, 0, sizeof *v);
+}
+
+void viz_begin(Viz *v)
+{
+    v->frame++;
+    v->tooltip[0] = 0;
+    SDL_SetRenderDrawColor(v->r, VIZ_BG.r, VIZ_BG.g, VIZ_BG.b, 255);
+    SDL_RenderClear(v->r);
+}
+
+void viz_set_mouse(Viz *v, int x, int y, bool down, bool clicked)
+{
+    v->mouse_x = x;
+    v->mouse_y = y;
+    v->mouse_down = down;
+    v->mouse_clicked = clicked;
+}
+
+void viz_tooltip(Viz *v, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->tooltip, sizeof v->tooltip, fmt, ap);
+    va_end(ap);
+}
+
+void viz_end(Viz *v)
+{
+    if (v->tooltip[0] && v->mouse_x >= 0) {
+        float size = 12;
+        int tw = viz_text_width(v, v->tooltip, FONT_MONO, size), th = viz_text_height(v, FONT_MONO, size);
+        int pad = viz_px(v, 5);
+        VizRect r = {v->mouse_x + viz_px(v, 14), v->mouse_y + viz_px(v, 14), tw + 2 * pad, th + 2 * pad};
+        if (r.x + r.w > v->w) r.x = v->mouse_x - r.w - viz_px(v, 6);
+        if (r.y + r.h > v->h) r.y = v->mouse_y - r.h - viz_px(v, 6);
+        viz_fill(v, r, (VizColor){12, 12, 16, 240});
+        viz_frame(v, r, VIZ_ACCENT[3]);
+        viz_text(v, r.x + pad, r.y + pad, v->tooltip, FONT_MONO, size, VIZ_TEXT, ALIGN_LEFT);
+    }
+    if (!v->surface) SDL_RenderPresent(v->r);
+}
+
+int viz_save_png(Viz *v, const char *path, char *err, size_t errlen)
+{
+    SDL_Surface *s = v->surface;
+    SDL_Surface *owned = NULL;
+    if (!s) {
+        owned = SDL_CreateRGBSurfaceWithFormat(0, v->w, v->h, 32, SDL_PIXELFORMAT_ARGB8888);
+        if (!owned || SDL_RenderReadPixels(v->r, NULL, SDL_PIXELFORMAT_ARGB8888, owned->pixels, owned->pitch)) {
+            snprintf(err, errlen, "%s: cannot read the window's pixels: %s", path, SDL_GetError());
+            SDL_FreeSurface(owned);
+            return -1;
+        }
+        s = owned;
+    }
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int rc = IMG_SavePNG(s, tmp);
+    if (rc == 0 && rename(tmp, path) != 0) rc = -1;
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", path, errno ? strerror(errno) : IMG_GetError());
+        remove(tmp);
+    }
+    SDL_FreeSurface(owned);
+    return rc ? -1 : 0;
+}
+
+/* ------------------------------------------------------------- primitives ---- */
+
+int viz_px(const Viz *v, float size) { return (int)lroundf(size * v->scale); }
+
+static void set_color(Viz *v, VizColor c) { SDL_SetRenderDrawColor(v->r, c.r, c.g, c.b, c.a); }
+
+void viz_fill(Viz *v, VizRect r, VizColor c)
+{
+    set_color(v, c);
+    SDL_RenderFillRect(v->r, &(SDL_Rect){r.x, r.y, r.w, r.h});
+}
+
+void viz_frame(Viz *v, VizRect r, VizColor c)
+{
+    set_color(v, c);
+    SDL_RenderDrawRect(v->r, &(SDL_Rect){r.x, r.y, r.w, r.h});
+}
+
+void viz_line(Viz *v, int x0, int y0, int x1, int y1, VizColor c)
+{
+    set_color(v, c);
+    SDL_RenderDrawLine(v->r, x0, y0, x1, y1);
+}
+
+static TTF_Font *font_at(Viz *v, VizFont f, int px)
+{
+    if (px < 6) px = 6;
+    if (px > 63 + 6) px = 63 + 6;
+    void **slot = &v->fonts[f][px - 6];
+    if (!*slot) *slot = TTF_OpenFont(v->font_path[f], px);
+    return *slot;
+}
+
+static uint64_t hash_text(const char *s, int font, int size, VizColor c)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)(font * 131 + size * 7919) ^ ((uint64_t)c.r << 40 | (uint64_t)c.g << 48 | (uint64_t)c.b << 56);
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* The texture of a string, from the cache or rendered now (then kept). */
+static VizTextEntry *text_entry(Viz *v, const char *text, VizFont font, float size, VizColor c)
+{
+    int px = viz_px(v, size);
+    uint64_t h = hash_text(text, font, px, c);
+    int base = (int)(h % VIZ_TEXT_CACHE), victim = -1;
+    for (int k = 0; k < 8; k++) {
+        VizTextEntry *e = &v->cache[(base + k) % VIZ_TEXT_CACHE];
+        if (e->tex && e->font == (int)font && e->size == px && e->color.r == c.r && e->color.g == c.g &&
+            e->color.b == c.b && e->color.a == c.a && strcmp(e->text, text) == 0) {
+            e->last_frame = v->frame;
+            return e;
+        }
+        if (victim < 0 || !e->tex || e->last_frame < v->cache[victim].last_frame) victim = (base + k) % VIZ_TEXT_CACHE;
+    }
+    VizTextEntry *e = &v->cache[victim];
+    if (e->tex) SDL_DestroyTexture(e->tex);
+    free(e->text);
+    memset(e, 0, sizeof *e);
+    TTF_Font *f = font_at(v, font, px);
+    if (!f) return NULL;
+    SDL_Surface *s = TTF_RenderUTF8_Blended(f, text, (SDL_Color){c.r, c.g, c.b, c.a});
+    if (!s) return NULL;
+    e->tex = SDL_CreateTextureFromSurface(v->r, s);
+    e->w = s->w;
+    e->h = s->h;
+    SDL_FreeSurface(s);
+    if (!e->tex) return NULL;
+    e->text = strdup(text);
+    e->font = (int)font;
+    e->size = px;
+    e->color = c;
+    e->last_frame = v->frame;
+    return e;
+}
+
+int viz_text_width(Viz *v, const char *text, VizFont font, float size)
+{
+    if (!text[0]) return 0;
+    int w = 0, h = 0;
+    TTF_Font *f = font_at(v, font, viz_px(v, size));
+    if (f) TTF_SizeUTF8(f, text, &w, &h);
+    return w;
+}
+
+int viz_text_height(Viz *v, VizFont font, float size)
+{
+    TTF_Font *f = font_at(v, font, viz_px(v, size));
+    return f ? TTF_FontHeight(f) : viz_px(v, size);
+}
+
+int viz_text(Viz *v, int x, int y, const char *text, VizFont font, float size, VizColor c, VizAlign align)
+{
+    if (!text || !text[0]) return 0;
+    VizTextEntry *e = text_entry(v, text, font, size, c);
+    if (!e) return 0;
+    int dx = align == ALIGN_CENTER ? -e->w / 2 : align == ALIGN_RIGHT ? -e->w : 0;
+    SDL_RenderCopy(v->r, e->tex, NULL, &(SDL_Rect){x + dx, y, e->w, e->h});
+    return e->w;
+}
+
+int viz_text_fit(Viz *v, int x, int y, int max_w, const char *text, VizFont font, float size, VizColor c)
+{
+    if (viz_text_width(v, text, font, size) <= max_w) return viz_text(v, x, y, text, font, size, c, ALIGN_LEFT);
+    char buf[512];
+    size_t n = strlen(text);
+    if (n >= sizeof buf - 4) n = sizeof buf - 4;
+    while (n > 0) {
+        n--;
+        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) n--;
+        memcpy(buf, text, n);
+        strcpy(buf + n, "…");
+        if (viz_text_width(v, buf, font, size) <= max_w) break;
+    }
+    return viz_text(v, x, y, buf, font, size, c, ALIGN_LEFT);
+}
+
+bool viz_hover(const Viz *v, VizRect r)
+{
+    return v->mouse_x >= r.x && v->mouse_x < r.x + r.w && v->mouse_y >= r.y && v->mouse_y < r.y + r.h;
+}
+
+VizColor viz_mix(VizColor a, VizColor b, float t)
+{
+    vec3 x = {a.r, a.g, a.b}, y = {b.r, b.g, b.b}, z;
+    glm_vec3_lerp(x, y, t, z);
+    return (VizColor){(unsigned char)lroundf(z[0]), (unsigned char)lroundf(z[1]), (unsigned char)lroundf(z[2]), 255};
+}
+
+/* viridis: a degree-6 polynomial fit of matplotlib's table (max error under 1/255). */
+static void viridis(float t, vec3 out)
+{
+    static const vec3 c[7] = {
+        {0.2777273272234177f, 0.005407344544966578f, 0.3340998053353061f},
+        {0.1050930431085774f, 1.404613529898575f, 1.384590162594685f},
+        {-0.3308618287255563f, 0.214847559468213f, 0.09509516302823659f},
+        {-4.634230498983486f, -5.799100973351585f, -19.33244095627987f},
+        {6.228269936347081f, 14.17993336680509f, 56.69055260068105f},
+        {4.776384997670288f, -13.74514537774601f, -65.35303263337234f},
+        {-5.435455855934631f, 4.645852612178535f, 26.3124352495832f},
+    };
+    glm_vec3_copy((float *)c[6], out);
+    for (int i = 5; i >= 0; i--) {
+        glm_vec3_scale(out, t, out);
+        glm_vec3_add(out, (float *)c[i], out);
+    }
+    glm_vec3_clamp(out, 0.0f, 1.0f);
+}
+
+VizColor viz_colormap(VizColormap m, float t)
+{
+    if (!(t >= 0)) t = 0;
+    if (t > 1) t = 1;
+    vec3 rgb;
+    if (m == CMAP_VIRIDIS) {
+        viridis(t, rgb);
+    } else {
+        /* blue (negative) – near-white (0) – red (positive), as ColorBrewer's RdBu */
+        vec3 blue = {0.129f, 0.400f, 0.674f}, white = {0.969f, 0.969f, 0.969f}, red = {0.698f, 0.094f, 0.169f};
+        if (t < 0.5f) glm_vec3_lerp(blue, white, t * 2, rgb);
+        else glm_vec3_lerp(white, red, (t - 0.5f) * 2, rgb);
+    }
+    return (VizColor){(unsigned char)lroundf(rgb[0] * 255), (unsigned char)lroundf(rgb[1] * 255),
+                      (unsigned char)lroundf(rgb[2] * 255), 255};
+}
+
+/* ---------------------------------------------------------------- widgets ---- */
+
+VizRect viz_panel(Viz *v, VizRect r, const char *title)
+{
+    viz_fill(v, r, VIZ_PANEL);
+    int pad = viz_px(v, 8);
+    int th = title ? viz_text_height(v, FONT_BOLD, 13) : 0;
+    if (title) viz_text_fit(v, r.x + pad, r.y + pad / 2, r.w - 2 * pad, title, FONT_BOLD, 13, VIZ_TEXT);
+    return (VizRect){r.x + pad, r.y + pad / 2 + th + pad / 2, r.w - 2 * pad, r.h - th - pad - pad / 2};
+}
+
+static void format_value(char *buf, size_t n, float x)
+{
+    float a = fabsf(x);
+    if (x == 0) snprintf(buf, n, "0");
+    else if (a >= 1000 || a < 0.001f) snprintf(buf, n, "%.2e", (double)x);
+    else if (a >= 100) snprintf(buf, n, "%.0f", (double)x);
+    else if (a >= 10) snprintf(buf, n, "%.1f", (double)x);
+    else snprintf(buf, n, "%.3g", (double)x);
+}
+
+void viz_heatmap(Viz *v, VizRect r, const VizHeatmap *h, int *hover_row, int *hover_col)
+{
+    if (hover_row) *hover_row = -1;
+    if (hover_col) *hover_col = -1;
+    float lsize = 10;
+    int lh = viz_text_height(v, FONT_MONO, lsize);
+    int left = 0, bottom = 0, right = h->colorbar ? viz_px(v, 62) : 0;
+    if (h->row_labels)
+        for (int i = 0; i < h->rows; i++) {
+            int w = viz_text_width(v, h->row_labels[i], FONT_MONO, lsize);
+            if (w > left) left = w;
+        }
+    if (left) left += viz_px(v, 4);
+    if (left > r.w / 4) left = r.w / 4;
+    if (h->col_labels) {
+        for (int j = 0; j < h->cols; j++) {
+            int w = viz_text_width(v, h->col_labels[j], FONT_MONO, lsize);
+            if (w > bottom) bottom = w;
+        }
+        bottom += viz_px(v, 4);
+        if (bottom > r.h / 4) bottom = r.h / 4;
+    }
+    int gw = r.w - left - right, gh = r.h - bottom;
+    if (gw < h->cols || gh < h->rows) return;
+    float cw = (float)gw / h->cols, ch = (float)gh / h->rows;
+    float cell = cw < ch ? cw : ch;  /* square cells */
+    int x0 = r.x + left, y0 = r.y;
+    float range = h->vmax - h->vmin;
+    for (int i = 0; i < h->rows; i++)
+        for (int j = 0; j < h->cols; j++) {
+            VizRect c = {x0 + (int)(j * cell), y0 + (int)(i * cell), (int)((j + 1) * cell) - (int)(j * cell),
+                         (int)((i + 1) * cell) - (int)(i * cell)};
+            float val = h->data[(size_t)i * h->cols + j];
+            if (h->hatch && h->hatch[(size_t)i * h->cols + j]) {
+                viz_fill(v, c, (VizColor){48, 48, 56, 255});
+                if (c.w > 5) viz_line(v, c.x, c.y + c.h - 1, c.x + c.w - 1, c.y, (VizColor){80, 80, 92, 255});
+            } else {
+                viz_fill(v, c, viz_colormap(h->cmap, range > 0 ? (val - h->vmin) / range : 0.5f));
+            }
+            if (viz_hover(v, c)) {
+                if (hover_row) *hover_row = i;
+                if (hover_col) *hover_col = j;
+                viz_tooltip(v, "%s = %.4f   row %s, col %s", h->value_name ? h->value_name : "value", (double)val,
+                            h->row_labels ? h->row_labels[i] : "", h->col_labels ? h->col_labels[j] : "");
+            }
+        }
+    int used_w = (int)(h->cols * cell), used_h = (int)(h->rows * cell);
+    viz_frame(v, (VizRect){x0 - 1, y0 - 1, used_w + 2, used_h + 2}, VIZ_GRID);
+    /* labels: every row/column when they fit, else every k-th */
+    int step_r = cell >= lh * 0.9f ? 1 : (int)ceilf(lh / cell);
+    for (int i = 0; h->row_labels && i < h->rows; i += step_r) {
+        int w = viz_text_width(v, h->row_labels[i], FONT_MONO, lsize);
+        if (w > left) continue;
+        viz_text(v, x0 - viz_px(v, 3), y0 + (int)(i * cell + cell / 2) - lh / 2, h->row_labels[i], FONT_MONO, lsize,
+                 VIZ_DIM, ALIGN_RIGHT);
+    }
+    int step_c = cell >= lh * 0.9f ? 1 : (int)ceilf(lh / cell);
+    for (int j = 0; h->col_labels && j < h->cols; j += step_c) {
+        /* vertical column labels: drawn letter-stacked would be unreadable, so rotate */
+        VizTextEntry *e = text_entry(v, h->col_labels[j], FONT_MONO, lsize, VIZ_DIM);
+        if (!e) continue;
+        int tw = e->w > bottom ? bottom : e->w;
+        SDL_Rect src = {0, 0, tw, e->h};
+        SDL_Rect dst = {x0 + (int)(j * cell + cell / 2) - tw / 2 - e->h / 2 + e->h / 2, y0 + used_h + viz_px(v, 3) + tw / 2 - e->h / 2,
+                        tw, e->h};
+        dst.x = x0 + (int)(j * cell + cell / 2) - tw / 2;
+        SDL_Point center = {tw / 2, e->h / 2};
+        SDL_RenderCopyEx(v->r, e->tex, &src, &dst, 90.0, &center, SDL_FLIP_NONE);
+    }
+    if (h->colorbar) {
+        int bx = x0 + used_w + viz_px(v, 10), bw = viz_px(v, 12), by = y0, bh = used_h;
+        for (int k = 0; k < bh; k++) {
+            float t = 1.0f - (float)k / (bh > 1 ? bh - 1 : 1);
+            viz_fill(v, (VizRect){bx, by + k, bw, 1}, viz_colormap(h->cmap, t));
+        }
+        viz_frame(v, (VizRect){bx - 1, by - 1, bw + 2, bh + 2}, VIZ_GRID);
+        char a[32], b[32];
+        format_value(a, sizeof a, h->vmax);
+        format_value(b, sizeof b, h->vmin);
+        viz_text(v, bx + bw + viz_px(v, 4), by, a, FONT_MONO, lsize, VIZ_DIM, ALIGN_LEFT);
+        viz_text(v, bx + bw + viz_px(v, 4), by + bh - lh, b, FONT_MONO, lsize, VIZ_DIM, ALIGN_LEFT);
+        if (viz_hover(v, (VizRect){bx, by, bw, bh})) {
+            float t = 1.0f - (float)(v->mouse_y - by) / (bh > 1 ? bh - 1 : 1);
+            viz_tooltip(v, "colour scale: %.4f", (double)(h->vmin + t * range));
+        }
+    }
+}
+
+static float nice_step(float range, int target)
+{
+    float raw = range / (float)target;
+    float mag = powf(10.0f, floorf(log10f(raw)));
+    float n = raw / mag;
+    return (n < 1.5f ? 1 : n < 3 ? 2 : n < 7 ? 5 : 10) * mag;
+}
+
+void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
+{
+    float tsize = 10;
+    int lh = viz_text_height(v, FONT_SANS, tsize);
+    long n = 0;
+    float ymin = INFINITY, ymax = -INFINITY;
+    for (int s = 0; s < p->nseries; s++) {
+        if (p->series[s].n > n) n = p->series[s].n;
+        for (long i = 0; i < p->series[s].n; i++) {
+            float y = p->series[s].y[i];
+            if (!isfinite(y) || (p->logy && y <= 0)) continue;
+            ymin = fminf(ymin, y);
+            ymax = fmaxf(ymax, y);
+        }
+    }
+    for (int k = 0; k < 2; k++)
+        if (isfinite(p->hline[k]) && p->hline_name[k]) { ymin = fminf(ymin, p->hline[k]); ymax = fmaxf(ymax, p->hline[k]); }
+    if (!isfinite(ymin)) { ymin = 0; ymax = 1; }
+    if (ymax - ymin < 1e-6f) { ymax += 0.5f; ymin -= 0.5f; }
+    float pad_y = (ymax - ymin) * 0.06f;
+    ymin -= pad_y;
+    ymax += pad_y;
+    if (n < 2) n = 2;
+    /* legend on top (wrapping to a second row when needed), axes left and bottom */
+    int legend_w = 0;
+    for (int s = 0; s < p->nseries; s++) legend_w += viz_px(v, 28) + viz_text_width(v, p->series[s].name, FONT_SANS, tsize);
+    for (int k = 0; k < 2; k++)
+        if (isfinite(p->hline[k]) && p->hline_name[k]) legend_w += viz_px(v, 32) + viz_text_width(v, p->hline_name[k], FONT_SANS, tsize);
+    int legend_rows = legend_w > r.w ? 2 : 1;
+    int legend_h = legend_rows * lh + viz_px(v, 4);
+    char lab[32];
+    format_value(lab, sizeof lab, ymax);
+    int left = viz_text_width(v, lab, FONT_MONO, tsize) + viz_px(v, 8) + lh;
+    format_value(lab, sizeof lab, ymin);
+    int lw2 = viz_text_width(v, lab, FONT_MONO, tsize) + viz_px(v, 8) + lh;
+    if (lw2 > left) left = lw2;
+    int bottom = 2 * lh + viz_px(v, 6);
+    VizRect g = {r.x + left, r.y + legend_h, r.w - left - viz_px(v, 6), r.h - legend_h - bottom};
+    if (g.w < 20 || g.h < 20) return;
+    viz_frame(v, g, VIZ_GRID);
+    /* legend */
+    int lx = r.x + lh, ly = r.y;
+    for (int s = 0; s < p->nseries; s++) {
+        viz_fill(v, (VizRect){lx, ly + lh / 3, viz_px(v, 14), viz_px(v, 4)}, p->series[s].color);
+        lx += viz_px(v, 18) + viz_text(v, lx + viz_px(v, 18), ly, p->series[s].name, FONT_SANS, tsize, VIZ_TEXT, ALIGN_LEFT) + viz_px(v, 10);
+    }
+    for (int k = 0; k < 2; k++)
+        if (isfinite(p->hline[k]) && p->hline_name[k]) {
+            if (legend_rows > 1) { lx = r.x + lh; ly += lh; }
+            for (int d = 0; d < 3; d++) viz_fill(v, (VizRect){lx + d * viz_px(v, 6), ly + lh / 3, viz_px(v, 4), viz_px(v, 3)}, p->hline_color[k]);
+            lx += viz_px(v, 22) + viz_text(v, lx + viz_px(v, 20), ly, p->hline_name[k], FONT_SANS, tsize, VIZ_TEXT, ALIGN_LEFT) + viz_px(v, 10);
+        }
+    float ylo = p->logy ? log10f(fmaxf(ymin, 1e-6f)) : ymin, yhi = p->logy ? log10f(ymax) : ymax;
+#define YPIX(val) (g.y + g.h - (int)(((p->logy ? log10f(fmaxf(val, 1e-6f)) : (val)) - ylo) / (yhi - ylo) * g.h))
+#define XPIX(i) (g.x + (int)((double)(i) / (double)(n - 1) * (g.w - 1)))
+    /* y ticks */
+    float step = nice_step(yhi - ylo, 4);
+    for (float t = ceilf(ylo / step) * step; t <= yhi; t += step) {
+        float val = p->logy ? powf(10, t) : t;
+        int y = g.y + g.h - (int)((t - ylo) / (yhi - ylo) * g.h);
+        viz_line(v, g.x, y, g.x + g.w - 1, y, (VizColor){VIZ_GRID.r, VIZ_GRID.g, VIZ_GRID.b, 120});
+        format_value(lab, sizeof lab, val);
+        viz_text(v, g.x - viz_px(v, 4), y - lh / 2, lab, FONT_MONO, tsize, VIZ_DIM, ALIGN_RIGHT);
+    }
+    /* x ticks: steps */
+    float xstep = nice_step((float)n, 5);
+    if (xstep < 1) xstep = 1;
+    for (float t = xstep; t <= n; t += xstep) {
+        int x = XPIX(t - 1);
+        viz_line(v, x, g.y + g.h, x, g.y + g.h + viz_px(v, 3), VIZ_GRID);
+        snprintf(lab, sizeof lab, "%.0f", (double)t);
+        viz_text(v, x, g.y + g.h + viz_px(v, 3), lab, FONT_MONO, tsize, VIZ_DIM, ALIGN_CENTER);
+    }
+    viz_text(v, g.x + g.w / 2, g.y + g.h + lh + viz_px(v, 4), p->xlabel, FONT_SANS, tsize, VIZ_DIM, ALIGN_CENTER);
+    /* y label, rotated */
+    VizTextEntry *e = text_entry(v, p->ylabel, FONT_SANS, tsize, VIZ_DIM);
+    if (e) {
+        SDL_Rect dst = {r.x + lh / 2 - e->w / 2, g.y + g.h / 2 - e->h / 2, e->w, e->h};
+        SDL_RenderCopyEx(v->r, e->tex, NULL, &dst, -90.0, NULL, SDL_FLIP_NONE);
+    }
+    /* reference lines */
+    for (int k = 0; k < 2; k++) {
+        if (!isfinite(p->hline[k])) continue;
+        int y = YPIX(p->hline[k]);
+        if (y < g.y || y > g.y + g.h) continue;
+        for (int x = g.x; x < g.x + g.w; x += viz_px(v, 10))
+            viz_line(v, x, y, x + viz_px(v, 5) < g.x + g.w ? x + viz_px(v, 5) : g.x + g.w - 1, y, p->hline_color[k]);
+    }
+    /* series: at most one vertex per pixel column (min-max envelope keeps spikes visible) */
+    for (int s = 0; s < p->nseries; s++) {
+        const VizSeries *se = &p->series[s];
+        int win = s == 0 ? p->smooth : 0;
+        int px_prev = -1, py_prev = -1;
+        double acc = 0;
+        long accn = 0;
+        for (long i = 0; i < se->n; i++) {
+            float y = se->y[i];
+            if (!isfinite(y)) continue;
+            float yy = y;
+            if (win > 1) {
+                acc += y;
+                accn++;
+                if (i >= win && isfinite(se->y[i - win])) { acc -= se->y[i - win]; accn--; }
+                yy = (float)(acc / accn);
+            }
+            int x = XPIX(i), yp = YPIX(yy);
+            if (yp < g.y) yp = g.y;
+            if (yp > g.y + g.h) yp = g.y + g.h;
+            if (px_prev >= 0) viz_line(v, px_prev, py_prev, x, yp, se->color);
+            if (se->points) viz_fill(v, (VizRect){x - 2, yp - 2, 5, 5}, se->color);
+            px_prev = x;
+            py_prev = yp;
+        }
+    }
+    /* hover: the values at the step under the mouse */
+    if (viz_hover(v, g) && n > 1) {
+        long i = lround((double)(v->mouse_x - g.x) / (g.w - 1) * (n - 1));
+        int x = XPIX(i);
+        viz_line(v, x, g.y, x, g.y + g.h, VIZ_DIM);
+        char buf[256];
+        int off = snprintf(buf, sizeof buf, "step %ld", i + 1);
+        for (int s = 0; s < p->nseries && off < (int)sizeof buf; s++) {
+            const VizSeries *se = &p->series[s];
+            float y = i < se->n ? se->y[i] : NAN;
+            if (!isfinite(y)) { /* sparse series: the nearest measured value before */
+                for (long k = i; k >= 0 && k < se->n; k--)
+                    if (isfinite(se->y[k])) { y = se->y[k]; break; }
+            }
+            if (isfinite(y)) off += snprintf(buf + off, sizeof buf - (size_t)off, "  %s %.4f", se->name, (double)y);
+        }
+        viz_tooltip(v, "%s", buf);
+    }
+#undef YPIX
+#undef XPIX
+}
+
+void viz_bars(Viz *v, VizRect r, const char *const *labels, const float *values, int n, VizColor c, const char *fmt)
+{
+    if (n <= 0) return;
+    float size = 11;
+    int lh = viz_text_height(v, FONT_MONO, size);
+    int row = r.h / n;
+    if (row > lh + viz_px(v, 6)) row = lh + viz_px(v, 6);
+    int label_w = 0;
+    for (int i = 0; i < n; i++) {
+        int w = viz_text_width(v, labels[i], FONT_MONO, size);
+        if (w > label_w) label_w = w;
+    }
+    if (label_w > r.w / 3) label_w = r.w / 3;
+    int value_w = viz_text_width(v, "0.000", FONT_MONO, size) + viz_px(v, 6);
+    int bar_w = r.w - label_w - value_w - viz_px(v, 8);
+    float vmax = 0;
+    for (int i = 0; i < n; i++) vmax = fmaxf(vmax, values[i]);
+    if (vmax <= 0) vmax = 1;
+    for (int i = 0; i < n; i++) {
+        int y = r.y + i * row;
+        viz_text_fit(v, r.x, y + (row - lh) / 2, label_w, labels[i], FONT_MONO, size, VIZ_TEXT);
+        int bw = (int)(bar_w * fmaxf(values[i], 0) / vmax);
+        VizRect b = {r.x + label_w + viz_px(v, 4), y + viz_px(v, 2), bw, row - viz_px(v, 4)};
+        viz_fill(v, b, c);
+        char val[32];
+        snprintf(val, sizeof val, fmt ? fmt : "%.3f", (double)values[i]);
+        viz_text(v, b.x + bw + viz_px(v, 4), y + (row - lh) / 2, val, FONT_MONO, size, VIZ_DIM, ALIGN_LEFT);
+        if (viz_hover(v, (VizRect){r.x, y, r.w, row})) viz_tooltip(v, "%s: %.5f", labels[i], (double)values[i]);
+    }
+}
+
+static bool dark(VizColor c) { return 0.299f * c.r + 0.587f * c.g + 0.114f * c.b < 140; }
+
+int viz_tokens_height(Viz *v, int width, const char *const *tokens, int n, float size)
+{
+    int lh = viz_text_height(v, FONT_MONO, size), pad = viz_px(v, 3), gap = viz_px(v, 3);
+    int x = 0, rows = 1;
+    for (int i = 0; i < n; i++) {
+        int w = viz_text_width(v, tokens[i], FONT_MONO, size) + 2 * pad;
+        if (w > width) w = width;
+        if (x + w > width && x > 0) { x = 0; rows++; }
+        x += w + gap;
+    }
+    return rows * (lh + 2 * pad + gap) - gap;
+}
+
+int viz_tokens(Viz *v, VizRect r, const char *const *tokens, const VizColor *fills, int n, float size, int *hover)
+{
+    if (hover) *hover = -1;
+    int lh = viz_text_height(v, FONT_MONO, size), pad = viz_px(v, 3), gap = viz_px(v, 3);
+    int x = r.x, y = r.y;
+    for (int i = 0; i < n; i++) {
+        int w = viz_text_width(v, tokens[i], FONT_MONO, size) + 2 * pad;
+        if (w > r.w) w = r.w;
+        if (x + w > r.x + r.w && x > r.x) {
+            x = r.x;
+            y += lh + 2 * pad + gap;
+        }
+        if (y + lh + 2 * pad > r.y + r.h) break;
+        VizRect b = {x, y, w, lh + 2 * pad};
+        viz_fill(v, b, fills[i]);
+        viz_text_fit(v, x + pad, y + pad, w - 2 * pad, tokens[i], FONT_MONO, size, dark(fills[i]) ? VIZ_TEXT : (VizColor){10, 10, 10, 255});
+        if (hover && viz_hover(v, b)) *hover = i;
+        x += w + gap;
+    }
+    return y + lh + 2 * pad - r.y;
+}
+
+int viz_legend(Viz *v, int x, int y, int max_w, const char *const *names, const VizColor *colors, int n)
+{
+    float size = 10;
+    int lh = viz_text_height(v, FONT_SANS, size), x0 = x, y0 = y, sq = lh - viz_px(v, 4);
+    for (int i = 0; i < n; i++) {
+        int w = sq + viz_px(v, 4) + viz_text_width(v, names[i], FONT_SANS, size) + viz_px(v, 12);
+        if (x + w > x0 + max_w && x > x0) {
+            x = x0;
+            y += lh + viz_px(v, 2);
+        }
+        viz_fill(v, (VizRect){x, y + viz_px(v, 2), sq, sq}, colors[i]);
+        viz_frame(v, (VizRect){x, y + viz_px(v, 2), sq, sq}, VIZ_DIM);
+        viz_text(v, x + sq + viz_px(v, 4), y, names[i], FONT_SANS, size, VIZ_TEXT, ALIGN_LEFT);
+        x += w;
+    }
+    return y - y0 + lh;
+}
+
+/* Markdown: one pass over lines; inline spans switch fonts; words wrap at the width. */
+void viz_markdown(Viz *v, VizRect r, const char *md, int *scroll)
+{
+    SDL_Rect clip = {r.x, r.y, r.w, r.h};
+    SDL_RenderSetClipRect(v->r, &clip);
+    int y = r.y - (scroll ? *scroll : 0);
+    const char *p = md;
+    float base = 12;
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char line[2048];
+        if (len >= sizeof line) len = sizeof line - 1;
+        memcpy(line, p, len);
+        line[len] = 0;
+        p = e ? e + 1 : p + len;
+        float size = base;
+        VizFont font = FONT_SANS;
+        VizColor color = VIZ_TEXT;
+        char *text = line;
+        int indent = 0;
+        if (line[0] == '#') {
+            int level = 0;
+            while (text[0] == '#') { text++; level++; }
+            while (*text == ' ') text++;
+            size = level == 1 ? base + 5 : level == 2 ? base + 3 : base + 1;
+            font = FONT_BOLD;
+            color = level == 1 ? VIZ_ACCENT[0] : VIZ_ACCENT[1];
+            y += viz_px(v, 4);
+        } else if ((line[0] == '-' || line[0] == '*') && line[1] == ' ') {
+            viz_text(v, r.x + viz_px(v, 4), y, "•", FONT_SANS, size, VIZ_DIM, ALIGN_LEFT);
+            text += 2;
+            indent = viz_px(v, 16);
+        } else if (line[0] >= '1' && line[0] <= '9' && line[1] == '.' && line[2] == ' ') {
+            char num[4] = {line[0], '.', 0, 0};
+            viz_text(v, r.x + viz_px(v, 2), y, num, FONT_SANS, size, VIZ_DIM, ALIGN_LEFT);
+            text += 3;
+            indent = viz_px(v, 16);
+        } else if (line[0] == 0) {
+            y += viz_text_height(v, FONT_SANS, size) / 2;
+            continue;
+        }
+        int lh = viz_text_height(v, font, size);
+        int x = r.x + indent;
+        /* words, with **bold**, *italic* (drawn in the accent colour) and `code` spans */
+        bool bold = false, italic = false, code = false;
+        char *q = text;
+        while (*q) {
+            if (q[0] == '*' && q[1] == '*') { bold = !bold; q += 2; continue; }
+            if (q[0] == '`') { code = !code; q++; continue; }
+            if (q[0] == '*' && !code) { italic = !italic; q++; continue; }
+            char word[512];
+            size_t k = 0;
+            while (*q && *q != ' ' && !(q[0] == '*') && *q != '`' && k < sizeof word - 2) word[k++] = *q++;
+            if (*q == ' ' && k < sizeof word - 2) word[k++] = *q++;
+            if (!k) { q++; continue; }
+            word[k] = 0;
+            VizFont f = code ? FONT_MONO : bold || font == FONT_BOLD ? FONT_BOLD : FONT_SANS;
+            VizColor c = code ? VIZ_ACCENT[3] : italic ? VIZ_ACCENT[1] : color;
+            int w = viz_text_width(v, word, f, size);
+            if (x + w > r.x + r.w && x > r.x + indent) {
+                x = r.x + indent;
+                y += lh;
+            }
+            if (y + lh >= r.y && y < r.y + r.h) viz_text(v, x, y, word, f, size, c, ALIGN_LEFT);
+            x += w;
+        }
+        y += lh;
+    }
+    int content = y + (scroll ? *scroll : 0) - r.y;
+    if (scroll) {
+        int max_scroll = content - r.h > 0 ? content - r.h : 0;
+        if (*scroll > max_scroll) *scroll = max_scroll;
+        if (*scroll < 0) *scroll = 0;
+        if (content > r.h) { /* scroll bar */
+            int bh = r.h * r.h / content, by = r.y + (int)((long)(r.h - bh) * *scroll / (max_scroll ? max_scroll : 1));
+            viz_fill(v, (VizRect){r.x + r.w - viz_px(v, 4), by, viz_px(v, 3), bh}, VIZ_GRID);
+        }
+    }
+    SDL_RenderSetClipRect(v->r, NULL);
+}
+
+bool viz_button(Viz *v, VizRect r, const char *label, bool active)
+{
+    bool hover = viz_hover(v, r);
+    viz_fill(v, r, active ? VIZ_ACCENT[4] : hover ? (VizColor){60, 66, 84, 255} : (VizColor){48, 52, 66, 255});
+    viz_frame(v, r, VIZ_GRID);
+    int lh = viz_text_height(v, FONT_SANS, 11);
+    viz_text(v, r.x + r.w / 2, r.y + (r.h - lh) / 2, label, FONT_SANS, 11, VIZ_TEXT, ALIGN_CENTER);
+    return hover && v->mouse_clicked;
+}

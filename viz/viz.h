@@ -1,0 +1,139 @@
+/* viz.h — immediate-mode drawing for the lesson dashboards (in the manner of rxi/microui):
+ * each frame the lesson calls viz_heatmap(...), viz_lineplot(...), viz_tokens(...) with plain
+ * arrays and a rectangle, and viz draws them. Viz knows nothing of the engine.
+ *
+ * The same code draws into a window (SDL_Renderer of the window) or into an offscreen
+ * surface with SDL's software renderer (--screenshot, the export's frame.png, the tests).
+ * Text goes through SDL2_ttf with DejaVu Sans / Sans Mono; rendered strings are cached, so
+ * a frame does not rasterise text that did not change. Colormaps are perceptually uniform:
+ * viridis for probabilities, a blue–white–red diverging map for signed values.
+ * Hovering a heatmap cell, a plot or a token shows its exact value in a tooltip. */
+#ifndef FMLAB_VIZ_H
+#define FMLAB_VIZ_H
+
+#include <SDL.h>
+#include <stdbool.h>
+
+typedef struct VizColor { unsigned char r, g, b, a; } VizColor;
+typedef struct VizRect { int x, y, w, h; } VizRect;
+
+typedef enum VizFont { FONT_SANS, FONT_BOLD, FONT_MONO, FONT_COUNT } VizFont;
+typedef enum VizAlign { ALIGN_LEFT, ALIGN_CENTER, ALIGN_RIGHT } VizAlign;
+typedef enum VizColormap { CMAP_VIRIDIS, CMAP_DIVERGING } VizColormap;
+
+/* The theme: dark background for projection, light text, colour-blind-safe accents
+ * (Okabe–Ito palette). */
+extern const VizColor VIZ_BG, VIZ_PANEL, VIZ_TEXT, VIZ_DIM, VIZ_GRID, VIZ_ACCENT[8];
+
+#define VIZ_TEXT_CACHE 1024
+
+typedef struct VizTextEntry {
+    char *text;
+    int font, size;
+    VizColor color;
+    SDL_Texture *tex;
+    int w, h;
+    unsigned last_frame;
+} VizTextEntry;
+
+typedef struct Viz {
+    SDL_Renderer *r;
+    SDL_Surface *surface;        /* offscreen target, or NULL for a window */
+    int w, h;                    /* drawing size in pixels */
+    float scale;                 /* text size factor (HiDPI × font scale) */
+    void *fonts[FONT_COUNT][64]; /* TTF_Font * by size in px (cached) */
+    char font_path[FONT_COUNT][4096];
+    VizTextEntry cache[VIZ_TEXT_CACHE];
+    unsigned frame;
+    int mouse_x, mouse_y;
+    bool mouse_down, mouse_clicked;
+    char tooltip[256];           /* set by widgets under the mouse, drawn at frame end */
+} Viz;
+
+/* Opens viz on an offscreen surface of w×h (software rendering, no display needed).
+ * 0, or -1 with a message (fonts not found, out of memory). */
+int viz_open_offscreen(Viz *v, int w, int h, float scale, const char *assets_dir, char *err, size_t errlen);
+/* Opens viz on a window's renderer. */
+int viz_open_renderer(Viz *v, SDL_Renderer *r, int w, int h, float scale, const char *assets_dir, char *err,
+                      size_t errlen);
+void viz_close(Viz *v);
+void viz_begin(Viz *v);          /* clears, and starts a frame */
+void viz_end(Viz *v);            /* draws the tooltip; presents a window's renderer */
+/* Writes the offscreen surface (or the window's pixels) to a PNG, atomically. */
+int viz_save_png(Viz *v, const char *path, char *err, size_t errlen);
+void viz_set_mouse(Viz *v, int x, int y, bool down, bool clicked);
+
+/* ---- primitives ---- */
+int viz_px(const Viz *v, float size);   /* a text size (points at scale 1) in pixels */
+void viz_fill(Viz *v, VizRect r, VizColor c);
+void viz_frame(Viz *v, VizRect r, VizColor c);
+void viz_line(Viz *v, int x0, int y0, int x1, int y1, VizColor c);
+/* Draws text with its top at y; returns its width in pixels. size in points (× scale). */
+int viz_text(Viz *v, int x, int y, const char *text, VizFont font, float size, VizColor c, VizAlign align);
+int viz_text_width(Viz *v, const char *text, VizFont font, float size);
+int viz_text_height(Viz *v, VizFont font, float size);
+/* Text cut with "…" to fit max_w. */
+int viz_text_fit(Viz *v, int x, int y, int max_w, const char *text, VizFont font, float size, VizColor c);
+bool viz_hover(const Viz *v, VizRect r);
+void viz_tooltip(Viz *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+VizColor viz_colormap(VizColormap m, float t);   /* t in [0,1] */
+VizColor viz_mix(VizColor a, VizColor b, float t);
+
+/* ---- widgets ---- */
+/* A panel with a title bar; returns the content rectangle. */
+VizRect viz_panel(Viz *v, VizRect r, const char *title);
+
+typedef struct VizHeatmap {
+    const float *data;           /* rows × cols, row-major */
+    int rows, cols;
+    float vmin, vmax;
+    VizColormap cmap;
+    const char *const *row_labels, *const *col_labels;   /* may be NULL */
+    const char *value_name;      /* "p" in the tooltip "p = 0.213" */
+    bool colorbar;
+    const unsigned char *hatch;  /* rows × cols: 1 draws the cell as masked (not allowed) */
+} VizHeatmap;
+/* Returns the (row, col) under the mouse or -1s. */
+void viz_heatmap(Viz *v, VizRect r, const VizHeatmap *h, int *hover_row, int *hover_col);
+
+#define VIZ_MAX_SERIES 6
+typedef struct VizSeries {
+    const char *name;
+    const float *y;              /* n values at x = 1..n (NaN = no value) */
+    long n;
+    VizColor color;
+    bool dashed;                 /* a reference line */
+    bool points;                 /* sparse values: draw dots and joins */
+} VizSeries;
+typedef struct VizPlot {
+    const char *xlabel, *ylabel;
+    VizSeries series[VIZ_MAX_SERIES];
+    int nseries;
+    float hline[2];              /* horizontal reference lines (NaN = none) */
+    const char *hline_name[2];
+    VizColor hline_color[2];
+    bool logy;
+    int smooth;                  /* moving-average window for the first series (0 = off) */
+} VizPlot;
+void viz_lineplot(Viz *v, VizRect r, const VizPlot *p);
+
+/* Bars with labels and values, largest first as given (top-k predictions). */
+void viz_bars(Viz *v, VizRect r, const char *const *labels, const float *values, int n, VizColor c,
+              const char *fmt);
+
+/* A row-wrapped strip of token boxes, each with its fill colour; returns the height used.
+ * *hover gets the token index under the mouse (or -1). */
+/* The height viz_tokens would use at this width (nothing drawn). */
+int viz_tokens_height(Viz *v, int width, const char *const *tokens, int n, float size);
+int viz_tokens(Viz *v, VizRect r, const char *const *tokens, const VizColor *fills, int n, float size, int *hover);
+
+/* A legend: coloured squares with names, in one row; returns the height used. */
+int viz_legend(Viz *v, int x, int y, int max_w, const char *const *names, const VizColor *colors, int n);
+
+/* A scrollable panel of Markdown: # headings, paragraphs, - lists, **bold**, *italic*,
+ * `code`; formulas as Unicode text. *scroll is in pixels. */
+void viz_markdown(Viz *v, VizRect r, const char *md, int *scroll);
+
+bool viz_button(Viz *v, VizRect r, const char *label, bool active);
+
+#endif

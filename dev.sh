@@ -39,4 +39,5 @@ ninja -C build >&2
 if [ "$mode" = run ]; then
   exec build/lessons/fmlab "$@"
 fi
-meson test -C build --print-errorlogs --num-processes 2
+# every suite but the students' exercises, which fail until they are solved
+meson test -C build --print-errorlogs --num-processes 2 --no-suite exercise

@@ -39,6 +39,8 @@ int checkpoint_save(const char *path, const CheckpointState *s, char *err, size_
         }
     }
     int64_t mshape[2] = {s->metrics->rows, s->metrics->ncols};
+    int64_t cshape[1] = {s->ncounters};
+    if (rc == 0 && s->ncounters) rc = st_writer_add(&w, "counters", ST_I64, 1, cshape, s->counters);
     if (rc == 0) rc = st_writer_add(&w, "metrics", ST_F32, 2, mshape, s->metrics->data ? (void *)s->metrics->data : (void *)"");
     if (rc) snprintf(err, errlen, "%s: out of memory", path);
     else rc = st_writer_save(&w, path, err, errlen);
@@ -112,6 +114,15 @@ int checkpoint_load(const char *path, CheckpointState *s, char **settings_json, 
             memcpy(row, (const char *)mt->data + (size_t)r * s->metrics->ncols * sizeof(float),
                    (size_t)s->metrics->ncols * sizeof(float));
             if (metrics_append(s->metrics, row)) { snprintf(err, errlen, "out of memory"); rc = -1; }
+        }
+    }
+    if (rc == 0 && s->ncounters) {
+        const StTensor *ct = st_find(&st, "counters");
+        if (!ct || ct->dtype != ST_I64 || ct->count != s->ncounters) {
+            snprintf(err, errlen, "%s: the lesson's counters are missing", path);
+            rc = -1;
+        } else {
+            memcpy(s->counters, ct->data, (size_t)s->ncounters * sizeof(int64_t));
         }
     }
     if (rc == 0) {

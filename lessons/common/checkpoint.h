@@ -18,6 +18,8 @@ typedef struct CheckpointState {
     Rng *rng;
     Metrics *metrics;
     const char *settings_json;   /* save: the settings; load: ignored */
+    int64_t *counters;           /* a lesson's running counts (saved and restored), or NULL */
+    int ncounters;
 } CheckpointState;
 
 /* Only the saved settings (to shape the model before checkpoint_load). malloc'd. */

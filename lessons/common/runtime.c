@@ -372,18 +372,17 @@ int export_check_target(const char *dir, bool force, char *err, size_t errlen)
             return -1;
         }
     }
-    char probe[PATH_MAX + 8];
-    snprintf(probe, sizeof probe, "%s/x", dir);
+    /* the export is written next to DIR and renamed into place: DIR's parent must be writable */
     char parent[PATH_MAX];
     snprintf(parent, sizeof parent, "%s", dir);
     size_t n = strlen(parent);
     while (n > 1 && parent[n - 1] == '/') parent[--n] = 0;
-    if (check_writable(parent, err, errlen)) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "--export %s: %s", dir, err);
-        snprintf(err, errlen, "%s", msg);
-        return -1;
-    }
+    char *slash = strrchr(parent, '/');
+    if (slash == parent) parent[1] = 0;
+    else if (slash) *slash = 0;
+    else snprintf(parent, sizeof parent, ".");
+    if (!is_dir(parent)) { snprintf(err, errlen, "--export %s: folder %s does not exist", dir, parent); return -1; }
+    if (access(parent, W_OK) != 0) { snprintf(err, errlen, "--export %s: folder %s is not writable", dir, parent); return -1; }
     return 0;
 }
 

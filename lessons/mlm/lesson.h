@@ -48,8 +48,8 @@ typedef struct Mlm {
     int n_eval;
     double unigram_entropy;   /* nats: the loss of predicting every token by its frequency */
     double unigram_accuracy;  /* always guessing the most frequent token */
-    int64_t tally[4];         /* realised KIND_* counts over eligible tokens since step 1 */
-    int64_t eligible;
+    int64_t tally[5];         /* realised KIND_* counts over eligible tokens since step 1, then
+                                 the eligible count: saved in checkpoints as they are */
     /* filled by the last forward pass, for the dashboard and the export */
     Forward fwd;
     float last_loss, last_accuracy;

@@ -101,7 +101,7 @@ static void draw_batch(Mlm *L, const Corpus *c, Rng *r, MlmBatch *b, bool tally)
             b->targets[b->nsel++] = b->labels[i];
         }
         if (tally && !vocab_is_special(b->original[i])) {
-            L->eligible++;
+            L->tally[4]++;
             L->tally[b->kind[i]]++;
         }
     }
@@ -275,12 +275,11 @@ int mlm_init(Mlm *L, const RunOptions *o)
         draw_batch(L, &L->eval, &er, &L->eval_batches[i], false);
     }
     if (L->opt.resume) {
-        CheckpointState cs = {"mlm", 0, &L->pb, &L->adam, &L->rng, &L->metrics, NULL};
+        CheckpointState cs = {"mlm", 0, &L->pb, &L->adam, &L->rng, &L->metrics, NULL, L->tally, 5};
         char *s = NULL;
         if (checkpoint_load(L->opt.resume, &cs, &s, err, sizeof err)) return runtime_usage_error(&mlm_info, "--resume %s", err);
         free(s);
         L->step = cs.step;
-        /* the realised-masking tally restarts from the resumed step (it is a display only) */
     }
     return -1;
 }
@@ -297,7 +296,7 @@ void mlm_reset(Mlm *L, uint64_t seed)
     rng_seed(&L->rng, seed, 0);
     L->metrics.rows = 0;
     L->step = 0;
-    L->eligible = 0;
+    
     memset(L->tally, 0, sizeof L->tally);
     L->fwd = (Forward){0};
     L->last_loss = L->last_accuracy = 0;
@@ -540,7 +539,7 @@ int mlm_export(Mlm *L, const char *dir, const char *frame_png, char *err, size_t
 
 int mlm_save(Mlm *L, const char *path, char *err, size_t errlen)
 {
-    CheckpointState cs = {"mlm", L->step, &L->pb, &L->adam, &L->rng, &L->metrics, settings_json(L)};
+    CheckpointState cs = {"mlm", L->step, &L->pb, &L->adam, &L->rng, &L->metrics, settings_json(L), L->tally, 5};
     return checkpoint_save(path, &cs, err, errlen);
 }
 

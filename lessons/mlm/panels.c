@@ -65,7 +65,7 @@ void mlm_view_fill(MlmView *w, const Mlm *L, int focus)
     w->unigram_entropy = L->unigram_entropy;
     w->unigram_accuracy = L->unigram_accuracy;
     memcpy(w->tally, L->tally, sizeof w->tally);
-    w->eligible = L->eligible;
+    w->eligible = L->tally[4];
     size_t off = (size_t)w->focus * T;
     memcpy(w->original, b->original + off, (size_t)T * 4);
     memcpy(w->input, b->input + off, (size_t)T * 4);

@@ -13,7 +13,7 @@ typedef struct MlmView {
     float loss, accuracy, lr;
     float mlm_probability, mask_replace_prob, random_replace_prob;
     double unigram_entropy, unigram_accuracy;
-    int64_t tally[4], eligible;
+    int64_t tally[5], eligible;
     int32_t *original, *input, *labels;   /* (T) of the focus sequence */
     uint8_t *kind;
     float *top_p;                 /* (T, TOPK) */

@@ -1,0 +1,197 @@
+/* test_mlm.c — fmlab-mlm's objective and training.
+ *
+ * The corruption (masking.c, and the student's exercise.c when built as the exercise test):
+ * exact structure on every position, then its proportions over many batches with tests at
+ * about p = 1e-6: the selection rate (binomial), the 80/10/10 split (chi-square, 2 dof), and
+ * the random replacements spread uniformly over the non-special tokens (chi-square).
+ * Training: 300 steps at the defaults must bring the held-out loss below a stated bound. */
+#define _POSIX_C_SOURCE 200809L
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lesson.h"
+
+#ifdef EXERCISE
+void exercise_corrupt(const MaskingConfig *c, Rng *r, const int32_t *original, int n, int32_t *input_ids,
+                      int32_t *labels, uint8_t *kind);
+#define CORRUPT exercise_corrupt
+#else
+#define CORRUPT mlm_corrupt
+#endif
+
+enum { V = 2000, N = 32 * 32 };
+
+/* A batch like the lesson's: [CLS] text [SEP] rows, a few [UNK] and [PAD] mixed in. */
+static void make_tokens(Rng *r, int32_t *ids)
+{
+    for (int i = 0; i < N; i++) {
+        int t = i % 32;
+        ids[i] = t == 0 ? TOK_CLS : t == 31 ? TOK_SEP : (int32_t)(5 + rng_below(r, V - 5));
+        if (t != 0 && t != 31 && rng_bernoulli(r, 0.02f)) ids[i] = rng_bernoulli(r, 0.5f) ? TOK_UNK : TOK_PAD;
+    }
+}
+
+static void check_structure(const int32_t *orig, const int32_t *in, const int32_t *lab, const uint8_t *kind, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (vocab_is_special(orig[i])) { /* specials are never selected, never changed */
+            assert_int_equal(kind[i], KIND_NOT_SELECTED);
+            assert_int_equal(in[i], orig[i]);
+            assert_int_equal(lab[i], IGNORE_INDEX);
+            continue;
+        }
+        switch (kind[i]) {
+        case KIND_NOT_SELECTED:
+            assert_int_equal(lab[i], IGNORE_INDEX);
+            assert_int_equal(in[i], orig[i]);
+            break;
+        case KIND_MASK:
+            assert_int_equal(lab[i], orig[i]);
+            assert_int_equal(in[i], TOK_MASK);
+            break;
+        case KIND_RANDOM:
+            assert_int_equal(lab[i], orig[i]);
+            assert_true(in[i] >= TOK_NUM_SPECIAL && in[i] < V);
+            break;
+        case KIND_KEPT:
+            assert_int_equal(lab[i], orig[i]);
+            assert_int_equal(in[i], orig[i]);
+            break;
+        default:
+            fail_msg("kind %d at %d", kind[i], i);
+        }
+    }
+}
+
+static void test_structure(void **state)
+{
+    (void)state;
+    Rng r;
+    rng_seed(&r, 1, 0);
+    int32_t orig[N], in[N], lab[N];
+    uint8_t kind[N];
+    MaskingConfig c = {0.15f, 0.8f, 0.1f, V};
+    for (int b = 0; b < 50; b++) {
+        make_tokens(&r, orig);
+        CORRUPT(&c, &r, orig, N, in, lab, kind);
+        check_structure(orig, in, lab, kind, N);
+    }
+    /* the edges: nothing selected, everything eligible selected, all [MASK], none [MASK] */
+    MaskingConfig none = {0, 0.8f, 0.1f, V}, all = {1, 1, 0, V}, keep = {1, 0, 0, V};
+    make_tokens(&r, orig);
+    CORRUPT(&none, &r, orig, N, in, lab, kind);
+    for (int i = 0; i < N; i++) assert_int_equal(kind[i], KIND_NOT_SELECTED);
+    CORRUPT(&all, &r, orig, N, in, lab, kind);
+    check_structure(orig, in, lab, kind, N);
+    for (int i = 0; i < N; i++) assert_int_equal(kind[i], vocab_is_special(orig[i]) ? KIND_NOT_SELECTED : KIND_MASK);
+    CORRUPT(&keep, &r, orig, N, in, lab, kind);
+    for (int i = 0; i < N; i++) assert_int_equal(kind[i], vocab_is_special(orig[i]) ? KIND_NOT_SELECTED : KIND_KEPT);
+    /* the same seed gives the same corruption */
+    int32_t in2[N];
+    Rng a, b;
+    rng_seed(&a, 9, 0);
+    rng_seed(&b, 9, 0);
+    CORRUPT(&c, &a, orig, N, in, lab, kind);
+    CORRUPT(&c, &b, orig, N, in2, lab, kind);
+    assert_memory_equal(in, in2, sizeof in);
+}
+
+static void test_proportions(void **state)
+{
+    (void)state;
+    Rng r;
+    rng_seed(&r, 2, 0);
+    int32_t orig[N], in[N], lab[N];
+    uint8_t kind[N];
+    MaskingConfig cfgs[2] = {{0.15f, 0.8f, 0.1f, V}, {0.4f, 0.5f, 0.3f, V}};
+    for (int ci = 0; ci < 2; ci++) {
+        MaskingConfig c = cfgs[ci];
+        int64_t eligible = 0, counts[4] = {0}, random_hits[V] = {0};
+        for (int b = 0; b < 600; b++) {
+            make_tokens(&r, orig);
+            CORRUPT(&c, &r, orig, N, in, lab, kind);
+            for (int i = 0; i < N; i++) {
+                if (vocab_is_special(orig[i])) continue;
+                eligible++;
+                counts[kind[i]]++;
+                if (kind[i] == KIND_RANDOM) random_hits[in[i]]++;
+            }
+        }
+        double sel = (double)(counts[1] + counts[2] + counts[3]), p = c.mlm_probability;
+        double z = (sel - eligible * p) / sqrt(eligible * p * (1 - p));
+        print_message("p=%.2f: %.0f of %lld selected (z = %.2f); split %lld/%lld/%lld\n", p, sel, (long long)eligible, z,
+                      (long long)counts[1], (long long)counts[2], (long long)counts[3]);
+        assert_true(fabs(z) < 5);
+        double want[3] = {c.mask_replace_prob, c.random_replace_prob, 1 - c.mask_replace_prob - c.random_replace_prob};
+        double chi = 0;
+        for (int k = 0; k < 3; k++) chi += pow(counts[k + 1] - sel * want[k], 2) / (sel * want[k]);
+        assert_true(chi < 27.6); /* chi-square, 2 dof, p = 1e-6 */
+        /* random replacements: uniform over ids 5..V-1, never special */
+        for (int t = 0; t < TOK_NUM_SPECIAL; t++) assert_int_equal(random_hits[t], 0);
+        double nr = (double)counts[KIND_RANDOM], e = nr / (V - TOK_NUM_SPECIAL);
+        chi = 0;
+        for (int t = TOK_NUM_SPECIAL; t < V; t++) chi += pow(random_hits[t] - e, 2) / e;
+        int dof = V - TOK_NUM_SPECIAL - 1;
+        /* Wilson–Hilferty: the 1 - 1e-6 quantile of chi-square with dof degrees of freedom */
+        double zq = 4.753, crit = dof * pow(1 - 2.0 / (9 * dof) + zq * sqrt(2.0 / (9 * dof)), 3);
+        print_message("random tokens: chi-square %.0f with %d dof (limit %.0f)\n", chi, dof, crit);
+        assert_true(chi < crit);
+    }
+}
+
+#ifndef EXERCISE
+/* Training: the held-out loss after 300 steps at the defaults, seed 1, must be below 6.35
+ * nats (it starts at ln 2000 ≈ 7.6; the unigram entropy of the text is about 6.3). */
+static void test_training_smoke(void **state)
+{
+    (void)state;
+    RunOptions o;
+    char *argv[] = {"fmlab-mlm", "--headless", "--seed", "1", NULL};
+    assert_int_equal(runtime_parse(4, argv, &mlm_info, &o), -1);
+    static Mlm L;
+    assert_int_equal(mlm_init(&L, &o), -1);
+    print_message("unigram entropy %.4f nats, unigram accuracy %.4f\n", L.unigram_entropy, L.unigram_accuracy);
+    assert_true(L.unigram_entropy > 5.5 && L.unigram_entropy < 7);
+    char what[128];
+    float first = 0;
+    for (int s = 0; s < 300; s++) {
+        mlm_next_batch(&L);
+        bool div;
+        float l = mlm_train_step(&L, true, &div, what, sizeof what);
+        assert_false(div);
+        if (s == 0) first = l;
+    }
+    float el, ea;
+    mlm_evaluate(&L, &el, &ea);
+    print_message("loss: first batch %.3f, held-out after 300 steps %.3f (accuracy %.3f)\n", first, el, ea);
+    assert_true(first > 7.0f);
+    assert_true(el < 6.35f);
+    assert_int_equal(L.metrics.rows, 300);
+    /* the realised selection rate of the whole run is near 15% */
+    double sel = (double)(L.tally[1] + L.tally[2] + L.tally[3]) / (double)L.tally[4];
+    assert_true(fabs(sel - 0.15) < 5 * sqrt(0.15 * 0.85 / (double)L.tally[4]));
+    /* a NaN in a weight is caught after the step, naming the step */
+    L.model.blocks[0].q.w->data[0] = NAN;
+    mlm_next_batch(&L);
+    bool div;
+    mlm_train_step(&L, true, &div, what, sizeof what);
+    assert_true(div);
+    assert_non_null(strstr(what, "step 301"));
+    assert_int_equal(L.step, 300); /* and no update was made */
+    mlm_free(&L);
+}
+#endif
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_structure),
+        cmocka_unit_test(test_proportions),
+#ifndef EXERCISE
+        cmocka_unit_test(test_training_smoke),
+#endif
+    };
+    return cmocka_run_group_tests_name("mlm", tests, NULL, NULL);
+}

@@ -302,41 +302,22 @@ VizColor viz_mix(VizColor a, VizColor b, float t)
     return (VizColor){(unsigned char)lroundf(z[0]), (unsigned char)lroundf(z[1]), (unsigned char)lroundf(z[2]), 255};
 }
 
-/* viridis: a degree-6 polynomial fit of matplotlib's table (max error under 1/255). */
-static void viridis(float t, vec3 out)
-{
-    static const vec3 c[7] = {
-        {0.2777273272234177f, 0.005407344544966578f, 0.3340998053353061f},
-        {0.1050930431085774f, 1.404613529898575f, 1.384590162594685f},
-        {-0.3308618287255563f, 0.214847559468213f, 0.09509516302823659f},
-        {-4.634230498983486f, -5.799100973351585f, -19.33244095627987f},
-        {6.228269936347081f, 14.17993336680509f, 56.69055260068105f},
-        {4.776384997670288f, -13.74514537774601f, -65.35303263337234f},
-        {-5.435455855934631f, 4.645852612178535f, 26.3124352495832f},
-    };
-    glm_vec3_copy((float *)c[6], out);
-    for (int i = 5; i >= 0; i--) {
-        glm_vec3_scale(out, t, out);
-        glm_vec3_add(out, (float *)c[i], out);
-    }
-    glm_vec3_clamp(out, 0.0f, 1.0f);
-}
+/* 256-entry tables from matplotlib (viridis; RdBu reversed: blue negative, red positive),
+ * made by assets/colormaps/generate.py. */
+#include "colormaps.inc"
 
 VizColor viz_colormap(VizColormap m, float t)
 {
-    if (!(t >= 0)) t = 0;
+    if (!(t >= 0)) t = 0; /* NaN too */
     if (t > 1) t = 1;
-    vec3 rgb;
-    if (m == CMAP_VIRIDIS) {
-        viridis(t, rgb);
-    } else {
-        /* blue (negative) – near-white (0) – red (positive), as ColorBrewer's RdBu */
-        vec3 blue = {0.129f, 0.400f, 0.674f}, white = {0.969f, 0.969f, 0.969f}, red = {0.698f, 0.094f, 0.169f};
-        if (t < 0.5f) glm_vec3_lerp(blue, white, t * 2, rgb);
-        else glm_vec3_lerp(white, red, (t - 0.5f) * 2, rgb);
-    }
-    return (VizColor){(unsigned char)lroundf(rgb[0] * 255), (unsigned char)lroundf(rgb[1] * 255),
-                      (unsigned char)lroundf(rgb[2] * 255), 255};
+    /* linear interpolation between the two nearest table entries, in cglm */
+    const unsigned char (*lut)[3] = m == CMAP_VIRIDIS ? cmap_viridis : cmap_diverging;
+    float x = t * 255.0f;
+    int i = (int)x;
+    if (i > 254) i = 254;
+    vec3 a = {lut[i][0], lut[i][1], lut[i][2]}, b = {lut[i + 1][0], lut[i + 1][1], lut[i + 1][2]}, c;
+    glm_vec3_lerp(a, b, x - (float)i, c);
+    return (VizColor){(unsigned char)lroundf(c[0]), (unsigned char)lroundf(c[1]), (unsigned char)lroundf(c[2]), 255};
 }
 
 /* ---------------------------------------------------------------- widgets ---- */
@@ -382,11 +363,11 @@ void viz_heatmap(Viz *v, VizRect r, const VizHeatmap *h, int *hover_row, int *ho
         bottom += viz_px(v, 4);
         if (bottom > r.h / 4) bottom = r.h / 4;
     }
-    int gw = r.w - left - right, gh = r.h - bottom;
+    int gw = r.w - left - right - 2, gh = r.h - bottom - 2; /* 1 px each side for the frame */
     if (gw < h->cols || gh < h->rows) return;
     float cw = (float)gw / h->cols, ch = (float)gh / h->rows;
     float cell = cw < ch ? cw : ch;  /* square cells */
-    int x0 = r.x + left, y0 = r.y;
+    int x0 = r.x + left + 1, y0 = r.y + 1;
     float range = h->vmax - h->vmin;
     for (int i = 0; i < h->rows; i++)
         for (int j = 0; j < h->cols; j++) {

@@ -29,6 +29,8 @@ typedef struct App {
     double cmd_value;
     bool busy, diverged;
     _Atomic bool stop;            /* set by the UI to end a long run of steps at once */
+    _Atomic bool running;         /* Enter: the worker trains continuously */
+    _Atomic int steps_per_frame;  /* steps between two snapshots while running */
     int focus;
     MlmView view;
     MlmUi ui;
@@ -56,7 +58,11 @@ static void *worker_main(void *arg)
     char what[256], err[1024];
     for (;;) {
         pthread_mutex_lock(&a->lock);
-        while (a->cmd == CMD_NONE) pthread_cond_wait(&a->wake, &a->lock);
+        while (a->cmd == CMD_NONE && !(a->running && !a->diverged)) pthread_cond_wait(&a->wake, &a->lock);
+        if (a->cmd == CMD_NONE) { /* running: train on, publishing every steps_per_frame steps */
+            a->cmd = CMD_STEPS;
+            a->cmd_steps = a->steps_per_frame;
+        }
         Cmd cmd = a->cmd;
         long n = a->cmd_steps;
         uint64_t seed = a->cmd_seed;
@@ -70,7 +76,7 @@ static void *worker_main(void *arg)
         if (cmd == CMD_QUIT) break;
         switch (cmd) {
         case CMD_STEPS:
-            for (long i = 0; i < n && !a->stop; i++) {
+            for (long i = 0; i < n && !a->stop && !a->diverged; i++) {
                 mlm_next_batch(L);
                 bool div;
                 mlm_train_step(L, true, &div, what, sizeof what);
@@ -83,7 +89,7 @@ static void *worker_main(void *arg)
                     pthread_mutex_unlock(&a->lock);
                     break;
                 }
-                if (i + 1 < n && (i & 15) == 15) publish(a);
+                if (i + 1 < n && (i & 15) == 15) publish(a); /* a long --steps run shows its progress */
             }
             break;
         case CMD_NEW_BATCH: {
@@ -144,14 +150,23 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Queues a command for the worker (it runs after the current one; a newer one replaces an
+ * older one still waiting). */
 static void send(App *a, Cmd c, long steps)
 {
     pthread_mutex_lock(&a->lock);
-    if (!a->busy && a->cmd == CMD_NONE) {
-        a->cmd = c;
-        a->cmd_steps = steps;
-        pthread_cond_signal(&a->wake);
-    }
+    a->cmd = c;
+    a->cmd_steps = steps;
+    pthread_cond_signal(&a->wake);
+    pthread_mutex_unlock(&a->lock);
+}
+
+static void set_running(App *a, bool on)
+{
+    pthread_mutex_lock(&a->lock);
+    a->running = on;
+    if (on) { a->diverged = false; a->message[0] = 0; }
+    pthread_cond_signal(&a->wake);
     pthread_mutex_unlock(&a->lock);
 }
 
@@ -183,6 +198,7 @@ int mlm_window(Mlm *L)
     pthread_cond_init(&a.wake, NULL);
     if (mlm_view_alloc(&a.view, L)) return EXIT_INTERNAL;
     a.ui.steps_per_frame = 1;
+    a.steps_per_frame = 1;
     a.ui.notes = mlm_notes();
     if (!L->step) {
         mlm_next_batch(L);
@@ -218,6 +234,7 @@ int mlm_window(Mlm *L)
             else if (e.type == SDL_MOUSEBUTTONDOWN && e.button.button == SDL_BUTTON_LEFT) clicked = true;
             else if (e.type == SDL_MOUSEWHEEL) a.ui.notes_scroll -= e.wheel.y * viz_px(&v, 40);
             else if (e.type == SDL_TEXTINPUT && a.ui.probing) {
+                if (!a.ui.probe[0] && !strcmp(e.text.text, "/")) continue; /* the key that opened the probe */
                 size_t n = strlen(a.ui.probe);
                 if (n + strlen(e.text.text) < sizeof a.ui.probe - 1) strcat(a.ui.probe, e.text.text);
             } else if (e.type == SDL_KEYDOWN) {
@@ -236,14 +253,14 @@ int mlm_window(Mlm *L)
                 }
                 switch (k) {
                 case SDLK_ESCAPE: quit = true; break;
-                case SDLK_SPACE: a.ui.running = false; send(&a, CMD_STEPS, 1); break;
-                case SDLK_RETURN: a.ui.running = !a.ui.running; a.diverged = false; a.message[0] = 0; break;
-                case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: if (a.ui.steps_per_frame < 64) a.ui.steps_per_frame *= 2; break;
-                case SDLK_MINUS: case SDLK_KP_MINUS: if (a.ui.steps_per_frame > 1) a.ui.steps_per_frame /= 2; break;
+                case SDLK_SPACE: set_running(&a, false); send(&a, CMD_STEPS, 1); break;
+                case SDLK_RETURN: set_running(&a, !a.running); break;
+                case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: if (a.steps_per_frame < 64) a.steps_per_frame *= 2; break;
+                case SDLK_MINUS: case SDLK_KP_MINUS: if (a.steps_per_frame > 1) a.steps_per_frame /= 2; break;
                 case SDLK_n: send(&a, CMD_NEW_BATCH, 0); break;
                 case SDLK_r:
+                    set_running(&a, false);
                     a.cmd_seed = (mod & KMOD_SHIFT) ? L->opt.seed + 1 : L->opt.seed;
-                    a.ui.running = false;
                     send(&a, CMD_RESET, 0);
                     break;
                 case SDLK_TAB:
@@ -259,7 +276,7 @@ int mlm_window(Mlm *L)
                     else snprintf(a.message, sizeof a.message, "Saved %s", path);
                     break;
                 }
-                case SDLK_e: a.ui.running = false; send(&a, CMD_EXPORT, 0); break;
+                case SDLK_e: set_running(&a, false); send(&a, CMD_EXPORT, 0); break;
                 case SDLK_f: case SDLK_F11: {
                     bool full = SDL_GetWindowFlags(win) & SDL_WINDOW_FULLSCREEN_DESKTOP;
                     SDL_SetWindowFullscreen(win, full ? 0 : SDL_WINDOW_FULLSCREEN_DESKTOP);
@@ -291,8 +308,9 @@ int mlm_window(Mlm *L)
                 }
             }
         }
-        if (a.diverged) a.ui.running = false;
-        if (a.ui.running) send(&a, CMD_STEPS, a.ui.steps_per_frame);
+        if (a.diverged && a.running) set_running(&a, false);
+        a.ui.running = a.running;
+        a.ui.steps_per_frame = a.steps_per_frame;
         SDL_GetRendererOutputSize(ren, &pw, &ph);
         SDL_GetWindowSize(win, &ww, &wh);
         dpi = ww ? (float)pw / ww : 1;
@@ -308,10 +326,11 @@ int mlm_window(Mlm *L)
         mlm_draw(&v, &a.view, &a.ui);
         pthread_mutex_unlock(&a.lock);
         viz_end(&v);
-        SDL_Delay(a.ui.running ? 1 : 8);
+        SDL_Delay(8);
     }
     a.stop = true;
     pthread_mutex_lock(&a.lock);
+    a.running = false;
     a.cmd = CMD_QUIT;
     a.busy = false;
     pthread_cond_signal(&a.wake);

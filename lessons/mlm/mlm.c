@@ -13,7 +13,7 @@
  * How to run: fmlab-mlm (window); fmlab-mlm --headless --steps 300 --export out/
  * The sections below are in the same order in every lesson: settings, data and corruption,
  * model, loss and train step, evaluation, export and checkpoint, main. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* strcasestr */
 #include "lesson.h"
 
 #include <cJSON.h>
@@ -545,22 +545,24 @@ int mlm_save(Mlm *L, const char *path, char *err, size_t errlen)
 
 int mlm_probe(Mlm *L, const char *text, int32_t *ids, int maxlen, int *len, float *top_p, int32_t *top_id)
 {
-    int n = tokenizer_encode(&L->vocab, text, ids + 1, maxlen - 2);
-    if (n > maxlen - 2) n = maxlen - 2;
-    ids[0] = TOK_CLS;
-    ids[n + 1] = TOK_SEP;
-    *len = n + 2;
-    /* the encoder reads "[mask]" as "[", "mask", "]": put the real [MASK] back */
+    /* [CLS] text [SEP], where every "[mask]" (any case) becomes the [MASK] token */
     int k = 0;
-    for (int i = 0; i < *len; i++) {
-        if (i + 2 < *len && ids[i] == vocab_id(&L->vocab, "[", 1) && ids[i + 1] == vocab_id(&L->vocab, "mask", 4) &&
-            ids[i + 2] == vocab_id(&L->vocab, "]", 1)) {
-            ids[k++] = TOK_MASK;
-            i += 2;
-        } else {
-            ids[k++] = ids[i];
-        }
+    ids[k++] = TOK_CLS;
+    char part[512];
+    const char *p = text;
+    while (*p && k < maxlen - 1) {
+        const char *m = strcasestr(p, "[mask]");
+        size_t n = m ? (size_t)(m - p) : strlen(p);
+        if (n >= sizeof part) n = sizeof part - 1;
+        memcpy(part, p, n);
+        part[n] = 0;
+        int got = tokenizer_encode(&L->vocab, part, ids + k, maxlen - 1 - k);
+        k += got < maxlen - 1 - k ? got : maxlen - 1 - k;
+        if (!m) break;
+        if (k < maxlen - 1) ids[k++] = TOK_MASK;
+        p = m + 6;
     }
+    ids[k++] = TOK_SEP;
     *len = k;
     Tape tp;
     if (!tape_init(&tp, (size_t)k * 1024 * 1024 + (16u << 20), 4096)) return 0;

@@ -330,8 +330,8 @@ static void curves_panel(Viz *v, VizRect r, const MlmView *w, bool accuracy)
 
 static void help_overlay(Viz *v)
 {
-    VizRect r = {v->w / 6, v->h / 8, v->w * 2 / 3, v->h * 3 / 4};
-    viz_fill(v, r, (VizColor){16, 18, 24, 245});
+    VizRect r = {v->w / 6, v->h / 8, v->w * 2 / 3, v->h * 2 / 3};
+    viz_fill(v, r, (VizColor){16, 18, 24, 255});
     viz_frame(v, r, VIZ_ACCENT[3]);
     static const char *help =
         "# Keys\n"
@@ -345,6 +345,7 @@ static void help_overlay(Viz *v)
         "- **S**: screenshot PNG; **E**: export (weights, gradients, batch)\n"
         "- **F** or **F11**: full screen; **Ctrl+= / Ctrl+-**: text size\n"
         "- **/**: type a probe sentence with [mask] in it; **Enter** to run it\n"
+        "- **[ ]**: mlm_probability −/+ 0.05; **; '**: [MASK] share −/+ 0.1; **, .**: random share −/+ 0.05\n"
         "- **A**: reveal the answers of the notes' questions\n"
         "- **Page Up / Page Down** or the wheel over the notes: scroll\n"
         "- **H** or **F1**: this help; **Esc**: leave input, or quit\n";
@@ -355,7 +356,7 @@ static void help_overlay(Viz *v)
 
 static void probe_panel(Viz *v, VizRect r, const MlmView *w, MlmUi *ui)
 {
-    VizRect c = viz_panel(v, r, "Probe: your sentence, [mask] where the model should guess (Enter)");
+    VizRect c = viz_panel(v, r, "Probe: a sentence with [mask] in it, then Enter");
     char line[300];
     snprintf(line, sizeof line, "> %s%s", ui->probe, ui->probing ? "_" : "");
     viz_text_fit(v, c.x, c.y, c.w, line, FONT_MONO, 12, VIZ_ACCENT[3]);
@@ -377,6 +378,29 @@ static void probe_panel(Viz *v, VizRect r, const MlmView *w, MlmUi *ui)
         x += c.w / 2;
         if (x > c.x + c.w / 2 + 1) break;
     }
+}
+
+/* The notes with the "## Answers" section folded until the student asks (key A). */
+static const char *notes_shown(const char *md, bool reveal)
+{
+    static char *buf;
+    static const char *made_from;
+    static bool made_reveal;
+    if (reveal) return md;
+    if (buf && made_from == md && made_reveal == reveal) return buf;
+    free(buf);
+    buf = NULL;
+    const char *a = strstr(md, "## Answers");
+    if (!a) return md;
+    const char *next = strstr(a + 3, "\n## ");
+    const char *hidden = "## Answers\n*Predict first, then press* **A** *to show the answers.*\n";
+    size_t n = (size_t)(a - md) + strlen(hidden) + (next ? strlen(next) : 0) + 1;
+    buf = malloc(n);
+    if (!buf) return md;
+    snprintf(buf, n, "%.*s%s%s", (int)(a - md), md, hidden, next ? next + 1 : "");
+    made_from = md;
+    made_reveal = reveal;
+    return buf;
 }
 
 void mlm_draw(Viz *v, const MlmView *w, MlmUi *ui)
@@ -404,14 +428,17 @@ void mlm_draw(Viz *v, const MlmView *w, MlmUi *ui)
     VizRect notes = {rx, top + 2 * (plot_h + g), right_w, body - 2 * (plot_h + g)};
     VizRect nc = viz_panel(v, notes, "Notes (lessons/mlm/notes.md)");
     int scroll = ui ? ui->notes_scroll : 0;
-    viz_markdown(v, nc, ui && ui->notes ? ui->notes : mlm_notes(), &scroll);
+    viz_markdown(v, nc, notes_shown(ui && ui->notes ? ui->notes : mlm_notes(), ui && ui->reveal), &scroll);
     if (ui) ui->notes_scroll = scroll;
     /* footer */
     const char *keys = ui && ui->status[0] ? ui->status
                                            : "Space step · Enter run/pause · N new batch · Tab sequence · 1-9 layer · "
                                              "/ probe · S screenshot · E export · H help · Esc quit";
     viz_text_fit(v, g, H - foot_h, W - 2 * g, keys, FONT_SANS, 11, ui && ui->status[0] ? VIZ_ACCENT[3] : VIZ_DIM);
-    if (ui && ui->help) help_overlay(v);
+    if (ui && ui->help) {
+        help_overlay(v);
+        v->tooltip[0] = 0; /* nothing under the mouse shows through the overlay */
+    }
 }
 
 int mlm_render_png(Mlm *L, const char *path, int w, int h, float font_scale, char *err, size_t errlen)

@@ -54,7 +54,7 @@ void runtime_usage(const LessonInfo *info, FILE *f)
             "      --size WxH         window size (default 1280x800)\n"
             "      --fullscreen       start full screen\n"
             "      --font-scale X     text size factor, e.g. 1.5 for a projector\n"
-            "      --threads N        engine threads (default: all cores)\n\n"
+            "      --threads N        engine threads (default: all cores; in the window, all but the one that draws)\n\n"
             "settings (--set KEY=VALUE):\n",
             prog_name(info), info->title, info->summary, prog_name(info), info->default_batch,
             (double)info->default_lr);

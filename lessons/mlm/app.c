@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "panels.h"
 
@@ -32,7 +33,8 @@ typedef struct App {
     _Atomic bool running;         /* Enter: the worker trains continuously */
     _Atomic int steps_per_frame;  /* steps between two snapshots while running */
     int focus;
-    MlmView view;
+    MlmView view;                 /* the latest snapshot, written by the worker under the lock */
+    MlmView shown;                /* the UI's copy, drawn without holding the lock */
     MlmUi ui;
     char message[512];
 } App;
@@ -51,10 +53,21 @@ static void set_message(App *a, const char *fmt, const char *s1)
     pthread_mutex_unlock(&a->lock);
 }
 
+/* Engine threads for the worker: --threads, or every core but the one the window draws on
+ * (with all of them, the drawing thread and the engine's threads fight over the cores and
+ * both slow down). The numbers do not depend on it. */
+int mlm_window_threads(int requested)
+{
+    if (requested > 0) return requested;
+    int n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 2 ? n - 1 : 1;
+}
+
 static void *worker_main(void *arg)
 {
     App *a = arg;
     Mlm *L = a->L;
+    engine_set_threads(mlm_window_threads(L->opt.threads)); /* per thread: this one trains */
     char what[256], err[1024];
     for (;;) {
         pthread_mutex_lock(&a->lock);
@@ -196,7 +209,7 @@ int mlm_window(Mlm *L)
     a.L = L;
     pthread_mutex_init(&a.lock, NULL);
     pthread_cond_init(&a.wake, NULL);
-    if (mlm_view_alloc(&a.view, L)) return EXIT_INTERNAL;
+    if (mlm_view_alloc(&a.view, L) || mlm_view_alloc(&a.shown, L)) return EXIT_INTERNAL;
     a.ui.steps_per_frame = 1;
     a.steps_per_frame = 1;
     a.ui.notes = mlm_notes();
@@ -271,7 +284,7 @@ int mlm_window(Mlm *L)
                     break;
                 case SDLK_s: {
                     char path[128];
-                    snprintf(path, sizeof path, "fmlab-mlm-step%ld.png", a.view.step);
+                    snprintf(path, sizeof path, "fmlab-mlm-step%ld.png", a.shown.step);
                     if (viz_save_png(&v, path, err, sizeof err)) snprintf(a.message, sizeof a.message, "Screenshot failed: %.400s", err);
                     else snprintf(a.message, sizeof a.message, "Saved %s", path);
                     break;
@@ -289,17 +302,17 @@ int mlm_window(Mlm *L)
                 case SDLK_PAGEUP: a.ui.notes_scroll -= v.h / 3; break;
                 case SDLK_LEFTBRACKET: case SDLK_RIGHTBRACKET:
                     a.cmd_key = 0;
-                    a.cmd_value = a.view.mlm_probability + (k == SDLK_RIGHTBRACKET ? 0.05 : -0.05);
+                    a.cmd_value = a.shown.mlm_probability + (k == SDLK_RIGHTBRACKET ? 0.05 : -0.05);
                     send(&a, CMD_SET, 0);
                     break;
                 case SDLK_SEMICOLON: case SDLK_QUOTE:
                     a.cmd_key = 1;
-                    a.cmd_value = a.view.mask_replace_prob + (k == SDLK_QUOTE ? 0.1 : -0.1);
+                    a.cmd_value = a.shown.mask_replace_prob + (k == SDLK_QUOTE ? 0.1 : -0.1);
                     send(&a, CMD_SET, 0);
                     break;
                 case SDLK_COMMA: case SDLK_PERIOD:
                     a.cmd_key = 2;
-                    a.cmd_value = a.view.random_replace_prob + (k == SDLK_PERIOD ? 0.05 : -0.05);
+                    a.cmd_value = a.shown.random_replace_prob + (k == SDLK_PERIOD ? 0.05 : -0.05);
                     send(&a, CMD_SET, 0);
                     break;
                 default:
@@ -322,10 +335,15 @@ int mlm_window(Mlm *L)
         viz_set_mouse(&v, (int)(mx * dpi), (int)(my * dpi), buttons & SDL_BUTTON_LMASK, clicked);
         pthread_mutex_lock(&a.lock);
         snprintf(a.ui.status, sizeof a.ui.status, "%.250s", a.message);
-        viz_begin(&v);
-        mlm_draw(&v, &a.view, &a.ui);
+        mlm_view_copy(&a.shown, &a.view);
+        MlmUi ui = a.ui; /* the probe results are written by the worker under the lock */
         pthread_mutex_unlock(&a.lock);
+        viz_begin(&v);
+        mlm_draw(&v, &a.shown, &ui);
         viz_end(&v);
+        a.ui.layer = ui.layer;
+        a.ui.head = ui.head;
+        a.ui.notes_scroll = ui.notes_scroll;
         SDL_Delay(8);
     }
     a.stop = true;
@@ -342,6 +360,7 @@ int mlm_window(Mlm *L)
     }
     viz_close(&v);
     mlm_view_free(&a.view);
+    mlm_view_free(&a.shown);
     SDL_DestroyRenderer(ren);
     SDL_DestroyWindow(win);
     SDL_Quit();

@@ -89,6 +89,37 @@ void mlm_view_fill(MlmView *w, const Mlm *L, int focus)
     w->rows = L->metrics.rows;
 }
 
+void mlm_view_copy(MlmView *dst, const MlmView *src)
+{
+    size_t T = (size_t)src->T, nattn = (size_t)src->L * src->NH * T * T;
+    MlmView keep = *dst;
+    *dst = *src;
+    dst->original = keep.original;
+    dst->input = keep.input;
+    dst->labels = keep.labels;
+    dst->kind = keep.kind;
+    dst->top_p = keep.top_p;
+    dst->top_id = keep.top_id;
+    dst->attn = keep.attn;
+    dst->metrics = keep.metrics;
+    dst->rows_cap = keep.rows_cap;
+    memcpy(dst->original, src->original, T * 4);
+    memcpy(dst->input, src->input, T * 4);
+    memcpy(dst->labels, src->labels, T * 4);
+    memcpy(dst->kind, src->kind, T);
+    memcpy(dst->top_p, src->top_p, T * TOPK * sizeof(float));
+    memcpy(dst->top_id, src->top_id, T * TOPK * 4);
+    memcpy(dst->attn, src->attn, nattn * sizeof(float));
+    if (src->rows > dst->rows_cap) {
+        long cap = src->rows * 2 + 1024;
+        float *m = realloc(dst->metrics, (size_t)cap * NCOLS * sizeof(float));
+        if (!m) { dst->rows = 0; return; }
+        dst->metrics = m;
+        dst->rows_cap = cap;
+    }
+    if (src->rows) memcpy(dst->metrics, src->metrics, (size_t)src->rows * NCOLS * sizeof(float));
+}
+
 const char *mlm_notes(void)
 {
     static char *notes;

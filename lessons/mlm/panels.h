@@ -46,8 +46,13 @@ int mlm_view_alloc(MlmView *w, const Mlm *L);
 void mlm_view_free(MlmView *w);
 /* Copies what the dashboard shows out of the lesson (the caller holds the lesson's lock). */
 void mlm_view_fill(MlmView *w, const Mlm *L, int focus);
+/* Copies a snapshot into another of the same lesson (both allocated by mlm_view_alloc), so
+ * that the UI can take the latest under the lock and draw it after releasing the lock. */
+void mlm_view_copy(MlmView *dst, const MlmView *src);
 void mlm_draw(Viz *v, const MlmView *w, MlmUi *ui);
 /* notes.md of the lesson, or a line saying where it was looked for (static storage). */
 const char *mlm_notes(void);
+/* The engine threads the window's training worker uses (app.c). */
+int mlm_window_threads(int requested);
 
 #endif

@@ -254,8 +254,8 @@ const char *runtime_source_dir(void)
     int n = 0;
     if (env) snprintf(cand[n++], PATH_MAX, "%s", env);
     snprintf(cand[n++], PATH_MAX, "%s/../..", exe_dir());            /* build/lessons/ of a source tree */
-    snprintf(cand[n++], PATH_MAX, "%s", FMLAB_SOURCE_ROOT);          /* where it was built from */
     snprintf(cand[n++], PATH_MAX, "%s/../share/fmlab", exe_dir());   /* installed */
+    snprintf(cand[n++], PATH_MAX, "%s", FMLAB_SOURCE_ROOT);          /* where it was built from */
     for (int i = 0; i < n; i++) {
         char probe[PATH_MAX + 32];
         if (snprintf(probe, sizeof probe, "%s/datasets/moby_dick", cand[i]) >= (int)sizeof probe) continue;

@@ -2,27 +2,19 @@
 #define _POSIX_C_SOURCE 200809L
 #include "corpus.h"
 
+#include "common.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen) vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* The whole file, NUL-terminated; checks that it is text (no NUL byte, valid enough UTF-8). */
 static char *read_text(const char *path, size_t *len, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) { fail(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
+    if (!f) { engine_error(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
     size_t cap = 1 << 20, n = 0;
     char *buf = malloc(cap);
     for (size_t got; buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
@@ -35,10 +27,10 @@ static char *read_text(const char *path, size_t *len, char *err, size_t errlen)
     }
     bool bad_read = ferror(f);
     fclose(f);
-    if (!buf) { fail(err, errlen, "%s: out of memory", path); return NULL; }
-    if (bad_read) { free(buf); fail(err, errlen, "%s: read error", path); return NULL; }
+    if (!buf) { engine_error(err, errlen, "%s: out of memory", path); return NULL; }
+    if (bad_read) { free(buf); engine_error(err, errlen, "%s: read error", path); return NULL; }
     buf[n] = 0;
-    if (memchr(buf, 0, n)) { free(buf); fail(err, errlen, "%s: not a text file (it has NUL bytes)", path); return NULL; }
+    if (memchr(buf, 0, n)) { free(buf); engine_error(err, errlen, "%s: not a text file (it has NUL bytes)", path); return NULL; }
     *len = n;
     return buf;
 }
@@ -132,10 +124,10 @@ int corpus_load(Corpus *c, const char *path, const Vocab *v, char *err, size_t e
     int rc = for_lines(text, load_line, &x);
     free(text);
     free(x.scratch);
-    if (rc) { corpus_free(c); return fail(err, errlen, "%s: out of memory", path); }
+    if (rc) { corpus_free(c); return engine_error(err, errlen, "%s: out of memory", path); }
     if (c->nsent < 2 || c->nids < 16) {
         corpus_free(c);
-        return fail(err, errlen, "%s: has no text to train on (%s)", path, len ? "fewer than 2 sentences" : "empty file");
+        return engine_error(err, errlen, "%s: has no text to train on (%s)", path, len ? "fewer than 2 sentences" : "empty file");
     }
     c->doc_start[c->ndocs] = c->nsent;
     return 0;
@@ -177,7 +169,7 @@ int corpus_read_documents(const char *path, char ***texts, int *n, char *err, si
     DocCtx d = {0};
     int rc = for_lines(text, doc_line, &d);
     free(text);
-    if (rc) { corpus_texts_free(d.texts, d.n); return fail(err, errlen, "%s: out of memory", path); }
+    if (rc) { corpus_texts_free(d.texts, d.n); return engine_error(err, errlen, "%s: out of memory", path); }
     *texts = d.texts;
     *n = d.n;
     return 0;

@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "tokenizer.h"
 
+#include "common.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,16 +11,6 @@
 #include <string.h>
 
 static const char *const special_tokens[TOK_NUM_SPECIAL] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
-
-__attribute__((format(printf, 3, 4)))
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen) vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ------------------------------------------------------------------- vocab ---- */
 
@@ -100,7 +92,7 @@ int vocab_load(Vocab *v, const char *path, char *err, size_t errlen)
 {
     vocab_init(v);
     FILE *f = fopen(path, "r");
-    if (!f) return fail(err, errlen, "%s: %s", path, strerror(errno));
+    if (!f) return engine_error(err, errlen, "%s: %s", path, strerror(errno));
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -108,16 +100,16 @@ int vocab_load(Vocab *v, const char *path, char *err, size_t errlen)
     while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
         lineno++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-        if (n == 0) rc = fail(err, errlen, "%s: line %d is empty", path, lineno);
-        else if (vocab_id(v, line, (size_t)n) >= 0) rc = fail(err, errlen, "%s: line %d repeats \"%s\"", path, lineno, line);
+        if (n == 0) rc = engine_error(err, errlen, "%s: line %d is empty", path, lineno);
+        else if (vocab_id(v, line, (size_t)n) >= 0) rc = engine_error(err, errlen, "%s: line %d repeats \"%s\"", path, lineno, line);
         else if (lineno <= TOK_NUM_SPECIAL && strcmp(line, special_tokens[lineno - 1]) != 0)
-            rc = fail(err, errlen, "%s: line %d must be %s", path, lineno, special_tokens[lineno - 1]);
-        else if (vocab_add(v, line, (size_t)n) < 0) rc = fail(err, errlen, "%s: out of memory", path);
+            rc = engine_error(err, errlen, "%s: line %d must be %s", path, lineno, special_tokens[lineno - 1]);
+        else if (vocab_add(v, line, (size_t)n) < 0) rc = engine_error(err, errlen, "%s: out of memory", path);
     }
     free(line);
     fclose(f);
     if (rc == 0 && v->size <= TOK_NUM_SPECIAL)
-        rc = fail(err, errlen, "%s: %d lines; a vocabulary needs the 5 special tokens and more", path, v->size);
+        rc = engine_error(err, errlen, "%s: %d lines; a vocabulary needs the 5 special tokens and more", path, v->size);
     if (rc) vocab_free(v);
     return rc;
 }
@@ -125,16 +117,16 @@ int vocab_load(Vocab *v, const char *path, char *err, size_t errlen)
 int vocab_save(const Vocab *v, const char *path, char *err, size_t errlen)
 {
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return fail(err, errlen, "%s: path too long", path);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return engine_error(err, errlen, "%s: path too long", path);
     FILE *f = fopen(tmp, "w");
-    if (!f) return fail(err, errlen, "%s: %s", path, strerror(errno));
+    if (!f) return engine_error(err, errlen, "%s: %s", path, strerror(errno));
     bool ok = true;
     for (int i = 0; i < v->size && ok; i++) ok = fprintf(f, "%s\n", v->tokens[i]) > 0;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
         int e = errno;
         remove(tmp);
-        return fail(err, errlen, "%s: write failed: %s", path, strerror(e));
+        return engine_error(err, errlen, "%s: write failed: %s", path, strerror(e));
     }
     return 0;
 }
@@ -350,8 +342,8 @@ int vocab_learn(Vocab *v, const char *const *texts, int ntexts, int vocab_size, 
     PairSlot *pairs = NULL;
     char **alphabet = NULL;
     int nalpha = 0, alpha_cap = 1024;
-    if (wt.oom) { rc = fail(err, errlen, "out of memory counting words"); goto done; }
-    if (wt.n == 0) { rc = fail(err, errlen, "no words to learn a vocabulary from"); goto done; }
+    if (wt.oom) { rc = engine_error(err, errlen, "out of memory counting words"); goto done; }
+    if (wt.n == 0) { rc = engine_error(err, errlen, "no words to learn a vocabulary from"); goto done; }
 
     /* the alphabet: every character as a word start and as a continuation, sorted */
     alphabet = malloc((size_t)alpha_cap * sizeof *alphabet);
@@ -380,7 +372,7 @@ int vocab_learn(Vocab *v, const char *const *texts, int ntexts, int vocab_size, 
     vocab_free(&seen);
     qsort(alphabet, (size_t)nalpha, sizeof *alphabet, cmp_str);
     if (TOK_NUM_SPECIAL + nalpha > vocab_size) {
-        rc = fail(err, errlen, "vocab_size %d is below the %d special tokens and characters of the text",
+        rc = engine_error(err, errlen, "vocab_size %d is below the %d special tokens and characters of the text",
                   vocab_size, TOK_NUM_SPECIAL + nalpha);
         goto done;
     }
@@ -406,7 +398,7 @@ int vocab_learn(Vocab *v, const char *const *texts, int ntexts, int vocab_size, 
 
     int nslots = 1 << 18;
     pairs = calloc((size_t)nslots, sizeof *pairs);
-    if (!pairs) { rc = fail(err, errlen, "out of memory"); goto done; }
+    if (!pairs) { rc = engine_error(err, errlen, "out of memory"); goto done; }
     for (int round = 1; v->size < vocab_size; round++) {
         uint64_t best_key = 0;
         int64_t best = 0;
@@ -438,7 +430,7 @@ int vocab_learn(Vocab *v, const char *const *texts, int ntexts, int vocab_size, 
         char merged[2 * TOK_MAX_WORD + 8];
         int ml = snprintf(merged, sizeof merged, "%s%s", v->tokens[a], v->tokens[b] + 2);
         int id = vocab_add(v, merged, (size_t)ml);
-        if (id < 0) { rc = fail(err, errlen, "out of memory"); goto done; }
+        if (id < 0) { rc = engine_error(err, errlen, "out of memory"); goto done; }
         for (int w = 0; w < wt.n; w++) {
             int k = 0;
             for (int i = 0; i < nsym[w]; i++) {

@@ -19,6 +19,15 @@ void engine_fail(const char *file, int line, const char *fmt, ...)
     abort();
 }
 
+int engine_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (err && errlen) vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 void engine_set_threads(int n)
 {
 #ifdef FMLAB_OPENMP

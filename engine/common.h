@@ -26,6 +26,12 @@ void engine_fail(const char *file, int line, const char *fmt, ...);
 #define ENGINE_CHECK(cond, ...) \
     do { if (!(cond)) engine_fail(__FILE__, __LINE__, __VA_ARGS__); } while (0)
 
+/* Resource errors are reported, not fatal: writes the one-line reason into err (if err is
+ * not NULL) and returns -1, so that `return engine_error(err, errlen, "...", ...);` reads
+ * as what it does. */
+ENGINE_PRINTF(3, 4)
+int engine_error(char *err, size_t errlen, const char *fmt, ...);
+
 /* Threads used by the heavy ops (matmul, attention, row-wise ops). 0 = all cores.
  * Results are bit-identical for any thread count: work is split by output rows, never by
  * a reduction. Without OpenMP at build time this is a no-op and everything runs on one. */

@@ -12,16 +12,6 @@
 #include "nn.h"
 #include "safetensors.h"
 
-ENGINE_PRINTF(3, 4)
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen) vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 static const char *act_name(Activation a) { return a == ACT_GELU_NEW ? "gelu_new" : "gelu"; }
 
 static cJSON *config_json(const ModelConfig *c)
@@ -89,15 +79,15 @@ static cJSON *config_json(const ModelConfig *c)
 static int write_text_atomic(const char *path, const char *text, char *err, size_t errlen)
 {
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return fail(err, errlen, "%s: path too long", path);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return engine_error(err, errlen, "%s: path too long", path);
     FILE *f = fopen(tmp, "w");
-    if (!f) return fail(err, errlen, "%s: %s", path, strerror(errno));
+    if (!f) return engine_error(err, errlen, "%s: %s", path, strerror(errno));
     bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
     ok = fclose(f) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
         int e = errno;
         remove(tmp);
-        return fail(err, errlen, "%s: write failed: %s", path, strerror(e));
+        return engine_error(err, errlen, "%s: write failed: %s", path, strerror(e));
     }
     return 0;
 }
@@ -114,7 +104,7 @@ static int save_tensors(const Model *m, const char *path, bool grads, char *err,
         for (int k = 0; k < t->ndim; k++) shape[k] = t->shape[k];
         rc = st_writer_add(&w, m->named[i].name, ST_F32, t->ndim, shape, grads ? t->grad : t->data);
     }
-    if (rc) rc = fail(err, errlen, "out of memory");
+    if (rc) rc = engine_error(err, errlen, "out of memory");
     else rc = st_writer_save(&w, path, err, errlen);
     st_writer_free(&w);
     return rc;
@@ -126,7 +116,7 @@ int model_save(const Model *m, const char *dir, char *err, size_t errlen)
     cJSON *j = config_json(&m->cfg);
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
-    if (!text) return fail(err, errlen, "out of memory");
+    if (!text) return engine_error(err, errlen, "out of memory");
     snprintf(path, sizeof path, "%s/config.json", dir);
     int rc = write_text_atomic(path, text, err, errlen);
     free(text);
@@ -161,20 +151,20 @@ int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errle
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", dir);
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, "%s: %s", path, strerror(errno));
+    if (!f) return engine_error(err, errlen, "%s: %s", path, strerror(errno));
     char buf[1 << 16];
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = 0;
     cJSON *j = cJSON_Parse(buf);
-    if (!j) return fail(err, errlen, "%s: not valid JSON", path);
+    if (!j) return engine_error(err, errlen, "%s: not valid JSON", path);
     const cJSON *arch = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "architectures"), 0);
     int kind = -1;
     for (int k = 0; k < MODEL_KIND_COUNT && cJSON_IsString(arch); k++)
         if (strcmp(arch->valuestring, model_kind_name[k]) == 0) kind = k;
     if (kind < 0) {
         cJSON_Delete(j);
-        return fail(err, errlen, "%s: \"architectures\" names no class fmlab knows", path);
+        return engine_error(err, errlen, "%s: \"architectures\" names no class fmlab knows", path);
     }
     ModelConfig c = model_config_default((ModelKind)kind);
     bool ok = get_int(j, "vocab_size", &c.vocab_size);
@@ -208,9 +198,9 @@ int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errle
         else ok = false;
     }
     cJSON_Delete(j);
-    if (!ok) return fail(err, errlen, "%s: missing or unsupported fields for %s", path, model_kind_name[kind]);
+    if (!ok) return engine_error(err, errlen, "%s: missing or unsupported fields for %s", path, model_kind_name[kind]);
     const char *bad = model_config_check(&c);
-    if (bad) return fail(err, errlen, "%s: %s", path, bad);
+    if (bad) return engine_error(err, errlen, "%s: %s", path, bad);
     *cfg = c;
     return 0;
 }
@@ -229,9 +219,9 @@ int model_load_weights(Model *m, const char *dir, char *err, size_t errlen)
         bool same = s && s->ndim == t->ndim;
         for (int k = 0; same && k < t->ndim; k++) same = s->shape[k] == t->shape[k];
         if (s && !same)
-            rc = fail(err, errlen, "%s: tensor \"%s\" has another shape than this model's", path, m->named[i].name);
+            rc = engine_error(err, errlen, "%s: tensor \"%s\" has another shape than this model's", path, m->named[i].name);
         else if (st_read_f32(&st, m->named[i].name, t->data, (int64_t)t->size, inner, sizeof inner))
-            rc = fail(err, errlen, "%s: %s", path, inner);
+            rc = engine_error(err, errlen, "%s: %s", path, inner);
     }
     st_free(&st);
     return rc;

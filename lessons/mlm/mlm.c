@@ -343,31 +343,36 @@ static Tensor *forward_loss(Mlm *L, MlmBatch *b, Tensor **logits)
     return op_cross_entropy(&L->tape, *logits, b->targets);
 }
 
+/* The TOPK most probable tokens of one row of logits (softmax over the whole row), largest
+ * first, from id `first` on (the probe skips the special tokens). */
+static void top_k(const float *x, int V, int first, float *ps, int32_t *ids)
+{
+    float mx = -INFINITY;
+    for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
+    double z = 0;
+    for (int v = 0; v < V; v++) z += exp((double)(x[v] - mx));
+    for (int k = 0; k < TOPK; k++) { ids[k] = -1; ps[k] = -1; }
+    for (int v = first; v < V; v++) {
+        float p = (float)(exp((double)(x[v] - mx)) / z);
+        for (int k = 0; k < TOPK; k++)
+            if (p > ps[k]) {
+                memmove(ps + k + 1, ps + k, (size_t)(TOPK - 1 - k) * sizeof *ps);
+                memmove(ids + k + 1, ids + k, (size_t)(TOPK - 1 - k) * sizeof *ids);
+                ps[k] = p;
+                ids[k] = v;
+                break;
+            }
+    }
+}
+
 /* Accuracy and the top-5 of each selected row. */
 static float read_predictions(Mlm *L, const MlmBatch *b, const Tensor *logits)
 {
     if (!logits) return 0;
     int V = logits->shape[1], correct = 0;
     for (int s = 0; s < b->nsel; s++) {
-        const float *x = logits->data + (size_t)s * V;
-        float mx = -INFINITY;
-        for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
-        double z = 0;
-        for (int v = 0; v < V; v++) z += exp((double)(x[v] - mx));
         int32_t *ids = L->top_id + (size_t)b->rows[s] * TOPK;
-        float *ps = L->top_p + (size_t)b->rows[s] * TOPK;
-        for (int k = 0; k < TOPK; k++) { ids[k] = -1; ps[k] = -1; }
-        for (int v = 0; v < V; v++) {
-            float p = (float)(exp((double)(x[v] - mx)) / z);
-            for (int k = 0; k < TOPK; k++)
-                if (p > ps[k]) {
-                    memmove(ps + k + 1, ps + k, (size_t)(TOPK - 1 - k) * sizeof *ps);
-                    memmove(ids + k + 1, ids + k, (size_t)(TOPK - 1 - k) * sizeof *ids);
-                    ps[k] = p;
-                    ids[k] = v;
-                    break;
-                }
-        }
+        top_k(logits->data + (size_t)s * V, V, 0, L->top_p + (size_t)b->rows[s] * TOPK, ids);
         correct += ids[0] == b->targets[s];
     }
     return b->nsel ? (float)correct / (float)b->nsel : 0;
@@ -572,27 +577,8 @@ int mlm_probe(Mlm *L, const char *text, int32_t *ids, int maxlen, int *len, floa
     model_forward(&L->model, &tp, &in, &f);
     Tensor *logits = model_lm_logits(&L->model, &tp, f.hidden);
     int V = logits->shape[2];
-    for (int i = 0; i < k; i++) {
-        const float *x = logits->data + (size_t)i * V;
-        float mx = -INFINITY;
-        for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
-        double z = 0;
-        for (int v = 0; v < V; v++) z += exp((double)(x[v] - mx));
-        float *ps = top_p + (size_t)i * TOPK;
-        int32_t *is = top_id + (size_t)i * TOPK;
-        for (int t = 0; t < TOPK; t++) { ps[t] = -1; is[t] = -1; }
-        for (int v = TOK_NUM_SPECIAL; v < V; v++) {
-            float p = (float)(exp((double)(x[v] - mx)) / z);
-            for (int t = 0; t < TOPK; t++)
-                if (p > ps[t]) {
-                    memmove(ps + t + 1, ps + t, (size_t)(TOPK - 1 - t) * sizeof *ps);
-                    memmove(is + t + 1, is + t, (size_t)(TOPK - 1 - t) * sizeof *is);
-                    ps[t] = p;
-                    is[t] = v;
-                    break;
-                }
-        }
-    }
+    for (int i = 0; i < k; i++)
+        top_k(logits->data + (size_t)i * V, V, TOK_NUM_SPECIAL, top_p + (size_t)i * TOPK, top_id + (size_t)i * TOPK);
     tape_free(&tp);
     return k;
 }

@@ -525,30 +525,41 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
         for (int x = g.x; x < g.x + g.w; x += viz_px(v, 10))
             viz_line(v, x, y, x + viz_px(v, 5) < g.x + g.w ? x + viz_px(v, 5) : g.x + g.w - 1, y, p->hline_color[k]);
     }
-    /* series: at most one vertex per pixel column (min-max envelope keeps spikes visible) */
+    /* series: at most one vertical min–max span per pixel column, so a plot of 100,000 steps
+       costs what one of 1,000 does, and single-step spikes stay visible */
     for (int s = 0; s < p->nseries; s++) {
         const VizSeries *se = &p->series[s];
         int win = s == 0 ? p->smooth : 0;
-        int px_prev = -1, py_prev = -1;
+        int col = -1, cmin = 0, cmax = 0, clast = 0, px_prev = -1, py_prev = -1;
         double acc = 0;
         long accn = 0;
-        for (long i = 0; i < se->n; i++) {
-            float y = se->y[i];
-            if (!isfinite(y)) continue;
+        for (long i = 0; i <= se->n; i++) {
+            bool end = i == se->n;
+            float y = end ? NAN : se->y[i];
             float yy = y;
-            if (win > 1) {
+            if (!end && isfinite(y) && win > 1) {
                 acc += y;
                 accn++;
                 if (i >= win && isfinite(se->y[i - win])) { acc -= se->y[i - win]; accn--; }
                 yy = (float)(acc / accn);
             }
-            int x = XPIX(i), yp = YPIX(yy);
+            int x = end ? -2 : XPIX(i);
+            if ((end || x != col) && col >= 0) { /* flush the finished column */
+                if (px_prev >= 0) viz_line(v, px_prev, py_prev, col, cmin == cmax ? cmin : (cmin + cmax) / 2, se->color);
+                if (cmin != cmax) viz_line(v, col, cmin, col, cmax, se->color);
+                if (se->points) viz_fill(v, (VizRect){col - 2, clast - 2, 5, 5}, se->color);
+                px_prev = col;
+                py_prev = clast;
+                col = -1;
+            }
+            if (end || !isfinite(y)) continue;
+            int yp = YPIX(yy);
             if (yp < g.y) yp = g.y;
             if (yp > g.y + g.h) yp = g.y + g.h;
-            if (px_prev >= 0) viz_line(v, px_prev, py_prev, x, yp, se->color);
-            if (se->points) viz_fill(v, (VizRect){x - 2, yp - 2, 5, 5}, se->color);
-            px_prev = x;
-            py_prev = yp;
+            if (col < 0) { col = x; cmin = cmax = yp; }
+            cmin = yp < cmin ? yp : cmin;
+            cmax = yp > cmax ? yp : cmax;
+            clast = yp;
         }
     }
     /* hover: the values at the step under the mouse */

@@ -43,6 +43,7 @@ typedef struct Mlm {
     Tape tape;
     Metrics metrics;
     long step;                /* optimizer steps done */
+    int run;                  /* counts resets, so snapshots know their history restarted */
     MlmBatch batch;           /* the current batch (the last one trained on, or a fresh one) */
     MlmBatch *eval_batches;   /* a fixed held-out set, drawn once from the seed */
     int n_eval;

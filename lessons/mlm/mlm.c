@@ -295,6 +295,7 @@ void mlm_reset(Mlm *L, uint64_t seed)
     L->adam.step = 0;
     rng_seed(&L->rng, seed, 0);
     L->metrics.rows = 0;
+    L->run++;
     L->step = 0;
     
     memset(L->tally, 0, sizeof L->tally);

@@ -85,7 +85,11 @@ void mlm_view_fill(MlmView *w, const Mlm *L, int focus)
         w->metrics = m;
         w->rows_cap = cap;
     }
-    if (L->metrics.rows) memcpy(w->metrics, L->metrics.data, (size_t)L->metrics.rows * NCOLS * sizeof(float));
+    /* rows never change once written, so only the new ones are copied (a reset starts over) */
+    long from = w->run == L->run && w->rows <= L->metrics.rows ? w->rows : 0;
+    w->run = L->run;
+    if (L->metrics.rows > from)
+        memcpy(w->metrics + from * NCOLS, L->metrics.data + from * NCOLS, (size_t)(L->metrics.rows - from) * NCOLS * sizeof(float));
     w->rows = L->metrics.rows;
 }
 
@@ -117,7 +121,10 @@ void mlm_view_copy(MlmView *dst, const MlmView *src)
         dst->metrics = m;
         dst->rows_cap = cap;
     }
-    if (src->rows) memcpy(dst->metrics, src->metrics, (size_t)src->rows * NCOLS * sizeof(float));
+    /* the same for the copy: only rows it does not have yet (keep.rows: what dst had) */
+    long from = keep.run == src->run && keep.rows <= src->rows ? keep.rows : 0;
+    if (src->rows > from)
+        memcpy(dst->metrics + from * NCOLS, src->metrics + from * NCOLS, (size_t)(src->rows - from) * NCOLS * sizeof(float));
 }
 
 const char *mlm_notes(void)

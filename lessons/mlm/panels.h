@@ -8,6 +8,7 @@
 
 typedef struct MlmView {
     long step;
+    int run;                      /* the lesson's reset count: a new run means a new history */
     int B, T, L, NH, V;
     int focus;                    /* which sequence of the batch is shown */
     float loss, accuracy, lr;

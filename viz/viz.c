@@ -197,6 +197,17 @@ void viz_line(Viz *v, int x0, int y0, int x1, int y1, VizColor c)
     SDL_RenderDrawLine(v->r, x0, y0, x1, y1);
 }
 
+/* A line `thick` pixels wide, as parallel one-pixel lines (SDL2 draws only thin ones). */
+static void line_thick(Viz *v, int x0, int y0, int x1, int y1, int thick, VizColor c)
+{
+    bool steep = abs(y1 - y0) > abs(x1 - x0);
+    for (int k = 0; k < thick; k++) {
+        int o = k - thick / 2;
+        if (steep) viz_line(v, x0 + o, y0, x1 + o, y1, c);
+        else viz_line(v, x0, y0 + o, x1, y1 + o, c);
+    }
+}
+
 static TTF_Font *font_at(Viz *v, VizFont f, int px)
 {
     if (px < 6) px = 6;
@@ -522,8 +533,9 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
         if (!isfinite(p->hline[k])) continue;
         int y = YPIX(p->hline[k]);
         if (y < g.y || y > g.y + g.h) continue;
+        int thick = viz_px(v, 1.5f) > 1 ? viz_px(v, 1.5f) : 1;
         for (int x = g.x; x < g.x + g.w; x += viz_px(v, 10))
-            viz_line(v, x, y, x + viz_px(v, 5) < g.x + g.w ? x + viz_px(v, 5) : g.x + g.w - 1, y, p->hline_color[k]);
+            line_thick(v, x, y, x + viz_px(v, 5) < g.x + g.w ? x + viz_px(v, 5) : g.x + g.w - 1, y, thick, p->hline_color[k]);
     }
     /* series: at most one vertical min–max span per pixel column, so a plot of 100,000 steps
        costs what one of 1,000 does, and single-step spikes stay visible */
@@ -531,6 +543,7 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
         const VizSeries *se = &p->series[s];
         int win = s == 0 ? p->smooth : 0;
         int col = -1, cmin = 0, cmax = 0, clast = 0, px_prev = -1, py_prev = -1;
+        int thick = viz_px(v, 1.5f) > 1 ? viz_px(v, 1.5f) : 1;
         double acc = 0;
         long accn = 0;
         for (long i = 0; i <= se->n; i++) {
@@ -545,8 +558,8 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
             }
             int x = end ? -2 : XPIX(i);
             if ((end || x != col) && col >= 0) { /* flush the finished column */
-                if (px_prev >= 0) viz_line(v, px_prev, py_prev, col, cmin == cmax ? cmin : (cmin + cmax) / 2, se->color);
-                if (cmin != cmax) viz_line(v, col, cmin, col, cmax, se->color);
+                if (px_prev >= 0) line_thick(v, px_prev, py_prev, col, cmin == cmax ? cmin : (cmin + cmax) / 2, thick, se->color);
+                if (cmin != cmax) line_thick(v, col, cmin, col, cmax, thick, se->color);
                 if (se->points) viz_fill(v, (VizRect){col - 2, clast - 2, 5, 5}, se->color);
                 px_prev = col;
                 py_prev = clast;

@@ -114,21 +114,17 @@ int vocab_load(Vocab *v, const char *path, char *err, size_t errlen)
     return rc;
 }
 
+static bool write_tokens(FILE *f, const void *ctx)
+{
+    const Vocab *v = ctx;
+    for (int i = 0; i < v->size; i++)
+        if (fprintf(f, "%s\n", v->tokens[i]) < 0) return false;
+    return true;
+}
+
 int vocab_save(const Vocab *v, const char *path, char *err, size_t errlen)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return engine_error(err, errlen, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return engine_error(err, errlen, "%s: %s", path, strerror(errno));
-    bool ok = true;
-    for (int i = 0; i < v->size && ok; i++) ok = fprintf(f, "%s\n", v->tokens[i]) > 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return engine_error(err, errlen, "%s: write failed: %s", path, strerror(e));
-    }
-    return 0;
+    return engine_write_atomic(path, write_tokens, v, err, errlen);
 }
 
 /* ------------------------------------------------------------- basic split ---- */

@@ -1,7 +1,9 @@
 /* common.c — engine_fail and the thread setting. */
 #include "common.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #ifdef FMLAB_OPENMP
@@ -26,6 +28,29 @@ int engine_error(char *err, size_t errlen, const char *fmt, ...)
     if (err && errlen) vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
     return -1;
+}
+
+int engine_write_atomic(const char *path, EngineWriteFn write, const void *ctx, char *err, size_t errlen)
+{
+    char tmp[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return engine_error(err, errlen, "%s: path too long", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return engine_error(err, errlen, "%s: %s", path, strerror(errno));
+    bool ok = write(f, ctx) && !ferror(f);
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        return engine_error(err, errlen, "%s: write failed: %s", path, e ? strerror(e) : "short write");
+    }
+    return 0;
+}
+
+static bool write_text(FILE *f, const void *text) { return fputs(text, f) >= 0; }
+
+int engine_write_text_atomic(const char *path, const char *text, char *err, size_t errlen)
+{
+    return engine_write_atomic(path, write_text, text, err, errlen);
 }
 
 void engine_set_threads(int n)

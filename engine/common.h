@@ -32,6 +32,15 @@ void engine_fail(const char *file, int line, const char *fmt, ...);
 ENGINE_PRINTF(3, 4)
 int engine_error(char *err, size_t errlen, const char *fmt, ...);
 
+/* Writes a file so that a crash never leaves half of it under its real name: write() fills
+ * PATH.tmp, which is then renamed to PATH. write returns false on an error of its own.
+ * 0, or -1 with a message naming PATH. */
+#include <stdio.h>
+typedef bool (*EngineWriteFn)(FILE *f, const void *ctx);
+int engine_write_atomic(const char *path, EngineWriteFn write, const void *ctx, char *err, size_t errlen);
+/* The common case: one string. */
+int engine_write_text_atomic(const char *path, const char *text, char *err, size_t errlen);
+
 /* Threads used by the heavy ops (matmul, attention, row-wise ops). 0 = all cores.
  * Results are bit-identical for any thread count: work is split by output rows, never by
  * a reduction. Without OpenMP at build time this is a no-op and everything runs on one. */

@@ -76,22 +76,6 @@ static cJSON *config_json(const ModelConfig *c)
     return j;
 }
 
-static int write_text_atomic(const char *path, const char *text, char *err, size_t errlen)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return engine_error(err, errlen, "%s: path too long", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return engine_error(err, errlen, "%s: %s", path, strerror(errno));
-    bool ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return engine_error(err, errlen, "%s: write failed: %s", path, strerror(e));
-    }
-    return 0;
-}
-
 static int save_tensors(const Model *m, const char *path, bool grads, char *err, size_t errlen)
 {
     StWriter w;
@@ -118,7 +102,13 @@ int model_save(const Model *m, const char *dir, char *err, size_t errlen)
     cJSON_Delete(j);
     if (!text) return engine_error(err, errlen, "out of memory");
     snprintf(path, sizeof path, "%s/config.json", dir);
-    int rc = write_text_atomic(path, text, err, errlen);
+    size_t n = strlen(text);
+    char *line = malloc(n + 2);
+    if (!line) { free(text); return engine_error(err, errlen, "out of memory"); }
+    memcpy(line, text, n);
+    strcpy(line + n, "\n");
+    int rc = engine_write_text_atomic(path, line, err, errlen);
+    free(line);
     free(text);
     if (rc) return rc;
     snprintf(path, sizeof path, "%s/model.safetensors", dir);

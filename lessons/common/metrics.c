@@ -46,12 +46,9 @@ int metrics_col(const Metrics *m, const char *name)
     return -1;
 }
 
-int metrics_write_csv(const Metrics *m, const char *path, char *err, size_t errlen)
+static bool write_csv(FILE *f, const void *ctx)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
+    const Metrics *m = ctx;
     fprintf(f, "step");
     for (int c = 0; c < m->ncols; c++) fprintf(f, ",%s", m->names[c]);
     fputc('\n', f);
@@ -62,14 +59,12 @@ int metrics_write_csv(const Metrics *m, const char *path, char *err, size_t errl
             if (isnan(v)) fputc(',', f);
             else fprintf(f, ",%.9g", (double)v);
         }
-        fputc('\n', f);
+        if (fputc('\n', f) == EOF) return false;
     }
-    bool ok = !ferror(f);
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
+    return true;
+}
+
+int metrics_write_csv(const Metrics *m, const char *path, char *err, size_t errlen)
+{
+    return engine_write_atomic(path, write_csv, m, err, errlen);
 }

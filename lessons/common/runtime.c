@@ -320,22 +320,6 @@ void runtime_progress(long step, long total, double loss, double seconds)
 
 /* ------------------------------------------------------------------ files ---- */
 
-int write_file_atomic(const char *path, const char *text, char *err, size_t errlen)
-{
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) { snprintf(err, errlen, "%s: %s", path, strerror(errno)); return -1; }
-    bool ok = fputs(text, f) >= 0;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: write failed: %s", path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
-}
-
 int check_writable(const char *path, char *err, size_t errlen)
 {
     char dir[PATH_MAX];

@@ -84,8 +84,6 @@ int export_check_target(const char *dir, bool force, char *err, size_t errlen);
 int export_begin(const char *dir, char *tmp, size_t tmplen, char *err, size_t errlen);
 int export_commit(const char *tmp, const char *dir, bool force, char *err, size_t errlen);
 void export_abort(const char *tmp);
-/* Writes text to path atomically. */
-int write_file_atomic(const char *path, const char *text, char *err, size_t errlen);
 /* Checks that a file can be created at path (its folder exists and is writable). */
 int check_writable(const char *path, char *err, size_t errlen);
 

@@ -489,7 +489,7 @@ int mlm_export(Mlm *L, const char *dir, const char *frame_png, char *err, size_t
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     snprintf(path, sizeof path, "%s/lesson.json", tmp);
-    rc = write_file_atomic(path, text, err, errlen);
+    rc = engine_write_text_atomic(path, text, err, errlen);
     free(text);
     snprintf(path, sizeof path, "%s/metrics.csv", tmp);
     if (!rc) rc = metrics_write_csv(&L->metrics, path, err, errlen);

@@ -54,18 +54,8 @@ def main():
             r = abs(got - losses["mlm"].item()) / abs(losses["mlm"].item())
             if r > 1e-4:
                 problems.append("loss %.7g vs torch %.7g" % (got, losses["mlm"].item()))
-            scale = np.sqrt(np.mean([np.sum(p.grad.numpy() ** 2) for p in P.values() if p.grad is not None]))
-            worst = 0
-            for name, g in grads.items():
-                tg = P[name].grad.numpy()
-                if np.linalg.norm(tg) < 1e-7 * scale:
-                    if np.linalg.norm(g - tg) / scale > 1e-6:
-                        problems.append("grad %s should be ~0" % name)
-                    continue
-                rel = check.rel(g, tg)
-                worst = max(worst, rel)
-                if rel > 1e-3:
-                    problems.append("grad %s: relative error %.2e" % (name, rel))
+            p, worst = check.compare_grads(grads, P, "bert")
+            problems += p
             for l, p in enumerate(outs["attn"]["bert"]):
                 d = np.abs(attn["bert.layer.%d" % l] - p.detach().numpy()).max()
                 if d > 1e-4:

@@ -320,6 +320,19 @@ static void word_count_cb(const char *word, size_t len, void *ctx)
     t->slots[h & (uint64_t)(t->nslots - 1)] = t->n++;
 }
 
+/* The symbol of the character at byte i of a word: the character itself at the start,
+ * "##" + it inside. Writes it into buf (8 bytes), returns its length; *n = the character's
+ * length in bytes. */
+static size_t char_symbol(const char *word, size_t len, size_t i, char buf[8], size_t *n)
+{
+    *n = utf8_len((unsigned char)word[i]);
+    if (i + *n > len) *n = len - i;
+    size_t bl = 0;
+    if (i > 0) { buf[0] = '#'; buf[1] = '#'; bl = 2; }
+    memcpy(buf + bl, word + i, *n);
+    return bl + *n;
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Pair counts of one merge round, in a hash table that is never cleared: a slot belongs to
@@ -346,15 +359,9 @@ int vocab_learn(Vocab *v, const char *const *texts, int ntexts, int vocab_size, 
     Vocab seen;
     vocab_init(&seen);
     for (int w = 0; w < wt.n && rc == 0; w++) {
-        const char *s = wt.items[w].word;
-        for (size_t i = 0; i < wt.items[w].len;) {
-            size_t n = utf8_len((unsigned char)s[i]);
-            if (i + n > wt.items[w].len) n = wt.items[w].len - i;
+        for (size_t i = 0, n; i < wt.items[w].len; i += n) {
             char buf[8];
-            size_t bl = 0;
-            if (i > 0) { buf[0] = '#'; buf[1] = '#'; bl = 2; }
-            memcpy(buf + bl, s + i, n);
-            bl += n;
+            size_t bl = char_symbol(wt.items[w].word, wt.items[w].len, i, buf, &n);
             if (vocab_id(&seen, buf, bl) < 0) {
                 vocab_add(&seen, buf, bl);
                 if (nalpha == alpha_cap) alphabet = realloc(alphabet, (size_t)(alpha_cap *= 2) * sizeof *alphabet);
@@ -362,7 +369,6 @@ int vocab_learn(Vocab *v, const char *const *texts, int ntexts, int vocab_size, 
                 memcpy(alphabet[nalpha], buf, bl);
                 alphabet[nalpha++][bl] = 0;
             }
-            i += n;
         }
     }
     vocab_free(&seen);
@@ -379,16 +385,10 @@ int vocab_learn(Vocab *v, const char *const *texts, int ntexts, int vocab_size, 
     nsym = calloc((size_t)wt.n, sizeof *nsym);
     for (int w = 0; w < wt.n; w++) {
         sym[w] = malloc(wt.items[w].len * sizeof **sym);
-        const char *s = wt.items[w].word;
-        for (size_t i = 0; i < wt.items[w].len;) {
-            size_t n = utf8_len((unsigned char)s[i]);
-            if (i + n > wt.items[w].len) n = wt.items[w].len - i;
+        for (size_t i = 0, n; i < wt.items[w].len; i += n) {
             char buf[8];
-            size_t bl = 0;
-            if (i > 0) { buf[0] = '#'; buf[1] = '#'; bl = 2; }
-            memcpy(buf + bl, s + i, n);
-            sym[w][nsym[w]++] = vocab_id(v, buf, bl + n);
-            i += n;
+            size_t bl = char_symbol(wt.items[w].word, wt.items[w].len, i, buf, &n);
+            sym[w][nsym[w]++] = vocab_id(v, buf, bl);
         }
     }
 

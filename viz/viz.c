@@ -415,9 +415,8 @@ void viz_heatmap(Viz *v, VizRect r, const VizHeatmap *h, int *hover_row, int *ho
         if (!e) continue;
         int tw = e->w > bottom ? bottom : e->w;
         SDL_Rect src = {0, 0, tw, e->h};
-        SDL_Rect dst = {x0 + (int)(j * cell + cell / 2) - tw / 2 - e->h / 2 + e->h / 2, y0 + used_h + viz_px(v, 3) + tw / 2 - e->h / 2,
-                        tw, e->h};
-        dst.x = x0 + (int)(j * cell + cell / 2) - tw / 2;
+        /* rotated 90° about its centre, so it reads downwards below its column */
+        SDL_Rect dst = {x0 + (int)(j * cell + cell / 2) - tw / 2, y0 + used_h + viz_px(v, 3) + tw / 2 - e->h / 2, tw, e->h};
         SDL_Point center = {tw / 2, e->h / 2};
         SDL_RenderCopyEx(v->r, e->tex, &src, &dst, 90.0, &center, SDL_FLIP_NONE);
     }

@@ -114,13 +114,12 @@ static void *worker_main(void *arg)
         case CMD_RESET:
             mlm_reset(L, seed);
             mlm_next_batch(L);
-            set_message(a, "Reset with seed %s.", (snprintf(what, sizeof what, "%llu", (unsigned long long)seed), what));
+            snprintf(what, sizeof what, "%llu", (unsigned long long)seed);
+            set_message(a, "Reset with seed %s.", what);
             break;
         case CMD_EXPORT: {
             char dir[128];
             snprintf(dir, sizeof dir, "fmlab-mlm-export-step%ld", L->step);
-            MlmBatch keep = L->batch;
-            (void)keep;
             mlm_next_batch(L);
             bool div;
             mlm_train_step(L, false, &div, what, sizeof what);

@@ -9,7 +9,7 @@ static int headless(Mlm *L)
 {
     char err[1024], what[256];
     double t0 = runtime_seconds();
-    long total = L->opt.steps, start = L->step;
+    long total = L->opt.steps;
     for (long s = 0; s < total; s++) {
         mlm_next_batch(L);
         bool diverged;
@@ -20,7 +20,6 @@ static int headless(Mlm *L)
         }
         runtime_progress(s + 1, total, loss, runtime_seconds() - t0);
     }
-    (void)start;
     if (L->opt.save && mlm_save(L, L->opt.save, err, sizeof err)) {
         fprintf(stderr, "fmlab-mlm: --save %s\n", err);
         return EXIT_USAGE;

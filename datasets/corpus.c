@@ -2,7 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "corpus.h"
 
-#include "common.h"
+#include "engine/common.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -13,8 +13,8 @@
 #ifndef FMLAB_CORPUS_H
 #define FMLAB_CORPUS_H
 
-#include "rng.h"
-#include "tokenizer.h"
+#include "engine/rng.h"
+#include "datasets/tokenizer.h"
 
 typedef struct Corpus {
     int32_t *ids;          /* every sentence's tokens, back to back */

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "corpus.h"
-#include "tokenizer.h"
+#include "datasets/corpus.h"
+#include "datasets/tokenizer.h"
 
 int main(int argc, char **argv)
 {

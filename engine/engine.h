@@ -14,6 +14,4 @@
 #include "tape.h"
 #include "tensor.h"
 
-#define FMLAB_VERSION "0.1.0"
-
 #endif

@@ -33,6 +33,15 @@ const char *const op_name[OP_COUNT] = {
 };
 _Static_assert(sizeof op_name / sizeof op_name[0] == OP_COUNT, "every op needs a name");
 
+TapeMark tape_mark(const Tape *tp) { return (TapeMark){tp->arena.used, tp->count}; }
+
+void tape_rewind(Tape *tp, TapeMark m)
+{
+    ENGINE_CHECK(m.used <= tp->arena.used && m.count <= tp->count, "tape_rewind: the mark is ahead of the tape");
+    tp->arena.used = m.used;
+    tp->count = m.count;
+}
+
 bool tape_init(Tape *tp, size_t arena_bytes, int max_entries)
 {
     memset(tp, 0, sizeof *tp);

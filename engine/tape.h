@@ -69,6 +69,12 @@ void tape_free(Tape *tp);
 /* Drops every activation and entry: call after the optimizer update. */
 void tape_reset(Tape *tp);
 
+/* A point on the tape to come back to: tape_rewind drops every tensor and entry made
+ * after tape_mark (a held-out forward pass inside a step, a probe). */
+typedef struct TapeMark { size_t used; int count; } TapeMark;
+TapeMark tape_mark(const Tape *tp);
+void tape_rewind(Tape *tp, TapeMark m);
+
 /* A new tensor in the tape's arena (data uninitialised, grad NULL, no entry). */
 Tensor *tape_tensor(Tape *tp, int ndim, const int *shape);
 /* The same, zero-filled, as a leaf that may require a gradient (inputs of tests). */

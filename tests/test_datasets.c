@@ -11,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "corpus.h"
-#include "tokenizer.h"
+#include "datasets/corpus.h"
+#include "datasets/tokenizer.h"
 
 #define DATA FMLAB_DATASETS "/moby_dick"
 

@@ -4,14 +4,15 @@
  * exact structure on every position, then its proportions over many batches with tests at
  * about p = 1e-6: the selection rate (binomial), the 80/10/10 split (chi-square, 2 dof), and
  * the random replacements spread uniformly over the non-special tokens (chi-square).
- * Training: 300 steps at the defaults must bring the held-out loss below a stated bound. */
+ * Training on the kit: 300 steps at the defaults must bring the held-out loss below a stated
+ * bound; a reset to the same seed replays the run; a NaN stops the step before the update. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "lesson.h"
+#include "lessons/mlm/lesson.h"
 
 #ifdef EXERCISE
 void exercise_corrupt(const MaskingConfig *c, Rng *r, const int32_t *original, int n, int32_t *input_ids,
@@ -149,38 +150,59 @@ static void test_training_smoke(void **state)
     (void)state;
     RunOptions o;
     char *argv[] = {"fmlab-mlm", "--headless", "--seed", "1", NULL};
-    assert_int_equal(runtime_parse(4, argv, &mlm_info, &o), -1);
-    static Mlm L;
-    assert_int_equal(mlm_init(&L, &o), -1);
-    print_message("unigram entropy %.4f nats, unigram accuracy %.4f\n", L.unigram_entropy, L.unigram_accuracy);
-    assert_true(L.unigram_entropy > 5.5 && L.unigram_entropy < 7);
+    assert_int_equal(runtime_parse(4, argv, &mlm_lesson.info, &o), -1);
+    static Run r;
+    assert_int_equal(kit_init(&r, &mlm_lesson, &o), -1);
+    Mlm *m = KIT_SELF(&r, Mlm);
+    double entropy = r.refs[REF_UNIGRAM_ENTROPY];
+    print_message("unigram entropy %.4f nats, unigram accuracy %.4f\n", entropy, r.refs[REF_UNIGRAM_ACCURACY]);
+    assert_true(entropy > 5.5 && entropy < 7);
     char what[128];
     float first = 0;
     for (int s = 0; s < 300; s++) {
-        mlm_next_batch(&L);
+        kit_next_batch(&r);
         bool div;
-        float l = mlm_train_step(&L, true, &div, what, sizeof what);
+        float l = kit_step(&r, true, &div, what, sizeof what);
         assert_false(div);
         if (s == 0) first = l;
     }
-    float el, ea;
-    mlm_evaluate(&L, &el, &ea);
+    float extra[KIT_MAX_EXTRA];
+    kit_evaluate(&r, extra);
+    float el = extra[MLM_EVAL_LOSS], ea = extra[MLM_EVAL_ACCURACY];
     print_message("loss: first batch %.3f, held-out after 300 steps %.3f (accuracy %.3f)\n", first, el, ea);
     assert_true(first > 7.0f);
     assert_true(el < 6.35f);
-    assert_int_equal(L.metrics.rows, 300);
+    assert_int_equal(r.metrics.rows, 300);
+    /* the metrics row: loss = the mlm part, then lr, accuracy, and the held-out columns
+       every eval_every (25) steps, NaN between */
+    assert_int_equal(r.metrics.ncols, 6);
+    assert_float_equal(metrics_get(&r.metrics, 299, 0), metrics_get(&r.metrics, 299, 1), 0);
+    assert_true(isnan(metrics_get(&r.metrics, 298, 4)) && !isnan(metrics_get(&r.metrics, 299, 4)));
     /* the realised selection rate of the whole run is near 15% */
-    double sel = (double)(L.tally[1] + L.tally[2] + L.tally[3]) / (double)L.tally[4];
-    assert_true(fabs(sel - 0.15) < 5 * sqrt(0.15 * 0.85 / (double)L.tally[4]));
+    double sel = (double)(m->tally[1] + m->tally[2] + m->tally[3]) / (double)m->tally[4];
+    assert_true(fabs(sel - 0.15) < 5 * sqrt(0.15 * 0.85 / (double)m->tally[4]));
+    /* a reset to the same seed replays the run exactly */
+    float replay[3], again[3];
+    for (int s = 0; s < 3; s++) replay[s] = metrics_get(&r.metrics, s, 0);
+    kit_reset(&r, 1);
+    assert_int_equal(r.step, 0);
+    assert_int_equal(r.metrics.rows, 0);
+    assert_int_equal(m->tally[4], 0);
+    for (int s = 0; s < 3; s++) {
+        kit_next_batch(&r);
+        bool div;
+        again[s] = kit_step(&r, true, &div, what, sizeof what);
+    }
+    assert_memory_equal(replay, again, sizeof replay);
     /* a NaN in a weight is caught after the step, naming the step */
-    L.model.blocks[0].q.w->data[0] = NAN;
-    mlm_next_batch(&L);
+    kit_model(&r, 0)->blocks[0].q.w->data[0] = NAN;
+    kit_next_batch(&r);
     bool div;
-    mlm_train_step(&L, true, &div, what, sizeof what);
+    kit_step(&r, true, &div, what, sizeof what);
     assert_true(div);
-    assert_non_null(strstr(what, "step 301"));
-    assert_int_equal(L.step, 300); /* and no update was made */
-    mlm_free(&L);
+    assert_non_null(strstr(what, "step 4"));
+    assert_int_equal(r.step, 3); /* and no update was made */
+    kit_free(&r);
 }
 #endif
 

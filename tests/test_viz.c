@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <SDL_image.h>
 
-#include "viz.h"
+#include "viz/viz.h"
 
 static Viz v;
 

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 static inline void fill_normal(float *x, size_t n, Rng *r, float std)
 {

@@ -1,41 +1,64 @@
 /* checkpoint.c — save and resume. */
 #define _POSIX_C_SOURCE 200809L
-#include "checkpoint.h"
+#include "lessons/common/checkpoint.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* "param.", "adam_m.", "adam_v." for block 0; "param1.", ... for block 1 */
+static void tensor_key(char *buf, size_t n, int kind, int block, const char *name)
+{
+    static const char *const prefix[3] = {"param", "adam_m", "adam_v"};
+    if (block) snprintf(buf, n, "%s%d.%s", prefix[kind], block, name);
+    else snprintf(buf, n, "%s.%s", prefix[kind], name);
+}
+
+static void adam_key(char *buf, size_t n, int block)
+{
+    if (block) snprintf(buf, n, "adam_step%d", block);
+    else snprintf(buf, n, "adam_step");
+}
+
 int checkpoint_save(const char *path, const CheckpointState *s, char *err, size_t errlen)
 {
     StWriter w;
     st_writer_init(&w);
-    char buf[64];
+    char buf[64], key[32];
     st_writer_metadata(&w, "format", "fmlab-checkpoint");
     st_writer_metadata(&w, "lesson", s->lesson);
     st_writer_metadata(&w, "version", FMLAB_VERSION);
     snprintf(buf, sizeof buf, "%ld", s->step);
     st_writer_metadata(&w, "step", buf);
-    snprintf(buf, sizeof buf, "%" PRId64, s->opt->step);
-    st_writer_metadata(&w, "adam_step", buf);
+    for (int b = 0; b < s->nblocks; b++) {
+        if (!s->opt[b]) continue;
+        snprintf(buf, sizeof buf, "%" PRId64, s->opt[b]->step);
+        adam_key(key, sizeof key, b);
+        st_writer_metadata(&w, key, buf);
+    }
     snprintf(buf, sizeof buf, "%" PRIu64 " %" PRIu64, s->rng->state, s->rng->inc);
     st_writer_metadata(&w, "rng", buf);
     st_writer_metadata(&w, "settings", s->settings_json);
-    char **names = calloc((size_t)s->pb->count * 3, sizeof *names);
-    int rc = names ? 0 : -1;
-    for (int i = 0; i < s->pb->count && rc == 0; i++) {
-        const Tensor *t = s->pb->params[i];
-        int64_t shape[4];
-        for (int k = 0; k < t->ndim; k++) shape[k] = t->shape[k];
-        size_t off = (size_t)(t->data - s->pb->data);
-        const char *prefix[3] = {"param.", "adam_m.", "adam_v."};
-        const float *src[3] = {t->data, s->pb->m + off, s->pb->v + off};
-        for (int j = 0; j < 3 && rc == 0; j++) {
-            names[i * 3 + j] = malloc(strlen(t->name) + 8);
-            if (!names[i * 3 + j]) { rc = -1; break; }
-            sprintf(names[i * 3 + j], "%s%s", prefix[j], t->name);
-            rc = st_writer_add(&w, names[i * 3 + j], ST_F32, t->ndim, shape, src[j]);
+    int total = 0;
+    for (int b = 0; b < s->nblocks; b++) total += s->pb[b]->count * 3;
+    char **names = calloc((size_t)total + 1, sizeof *names);
+    int rc = names ? 0 : -1, k = 0;
+    for (int b = 0; b < s->nblocks && rc == 0; b++) {
+        const ParamBlock *pb = s->pb[b];
+        for (int i = 0; i < pb->count && rc == 0; i++) {
+            const Tensor *t = pb->params[i];
+            int64_t shape[4];
+            for (int d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
+            size_t off = (size_t)(t->data - pb->data);
+            const float *src[3] = {t->data, pb->m + off, pb->v + off};
+            for (int j = 0; j < (s->opt[b] ? 3 : 1) && rc == 0; j++) {
+                size_t n = strlen(t->name) + 16;
+                names[k] = malloc(n);
+                if (!names[k]) { rc = -1; break; }
+                tensor_key(names[k], n, j, b, t->name);
+                rc = st_writer_add(&w, names[k++], ST_F32, t->ndim, shape, src[j]);
+            }
         }
     }
     int64_t mshape[2] = {s->metrics->rows, s->metrics->ncols};
@@ -44,7 +67,7 @@ int checkpoint_save(const char *path, const CheckpointState *s, char *err, size_
     if (rc == 0) rc = st_writer_add(&w, "metrics", ST_F32, 2, mshape, s->metrics->data ? (void *)s->metrics->data : (void *)"");
     if (rc) snprintf(err, errlen, "%s: out of memory", path);
     else rc = st_writer_save(&w, path, err, errlen);
-    for (int i = 0; names && i < s->pb->count * 3; i++) free(names[i]);
+    for (int i = 0; names && i < k; i++) free(names[i]);
     free(names);
     st_writer_free(&w);
     return rc;
@@ -72,9 +95,17 @@ int checkpoint_load(const char *path, CheckpointState *s, char **settings_json, 
     if (st_load(&st, path, err, errlen)) return -1;
     int rc = 0;
     const char *fmt = st_metadata(&st, "format"), *lesson = st_metadata(&st, "lesson");
-    const char *step = st_metadata(&st, "step"), *astep = st_metadata(&st, "adam_step"), *rng = st_metadata(&st, "rng");
+    const char *step = st_metadata(&st, "step"), *rng = st_metadata(&st, "rng");
     const char *settings = st_metadata(&st, "settings");
-    if (!fmt || strcmp(fmt, "fmlab-checkpoint") || !lesson || !step || !astep || !rng || !settings) {
+    const char *astep[CHECKPOINT_MAX_BLOCKS] = {0};
+    bool have_adam = true;
+    for (int b = 0; b < s->nblocks; b++) {
+        char key[32];
+        adam_key(key, sizeof key, b);
+        astep[b] = st_metadata(&st, key);
+        if (s->opt[b] && !astep[b]) have_adam = false;
+    }
+    if (!fmt || strcmp(fmt, "fmlab-checkpoint") || !lesson || !step || !have_adam || !rng || !settings) {
         snprintf(err, errlen, "%s: not an fmlab checkpoint (its metadata is missing)", path);
         rc = -1;
     } else if (strcmp(lesson, s->lesson)) {
@@ -87,17 +118,19 @@ int checkpoint_load(const char *path, CheckpointState *s, char **settings_json, 
         rc = -1;
     }
     char name[300];
-    for (int i = 0; i < s->pb->count && rc == 0; i++) {
-        const Tensor *t = s->pb->params[i];
-        size_t off = (size_t)(t->data - s->pb->data);
-        const char *prefix[3] = {"param.", "adam_m.", "adam_v."};
-        float *dst[3] = {t->data, s->pb->m + off, s->pb->v + off};
-        for (int j = 0; j < 3 && rc == 0; j++) {
-            snprintf(name, sizeof name, "%s%s", prefix[j], t->name);
-            char inner[256];
-            if (st_read_f32(&st, name, dst[j], (int64_t)t->size, inner, sizeof inner)) {
-                snprintf(err, errlen, "%s: %s (was it saved with other model settings?)", path, inner);
-                rc = -1;
+    for (int b = 0; b < s->nblocks && rc == 0; b++) {
+        ParamBlock *pb = s->pb[b];
+        for (int i = 0; i < pb->count && rc == 0; i++) {
+            const Tensor *t = pb->params[i];
+            size_t off = (size_t)(t->data - pb->data);
+            float *dst[3] = {t->data, pb->m + off, pb->v + off};
+            for (int j = 0; j < (s->opt[b] ? 3 : 1) && rc == 0; j++) {
+                tensor_key(name, sizeof name, j, b, t->name);
+                char inner[256];
+                if (st_read_f32(&st, name, dst[j], (int64_t)t->size, inner, sizeof inner)) {
+                    snprintf(err, errlen, "%s: %s (was it saved with other model settings?)", path, inner);
+                    rc = -1;
+                }
             }
         }
     }
@@ -127,7 +160,8 @@ int checkpoint_load(const char *path, CheckpointState *s, char **settings_json, 
     }
     if (rc == 0) {
         s->step = atol(step);
-        s->opt->step = atoll(astep);
+        for (int b = 0; b < s->nblocks; b++)
+            if (s->opt[b]) s->opt[b]->step = atoll(astep[b]);
         s->rng->state = state;
         s->rng->inc = inc;
         *settings_json = strdup(settings);

@@ -1,20 +1,25 @@
 /* checkpoint.h — everything a run needs to continue exactly where it stopped, in one
- * safetensors file: every parameter ("param.<name>"), AdamW's moments ("adam_m.<name>",
- * "adam_v.<name>"), the metrics history ("metrics", rows × columns), and in its metadata the
- * lesson, the step, AdamW's step count, the RNG's state and the settings. A resumed run then
+ * safetensors file: every parameter of every block ("param.<name>"; block i > 0:
+ * "param<i>.<name>"), AdamW's moments of the trained blocks ("adam_m.<name>", "adam_v.<name>",
+ * likewise numbered), the metrics history ("metrics", rows × columns), the lesson's counters,
+ * and in its metadata the lesson, the step, each AdamW's step count ("adam_step",
+ * "adam_step<i>"), the RNG's state and the settings. A resumed run then
  * draws the same batches and makes the same updates as an uninterrupted one: the same
  * losses, bit for bit. */
 #ifndef FMLAB_CHECKPOINT_H
 #define FMLAB_CHECKPOINT_H
 
-#include "engine.h"
-#include "metrics.h"
+#include "engine/engine.h"
+#include "lessons/common/metrics.h"
+
+#define CHECKPOINT_MAX_BLOCKS 4
 
 typedef struct CheckpointState {
     const char *lesson;
     long step;
-    ParamBlock *pb;
-    AdamW *opt;
+    int nblocks;
+    ParamBlock *pb[CHECKPOINT_MAX_BLOCKS];
+    AdamW *opt[CHECKPOINT_MAX_BLOCKS];   /* NULL: a frozen block (weights only) */
     Rng *rng;
     Metrics *metrics;
     const char *settings_json;   /* save: the settings; load: ignored */

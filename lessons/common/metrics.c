@@ -1,6 +1,6 @@
 /* metrics.c — the step history. */
 #define _POSIX_C_SOURCE 200809L
-#include "metrics.h"
+#include "lessons/common/metrics.h"
 
 #include <errno.h>
 #include <math.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common.h"
+#include "engine/common.h"
 
 void metrics_init(Metrics *m, int ncols, const char *const *names)
 {

@@ -1,6 +1,6 @@
 /* runtime.c — the CLI, settings, data paths, progress and atomic file writing. */
 #define _GNU_SOURCE
-#include "runtime.h"
+#include "lessons/common/runtime.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -54,7 +54,8 @@ void runtime_usage(const LessonInfo *info, FILE *f)
             "      --size WxH         window size (default 1280x800)\n"
             "      --fullscreen       start full screen\n"
             "      --font-scale X     text size factor, e.g. 1.5 for a projector\n"
-            "      --threads N        engine threads (default: all cores; in the window, all but the one that draws)\n\n"
+            "      --threads N        engine threads (default: all cores; in the window, all but the one that draws)\n"
+            "      --describe         the lesson's settings, models, losses and export tables as JSON\n\n"
             "settings (--set KEY=VALUE):\n",
             prog_name(info), info->title, info->summary, prog_name(info), info->default_batch,
             (double)info->default_lr);
@@ -123,7 +124,7 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
     o->font_scale = 1.0f;
     for (int i = 0; i < info->nkeys; i++) o->value[i] = info->keys[i].def;
     enum { O_VERSION = 256, O_SEED, O_STEPS, O_BATCH, O_LR, O_SET, O_HEADLESS, O_EXPORT, O_FORCE, O_SHOT, O_NOSHOT,
-           O_SAVE, O_RESUME, O_SIZE, O_FULL, O_FONT, O_THREADS };
+           O_SAVE, O_RESUME, O_SIZE, O_FULL, O_FONT, O_THREADS, O_DESCRIBE };
     static const struct option opts[] = {
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {"seed", required_argument, 0, O_SEED},
         {"steps", required_argument, 0, O_STEPS}, {"batch", required_argument, 0, O_BATCH},
@@ -133,7 +134,7 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
         {"no-screenshot", no_argument, 0, O_NOSHOT}, {"save", required_argument, 0, O_SAVE},
         {"resume", required_argument, 0, O_RESUME}, {"size", required_argument, 0, O_SIZE},
         {"fullscreen", no_argument, 0, O_FULL}, {"font-scale", required_argument, 0, O_FONT},
-        {"threads", required_argument, 0, O_THREADS}, {0, 0, 0, 0},
+        {"threads", required_argument, 0, O_THREADS}, {"describe", no_argument, 0, O_DESCRIBE}, {0, 0, 0, 0},
     };
     opterr = 0;
     optind = 1;
@@ -188,6 +189,7 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
             break;
         }
         case O_HEADLESS: o->headless = true; break;
+        case O_DESCRIBE: o->describe = true; break;
         case O_EXPORT: o->export_dir = optarg; break;
         case O_FORCE: o->force = true; break;
         case O_SHOT:

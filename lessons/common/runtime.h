@@ -3,8 +3,8 @@
  * the shipped data lives, progress on the terminal, and the files a run writes (export,
  * checkpoint, screenshot), always to a temporary name renamed into place.
  *
- * A lesson describes itself in a LessonInfo (name, keys, defaults) and keeps the rest of the
- * contract by calling these functions; lessons/mlm/mlm.c is the pattern. */
+ * A lesson describes itself in a LessonInfo (name, keys, defaults), the first member of its
+ * Lesson (kit.h); the kit keeps the rest of the contract with these functions. */
 #ifndef FMLAB_RUNTIME_H
 #define FMLAB_RUNTIME_H
 
@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 /* Exit statuses of CLI.md */
 enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_DIVERGED = 3 };
@@ -52,6 +52,7 @@ typedef struct RunOptions {
     bool fullscreen;
     float font_scale;
     int threads;
+    bool describe;             /* --describe: print the lesson's tables and exit */
     bool seed_set, batch_set, lr_set;   /* given on the command line */
     double value[MAX_KEYS];    /* one per LessonInfo key, in order */
     bool set[MAX_KEYS];        /* given with --set */

@@ -13,9 +13,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 #ifdef FMLAB_HAVE_VIZ
-#include "viz.h"
+#include "viz/viz.h"
 #endif
 
 typedef struct Lesson {
@@ -24,10 +24,11 @@ typedef struct Lesson {
     const char *summary;
 } Lesson;
 
-/* Lecture order; a lesson is listed once its program exists. */
+/* Lecture order, from the registry every part of the project reads. */
 static const Lesson lessons[] = {
-    {"mlm", "BERT: masked language model",
-     "Hide 15% of the tokens (80% [MASK], 10% random, 10% kept) and predict them from both sides."},
+#define LESSON(name, title, summary) {#name, title, summary},
+#include "lessons/registry.def"
+#undef LESSON
 };
 enum { NLESSONS = sizeof lessons / sizeof lessons[0] };
 

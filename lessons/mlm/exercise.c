@@ -12,9 +12,9 @@
  *
  * Check it with:  meson test -C build --suite exercise
  * The test checks the structure at every position and the proportions over many batches. */
-#include "masking.h"
-#include "ops.h"
-#include "tokenizer.h"
+#include "lessons/mlm/masking.h"
+#include "engine/ops.h"
+#include "datasets/tokenizer.h"
 
 void exercise_corrupt(const MaskingConfig *c, Rng *r, const int32_t *original, int n, int32_t *input_ids,
                       int32_t *labels, uint8_t *kind);

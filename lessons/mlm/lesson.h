@@ -1,22 +1,23 @@
-/* lesson.h — fmlab-mlm's state and steps, shared by its main program (mlm.c), its dashboard
- * (panels.c) and its tests. */
+/* lesson.h — fmlab-mlm's state, shared by its objective (mlm.c), its panels (panels.c) and
+ * its tests. */
 #ifndef FMLAB_MLM_LESSON_H
 #define FMLAB_MLM_LESSON_H
 
-#include "corpus.h"
-#include "engine.h"
-#include "masking.h"
-#include "metrics.h"
-#include "runtime.h"
+#include "datasets/corpus.h"
+#include "lessons/common/kit.h"
+#include "lessons/mlm/masking.h"
 
-extern const LessonInfo mlm_info;
+extern const Lesson mlm_lesson;
 
-/* metrics.csv columns (EXPORT.md: loss, its parts, lr, then accuracy columns) */
-enum { COL_LOSS, COL_MLM, COL_LR, COL_ACCURACY, COL_EVAL_LOSS, COL_EVAL_ACCURACY, NCOLS };
+/* the lesson's extra metrics.csv columns (after loss, mlm, lr) */
+enum { MLM_ACCURACY, MLM_EVAL_LOSS, MLM_EVAL_ACCURACY };
+/* the curves' reference lines (run->refs) */
+enum { REF_UNIGRAM_ENTROPY, REF_UNIGRAM_ACCURACY };
 
 #define TOPK 5
+#define PROBE_MAX 128
 
-/* One batch as the objective made it, and what the model said about it. */
+/* One batch as the objective made it. */
 typedef struct MlmBatch {
     int B, T;
     int32_t *original, *input, *labels;   /* (B,T) */
@@ -28,57 +29,28 @@ typedef struct MlmBatch {
 } MlmBatch;
 
 typedef struct Mlm {
-    RunOptions opt;
-    int B, T;
     MaskingConfig mask;
-    LrSchedule schedule;
-    float max_grad_norm;
-    int eval_every;
     Vocab vocab;
     Corpus train, eval;
-    ParamBlock pb;
-    Model model;
-    AdamW adam;
-    Rng rng;                  /* batches and masking, in the order they are drawn */
-    Tape tape;
-    Metrics metrics;
-    long step;                /* optimizer steps done */
-    int run;                  /* counts resets, so snapshots know their history restarted */
     MlmBatch batch;           /* the current batch (the last one trained on, or a fresh one) */
     MlmBatch *eval_batches;   /* a fixed held-out set, drawn once from the seed */
     int n_eval;
-    double unigram_entropy;   /* nats: the loss of predicting every token by its frequency */
-    double unigram_accuracy;  /* always guessing the most frequent token */
     int64_t tally[5];         /* realised KIND_* counts over eligible tokens since step 1, then
                                  the eligible count: saved in checkpoints as they are */
-    /* filled by the last forward pass, for the dashboard and the export */
-    Forward fwd;
-    float last_loss, last_accuracy;
     float *top_p;             /* (B·T, TOPK) probabilities at selected positions */
     int32_t *top_id;
+    Forward fwd;              /* the last forward on the batch (its tensors are on the tape) */
 } Mlm;
 
-/* Loads data, builds the model. 0, or an exit status with the message printed. */
-int mlm_init(Mlm *L, const RunOptions *o);
-void mlm_free(Mlm *L);
-/* Back to step 0 with this seed: fresh weights, optimizer, data order and history. */
-void mlm_reset(Mlm *L, uint64_t seed);
-/* Draws the next batch and corrupts it (no training). */
-void mlm_next_batch(Mlm *L);
-/* Forward and backward on the current batch; with update, clips, steps AdamW and records
- * the metrics. Returns the loss; sets *diverged (naming the tensor in what) on NaN/Inf. */
-float mlm_train_step(Mlm *L, bool update, bool *diverged, char *what, size_t whatlen);
-/* Held-out loss and accuracy over the fixed eval set. */
-void mlm_evaluate(Mlm *L, float *loss, float *accuracy);
-/* EXPORT.md: trains nothing; uses batch N+1 (already drawn by the caller). */
-int mlm_export(Mlm *L, const char *dir, const char *frame_png, char *err, size_t errlen);
-int mlm_save(Mlm *L, const char *path, char *err, size_t errlen);
-/* The dashboard, drawn offscreen at w×h and saved as a PNG (panels.c). */
-int mlm_render_png(Mlm *L, const char *path, int w, int h, float font_scale, char *err, size_t errlen);
-/* The window: training on a worker thread, the dashboard on this one (app.c). Exit status. */
-int mlm_window(Mlm *L);
+/* The model's answer to a typed sentence: top predictions at every position. */
+typedef struct MlmProbe {
+    int32_t ids[PROBE_MAX];
+    int len;
+    float top_p[PROBE_MAX * TOPK];
+    int32_t top_id[PROBE_MAX * TOPK];
+} MlmProbe;
 
-/* Re-applies a probe sentence to the model: top predictions at each [MASK]. n = written. */
-int mlm_probe(Mlm *L, const char *text, int32_t *ids, int maxlen, int *len, float *top_p, int32_t *top_id);
+/* Runs "[CLS] text [SEP]" (every "[mask]" becomes [MASK]) through the model. */
+void mlm_probe(Run *r, const char *text, MlmProbe *out);
 
 #endif

@@ -11,10 +11,10 @@
  * label; the loss ignores the rest (-100). Why keep 10% unchanged and 10% random? If the
  * model only ever had to predict at [MASK], it would learn nothing useful about the real
  * tokens it sees at fine-tuning time, where [MASK] never appears. */
-#include "masking.h"
+#include "lessons/mlm/masking.h"
 
-#include "ops.h"      /* IGNORE_INDEX */
-#include "tokenizer.h"
+#include "engine/ops.h"      /* IGNORE_INDEX */
+#include "datasets/tokenizer.h"
 
 void mlm_corrupt(const MaskingConfig *c, Rng *r, const int32_t *original, int n, int32_t *input_ids,
                  int32_t *labels, uint8_t *kind)

@@ -3,7 +3,7 @@
 #ifndef FMLAB_MLM_MASKING_H
 #define FMLAB_MLM_MASKING_H
 
-#include "rng.h"
+#include "engine/rng.h"
 
 /* What happened at a position: the mask_kind tensor of the export. */
 enum { KIND_NOT_SELECTED = 0, KIND_MASK = 1, KIND_RANDOM = 2, KIND_KEPT = 3 };

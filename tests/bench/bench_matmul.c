@@ -18,7 +18,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 void openblas_set_num_threads(int);
 char *openblas_get_corename(void);

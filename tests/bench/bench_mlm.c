@@ -14,7 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "panels.h"
+#include "lessons/common/view.h"
+#include "lessons/mlm/lesson.h"
+
+extern const LessonView mlm_view;
 
 static double now(void)
 {
@@ -47,18 +50,14 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static Mlm L;
-static MlmView view, shown;
+static Run L;
+static KitSnap view, shown;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_long done;
 static long target;
 
-/* the window's policy (app.c): every core but the one that draws */
-static int window_threads(void)
-{
-    int n = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 2 ? n - 1 : 1;
-}
+/* the window's policy: every core but the one that draws */
+static int window_threads(void) { return kit_window_threads(0); }
 
 static void *trainer(void *arg)
 {
@@ -66,11 +65,11 @@ static void *trainer(void *arg)
     engine_set_threads(window_threads());
     char what[128];
     for (long s = 0; s < target; s++) {
-        mlm_next_batch(&L);
+        kit_next_batch(&L);
         bool div;
-        mlm_train_step(&L, true, &div, what, sizeof what);
+        kit_step(&L, true, &div, what, sizeof what);
         pthread_mutex_lock(&lock);
-        mlm_view_fill(&view, &L, 0);
+        kit_snap_fill(&view, &L, &mlm_view, 0);
         pthread_mutex_unlock(&lock);
         atomic_store(&done, s + 1);
     }
@@ -82,16 +81,17 @@ int main(int argc, char **argv)
     target = argc > 1 ? atol(argv[1]) : 10000;
     RunOptions o;
     char *args[] = {"fmlab-mlm", "--headless", NULL};
-    if (runtime_parse(2, args, &mlm_info, &o) >= 0) return 1;
-    if (mlm_init(&L, &o) >= 0) return 1;
-    if (mlm_view_alloc(&view, &L) || mlm_view_alloc(&shown, &L)) return 1;
+    if (runtime_parse(2, args, &mlm_lesson.info, &o) >= 0) return 1;
+    if (kit_init(&L, &mlm_lesson, &o) >= 0) return 1;
+    L.view = &mlm_view;
+    if (kit_snap_init(&view, &L, &mlm_view) || kit_snap_init(&shown, &L, &mlm_view)) return 1;
     char what[128], err[512];
     for (int s = 0; s < 100; s++) {
-        mlm_next_batch(&L);
+        kit_next_batch(&L);
         bool div;
-        mlm_train_step(&L, true, &div, what, sizeof what);
+        kit_step(&L, true, &div, what, sizeof what);
     }
-    mlm_view_fill(&view, &L, 0);
+    kit_snap_fill(&view, &L, &mlm_view, 0);
     Viz v;
     char assets[4096];
     snprintf(assets, sizeof assets, "%s/assets", runtime_source_dir());
@@ -99,15 +99,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    MlmUi ui = {0};
-    ui.notes = mlm_notes();
+    KitUiState ui = {0};
+    ui.notes = kit_notes(&mlm_lesson.info);
     ui.steps_per_frame = 1;
     enum { FRAMES = 200 };
     double t[FRAMES];
     for (int i = -10; i < FRAMES; i++) {
         double t0 = now();
         viz_begin(&v);
-        mlm_draw(&v, &view, &ui);
+        kit_draw(&v, &view, &ui, &mlm_view);
         viz_end(&v);
         if (i >= 0) t[i] = (now() - t0) * 1e3;
     }
@@ -131,10 +131,10 @@ int main(int argc, char **argv)
             continue;
         }
         pthread_mutex_lock(&lock); /* as the window does: take a copy, draw it unlocked */
-        mlm_view_copy(&shown, &view);
+        kit_snap_copy(&shown, &view, &mlm_view);
         pthread_mutex_unlock(&lock);
         viz_begin(&v);
-        mlm_draw(&v, &shown, &ui);
+        kit_draw(&v, &shown, &ui, &mlm_view);
         viz_end(&v);
         frames++;
         long d = atomic_load(&done);
@@ -161,8 +161,8 @@ int main(int argc, char **argv)
     printf("memory: peak resident %.1f MB (target < 150 MB): %s; resident %.1f MB at start of the run, %.1f MB at step "
            "1000, %.1f MB at the end\n", peak, peak < 150 ? "met" : "MISSED", rss_start, rss_at_1000, rss_last);
     viz_close(&v);
-    mlm_view_free(&view);
-    mlm_view_free(&shown);
-    mlm_free(&L);
+    kit_snap_free(&view);
+    kit_snap_free(&shown);
+    kit_free(&L);
     return 0;
 }

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "lesson.h"
+#include "lessons/mlm/lesson.h"
 
 int main(int argc, char **argv)
 {
@@ -21,21 +21,25 @@ int main(int argc, char **argv)
         char sb[16];
         snprintf(sb, sizeof sb, "%d", seed);
         char *args[] = {"fmlab-mlm", "--headless", "--seed", sb, NULL};
-        if (runtime_parse(4, args, &mlm_info, &o) >= 0) return 1;
-        static Mlm L;
-        if (mlm_init(&L, &o) >= 0) return 1;
+        if (runtime_parse(4, args, &mlm_lesson.info, &o) >= 0) return 1;
+        static Run L;
+        if (kit_init(&L, &mlm_lesson, &o) >= 0) return 1;
+        double H = L.refs[REF_UNIGRAM_ENTROPY], U = L.refs[REF_UNIGRAM_ACCURACY];
         long loss_step = -1, acc_step = -1;
         float el = 0, ea = 0;
         char what[128];
         for (long s = 1; s <= max_steps; s++) {
-            mlm_next_batch(&L);
+            kit_next_batch(&L);
             bool div;
-            mlm_train_step(&L, true, &div, what, sizeof what);
+            kit_step(&L, true, &div, what, sizeof what);
             if (s % 25) continue;
-            mlm_evaluate(&L, &el, &ea);
-            if (el < L.unigram_entropy) { if (loss_step < 0) loss_step = s; }
+            float extra[KIT_MAX_EXTRA];
+            kit_evaluate(&L, extra);
+            el = extra[MLM_EVAL_LOSS];
+            ea = extra[MLM_EVAL_ACCURACY];
+            if (el < H) { if (loss_step < 0) loss_step = s; }
             else loss_step = -1;
-            if (ea > L.unigram_accuracy) { if (acc_step < 0) acc_step = s; }
+            if (ea > U) { if (acc_step < 0) acc_step = s; }
             else acc_step = -1;
         }
         char a[64], b[64], c[64];
@@ -43,10 +47,10 @@ int main(int argc, char **argv)
         snprintf(b, sizeof b, acc_step > 0 ? "%ld" : "not within %ld", acc_step > 0 ? acc_step : max_steps);
         snprintf(c, sizeof c, "%.3f / %.1f%%", (double)el, 100.0 * ea);
         char u[16];
-        snprintf(u, sizeof u, "%.1f%%", 100 * L.unigram_accuracy);
-        printf("%-5d %-10.3f %-12s %-22s %-26s %s\n", seed, L.unigram_entropy, u, a, b, c);
+        snprintf(u, sizeof u, "%.1f%%", 100 * U);
+        printf("%-5d %-10.3f %-12s %-22s %-26s %s\n", seed, H, u, a, b, c);
         fflush(stdout);
-        mlm_free(&L);
+        kit_free(&L);
     }
     return 0;
 }

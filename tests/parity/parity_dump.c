@@ -14,8 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "engine.h"
-#include "nn.h"
+#include "engine/engine.h"
 
 typedef struct Opts {
     int seed, B, T, vocab, hidden, layers, heads, inter, emb, pad, gen_hidden, gen_heads, gen_inter;

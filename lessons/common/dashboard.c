@@ -1,0 +1,419 @@
+/* dashboard.c — the snapshot and the standard panels every lesson shares:
+ *
+ *   header: lesson, step, loss, the lesson's headline figures, state
+ *   left:   the lesson's own panels (LessonView.panels), stacked by weight
+ *   middle: attention of every layer × head of the selected model (thumbnails; click one to
+ *           enlarge) and the enlarged head with its tokens on both axes
+ *   right:  the lesson's curves (train and held-out, with a reference line), then its notes
+ *   footer: the keys, or the last message
+ *
+ * and the help overlay generated from the shared keys and the lesson's key table. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lessons/common/view.h"
+
+/* ---------------------------------------------------------------- snapshot ---- */
+
+int kit_snap_init(KitSnap *s, const Run *r, const LessonView *view)
+{
+    const Lesson *l = r->lesson;
+    memset(s, 0, sizeof *s);
+    s->T = r->T;
+    s->B = r->B;
+    s->info = &l->info;
+    s->vocab = r->vocab;
+    s->names = &r->metrics;
+    s->ncols = r->metrics.ncols;
+    size_t T = (size_t)r->T;
+    s->tokens = calloc(T, sizeof *s->tokens);
+    bool ok = s->tokens != NULL;
+    for (int i = 0; i < l->nmodels; i++)
+        for (int st = 0; st < KIT_MAX_STREAMS && l->models[i].streams[st]; st++) {
+            KitAttn *a = &s->attn[s->nattn++];
+            const ModelConfig *c = &r->models[i].model.cfg;
+            if (l->models[i].streams[st][0])
+                snprintf(a->name, sizeof a->name, "%s · %s", l->models[i].folder, l->models[i].streams[st]);
+            else snprintf(a->name, sizeof a->name, "%s", l->models[i].folder);
+            a->L = c->num_hidden_layers;
+            a->NH = c->num_attention_heads;
+            a->p = calloc((size_t)a->L * a->NH * T * T, sizeof *a->p);
+            ok = ok && a->p;
+        }
+    if (view && view->snapshot_bind) {
+        s->lesson_size = view->snapshot_bind(NULL, s);
+        s->lesson = calloc(1, s->lesson_size);
+        if (s->lesson) view->snapshot_bind(s->lesson, s);
+        ok = ok && s->lesson;
+    }
+    return ok ? 0 : -1;
+}
+
+void kit_snap_free(KitSnap *s)
+{
+    free(s->tokens);
+    for (int i = 0; i < s->nattn; i++) free(s->attn[i].p);
+    free(s->metrics);
+    free(s->lesson);
+    memset(s, 0, sizeof *s);
+}
+
+/* only the rows dst lacks are copied: rows never change once written (a reset starts over) */
+static void copy_rows(KitSnap *dst, int dst_run, long dst_rows, const float *src, long rows, int src_run)
+{
+    size_t nc = (size_t)dst->ncols;
+    if (rows > dst->rows_cap) {
+        long cap = rows * 2 + 1024;
+        float *m = realloc(dst->metrics, (size_t)cap * nc * sizeof(float));
+        if (!m) { dst->rows = 0; return; }
+        dst->metrics = m;
+        dst->rows_cap = cap;
+    }
+    long from = dst_run == src_run && dst_rows <= rows ? dst_rows : 0;
+    if (rows > from) memcpy(dst->metrics + from * nc, src + from * nc, (size_t)(rows - from) * nc * sizeof(float));
+    dst->rows = rows;
+}
+
+void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus)
+{
+    const Lesson *l = r->lesson;
+    int T = s->T;
+    s->step = r->step;
+    s->B = r->B;
+    s->focus = focus < 0 ? 0 : focus % r->B;
+    s->have_forward = r->have_forward;
+    s->loss = r->loss;
+    s->lr = lr_at(&r->schedule, r->step);
+    memcpy(s->parts, r->parts, sizeof s->parts);
+    memcpy(s->extra, r->extra, sizeof s->extra);
+    memcpy(s->refs, r->refs, sizeof s->refs);
+    memcpy(s->value, r->opt.value, sizeof s->value);
+    size_t off = (size_t)s->focus * T;
+    for (int i = 0; i < l->nbatch; i++)
+        if (!strcmp(l->batch[i].name, "input_ids") && l->batch[i].src == KIT_I32)
+            memcpy(s->tokens, (const int32_t *)l->batch_data(r, i) + off, (size_t)T * sizeof *s->tokens);
+    int k = 0;
+    for (int i = 0; i < l->nmodels; i++)
+        for (int st = 0; st < KIT_MAX_STREAMS && l->models[i].streams[st]; st++) {
+            KitAttn *a = &s->attn[k++];
+            float **attn = r->models[i].attn[st];
+            for (int layer = 0; attn && s->have_forward && layer < a->L; layer++)
+                for (int h = 0; h < a->NH; h++)
+                    memcpy(a->p + ((size_t)layer * a->NH + h) * T * T, attn[layer] + (((size_t)s->focus * a->NH + h) * T) * T,
+                           (size_t)T * T * sizeof(float));
+        }
+    int run = s->run;
+    s->run = r->run;
+    copy_rows(s, run, s->rows, r->metrics.data, r->metrics.rows, r->run);
+    if (view && view->snapshot_fill) view->snapshot_fill(s->lesson, r, s->focus);
+}
+
+void kit_snap_copy(KitSnap *dst, const KitSnap *src, const LessonView *view)
+{
+    KitSnap keep = *dst;
+    *dst = *src;
+    dst->tokens = keep.tokens;
+    dst->metrics = keep.metrics;
+    dst->rows_cap = keep.rows_cap;
+    dst->lesson = keep.lesson;
+    size_t T = (size_t)src->T;
+    memcpy(dst->tokens, src->tokens, T * sizeof *dst->tokens);
+    for (int i = 0; i < src->nattn; i++) {
+        dst->attn[i].p = keep.attn[i].p;
+        memcpy(dst->attn[i].p, src->attn[i].p, (size_t)src->attn[i].L * src->attn[i].NH * T * T * sizeof(float));
+    }
+    copy_rows(dst, keep.run, keep.rows, src->metrics, src->rows, src->run);
+    if (src->lesson_size) {
+        memcpy(dst->lesson, src->lesson, src->lesson_size);
+        view->snapshot_bind(dst->lesson, dst);
+    }
+}
+
+const char *kit_token(const KitSnap *s, int32_t id)
+{
+    return id >= 0 && id < s->vocab->size ? vocab_token(s->vocab, id) : "?";
+}
+
+int kit_value_index(const KitSnap *s, const char *key) { return runtime_key_index(s->info, key); }
+
+double kit_snap_value(const KitSnap *s, const char *key)
+{
+    int i = kit_value_index(s, key);
+    ENGINE_CHECK(i >= 0, "no setting %s", key);
+    return s->value[i];
+}
+
+int kit_metric_col(const KitSnap *s, const char *name) { return name ? metrics_col(s->names, name) : -1; }
+
+const char *kit_notes(const LessonInfo *info)
+{
+    static char *notes;
+    static char missing[512];
+    if (notes) return notes;
+    const char *root = runtime_source_dir();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/lessons/%s/notes.md", root ? root : ".", info->name);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(missing, sizeof missing, "# Notes\nThe notes file was not found at `%.400s`.", path);
+        return missing;
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    notes = calloc((size_t)n + 1, 1);
+    if (notes && fread(notes, 1, (size_t)n, f) != (size_t)n) notes[0] = 0;
+    fclose(f);
+    return notes ? notes : "";
+}
+
+/* ------------------------------------------------------------------ panels ---- */
+
+static void header(Viz *v, VizRect r, const KitFrame *f, const LessonView *view)
+{
+    const KitSnap *s = f->s;
+    viz_fill(v, r, (VizColor){30, 32, 40, 255});
+    int lh = viz_text_height(v, FONT_BOLD, 16), y = r.y + (r.h - lh) / 2;
+    int x = r.x + viz_px(v, 10);
+    char buf[320], title[160], more[200] = "";
+    snprintf(title, sizeof title, "fmlab · %s", s->info->title);
+    x += viz_text(v, x, y, title, FONT_BOLD, 16, VIZ_TEXT, ALIGN_LEFT) + viz_px(v, 24);
+    if (view && view->headline) view->headline(f, more, sizeof more);
+    snprintf(buf, sizeof buf, "step %ld   loss %.3f   %s%slr %.2g", s->step, (double)s->loss, more, more[0] ? "   " : "",
+             (double)s->lr);
+    viz_text(v, x, y + viz_px(v, 2), buf, FONT_MONO, 13, VIZ_TEXT, ALIGN_LEFT);
+    const KitUiState *ui = f->ui;
+    if (ui->running) snprintf(buf, sizeof buf, "RUNNING ×%d", ui->steps_per_frame);
+    else snprintf(buf, sizeof buf, "%s", ui->status[0] || ui->steps_per_frame ? "PAUSED" : "");
+    viz_text(v, r.x + r.w - viz_px(v, 10), y, buf, FONT_BOLD, 14, ui->running ? VIZ_ACCENT[2] : VIZ_ACCENT[0], ALIGN_RIGHT);
+}
+
+static void attention_panel(Viz *v, VizRect r, const KitFrame *f)
+{
+    const KitSnap *s = f->s;
+    KitUiState *ui = f->ui;
+    if (ui->attn >= s->nattn) ui->attn = 0;
+    const KitAttn *a = &s->attn[ui->attn];
+    char ptitle[96];
+    if (s->nattn > 1) snprintf(ptitle, sizeof ptitle, "Attention of %s: every layer × head (M: next model)", a->name);
+    else snprintf(ptitle, sizeof ptitle, "Attention of every layer × head");
+    VizRect c = viz_panel(v, r, ptitle);
+    int T = s->T, lh = viz_text_height(v, FONT_SANS, 10);
+    if (ui->layer >= a->L) ui->layer = a->L - 1;
+    if (ui->head >= a->NH) ui->head = a->NH - 1;
+    int layer = ui->layer, head = ui->head;
+    /* thumbnails */
+    int thumb_h = c.h * 2 / 5;
+    int gap = viz_px(v, 6);
+    int tw = (c.w - lh - gap * (a->NH - 1)) / a->NH, th = (thumb_h - lh - gap * (a->L - 1)) / a->L;
+    int side = tw < th ? tw : th;
+    if (side < 8) side = 8;
+    for (int h = 0; h < a->NH; h++) {
+        char t[16];
+        snprintf(t, sizeof t, "head %d", h + 1);
+        viz_text(v, c.x + lh + h * (side + gap) + side / 2, c.y, t, FONT_SANS, 10, VIZ_DIM, ALIGN_CENTER);
+    }
+    for (int l = 0; l < a->L; l++) {
+        char t[16];
+        snprintf(t, sizeof t, "L%d", l + 1);
+        viz_text(v, c.x, c.y + lh + l * (side + gap) + side / 2 - lh / 2, t, FONT_SANS, 10, VIZ_DIM, ALIGN_LEFT);
+        for (int h = 0; h < a->NH; h++) {
+            VizRect tr = {c.x + lh + h * (side + gap), c.y + lh + l * (side + gap), side, side};
+            VizHeatmap hm = {a->p + ((size_t)l * a->NH + h) * T * T, T, T, 0, 1, CMAP_VIRIDIS, NULL, NULL, "p", false, NULL};
+            int hr, hc;
+            viz_heatmap(v, tr, &hm, &hr, &hc);
+            if (l == layer && h == head) viz_frame(v, (VizRect){tr.x - 2, tr.y - 2, tr.w + 4, tr.h + 4}, VIZ_ACCENT[3]);
+            if (viz_hover(v, tr)) {
+                viz_tooltip(v, "layer %d head %d: query %d → key %d: p = %.4f (click to enlarge)", l + 1, h + 1, hr, hc,
+                            hr >= 0 ? (double)hm.data[(size_t)hr * T + hc] : 0.0);
+                if (v->mouse_clicked) {
+                    ui->layer = l;
+                    ui->head = h;
+                }
+            }
+        }
+    }
+    /* the enlarged head */
+    int y = c.y + lh + a->L * (side + gap) + gap;
+    char title[96];
+    snprintf(title, sizeof title, "layer %d, head %d (keys 1–9 pick the layer)", layer + 1, head + 1);
+    viz_text(v, c.x, y, title, FONT_BOLD, 11, VIZ_TEXT, ALIGN_LEFT);
+    y += viz_text_height(v, FONT_BOLD, 11) + viz_px(v, 2);
+    const char *labels[512];
+    for (int t = 0; t < T && t < 512; t++) labels[t] = kit_token(s, s->tokens[t]);
+    VizHeatmap big = {a->p + ((size_t)layer * a->NH + head) * T * T, T, T, 0, 1, CMAP_VIRIDIS, labels, labels,
+                      "attention p", true, NULL};
+    int hr, hc;
+    viz_heatmap(v, (VizRect){c.x, y, c.w, c.y + c.h - y}, &big, &hr, &hc);
+    if (hr >= 0)
+        viz_tooltip(v, "\"%s\" (query %d) attends to \"%s\" (key %d): p = %.4f", labels[hr], hr, labels[hc], hc,
+                    (double)big.data[(size_t)hr * T + hc]);
+}
+
+static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv)
+{
+    VizRect c = viz_panel(v, r, cv->title);
+    static float *cols[2];
+    static long cap;
+    if (s->rows > cap) {
+        for (int i = 0; i < 2; i++) {
+            free(cols[i]);
+            cols[i] = malloc((size_t)(s->rows * 2 + 256) * sizeof(float));
+        }
+        cap = s->rows * 2 + 256;
+    }
+    int a = kit_metric_col(s, cv->train), b = kit_metric_col(s, cv->heldout);
+    for (long i = 0; i < s->rows && cols[0] && cols[1]; i++) {
+        cols[0][i] = a >= 0 ? s->metrics[i * s->ncols + a] : NAN;
+        cols[1][i] = b >= 0 ? s->metrics[i * s->ncols + b] : NAN;
+    }
+    VizPlot p = {0};
+    p.xlabel = "optimizer step";
+    p.ylabel = cv->ylabel;
+    p.series[0] = (VizSeries){"train (batch)", cols[0], s->rows, VIZ_ACCENT[1], false, false};
+    p.series[1] = (VizSeries){"held-out", cols[1], s->rows, VIZ_ACCENT[0], false, true};
+    p.nseries = s->rows && cols[0] && cols[1] ? (b >= 0 ? 2 : 1) : 0;
+    p.hline[0] = cv->ref >= 0 ? (float)s->refs[cv->ref] : NAN;
+    p.hline_name[0] = cv->ref_name;
+    p.hline_color[0] = VIZ_ACCENT[7];
+    p.hline[1] = NAN;
+    p.smooth = 10;
+    viz_lineplot(v, c, &p);
+}
+
+/* The shared keys, then the lesson's: the help overlay and the footer come from here. */
+static const char *const shared_help[] = {
+    "**Space**: one training step (one batch)",
+    "**Enter**: run / pause",
+    "**+ / -**: more or fewer steps per frame while running",
+    "**N**: draw a new batch without training",
+    "**R**: reset with the same seed; **Shift+R**: with a new seed",
+    "**Tab**: next sequence of the batch",
+    "**1–9**: layer of the enlarged attention map; click a thumbnail for a head",
+    "**S**: screenshot PNG; **E**: export (weights, gradients, batch)",
+    "**F** or **F11**: full screen; **Ctrl+= / Ctrl+-**: text size",
+    "**A**: reveal the answers of the notes' questions",
+    "**Page Up / Page Down** or the wheel over the notes: scroll",
+    "**H** or **F1**: this help; **Esc**: leave input, or quit",
+};
+
+static void help_overlay(Viz *v, const LessonView *view, const KitSnap *s)
+{
+    VizRect r = {v->w / 6, v->h / 8, v->w * 2 / 3, v->h * 3 / 4};
+    viz_fill(v, r, (VizColor){16, 18, 24, 255});
+    viz_frame(v, r, VIZ_ACCENT[3]);
+    static char help[4096];
+    int n = snprintf(help, sizeof help, "# Keys\n");
+    for (size_t i = 0; i < sizeof shared_help / sizeof *shared_help; i++)
+        n += snprintf(help + n, sizeof help - (size_t)n, "- %s\n", shared_help[i]);
+    if (view && view->probe)
+        n += snprintf(help + n, sizeof help - (size_t)n, "- **/**: type a probe for the model; **Enter** to run it\n");
+    if (s->nattn > 1) n += snprintf(help + n, sizeof help - (size_t)n, "- **M**: the next model's attention\n");
+    for (int i = 0; view && i < view->nkeys; i++)
+        n += snprintf(help + n, sizeof help - (size_t)n, "- **%c**: %s\n", view->keys[i].key, view->keys[i].help);
+    int scroll = 0;
+    viz_markdown(v, (VizRect){r.x + viz_px(v, 16), r.y + viz_px(v, 12), r.w - viz_px(v, 32), r.h - viz_px(v, 24)}, help,
+                 &scroll);
+}
+
+/* The notes with the "## Answers" section folded until the student asks (key A). */
+static const char *notes_shown(const char *md, bool reveal)
+{
+    static char *buf;
+    static const char *made_from;
+    if (reveal) return md;
+    if (buf && made_from == md) return buf;
+    free(buf);
+    buf = NULL;
+    const char *a = strstr(md, "## Answers");
+    if (!a) return md;
+    const char *next = strstr(a + 3, "\n## ");
+    const char *hidden = "## Answers\n*Predict first, then press* **A** *to show the answers.*\n";
+    size_t n = (size_t)(a - md) + strlen(hidden) + (next ? strlen(next) : 0) + 1;
+    buf = malloc(n);
+    if (!buf) return md;
+    snprintf(buf, n, "%.*s%s%s", (int)(a - md), md, hidden, next ? next + 1 : "");
+    made_from = md;
+    return buf;
+}
+
+void kit_draw(Viz *v, const KitSnap *s, KitUiState *ui, const LessonView *view)
+{
+    KitFrame f = {s, s->lesson, ui};
+    int W = v->w, H = v->h, g = viz_px(v, 6);
+    int head_h = viz_text_height(v, FONT_BOLD, 16) + viz_px(v, 12);
+    int foot_h = viz_text_height(v, FONT_SANS, 11) + viz_px(v, 6);
+    header(v, (VizRect){0, 0, W, head_h}, &f, view);
+    int top = head_h + g, bottom = H - foot_h - g, body = bottom - top;
+    int left_w = W * 39 / 100, mid_w = W * 30 / 100, right_w = W - left_w - mid_w - 4 * g;
+    int lx = g, mx = lx + left_w + g, rx = mx + mid_w + g;
+    /* the lesson's panels, stacked by weight; a probe panel only while it is in use */
+    bool probe_on = ui->probing || ui->probe_result;
+    float total = 0;
+    int shown = 0;
+    for (int i = 0; view && i < view->npanels; i++)
+        if (!(view->panels[i].flags & KIT_PANEL_PROBE) || probe_on) { total += view->panels[i].weight; shown++; }
+    int y = top, avail = body - (shown - 1) * g;
+    for (int i = 0, k = 0; view && i < view->npanels; i++) {
+        const KitPanel *p = &view->panels[i];
+        if ((p->flags & KIT_PANEL_PROBE) && !probe_on) continue;
+        int h = ++k == shown ? bottom - y : (int)(avail * p->weight / total);
+        VizRect c = viz_panel(v, (VizRect){lx, y, left_w, h}, p->title);
+        p->draw(v, c, &f);
+        y += h + g;
+    }
+    attention_panel(v, (VizRect){mx, top, mid_w, body}, &f);
+    int nc = view ? view->ncurves : 0, plot_h = body * 30 / 100;
+    for (int i = 0; i < nc; i++) curves_panel(v, (VizRect){rx, top + i * (plot_h + g), right_w, plot_h}, s, &view->curves[i]);
+    VizRect notes = {rx, top + nc * (plot_h + g), right_w, body - nc * (plot_h + g)};
+    char ntitle[96];
+    snprintf(ntitle, sizeof ntitle, "Notes (lessons/%s/notes.md)", s->info->name);
+    VizRect nc_rect = viz_panel(v, notes, ntitle);
+    int scroll = ui->notes_scroll;
+    viz_markdown(v, nc_rect, notes_shown(ui->notes ? ui->notes : kit_notes(s->info), ui->reveal), &scroll);
+    ui->notes_scroll = scroll;
+    /* footer */
+    static char keys[512];
+    int n = snprintf(keys, sizeof keys, "Space step · Enter run/pause · N new batch · Tab sequence · 1-9 layer · ");
+    if (view && view->probe) n += snprintf(keys + n, sizeof keys - (size_t)n, "/ probe · ");
+    snprintf(keys + n, sizeof keys - (size_t)n, "S screenshot · E export · H help · Esc quit");
+    viz_text_fit(v, g, H - foot_h, W - 2 * g, ui->status[0] ? ui->status : keys, FONT_SANS, 11,
+                 ui->status[0] ? VIZ_ACCENT[3] : VIZ_DIM);
+    if (ui->help) {
+        help_overlay(v, view, s);
+        v->tooltip[0] = 0; /* nothing under the mouse shows through the overlay */
+    }
+}
+
+int kit_render_png(Run *r, const char *path, char *err, size_t errlen)
+{
+    const LessonView *view = r->view;
+    KitSnap s;
+    if (kit_snap_init(&s, r, view)) {
+        kit_snap_free(&s);
+        return engine_error(err, errlen, "out of memory");
+    }
+    kit_snap_fill(&s, r, view, 0);
+    int w = r->opt.width, h = r->opt.height;
+    float font_scale = r->opt.font_scale;
+    Viz v;
+    float scale = font_scale * fminf((float)w / 1280.0f, (float)h / 800.0f);
+    if (scale < font_scale) scale = font_scale;
+    char assets[4096];
+    const char *root = runtime_source_dir();
+    snprintf(assets, sizeof assets, "%s/assets", root ? root : ".");
+    int rc = viz_open_offscreen(&v, w, h, scale, assets, err, errlen);
+    if (rc == 0) {
+        KitUiState ui = {0};
+        viz_begin(&v);
+        kit_draw(&v, &s, &ui, view);
+        viz_end(&v);
+        rc = viz_save_png(&v, path, err, errlen);
+        viz_close(&v);
+    }
+    kit_snap_free(&s);
+    return rc;
+}

@@ -1,0 +1,325 @@
+/* kit.c — the trainer every lesson shares: settings (with those of --resume), the lesson's
+ * init, weights, AdamW per trained block, the schedule, one step with its NaN check and
+ * metrics row, evaluation cadence, reset, save and resume. */
+#include "lessons/common/kit.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lessons/common/checkpoint.h"
+
+const char *kit_prog(const Run *r)
+{
+    static char name[64];
+    snprintf(name, sizeof name, "fmlab-%s", r->lesson->info.name);
+    return name;
+}
+
+double kit_value(const Run *r, const char *key) { return runtime_value(&r->lesson->info, &r->opt, key); }
+
+Model *kit_model(Run *r, int i)
+{
+    ENGINE_CHECK(i >= 0 && i < r->lesson->nmodels, "lesson %s has no model %d", r->lesson->info.name, i);
+    return &r->models[i].model;
+}
+
+ParamBlock *kit_block(Run *r, int i)
+{
+    ENGINE_CHECK(i >= 0 && i < r->nblocks, "lesson %s has no block %d", r->lesson->info.name, i);
+    return &r->blocks[i].pb;
+}
+
+void kit_keep_attention(Run *r, int model, int stream, float **attn)
+{
+    ENGINE_CHECK(model >= 0 && model < r->lesson->nmodels && stream >= 0 && stream < KIT_MAX_STREAMS,
+                 "attention of model %d stream %d", model, stream);
+    r->models[model].attn[stream] = attn;
+}
+
+KitScope kit_eval_begin(Run *r)
+{
+    KitScope s = {tape_mark(&r->tape), r->tape.no_grad};
+    r->tape.no_grad = true;
+    return s;
+}
+
+void kit_eval_end(Run *r, KitScope s)
+{
+    r->tape.no_grad = s.no_grad;
+    tape_rewind(&r->tape, s.mark);
+}
+
+int kit_data_path(const Run *r, const char *rel, char *path, size_t n)
+{
+    char err[512];
+    const char *data = runtime_data_dir(err, sizeof err);
+    if (!data) return runtime_usage_error(&r->lesson->info, "%s", err);
+    snprintf(path, n, "%s/%s", data, rel);
+    return -1;
+}
+
+int kit_load_vocab(Run *r, Vocab *v, int vocab_size)
+{
+    char path[4096], err[512];
+    int rc;
+    if (vocab_size == 2000) {
+        if ((rc = kit_data_path(r, "moby_dick/vocab.txt", path, sizeof path)) >= 0) return rc;
+        if (vocab_load(v, path, err, sizeof err)) return runtime_usage_error(&r->lesson->info, "%s", err);
+        return -1;
+    }
+    /* another size: learn it from the training chapters (a second or two) */
+    char **docs;
+    int ndocs;
+    if ((rc = kit_data_path(r, "moby_dick/train.txt", path, sizeof path)) >= 0) return rc;
+    if (corpus_read_documents(path, &docs, &ndocs, err, sizeof err)) return runtime_usage_error(&r->lesson->info, "%s", err);
+    rc = vocab_learn(v, (const char *const *)docs, ndocs, vocab_size, err, sizeof err);
+    corpus_texts_free(docs, ndocs);
+    if (rc) return runtime_usage_error(&r->lesson->info, "vocab_size=%d: %s", vocab_size, err);
+    if (v->size < vocab_size)
+        fprintf(stderr, "%s: the text yields only %d tokens; vocab_size is %d\n", kit_prog(r), v->size, v->size);
+    return -1;
+}
+
+/* ------------------------------------------------------------------ settings ---- */
+
+static char *settings_json(const Run *r)
+{
+    const LessonInfo *info = &r->lesson->info;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "seed", (double)r->opt.seed);
+    cJSON_AddNumberToObject(j, "batch", r->opt.batch);
+    cJSON_AddNumberToObject(j, "lr", r->opt.lr);
+    cJSON *k = cJSON_AddObjectToObject(j, "keys");
+    for (int i = 0; i < info->nkeys; i++) cJSON_AddNumberToObject(k, info->keys[i].name, r->opt.value[i]);
+    char *s = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return s;
+}
+
+/* --resume: the checkpoint's settings are the run's; a flag that says otherwise is an error. */
+static int apply_checkpoint_settings(const LessonInfo *info, RunOptions *o, const char *json)
+{
+    cJSON *j = cJSON_Parse(json);
+    if (!j) return runtime_usage_error(info, "--resume %s: unreadable settings", o->resume);
+    int rc = -1;
+    const cJSON *seed = cJSON_GetObjectItem(j, "seed"), *batch = cJSON_GetObjectItem(j, "batch"),
+                *lr = cJSON_GetObjectItem(j, "lr"), *k = cJSON_GetObjectItem(j, "keys");
+    if (!cJSON_IsNumber(seed) || !cJSON_IsNumber(batch) || !cJSON_IsNumber(lr) || !cJSON_IsObject(k)) {
+        cJSON_Delete(j);
+        return runtime_usage_error(info, "--resume %s: incomplete settings", o->resume);
+    }
+    if (o->seed_set && (double)o->seed != seed->valuedouble)
+        rc = runtime_usage_error(info, "--seed %llu conflicts with the checkpoint's %.0f", (unsigned long long)o->seed,
+                                 seed->valuedouble);
+    else if (o->batch_set && o->batch != batch->valueint)
+        rc = runtime_usage_error(info, "--batch %d conflicts with the checkpoint's %d", o->batch, batch->valueint);
+    else if (o->lr_set && (float)lr->valuedouble != o->lr)
+        rc = runtime_usage_error(info, "--lr conflicts with the checkpoint's %g", lr->valuedouble);
+    for (int i = 0; rc < 0 && i < info->nkeys; i++) {
+        const cJSON *v = cJSON_GetObjectItem(k, info->keys[i].name);
+        if (!cJSON_IsNumber(v)) continue;
+        if (o->set[i] && o->value[i] != v->valuedouble)
+            rc = runtime_usage_error(info, "--set %s=%g conflicts with the checkpoint's %g", info->keys[i].name,
+                                     o->value[i], v->valuedouble);
+        o->value[i] = v->valuedouble;
+    }
+    if (rc < 0) {
+        o->seed = (uint64_t)seed->valuedouble;
+        o->batch = batch->valueint;
+        o->lr = (float)lr->valuedouble;
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
+static CheckpointState checkpoint_state(Run *r)
+{
+    CheckpointState cs = {r->lesson->info.name, r->step, r->nblocks, {0}, {0}, &r->rng, &r->metrics, NULL, NULL, 0};
+    for (int b = 0; b < r->nblocks; b++) {
+        cs.pb[b] = &r->blocks[b].pb;
+        cs.opt[b] = r->blocks[b].trained ? &r->blocks[b].adam : NULL;
+    }
+    if (r->lesson->counters) cs.counters = r->lesson->counters(r, &cs.ncounters);
+    return cs;
+}
+
+/* ---------------------------------------------------------------- lifecycle ---- */
+
+static void init_weights(Run *r, uint64_t seed)
+{
+    Rng init;
+    rng_seed(&init, seed, 1);
+    for (int i = 0; i < r->lesson->nmodels; i++) model_init_weights(&r->models[i].model, &init);
+}
+
+int kit_init(Run *r, const Lesson *l, const RunOptions *o)
+{
+    const LessonInfo *info = &l->info;
+    ENGINE_CHECK(l->nmodels <= KIT_MAX_MODELS && l->nparts <= KIT_MAX_PARTS && l->nextra <= KIT_MAX_EXTRA &&
+                     l->nbatch <= KIT_MAX_BATCH && 3 + l->nparts + l->nextra <= METRICS_MAX_COLS,
+                 "lesson %s: a table is larger than the kit's limits", info->name);
+    memset(r, 0, sizeof *r);
+    r->lesson = l;
+    r->opt = *o;
+    char err[1024];
+    if (o->resume) {
+        char *saved = NULL;
+        if (checkpoint_read_settings(o->resume, &saved, err, sizeof err)) return runtime_usage_error(info, "--resume %s", err);
+        int rc = apply_checkpoint_settings(info, &r->opt, saved);
+        free(saved);
+        if (rc >= 0) return rc;
+    }
+    if (r->opt.threads) engine_set_threads(r->opt.threads);
+    r->B = r->opt.batch;
+    r->T = runtime_key_index(info, "seq_len") >= 0 ? (int)kit_value(r, "seq_len") : 0;
+    r->schedule = (LrSchedule){SCHEDULE_CONSTANT, r->opt.lr, (int)kit_value(r, "warmup_steps"), 0};
+    r->max_grad_norm = (float)kit_value(r, "max_grad_norm");
+    r->eval_every = (int)kit_value(r, "eval_every");
+    for (int i = 0; i < l->nmodels; i++) {
+        int b = l->models[i].block;
+        ENGINE_CHECK(b >= 0 && b < KIT_MAX_BLOCKS, "model %d: block %d", i, b);
+        if (b >= r->nblocks) r->nblocks = b + 1;
+        r->blocks[b].trained |= l->models[i].trained;
+    }
+    for (int b = 0; b < r->nblocks; b++) params_init(&r->blocks[b].pb);
+    r->self = calloc(1, l->state_size ? l->state_size : 1);
+    if (!r->self) return runtime_usage_error(info, "out of memory");
+
+    int rc = l->init(r);
+    if (rc >= 0) return rc;
+
+    for (int b = 0; b < r->nblocks; b++)
+        if (!params_finalize(&r->blocks[b].pb)) return runtime_usage_error(info, "out of memory for the model");
+    init_weights(r, r->opt.seed);
+    for (int b = 0; b < r->nblocks; b++) {
+        r->blocks[b].adam = adamw_default();
+        r->blocks[b].adam.weight_decay = (float)kit_value(r, "weight_decay");
+    }
+    rng_seed(&r->rng, r->opt.seed, 0);
+    const char *cols[METRICS_MAX_COLS];
+    int nc = 0;
+    cols[nc++] = "loss";
+    for (int i = 0; i < l->nparts; i++) cols[nc++] = l->parts[i];
+    cols[nc++] = "lr";
+    for (int i = 0; i < l->nextra; i++) cols[nc++] = l->extra[i];
+    metrics_init(&r->metrics, nc, cols);
+    if (!tape_init(&r->tape, r->arena_bytes ? r->arena_bytes : (64u << 20), 8192))
+        return runtime_usage_error(info, "out of memory for the activations");
+    if (r->opt.resume) {
+        CheckpointState cs = checkpoint_state(r);
+        char *s = NULL;
+        if (checkpoint_load(r->opt.resume, &cs, &s, err, sizeof err)) return runtime_usage_error(info, "--resume %s", err);
+        free(s);
+        r->step = cs.step;
+    }
+    return -1;
+}
+
+void kit_free(Run *r)
+{
+    if (r->lesson && r->lesson->free && r->self) r->lesson->free(r);
+    free(r->self);
+    r->self = NULL;
+    tape_free(&r->tape);
+    metrics_free(&r->metrics);
+    for (int i = 0; r->lesson && i < r->lesson->nmodels; i++) model_free(&r->models[i].model);
+    for (int b = 0; b < r->nblocks; b++) params_free(&r->blocks[b].pb);
+    r->nblocks = 0;
+}
+
+void kit_reset(Run *r, uint64_t seed)
+{
+    r->opt.seed = seed;
+    init_weights(r, seed);
+    for (int b = 0; b < r->nblocks; b++) {
+        ParamBlock *pb = &r->blocks[b].pb;
+        memset(pb->m, 0, pb->n * sizeof(float));
+        memset(pb->v, 0, pb->n * sizeof(float));
+        r->blocks[b].adam.step = 0;
+    }
+    rng_seed(&r->rng, seed, 0);
+    r->metrics.rows = 0;
+    r->run++;
+    r->step = 0;
+    r->have_forward = false;
+    r->loss = 0;
+    memset(r->parts, 0, sizeof r->parts);
+    for (int i = 0; i < KIT_MAX_EXTRA; i++) r->extra[i] = NAN;
+    for (int i = 0; i < KIT_MAX_MODELS; i++) memset(r->models[i].attn, 0, sizeof r->models[i].attn);
+    int n = 0;
+    int64_t *c = r->lesson->counters ? r->lesson->counters(r, &n) : NULL;
+    if (c) memset(c, 0, (size_t)n * sizeof *c);
+    tape_reset(&r->tape);
+    if (r->lesson->reset) r->lesson->reset(r);
+}
+
+void kit_next_batch(Run *r) { r->lesson->next_batch(r); }
+
+/* ---------------------------------------------------------------- one step ---- */
+
+float kit_step(Run *r, bool update, bool *diverged, char *what, size_t whatlen)
+{
+    const Lesson *l = r->lesson;
+    *diverged = false;
+    tape_reset(&r->tape);
+    for (int b = 0; b < r->nblocks; b++)
+        if (r->blocks[b].trained) params_zero_grad(&r->blocks[b].pb);
+    float parts[KIT_MAX_PARTS] = {0}, extra[KIT_MAX_EXTRA];
+    for (int i = 0; i < KIT_MAX_EXTRA; i++) extra[i] = NAN;
+    Tensor *loss = l->loss(r, parts, extra);
+    if (loss->tape_index >= 0) tape_backward(&r->tape, loss);
+    float v = loss->data[0];
+    r->loss = v;
+    memcpy(r->parts, parts, sizeof parts);
+    memcpy(r->extra, extra, sizeof extra);
+    r->have_forward = true;
+    const Tensor *bad = NULL;
+    for (int b = 0; b < r->nblocks && !bad; b++)
+        if (r->blocks[b].trained) bad = params_nonfinite_grad(&r->blocks[b].pb);
+    if (!isfinite(v) || bad) {
+        *diverged = true;
+        snprintf(what, whatlen, "step %ld: %s became %s", r->step + 1, isfinite(v) ? bad->name : "the loss",
+                 isfinite(v) ? "NaN or Inf in its gradient" : "NaN or Inf");
+        return v;
+    }
+    if (!update) return v;
+    float lr = lr_at(&r->schedule, r->step);
+    for (int b = 0; b < r->nblocks; b++) {
+        if (!r->blocks[b].trained) continue;
+        if (r->max_grad_norm > 0) clip_grad_norm(&r->blocks[b].pb, r->max_grad_norm);
+        adamw_step(&r->blocks[b].adam, &r->blocks[b].pb, lr);
+    }
+    r->step++;
+    float row[METRICS_MAX_COLS];
+    int c = 0;
+    row[c++] = v;
+    for (int i = 0; i < l->nparts; i++) row[c++] = parts[i];
+    row[c++] = lr;
+    float *row_extra = row + c;
+    for (int i = 0; i < l->nextra; i++) row[c++] = extra[i];
+    if (l->evaluate && r->step % r->eval_every == 0) kit_evaluate(r, row_extra);
+    metrics_append(&r->metrics, row);
+    return v;
+}
+
+void kit_evaluate(Run *r, float *extra)
+{
+    /* the lesson's evaluation must not disturb what the dashboard shows of the batch */
+    float **keep[KIT_MAX_MODELS][KIT_MAX_STREAMS];
+    for (int i = 0; i < KIT_MAX_MODELS; i++) memcpy(keep[i], r->models[i].attn, sizeof keep[i]);
+    r->lesson->evaluate(r, extra);
+    for (int i = 0; i < KIT_MAX_MODELS; i++) memcpy(r->models[i].attn, keep[i], sizeof keep[i]);
+}
+
+int kit_save(Run *r, const char *path, char *err, size_t errlen)
+{
+    CheckpointState cs = checkpoint_state(r);
+    char *s = settings_json(r);
+    if (!s) return engine_error(err, errlen, "%s: out of memory", path);
+    cs.settings_json = s;
+    int rc = checkpoint_save(path, &cs, err, errlen);
+    free(s);
+    return rc;
+}

@@ -1,0 +1,190 @@
+/* kit.h — the lesson kit: a lesson is a description and a few hooks; the kit runs it.
+ *
+ * A lesson (lessons/<name>/) fills one `Lesson` (its settings, models, loss parts, metric
+ * columns, batch tensors and hooks) and, for the window, one `LessonView` (view.h: its
+ * snapshot, its panels and its keys). The kit (lessons/common/) owns everything else: the
+ * command line of CLI.md, the trainer (parameter blocks, AdamW, the schedule, the tape, the
+ * RNG, metrics, evaluation cadence, the NaN check, save and resume), the export of
+ * EXPORT.md, the window with its worker thread, and the standard panels.
+ *
+ * The kit calls the lesson only through these hooks; the lesson calls the kit only through
+ * the kit_* functions below. lessons/README.md walks through writing one, with mlm as the
+ * worked example.
+ *
+ * Determinism: the kit seeds three streams from --seed: (seed, 0) the batches and every
+ * draw the objective makes while training, (seed, 1) the initial weights, (seed, 2) the
+ * lesson's held-out set. Nothing else may change a number of the run. */
+#ifndef FMLAB_LESSONS_KIT_H
+#define FMLAB_LESSONS_KIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "datasets/corpus.h"
+#include "engine/engine.h"
+#include "lessons/common/metrics.h"
+#include "lessons/common/runtime.h"
+
+#define KIT_MAX_MODELS 4
+#define KIT_MAX_BLOCKS 4
+#define KIT_MAX_PARTS 4
+#define KIT_MAX_EXTRA 8
+#define KIT_MAX_STREAMS 2
+#define KIT_MAX_BATCH 12
+#define KIT_MAX_REFS 4
+
+typedef struct Run Run;
+
+/* A model of the lesson: exported as <folder>/ (config.json, model.safetensors, vocab.txt,
+ * and grads.safetensors when trained). Models in the same block share one ParamBlock and one
+ * AdamW (ELECTRA's generator and discriminator); a frozen model (a teacher) has its own. */
+typedef struct KitModelSpec {
+    const char *folder;              /* "bert" */
+    const char *class_name;          /* "BertForMaskedLM": for --describe and the tests */
+    int block;                       /* parameter block index */
+    bool trained;
+    const char *streams[KIT_MAX_STREAMS];   /* attention streams: {""} or {"content", "query"} */
+} KitModelSpec;
+
+/* A tensor of batch.safetensors. The shape is written in symbols: B (batch), T (seq_len),
+ * K (num_predict): "BT", "B", "BTT", "BK". Ids and masks are exported as I64. */
+typedef enum KitSrc { KIT_I32, KIT_U8, KIT_F32 } KitSrc;
+typedef struct KitTensorSpec {
+    const char *name;
+    KitSrc src;                      /* what the lesson's array holds */
+    const char *shape;
+} KitTensorSpec;
+
+typedef struct Lesson {
+    LessonInfo info;                 /* name, title, summary, keys (model keys, lesson keys,
+                                        then KIT_TRAINER_KEYS), default batch and lr */
+    const KitModelSpec *models;
+    int nmodels;
+    const char *const *parts;        /* loss parts: lesson.json losses and metrics.csv columns */
+    int nparts;
+    const char *const *extra;        /* metrics.csv columns after lr (accuracies, held-out) */
+    int nextra;
+    const KitTensorSpec *batch;      /* batch.safetensors, in order */
+    int nbatch;
+    const char *const *const *tied;  /* pairs of "model/name", NULL-terminated; NULL = none */
+    size_t state_size;               /* the lesson's own state, allocated zeroed by the kit */
+
+    /* Loads data, builds the models (kit_model, kit_block) and the held-out set; sets
+     * run->vocab, run->arena_bytes and run->refs. Returns -1 to go on, or an exit status
+     * with the message printed (runtime_usage_error). Weights are initialised after it. */
+    int (*init)(Run *r);
+    void (*free)(Run *r);
+    /* After a reset to a new seed (weights, optimizer, batches and metrics are the kit's):
+     * the lesson's held-out set and its own counters. May be NULL. */
+    void (*reset)(Run *r);
+    /* Draws the next training batch with r->rng (the objective's corruption included). */
+    void (*next_batch)(Run *r);
+    /* Forward on the current batch: returns the total loss (a scalar on r->tape), writes
+     * each part's value into parts and the lesson's extra columns it measures on the batch
+     * (e.g. accuracy) into extra (pre-set to NaN), and keeps each model's attention with
+     * kit_keep_attention. */
+    Tensor *(*loss)(Run *r, float *parts, float *extra);
+    /* Held-out figures into extra (its held-out columns); called by the kit every
+     * eval_every steps. Use kit_eval_begin/kit_eval_end around its forward passes. */
+    void (*evaluate)(Run *r, float *extra);
+    /* The lesson's array for batch tensor i (lesson->batch[i]) of the current batch. */
+    const void *(*batch_data)(const Run *r, int i);
+    /* A setting changed while the window runs (r->opt.value[key] is already the new,
+     * clamped value): re-derive the lesson's config, enforce constraints between keys. */
+    void (*on_setting)(Run *r, int key);
+    /* Running counts saved in checkpoints (e.g. the realised masking tally), or NULL. */
+    int64_t *(*counters)(Run *r, int *n);
+} Lesson;
+
+/* The trainer's keys, in this order, at the end of every lesson's key table. */
+#define KIT_TRAINER_KEYS(warmup, eval_every)                                                          \
+    {"warmup_steps", (warmup), 0, 1000000, true, "steps of linear learning-rate warm-up"},            \
+    {"weight_decay", 0.01, 0, 1, false, "AdamW's decoupled weight decay"},                            \
+    {"max_grad_norm", 1.0, 0, 1000, false, "clip the gradient's global norm (0 = off)"},              \
+    {"eval_every", (eval_every), 1, 1000000, true, "steps between held-out evaluations"}
+
+typedef struct KitBlock {
+    ParamBlock pb;
+    AdamW adam;
+    bool trained;
+} KitBlock;
+
+typedef struct KitModel {
+    Model model;
+    float **attn[KIT_MAX_STREAMS];   /* (B,NH,T,T) per layer, of the last forward on the batch */
+} KitModel;
+
+struct Run {
+    const Lesson *lesson;
+    RunOptions opt;
+    void *self;                      /* the lesson's state */
+    const Vocab *vocab;              /* the lesson's tokenizer: vocab.txt and token labels */
+    KitModel models[KIT_MAX_MODELS];
+    KitBlock blocks[KIT_MAX_BLOCKS];
+    int nblocks;
+    int B, T;                        /* --batch and the seq_len key */
+    LrSchedule schedule;
+    float max_grad_norm;
+    int eval_every;
+    Rng rng;                         /* (seed, 0): batches and the objective's draws */
+    Tape tape;
+    size_t arena_bytes;              /* set by the lesson's init: one step's activations */
+    Metrics metrics;                 /* loss, parts, lr, extra */
+    long step;                       /* optimizer steps done */
+    int run;                         /* counts resets: a snapshot's history restarts */
+    bool have_forward;               /* loss, parts, extra and attention are of the batch */
+    float loss, parts[KIT_MAX_PARTS], extra[KIT_MAX_EXTRA];
+    double refs[KIT_MAX_REFS];       /* reference lines of the curves (unigram entropy, ...) */
+    const void *view;                /* the lesson's LessonView in a program with a window */
+};
+
+/* ---- for the lesson's hooks ---- */
+#define KIT_SELF(r, Type) ((Type *)(r)->self)
+/* The value of a setting by name (the key must exist). */
+double kit_value(const Run *r, const char *key);
+/* The model of spec i, and the parameter block to declare it into (in init). */
+Model *kit_model(Run *r, int i);
+ParamBlock *kit_block(Run *r, int i);
+/* Keeps a model's attention of this forward for the dashboard and the export. */
+void kit_keep_attention(Run *r, int model, int stream, float **attn);
+/* Forward passes that record nothing and leave the tape as it was (held-out sets, probes). */
+typedef struct KitScope { TapeMark mark; bool no_grad; } KitScope;
+KitScope kit_eval_begin(Run *r);
+void kit_eval_end(Run *r, KitScope s);
+/* The shipped data folder's file `rel` (e.g. "moby_dick/train.txt") into path. */
+int kit_data_path(const Run *r, const char *rel, char *path, size_t n);
+/* The shipped vocabulary at vocab_size 2000, else one learned from train.txt. */
+int kit_load_vocab(Run *r, Vocab *v, int vocab_size);
+
+/* ---- the trainer (kit.c) ---- */
+/* Everything up to the first step: settings of --resume, the lesson's init, weights,
+ * optimizer, tape, checkpoint. -1 to go on, or an exit status with the message printed. */
+int kit_init(Run *r, const Lesson *l, const RunOptions *o);
+void kit_free(Run *r);
+/* Back to step 0 with this seed: fresh weights, optimizer, data order and history. */
+void kit_reset(Run *r, uint64_t seed);
+void kit_next_batch(Run *r);
+/* Forward and backward on the current batch; with update, clips, steps AdamW and appends
+ * the metrics row (evaluating every eval_every steps). Returns the loss; on NaN/Inf sets
+ * *diverged and names the step and tensor in what, and makes no update. */
+float kit_step(Run *r, bool update, bool *diverged, char *what, size_t whatlen);
+/* The held-out columns now (what the kit records every eval_every steps). */
+void kit_evaluate(Run *r, float *extra);
+int kit_save(Run *r, const char *path, char *err, size_t errlen);
+/* EXPORT.md from the tables: the caller has drawn batch N+1 and run kit_step(r, false).
+ * render draws frame.png (NULL: none). 0, or -1 with a message; nothing is left half-way. */
+typedef int (*KitRenderFn)(Run *r, const char *path, char *err, size_t errlen);
+int kit_export(Run *r, const char *dir, KitRenderFn render, char *err, size_t errlen);
+/* --describe: the lesson's tables as JSON, for the contract tests. */
+void kit_describe(const Lesson *l, FILE *f);
+
+/* ---- the program (main.c of each lesson calls lesson_main in view.h) ---- */
+typedef struct KitUi {
+    int (*window)(Run *r, const void *view);
+    KitRenderFn render_png;
+    const void *view;
+} KitUi;
+int kit_main(const Lesson *l, const KitUi *ui, int argc, char **argv);
+const char *kit_prog(const Run *r);   /* "fmlab-mlm" */
+
+#endif

@@ -1,0 +1,84 @@
+/* program.c — kit_main: the whole of CLI.md for any lesson. Parse the flags, check every
+ * destination before training, then train headless (progress on stderr, a summary on
+ * stdout, then save / export / screenshot as asked) or hand the run to the window. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "lessons/common/kit.h"
+
+static int headless(Run *r, const KitUi *ui)
+{
+    const char *prog = kit_prog(r);
+    char err[1024], what[256];
+    double t0 = runtime_seconds();
+    long total = r->opt.steps;
+    for (long s = 0; s < total; s++) {
+        kit_next_batch(r);
+        bool diverged;
+        float loss = kit_step(r, true, &diverged, what, sizeof what);
+        if (diverged) {
+            fprintf(stderr, "%s: training diverged at %s; try a lower --lr (now %g)\n", prog, what, (double)r->opt.lr);
+            return EXIT_DIVERGED;
+        }
+        runtime_progress(s + 1, total, loss, runtime_seconds() - t0);
+    }
+    if (r->opt.save && kit_save(r, r->opt.save, err, sizeof err)) {
+        fprintf(stderr, "%s: --save %s\n", prog, err);
+        return EXIT_USAGE;
+    }
+    KitRenderFn render = ui ? ui->render_png : NULL;
+    if (r->opt.export_dir) {
+        /* batch N+1: forward and backward without an update (EXPORT.md) */
+        kit_next_batch(r);
+        bool diverged;
+        kit_step(r, false, &diverged, what, sizeof what);
+        if (diverged) {
+            fprintf(stderr, "%s: the exported batch diverged at %s\n", prog, what);
+            return EXIT_DIVERGED;
+        }
+        if (kit_export(r, r->opt.export_dir, r->opt.no_screenshot ? NULL : render, err, sizeof err)) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return EXIT_USAGE;
+        }
+    }
+    if (r->opt.screenshot) {
+        if (!render) {
+            fprintf(stderr, "%s: --screenshot needs a build with the window (SDL2)\n", prog);
+            return EXIT_USAGE;
+        }
+        if (render(r, r->opt.screenshot, err, sizeof err)) {
+            fprintf(stderr, "%s: --screenshot %s\n", prog, err);
+            return EXIT_USAGE;
+        }
+    }
+    return EXIT_OK;
+}
+
+int kit_main(const Lesson *l, const KitUi *ui, int argc, char **argv)
+{
+    RunOptions o;
+    int rc = runtime_parse(argc, argv, &l->info, &o);
+    if (rc >= 0) return rc;
+    if (o.describe) {
+        kit_describe(l, stdout);
+        return EXIT_OK;
+    }
+    char err[1024];
+    /* everything the run will write is checked before any training, so that a bad path
+       fails at once and nothing is left half-written */
+    if (o.export_dir && export_check_target(o.export_dir, o.force, err, sizeof err))
+        return runtime_usage_error(&l->info, "%s", err);
+    if (o.save && check_writable(o.save, err, sizeof err)) return runtime_usage_error(&l->info, "--save %s", err);
+    if (o.screenshot && check_writable(o.screenshot, err, sizeof err))
+        return runtime_usage_error(&l->info, "--screenshot %s", err);
+    static Run r;
+    rc = kit_init(&r, l, &o);
+    if (rc < 0) {
+        r.view = ui ? ui->view : NULL;
+        if (r.opt.headless) rc = headless(&r, ui);
+        else if (ui && ui->window) rc = ui->window(&r, ui->view);
+        else rc = runtime_usage_error(&l->info, "this build has no window (SDL2); run it with --headless");
+    }
+    kit_free(&r);
+    return rc;
+}

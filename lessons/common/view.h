@@ -1,0 +1,135 @@
+/* view.h — what a lesson adds to the kit's window: its snapshot, its panels, its keys and
+ * its probe. The kit draws the rest of the dashboard (header, the attention of every model ×
+ * layer × head with one enlarged, the curves, the notes with their answers, the help and the
+ * footer), runs training on a worker thread and renders the same dashboard to PNGs.
+ *
+ * The snapshot: after every step the worker copies what the dashboard shows into a KitSnap
+ * (under a lock held only for that copy); the UI thread draws its own copy. The kit's part
+ * (step, losses, metrics, the focus sequence's tokens and attention) is standard; a lesson
+ * adds a flat blob of its own (snapshot_bind lays it out, snapshot_fill fills it), which the
+ * kit copies with memcpy and re-binds, so a lesson writes no alloc/copy/free code. */
+#ifndef FMLAB_LESSONS_VIEW_H
+#define FMLAB_LESSONS_VIEW_H
+
+#include "lessons/common/kit.h"
+#include "viz/viz.h"
+
+#define KIT_MAX_ATTN (KIT_MAX_MODELS * KIT_MAX_STREAMS)
+
+typedef struct KitAttn {
+    char name[48];                 /* "bert", "xlnet · query" */
+    int L, NH;
+    float *p;                      /* (L, NH, T, T) of the focus sequence */
+} KitAttn;
+
+typedef struct KitSnap KitSnap;
+struct KitSnap {
+    long step;
+    int run;                       /* the run's reset count: a new run means a new history */
+    int B, T, focus;
+    bool have_forward;
+    float loss, lr, parts[KIT_MAX_PARTS], extra[KIT_MAX_EXTRA];
+    double refs[KIT_MAX_REFS];
+    double value[MAX_KEYS];        /* the settings now (the window can change some) */
+    int nattn;
+    KitAttn attn[KIT_MAX_ATTN];
+    int32_t *tokens;               /* (T) input_ids of the focus sequence: the attention axes */
+    float *metrics;                /* rows × ncols, as metrics.csv without the step */
+    long rows, rows_cap;
+    int ncols;
+    const Metrics *names;          /* column names (read-only after start) */
+    const Vocab *vocab;            /* read-only after start */
+    const LessonInfo *info;
+    void *lesson;                  /* the lesson's blob */
+    size_t lesson_size;
+};
+
+/* The window's interaction state, which panels read and may change (a click). */
+typedef struct KitUiState {
+    int attn, layer, head;         /* the enlarged map: which model/stream, layer, head */
+    int notes_scroll;
+    bool help, running, reveal;
+    int steps_per_frame;
+    char status[256];              /* a message line (divergence, saved files) */
+    bool probing;                  /* typing a probe */
+    char probe[256];
+    const void *probe_result;      /* the lesson's answer to the probe, or NULL */
+    const char *notes;
+} KitUiState;
+
+typedef struct KitFrame {
+    const KitSnap *s;
+    const void *snap;              /* the lesson's blob (s->lesson) */
+    KitUiState *ui;                /* never NULL (a default state when rendering a PNG) */
+} KitFrame;
+
+enum { KIT_PANEL_PROBE = 1 };      /* shown only while probing or showing an answer */
+
+typedef struct KitPanel {
+    const char *title;
+    void (*draw)(Viz *v, VizRect content, const KitFrame *f);
+    float weight;                  /* share of the lesson's column */
+    int flags;
+} KitPanel;
+
+/* A key that changes a setting while the window runs: value += step, clamped to its range. */
+typedef struct KitKey {
+    int key;                       /* the character ('[') */
+    const char *setting;
+    double step;
+    const char *help;              /* "mlm_probability −0.05" */
+} KitKey;
+
+/* A curve panel: the metric columns of train and held-out, and a reference line. */
+typedef struct KitCurve {
+    const char *title, *ylabel;
+    const char *train, *heldout;   /* metric column names (heldout may be NULL) */
+    int ref;                       /* index into run->refs, or -1 */
+    const char *ref_name;
+} KitCurve;
+
+typedef struct LessonView {
+    /* With snap NULL: the blob's size for this snapshot (s->T, s->B are set). Otherwise
+     * points the blob's arrays into the blob itself (after it was allocated or copied). */
+    size_t (*snapshot_bind)(void *snap, const KitSnap *s);
+    void (*snapshot_fill)(void *snap, const Run *r, int focus);
+    /* The header's figures after "step N  loss x" (e.g. "masked-token accuracy 12.0%"). */
+    void (*headline)(const KitFrame *f, char *buf, size_t n);
+    const KitPanel *panels;
+    int npanels;
+    const KitCurve *curves;
+    int ncurves;
+    const KitKey *keys;
+    int nkeys;
+    /* The probe (key /): runs on the worker; result is probe_size bytes. NULL: no probe. */
+    void (*probe)(Run *r, const char *text, void *result);
+    size_t probe_size;
+} LessonView;
+
+/* The program: kit_main with this lesson's window and dashboard. */
+int lesson_main(const Lesson *l, const LessonView *view, int argc, char **argv);
+
+/* ---- for panels ---- */
+const char *kit_token(const KitSnap *s, int32_t id);   /* the token's text, or "?" */
+int kit_value_index(const KitSnap *s, const char *key);
+double kit_snap_value(const KitSnap *s, const char *key);
+/* A metric column by name, or -1. */
+int kit_metric_col(const KitSnap *s, const char *name);
+
+/* ---- the snapshot and the dashboard (dashboard.c) ---- */
+int kit_snap_init(KitSnap *s, const Run *r, const LessonView *view);
+void kit_snap_free(KitSnap *s);
+/* Copies what the dashboard shows out of the run (the caller owns the run: the worker). */
+void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus);
+/* dst = src (both made by kit_snap_init for the same run): only new metric rows are copied. */
+void kit_snap_copy(KitSnap *dst, const KitSnap *src, const LessonView *view);
+void kit_draw(Viz *v, const KitSnap *s, KitUiState *ui, const LessonView *view);
+/* notes.md of the lesson, or a line saying where it was looked for (static storage). */
+const char *kit_notes(const LessonInfo *info);
+/* The dashboard drawn offscreen at the run's --size and --font-scale, saved as a PNG. */
+int kit_render_png(Run *r, const char *path, char *err, size_t errlen);
+/* Engine threads of the window's worker: --threads, or all cores but the one that draws. */
+int kit_window_threads(int requested);
+int kit_window(Run *r, const void *view);
+
+#endif

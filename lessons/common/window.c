@@ -1,0 +1,408 @@
+/* window.c — the window every lesson shares. Training runs on a worker thread; after every
+ * step (every few while running) it copies what the dashboard shows into a snapshot under a
+ * lock held only for that copy, and the UI thread draws its own copy of the latest snapshot
+ * and reads the keyboard, so the window never waits on a step, whatever the model size.
+ *
+ * The UI asks the worker for work through a queue of commands (steps, a new batch, a reset,
+ * an export, a probe, a setting), run in the order given, so no key press is lost. Every
+ * forward pass, the probe's included, runs on the worker, outside the lock. */
+#define _POSIX_C_SOURCE 200809L
+#include <SDL.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lessons/common/view.h"
+
+typedef enum CmdType { CMD_STEPS, CMD_NEW_BATCH, CMD_RESET, CMD_EXPORT, CMD_PROBE, CMD_SET, CMD_FOCUS, CMD_QUIT } CmdType;
+
+typedef struct Cmd {
+    CmdType type;
+    long steps;
+    uint64_t seed;
+    int key;                      /* CMD_SET: the setting's index */
+    double delta;
+    char text[256];               /* CMD_PROBE */
+} Cmd;
+
+#define QUEUE 64
+
+typedef struct App {
+    Run *r;
+    const LessonView *view;
+    pthread_t worker;
+    pthread_mutex_t lock;         /* guards the queue, the snapshot, the probe answer, message */
+    pthread_cond_t wake;
+    Cmd queue[QUEUE];
+    int head, count;
+    bool diverged;
+    _Atomic bool stop;            /* set by the UI to end a long run of steps at once */
+    _Atomic bool running;         /* Enter: the worker trains continuously */
+    _Atomic int steps_per_frame;  /* steps between two snapshots while running */
+    _Atomic int focus;
+    KitSnap snap;                 /* the latest snapshot, written by the worker under the lock */
+    KitSnap shown;                /* the UI's copy, drawn without holding the lock */
+    void *probe_work;             /* the worker's answer, computed outside the lock */
+    void *probe_shared;           /* the latest answer, under the lock */
+    void *probe_shown;            /* the UI's copy */
+    bool have_probe;
+    KitUiState ui;
+    char message[512];
+} App;
+
+static void publish(App *a)
+{
+    pthread_mutex_lock(&a->lock);
+    kit_snap_fill(&a->snap, a->r, a->view, a->focus);
+    pthread_mutex_unlock(&a->lock);
+}
+
+static void set_message(App *a, const char *fmt, const char *s1)
+{
+    pthread_mutex_lock(&a->lock);
+    snprintf(a->message, sizeof a->message, fmt, s1);
+    pthread_mutex_unlock(&a->lock);
+}
+
+int kit_window_threads(int requested)
+{
+    if (requested > 0) return requested;
+    int n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 2 ? n - 1 : 1;
+}
+
+/* the forward pass of the current batch without an update: predictions and attention */
+static void look(Run *r)
+{
+    bool div;
+    char what[256];
+    kit_step(r, false, &div, what, sizeof what);
+}
+
+static void *worker_main(void *arg)
+{
+    App *a = arg;
+    Run *r = a->r;
+    const LessonInfo *info = &r->lesson->info;
+    engine_set_threads(kit_window_threads(r->opt.threads)); /* per thread: this one trains */
+    char what[256], err[1024];
+    for (;;) {
+        pthread_mutex_lock(&a->lock);
+        while (!a->count && !(a->running && !a->diverged)) pthread_cond_wait(&a->wake, &a->lock);
+        Cmd c;
+        if (a->count) {
+            c = a->queue[a->head];
+            a->head = (a->head + 1) % QUEUE;
+            a->count--;
+        } else { /* running: train on, publishing every steps_per_frame steps */
+            c = (Cmd){.type = CMD_STEPS, .steps = a->steps_per_frame};
+        }
+        pthread_mutex_unlock(&a->lock);
+        if (c.type == CMD_QUIT) break;
+        switch (c.type) {
+        case CMD_STEPS:
+            for (long i = 0; i < c.steps && !a->stop && !a->diverged; i++) {
+                kit_next_batch(r);
+                bool div;
+                kit_step(r, true, &div, what, sizeof what);
+                if (div) {
+                    pthread_mutex_lock(&a->lock);
+                    a->diverged = true;
+                    snprintf(a->message, sizeof a->message,
+                             "Training diverged: %s. Paused. Try a lower learning rate (--lr %g now), then R to reset.",
+                             what, (double)r->opt.lr);
+                    pthread_mutex_unlock(&a->lock);
+                    break;
+                }
+                if (i + 1 < c.steps && (i & 15) == 15) publish(a); /* a long --steps run shows its progress */
+            }
+            break;
+        case CMD_NEW_BATCH:
+            kit_next_batch(r);
+            look(r);
+            break;
+        case CMD_RESET:
+            kit_reset(r, c.seed);
+            kit_next_batch(r);
+            look(r);
+            pthread_mutex_lock(&a->lock);
+            a->diverged = false;
+            pthread_mutex_unlock(&a->lock);
+            snprintf(what, sizeof what, "%llu", (unsigned long long)c.seed);
+            set_message(a, "Reset with seed %s.", what);
+            break;
+        case CMD_EXPORT: {
+            char dir[128];
+            snprintf(dir, sizeof dir, "fmlab-%s-export-step%ld", info->name, r->step);
+            kit_next_batch(r);
+            look(r);
+            r->opt.force = true;
+            if (kit_export(r, dir, kit_render_png, err, sizeof err)) set_message(a, "Export failed: %.400s", err);
+            else set_message(a, "Exported to %s/ (weights, gradients, batch, attentions, metrics).", dir);
+            break;
+        }
+        case CMD_PROBE:
+            a->view->probe(r, c.text, a->probe_work);
+            pthread_mutex_lock(&a->lock);
+            memcpy(a->probe_shared, a->probe_work, a->view->probe_size);
+            a->have_probe = true;
+            pthread_mutex_unlock(&a->lock);
+            break;
+        case CMD_SET: {
+            const KeyDef *k = &info->keys[c.key];
+            double v = r->opt.value[c.key] + c.delta;
+            v = v < k->min ? k->min : v > k->max ? k->max : v;
+            if (fabs(v - round(v * 1e6) / 1e6) < 1e-9) v = round(v * 1e6) / 1e6; /* 0.15 + 0.05 reads 0.2 */
+            r->opt.value[c.key] = v;
+            if (r->lesson->on_setting) r->lesson->on_setting(r, c.key);
+            kit_next_batch(r); /* show the new setting at once */
+            look(r);
+            break;
+        }
+        default:
+            break;
+        }
+        publish(a);
+    }
+    return NULL;
+}
+
+/* Queues a command for the worker, after those still waiting. */
+static void send(App *a, Cmd c)
+{
+    pthread_mutex_lock(&a->lock);
+    if (a->count < QUEUE) {
+        a->queue[(a->head + a->count) % QUEUE] = c;
+        a->count++;
+    }
+    pthread_cond_signal(&a->wake);
+    pthread_mutex_unlock(&a->lock);
+}
+
+static void set_running(App *a, bool on)
+{
+    pthread_mutex_lock(&a->lock);
+    a->running = on;
+    if (on) {
+        a->diverged = false;
+        a->message[0] = 0;
+    }
+    pthread_cond_signal(&a->wake);
+    pthread_mutex_unlock(&a->lock);
+}
+
+static void set_status(App *a, const char *fmt, const char *s1)
+{
+    set_message(a, fmt, s1);
+}
+
+int kit_window(Run *r, const void *view_arg)
+{
+    const LessonView *view = view_arg;
+    const LessonInfo *info = &r->lesson->info;
+    const char *prog = kit_prog(r);
+    if (!getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) {
+        fprintf(stderr, "%s: no display to open a window on. Without one, run it headless, e.g.\n"
+                        "  %s --headless --steps 300 --export out/ --screenshot dashboard.png\n", prog, prog);
+        return EXIT_USAGE;
+    }
+    if (SDL_Init(SDL_INIT_VIDEO) != 0) {
+        fprintf(stderr, "%s: cannot open a window: %s\n", prog, SDL_GetError());
+        return EXIT_USAGE;
+    }
+    Uint32 flags = SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI | (r->opt.fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
+    char title[160];
+    snprintf(title, sizeof title, "fmlab · %s", info->title);
+    SDL_Window *win = SDL_CreateWindow(title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, r->opt.width, r->opt.height, flags);
+    SDL_Renderer *ren = win ? SDL_CreateRenderer(win, -1, SDL_RENDERER_ACCELERATED | SDL_RENDERER_PRESENTVSYNC) : NULL;
+    if (win && !ren) ren = SDL_CreateRenderer(win, -1, SDL_RENDERER_SOFTWARE);
+    if (!ren) {
+        fprintf(stderr, "%s: cannot open a window: %s\n", prog, SDL_GetError());
+        SDL_Quit();
+        return EXIT_USAGE;
+    }
+    static App a;
+    memset(&a, 0, sizeof a);
+    a.r = r;
+    a.view = view;
+    pthread_mutex_init(&a.lock, NULL);
+    pthread_cond_init(&a.wake, NULL);
+    if (kit_snap_init(&a.snap, r, view) || kit_snap_init(&a.shown, r, view)) return EXIT_INTERNAL;
+    if (view->probe) {
+        a.probe_work = calloc(1, view->probe_size);
+        a.probe_shared = calloc(1, view->probe_size);
+        a.probe_shown = calloc(1, view->probe_size);
+        if (!a.probe_work || !a.probe_shared || !a.probe_shown) return EXIT_INTERNAL;
+    }
+    a.ui.steps_per_frame = 1;
+    a.steps_per_frame = 1;
+    a.ui.notes = kit_notes(info);
+    if (!r->step || !r->have_forward) {
+        kit_next_batch(r);
+        look(r);
+    }
+    kit_snap_fill(&a.snap, r, view, 0);
+    pthread_create(&a.worker, NULL, worker_main, &a);
+    if (r->opt.steps) send(&a, (Cmd){.type = CMD_STEPS, .steps = r->opt.steps});
+
+    char assets[4096], err[1024];
+    const char *root = runtime_source_dir();
+    snprintf(assets, sizeof assets, "%s/assets", root ? root : ".");
+    float font_scale = r->opt.font_scale;
+    Viz v;
+    int pw, ph, ww, wh;
+    SDL_GetRendererOutputSize(ren, &pw, &ph);
+    SDL_GetWindowSize(win, &ww, &wh);
+    float dpi = ww ? (float)pw / ww : 1;
+    if (viz_open_renderer(&v, ren, pw, ph, font_scale * dpi, assets, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        return EXIT_USAGE;
+    }
+    bool quit = false;
+    int rc = EXIT_OK;
+    while (!quit) {
+        SDL_Event e;
+        bool clicked = false;
+        while (SDL_PollEvent(&e)) {
+            if (e.type == SDL_QUIT) quit = true;
+            else if (e.type == SDL_MOUSEBUTTONDOWN && e.button.button == SDL_BUTTON_LEFT) clicked = true;
+            else if (e.type == SDL_MOUSEWHEEL) a.ui.notes_scroll -= e.wheel.y * viz_px(&v, 40);
+            else if (e.type == SDL_TEXTINPUT && a.ui.probing) {
+                if (!a.ui.probe[0] && !strcmp(e.text.text, "/")) continue; /* the key that opened the probe */
+                size_t n = strlen(a.ui.probe);
+                if (n + strlen(e.text.text) < sizeof a.ui.probe - 1) strcat(a.ui.probe, e.text.text);
+            } else if (e.type == SDL_KEYDOWN) {
+                SDL_Keycode k = e.key.keysym.sym;
+                Uint16 mod = e.key.keysym.mod;
+                if (a.ui.probing) {
+                    if (k == SDLK_ESCAPE) {
+                        a.ui.probing = false;
+                        SDL_StopTextInput();
+                    } else if (k == SDLK_BACKSPACE && a.ui.probe[0]) {
+                        size_t n = strlen(a.ui.probe);
+                        while (n > 0 && ((unsigned char)a.ui.probe[n - 1] & 0xC0) == 0x80) n--; /* UTF-8 continuation */
+                        a.ui.probe[n > 0 ? n - 1 : 0] = 0;
+                    } else if (k == SDLK_RETURN) {
+                        Cmd c = {.type = CMD_PROBE};
+                        snprintf(c.text, sizeof c.text, "%s", a.ui.probe);
+                        send(&a, c);
+                    }
+                    continue;
+                }
+                if (mod & KMOD_CTRL) {
+                    if (k == SDLK_EQUALS || k == SDLK_PLUS || k == SDLK_KP_PLUS) font_scale = fminf(font_scale * 1.15f, 4);
+                    if (k == SDLK_MINUS || k == SDLK_KP_MINUS) font_scale = fmaxf(font_scale / 1.15f, 0.5f);
+                    continue;
+                }
+                bool handled = true;
+                switch (k) {
+                case SDLK_ESCAPE: quit = true; break;
+                case SDLK_SPACE: set_running(&a, false); send(&a, (Cmd){.type = CMD_STEPS, .steps = 1}); break;
+                case SDLK_RETURN: set_running(&a, !a.running); break;
+                case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: if (a.steps_per_frame < 64) a.steps_per_frame *= 2; break;
+                case SDLK_MINUS: case SDLK_KP_MINUS: if (a.steps_per_frame > 1) a.steps_per_frame /= 2; break;
+                case SDLK_n: send(&a, (Cmd){.type = CMD_NEW_BATCH}); break;
+                case SDLK_r:
+                    set_running(&a, false);
+                    send(&a, (Cmd){.type = CMD_RESET, .seed = (mod & KMOD_SHIFT) ? r->opt.seed + 1 : r->opt.seed});
+                    break;
+                case SDLK_TAB:
+                    a.focus = (a.focus + ((mod & KMOD_SHIFT) ? r->B - 1 : 1)) % r->B;
+                    send(&a, (Cmd){.type = CMD_FOCUS});
+                    break;
+                case SDLK_s: {
+                    char path[128];
+                    snprintf(path, sizeof path, "fmlab-%s-step%ld.png", info->name, a.shown.step);
+                    if (viz_save_png(&v, path, err, sizeof err)) set_status(&a, "Screenshot failed: %.400s", err);
+                    else set_status(&a, "Saved %s", path);
+                    break;
+                }
+                case SDLK_e: set_running(&a, false); send(&a, (Cmd){.type = CMD_EXPORT}); break;
+                case SDLK_f: case SDLK_F11: {
+                    bool full = SDL_GetWindowFlags(win) & SDL_WINDOW_FULLSCREEN_DESKTOP;
+                    SDL_SetWindowFullscreen(win, full ? 0 : SDL_WINDOW_FULLSCREEN_DESKTOP);
+                    break;
+                }
+                case SDLK_h: case SDLK_F1: a.ui.help = !a.ui.help; break;
+                case SDLK_a: a.ui.reveal = !a.ui.reveal; break;
+                case SDLK_m: a.ui.attn = (a.ui.attn + 1) % (a.shown.nattn ? a.shown.nattn : 1); break;
+                case SDLK_SLASH:
+                    if (!view->probe) break;
+                    a.ui.probing = true;
+                    a.ui.probe[0] = 0;
+                    SDL_StartTextInput();
+                    break;
+                case SDLK_PAGEDOWN: a.ui.notes_scroll += v.h / 3; break;
+                case SDLK_PAGEUP: a.ui.notes_scroll -= v.h / 3; break;
+                default: handled = false; break;
+                }
+                if (handled) continue;
+                if (k >= SDLK_1 && k <= SDLK_9) {
+                    a.ui.layer = k - SDLK_1;
+                    continue;
+                }
+                for (int i = 0; i < view->nkeys; i++)
+                    if (view->keys[i].key == (int)k) {
+                        int idx = runtime_key_index(info, view->keys[i].setting);
+                        ENGINE_CHECK(idx >= 0, "key '%c': no setting %s", view->keys[i].key, view->keys[i].setting);
+                        send(&a, (Cmd){.type = CMD_SET, .key = idx, .delta = view->keys[i].step});
+                    }
+            }
+        }
+        if (a.diverged && a.running) set_running(&a, false);
+        a.ui.running = a.running;
+        a.ui.steps_per_frame = a.steps_per_frame;
+        SDL_GetRendererOutputSize(ren, &pw, &ph);
+        SDL_GetWindowSize(win, &ww, &wh);
+        dpi = ww ? (float)pw / ww : 1;
+        v.w = pw;
+        v.h = ph;
+        v.scale = font_scale * dpi * fmaxf(1.0f, fminf(pw / (1280.0f * dpi), ph / (800.0f * dpi)));
+        int mx, my;
+        Uint32 buttons = SDL_GetMouseState(&mx, &my);
+        viz_set_mouse(&v, (int)(mx * dpi), (int)(my * dpi), buttons & SDL_BUTTON_LMASK, clicked);
+        pthread_mutex_lock(&a.lock);
+        snprintf(a.ui.status, sizeof a.ui.status, "%.250s", a.message);
+        kit_snap_copy(&a.shown, &a.snap, view);
+        if (a.have_probe) memcpy(a.probe_shown, a.probe_shared, view->probe_size);
+        a.ui.probe_result = a.have_probe ? a.probe_shown : NULL;
+        pthread_mutex_unlock(&a.lock);
+        viz_begin(&v);
+        kit_draw(&v, &a.shown, &a.ui, view);
+        viz_end(&v);
+        SDL_Delay(8);
+    }
+    a.stop = true;
+    pthread_mutex_lock(&a.lock);
+    a.running = false;
+    a.head = 0;
+    a.count = 1;
+    a.queue[0] = (Cmd){.type = CMD_QUIT};
+    pthread_cond_signal(&a.wake);
+    pthread_mutex_unlock(&a.lock);
+    pthread_join(a.worker, NULL);
+    if (r->opt.save && kit_save(r, r->opt.save, err, sizeof err)) {
+        fprintf(stderr, "%s: --save %s\n", prog, err);
+        rc = EXIT_USAGE;
+    }
+    viz_close(&v);
+    kit_snap_free(&a.snap);
+    kit_snap_free(&a.shown);
+    free(a.probe_work);
+    free(a.probe_shared);
+    free(a.probe_shown);
+    SDL_DestroyRenderer(ren);
+    SDL_DestroyWindow(win);
+    SDL_Quit();
+    return rc;
+}
+
+int lesson_main(const Lesson *l, const LessonView *view, int argc, char **argv)
+{
+    KitUi ui = {kit_window, kit_render_png, view};
+    return kit_main(l, &ui, argc, argv);
+}

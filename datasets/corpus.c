@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,4 +283,22 @@ void corpus_unigram(const Corpus *c, int V, int64_t *counts)
     memset(counts, 0, (size_t)V * sizeof *counts);
     for (size_t i = 0; i < c->nids; i++)
         if (c->ids[i] >= 0 && c->ids[i] < V) counts[c->ids[i]]++;
+}
+
+int corpus_unigram_baseline(const Corpus *c, int V, double *entropy, double *best)
+{
+    int64_t *counts = calloc((size_t)V, sizeof *counts);
+    if (!counts) return -1;
+    corpus_unigram(c, V, counts);
+    double total = 0;
+    *entropy = *best = 0;
+    for (int i = TOK_NUM_SPECIAL; i < V; i++) total += (double)counts[i];
+    for (int i = TOK_NUM_SPECIAL; i < V; i++) {
+        if (!counts[i]) continue;
+        double p = counts[i] / total;
+        *entropy -= p * log(p);
+        if (p > *best) *best = p;
+    }
+    free(counts);
+    return 0;
 }

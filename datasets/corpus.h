@@ -52,5 +52,9 @@ void corpus_pairs(const Corpus *c, Rng *r, PairTask task, int B, int T, int32_t 
 
 /* Token frequencies of the corpus (counts[V]), for the unigram baseline lines. */
 void corpus_unigram(const Corpus *c, int V, int64_t *counts);
+/* The bar a model must beat, over the non-special tokens: the entropy of their frequencies
+ * (nats: the loss of predicting every token by its frequency alone) and the frequency of
+ * the most common one (the accuracy of always guessing it). -1 when out of memory. */
+int corpus_unigram_baseline(const Corpus *c, int V, double *entropy, double *best);
 
 #endif

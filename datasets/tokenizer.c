@@ -1,5 +1,5 @@
 /* tokenizer.c — basic splitting, WordPiece encoding, the vocabulary file and its learning. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* strcasestr */
 #include "tokenizer.h"
 
 #include "engine/common.h"
@@ -452,4 +452,24 @@ done:
     free(pairs);
     if (rc) vocab_free(v);
     return rc;
+}
+
+int tokenizer_encode_masked(const Vocab *v, const char *text, int32_t *out, int cap)
+{
+    int k = 0;
+    char part[512];
+    const char *p = text;
+    while (*p && k < cap) {
+        const char *at = strcasestr(p, "[mask]");
+        size_t n = at ? (size_t)(at - p) : strlen(p);
+        if (n >= sizeof part) n = sizeof part - 1;
+        memcpy(part, p, n);
+        part[n] = 0;
+        int got = tokenizer_encode(v, part, out + k, cap - k);
+        k += got < cap - k ? got : cap - k;
+        if (!at) break;
+        if (k < cap) out[k++] = TOK_MASK;
+        p = at + 6;
+    }
+    return k;
 }

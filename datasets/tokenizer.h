@@ -57,6 +57,8 @@ void tokenizer_words(const char *text, WordFn fn, void *ctx);
 /* Encodes text to ids. Writes at most cap ids and returns how many the text has (so a
  * return above cap means it was cut). */
 int tokenizer_encode(const Vocab *v, const char *text, int32_t *out, int cap);
+/* The same, where every "[mask]" (any case) becomes the [MASK] token: a student's probe. */
+int tokenizer_encode_masked(const Vocab *v, const char *text, int32_t *out, int cap);
 /* One word (already lower-cased, no spaces) to pieces: same contract. */
 int tokenizer_encode_word(const Vocab *v, const char *word, size_t len, int32_t *out, int cap);
 /* Decodes ids into text, "##" pieces joined to the word before, words separated by one

@@ -146,6 +146,21 @@ double kit_snap_value(const KitSnap *s, const char *key)
     return s->value[i];
 }
 
+void kit_topk_bars(Viz *v, VizRect r, const KitSnap *s, const int32_t *ids, const float *p, int k, int32_t mark,
+                   VizColor color)
+{
+    char lab[16][48];
+    const char *labels[16];
+    float vals[16];
+    int n = 0;
+    for (int j = 0; j < k && j < 16 && ids[j] >= 0; j++) {
+        snprintf(lab[n], sizeof lab[n], "%s%s", kit_token(s, ids[j]), ids[j] == mark ? " ✓" : "");
+        labels[n] = lab[n];
+        vals[n++] = p[j];
+    }
+    viz_bars(v, r, labels, vals, n, color, "%.3f");
+}
+
 int kit_metric_col(const KitSnap *s, const char *name) { return name ? metrics_col(s->names, name) : -1; }
 
 const char *kit_notes(const LessonInfo *info)
@@ -362,6 +377,14 @@ void kit_draw(Viz *v, const KitSnap *s, KitUiState *ui, const LessonView *view)
         if ((p->flags & KIT_PANEL_PROBE) && !probe_on) continue;
         int h = ++k == shown ? bottom - y : (int)(avail * p->weight / total);
         VizRect c = viz_panel(v, (VizRect){lx, y, left_w, h}, p->title);
+        if (p->flags & KIT_PANEL_PROBE) { /* the line being typed, then the lesson's answer */
+            char line[300];
+            snprintf(line, sizeof line, "> %s%s", ui->probe, ui->probing ? "_" : "");
+            viz_text_fit(v, c.x, c.y, c.w, line, FONT_MONO, 12, VIZ_ACCENT[3]);
+            int dy = viz_text_height(v, FONT_MONO, 12) + viz_px(v, 4);
+            c.y += dy;
+            c.h -= dy;
+        }
         p->draw(v, c, &f);
         y += h + g;
     }

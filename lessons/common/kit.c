@@ -82,6 +82,41 @@ int kit_load_vocab(Run *r, Vocab *v, int vocab_size)
     return -1;
 }
 
+int kit_load_moby_dick(Run *r, Vocab *v, Corpus *train, Corpus *eval)
+{
+    const LessonInfo *info = &r->lesson->info;
+    int rc = kit_load_vocab(r, v, (int)kit_value(r, "vocab_size"));
+    if (rc >= 0) return rc;
+    r->vocab = v;
+    char path[4096], err[1024];
+    if ((rc = kit_data_path(r, "moby_dick/train.txt", path, sizeof path)) >= 0) return rc;
+    if (corpus_load(train, path, v, err, sizeof err)) return runtime_usage_error(info, "%s", err);
+    if ((rc = kit_data_path(r, "moby_dick/eval.txt", path, sizeof path)) >= 0) return rc;
+    if (corpus_load(eval, path, v, err, sizeof err)) return runtime_usage_error(info, "%s", err);
+    if ((size_t)r->T > eval->nids / 2) return runtime_usage_error(info, "seq_len %d is too long for the held-out text", r->T);
+    return -1;
+}
+
+void kit_top_k(const float *x, int V, int first, int k, float *ps, int32_t *ids)
+{
+    float mx = -INFINITY;
+    for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
+    double z = 0;
+    for (int v = 0; v < V; v++) z += exp((double)(x[v] - mx));
+    for (int j = 0; j < k; j++) { ids[j] = -1; ps[j] = -1; }
+    for (int v = first; v < V; v++) {
+        float p = (float)(exp((double)(x[v] - mx)) / z);
+        for (int j = 0; j < k; j++)
+            if (p > ps[j]) {
+                memmove(ps + j + 1, ps + j, (size_t)(k - 1 - j) * sizeof *ps);
+                memmove(ids + j + 1, ids + j, (size_t)(k - 1 - j) * sizeof *ids);
+                ps[j] = p;
+                ids[j] = v;
+                break;
+            }
+    }
+}
+
 /* ------------------------------------------------------------------ settings ---- */
 
 static char *settings_json(const Run *r)

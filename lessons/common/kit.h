@@ -155,6 +155,13 @@ void kit_eval_end(Run *r, KitScope s);
 int kit_data_path(const Run *r, const char *rel, char *path, size_t n);
 /* The shipped vocabulary at vocab_size 2000, else one learned from train.txt. */
 int kit_load_vocab(Run *r, Vocab *v, int vocab_size);
+/* Moby-Dick as most lessons read it: the vocabulary of the vocab_size key (run->vocab is
+ * set to it), the training and held-out chapters, checked against seq_len. -1, or an exit
+ * status with the message printed. */
+int kit_load_moby_dick(Run *r, Vocab *v, Corpus *train, Corpus *eval);
+/* The k most probable tokens of one row of logits (softmax over the whole row), largest
+ * first, considering ids from `first` on (probes skip the special tokens). */
+void kit_top_k(const float *logits, int V, int first, int k, float *p, int32_t *ids);
 
 /* ---- the trainer (kit.c) ---- */
 /* Everything up to the first step: settings of --resume, the lesson's init, weights,

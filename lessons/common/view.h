@@ -63,7 +63,9 @@ typedef struct KitFrame {
     KitUiState *ui;                /* never NULL (a default state when rendering a PNG) */
 } KitFrame;
 
-enum { KIT_PANEL_PROBE = 1 };      /* shown only while probing or showing an answer */
+/* KIT_PANEL_PROBE: shown only while probing or showing an answer; the kit draws the line
+ * being typed at its top and hands the panel the rectangle below it. */
+enum { KIT_PANEL_PROBE = 1 };
 
 typedef struct KitPanel {
     const char *title;
@@ -113,6 +115,9 @@ int lesson_main(const Lesson *l, const LessonView *view, int argc, char **argv);
 const char *kit_token(const KitSnap *s, int32_t id);   /* the token's text, or "?" */
 int kit_value_index(const KitSnap *s, const char *key);
 double kit_snap_value(const KitSnap *s, const char *key);
+/* Bars of the k most probable tokens (ids < 0 end the list); the id `mark` gets a ✓. */
+void kit_topk_bars(Viz *v, VizRect r, const KitSnap *s, const int32_t *ids, const float *p, int k, int32_t mark,
+                   VizColor color);
 /* A metric column by name, or -1. */
 int kit_metric_col(const KitSnap *s, const char *name);
 

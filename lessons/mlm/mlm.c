@@ -14,7 +14,6 @@
  * The sections below are in the same order in every lesson: settings, data and corruption,
  * model, loss, evaluation, export tables, probe, the description. The kit (lessons/common/)
  * does the rest: the command line, the trainer, the window, the export. */
-#define _GNU_SOURCE /* strcasestr */
 #include "lessons/mlm/lesson.h"
 
 #include <math.h>
@@ -42,37 +41,16 @@ static const KeyDef keys[] = {
 
 /* ---------------------------------------------------------- data and corruption ---- */
 
+/* every array of a batch in one allocation (free(b->original) frees them all) */
 static int batch_alloc(MlmBatch *b, int B, int T)
 {
     size_t n = (size_t)B * T;
-    b->B = B;
-    b->T = T;
-    b->original = calloc(n, 4);
-    b->input = calloc(n, 4);
-    b->labels = calloc(n, 4);
-    b->kind = calloc(n, 1);
-    b->attention_mask = malloc(n);
-    b->token_types = calloc(n, 4);
-    b->rows = calloc(n, 4);
-    b->targets = calloc(n, 4);
-    if (!b->original || !b->input || !b->labels || !b->kind || !b->attention_mask || !b->token_types || !b->rows ||
-        !b->targets)
-        return -1;
+    int32_t *p = calloc(n * 6 + (n * 2 + 3) / 4, 4);
+    if (!p) return -1;
+    *b = (MlmBatch){B, T, p, p + n, p + 2 * n, (uint8_t *)(p + 6 * n), (uint8_t *)(p + 6 * n) + n, p + 3 * n, p + 4 * n,
+                    p + 5 * n, 0};
     memset(b->attention_mask, 1, n);
     return 0;
-}
-
-static void batch_free(MlmBatch *b)
-{
-    free(b->original);
-    free(b->input);
-    free(b->labels);
-    free(b->kind);
-    free(b->attention_mask);
-    free(b->token_types);
-    free(b->rows);
-    free(b->targets);
-    memset(b, 0, sizeof *b);
 }
 
 /* [CLS] + a window of running text + [SEP], then the corruption of masking.c. */
@@ -143,33 +121,13 @@ static int init(Run *r)
     if (cfg.hidden_size % cfg.num_attention_heads)
         return runtime_usage_error(info, "hidden_size %d is not a multiple of num_attention_heads %d", cfg.hidden_size,
                                    cfg.num_attention_heads);
-    int rc = kit_load_vocab(r, &m->vocab, (int)KEY(r, "vocab_size"));
+    int rc = kit_load_moby_dick(r, &m->vocab, &m->train, &m->eval);
     if (rc >= 0) return rc;
-    r->vocab = &m->vocab;
     cfg.vocab_size = m->vocab.size;
     m->mask.vocab_size = m->vocab.size;
-    char path[4096], err[1024];
-    if ((rc = kit_data_path(r, "moby_dick/train.txt", path, sizeof path)) >= 0) return rc;
-    if (corpus_load(&m->train, path, &m->vocab, err, sizeof err)) return runtime_usage_error(info, "%s", err);
-    if ((rc = kit_data_path(r, "moby_dick/eval.txt", path, sizeof path)) >= 0) return rc;
-    if (corpus_load(&m->eval, path, &m->vocab, err, sizeof err)) return runtime_usage_error(info, "%s", err);
-    if ((size_t)r->T > m->eval.nids / 2) return runtime_usage_error(info, "seq_len %d is too long for the held-out text", r->T);
-
     /* the bar to beat: predicting each selected token by its frequency alone */
-    int64_t *counts = calloc((size_t)m->vocab.size, sizeof *counts);
-    if (!counts) return runtime_usage_error(info, "out of memory");
-    corpus_unigram(&m->train, m->vocab.size, counts);
-    double total = 0, best = 0, entropy = 0;
-    for (int i = TOK_NUM_SPECIAL; i < m->vocab.size; i++) total += (double)counts[i];
-    for (int i = TOK_NUM_SPECIAL; i < m->vocab.size; i++) {
-        if (!counts[i]) continue;
-        double p = counts[i] / total;
-        entropy -= p * log(p);
-        if (p > best) best = p;
-    }
-    r->refs[REF_UNIGRAM_ENTROPY] = entropy;
-    r->refs[REF_UNIGRAM_ACCURACY] = best;
-    free(counts);
+    if (corpus_unigram_baseline(&m->train, m->vocab.size, &r->refs[REF_UNIGRAM_ENTROPY], &r->refs[REF_UNIGRAM_ACCURACY]))
+        return runtime_usage_error(info, "out of memory");
 
     model_init(kit_model(r, 0), &cfg, kit_block(r, 0), "", NULL);
 
@@ -193,8 +151,8 @@ static int init(Run *r)
 static void lesson_free(Run *r)
 {
     Mlm *m = KIT_SELF(r, Mlm);
-    batch_free(&m->batch);
-    for (int i = 0; m->eval_batches && i < m->n_eval; i++) batch_free(&m->eval_batches[i]);
+    free(m->batch.original);
+    for (int i = 0; m->eval_batches && i < m->n_eval; i++) free(m->eval_batches[i].original);
     free(m->eval_batches);
     free(m->top_p);
     free(m->top_id);
@@ -232,28 +190,6 @@ static Tensor *forward_loss(Run *r, MlmBatch *b, Forward *f, Tensor **logits)
     return op_cross_entropy(&r->tape, *logits, b->targets);
 }
 
-/* The TOPK most probable tokens of one row of logits (softmax over the whole row), largest
- * first, from id `first` on (the probe skips the special tokens). */
-static void top_k(const float *x, int V, int first, float *ps, int32_t *ids)
-{
-    float mx = -INFINITY;
-    for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
-    double z = 0;
-    for (int v = 0; v < V; v++) z += exp((double)(x[v] - mx));
-    for (int k = 0; k < TOPK; k++) { ids[k] = -1; ps[k] = -1; }
-    for (int v = first; v < V; v++) {
-        float p = (float)(exp((double)(x[v] - mx)) / z);
-        for (int k = 0; k < TOPK; k++)
-            if (p > ps[k]) {
-                memmove(ps + k + 1, ps + k, (size_t)(TOPK - 1 - k) * sizeof *ps);
-                memmove(ids + k + 1, ids + k, (size_t)(TOPK - 1 - k) * sizeof *ids);
-                ps[k] = p;
-                ids[k] = v;
-                break;
-            }
-    }
-}
-
 static Tensor *loss(Run *r, float *parts, float *extra)
 {
     Mlm *m = KIT_SELF(r, Mlm);
@@ -266,7 +202,7 @@ static Tensor *loss(Run *r, float *parts, float *extra)
     for (int s = 0; logits && s < b->nsel; s++) {
         int V = logits->shape[1];
         int32_t *ids = m->top_id + (size_t)b->rows[s] * TOPK;
-        top_k(logits->data + (size_t)s * V, V, 0, m->top_p + (size_t)b->rows[s] * TOPK, ids);
+        kit_top_k(logits->data + (size_t)s * V, V, 0, TOPK, m->top_p + (size_t)b->rows[s] * TOPK, ids);
         correct += ids[0] == b->targets[s];
     }
     parts[0] = l->data[0];
@@ -324,23 +260,9 @@ void mlm_probe(Run *r, const char *text, MlmProbe *out)
 {
     Mlm *m = KIT_SELF(r, Mlm);
     int32_t *ids = out->ids;
-    const int maxlen = PROBE_MAX;
     int k = 0;
     ids[k++] = TOK_CLS;
-    char part[512];
-    const char *p = text;
-    while (*p && k < maxlen - 1) {
-        const char *at = strcasestr(p, "[mask]");
-        size_t n = at ? (size_t)(at - p) : strlen(p);
-        if (n >= sizeof part) n = sizeof part - 1;
-        memcpy(part, p, n);
-        part[n] = 0;
-        int got = tokenizer_encode(&m->vocab, part, ids + k, maxlen - 1 - k);
-        k += got < maxlen - 1 - k ? got : maxlen - 1 - k;
-        if (!at) break;
-        if (k < maxlen - 1) ids[k++] = TOK_MASK;
-        p = at + 6;
-    }
+    k += tokenizer_encode_masked(&m->vocab, text, ids + k, PROBE_MAX - 2);
     ids[k++] = TOK_SEP;
     out->len = 0;
     Tape tp;
@@ -353,7 +275,8 @@ void mlm_probe(Run *r, const char *text, MlmProbe *out)
     Tensor *logits = model_lm_logits(model, &tp, f.hidden);
     int V = logits->shape[2];
     for (int i = 0; i < k; i++)
-        top_k(logits->data + (size_t)i * V, V, TOK_NUM_SPECIAL, out->top_p + (size_t)i * TOPK, out->top_id + (size_t)i * TOPK);
+        kit_top_k(logits->data + (size_t)i * V, V, TOK_NUM_SPECIAL, TOPK, out->top_p + (size_t)i * TOPK,
+                  out->top_id + (size_t)i * TOPK);
     tape_free(&tp);
     out->len = k;
 }

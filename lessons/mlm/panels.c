@@ -149,20 +149,8 @@ static void predictions_panel(Viz *v, VizRect c, const KitFrame *f)
         const char *how = w->kind[t] == KIND_MASK ? "[MASK]" : w->kind[t] == KIND_RANDOM ? "random" : "kept";
         snprintf(head, sizeof head, "pos %d (%s) → \"%s\"", t, how, target);
         viz_text_fit(v, cx, cy, cell_w - viz_px(v, 8), head, FONT_SANS, 10, VIZ_TEXT);
-        char lab[TOPK][48];
-        const char *labels[TOPK];
-        float vals[TOPK];
-        int n = 0;
-        for (int k = 0; k < TOPK; k++) {
-            int32_t id = w->top_id[(size_t)t * TOPK + k];
-            if (id < 0) break;
-            snprintf(lab[n], sizeof lab[n], "%s", kit_token(s, id));
-            if (id == w->labels[t]) strncat(lab[n], " ✓", sizeof lab[n] - strlen(lab[n]) - 1);
-            labels[n] = lab[n];
-            vals[n++] = w->top_p[(size_t)t * TOPK + k];
-        }
-        viz_bars(v, (VizRect){cx, cy + lh + viz_px(v, 2), cell_w - viz_px(v, 10), cell_h - lh * 2}, labels, vals, n,
-                 VIZ_ACCENT[2], "%.3f");
+        kit_topk_bars(v, (VizRect){cx, cy + lh + viz_px(v, 2), cell_w - viz_px(v, 10), cell_h - lh * 2}, s,
+                      w->top_id + (size_t)t * TOPK, w->top_p + (size_t)t * TOPK, TOPK, w->labels[t], VIZ_ACCENT[2]);
         shown++;
     }
     if (!shown) viz_text(v, c.x, c.y, "No position of this sequence was selected.", FONT_SANS, 12, VIZ_DIM, ALIGN_LEFT);
@@ -173,24 +161,11 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
     const KitSnap *s = f->s;
     const KitUiState *ui = f->ui;
     const MlmProbe *pr = ui->probe_result;
-    char line[300];
-    snprintf(line, sizeof line, "> %s%s", ui->probe, ui->probing ? "_" : "");
-    viz_text_fit(v, c.x, c.y, c.w, line, FONT_MONO, 12, VIZ_ACCENT[3]);
-    int y = c.y + viz_text_height(v, FONT_MONO, 12) + viz_px(v, 4), x = c.x;
+    int x = c.x;
     for (int i = 0; pr && i < pr->len; i++) {
         if (pr->ids[i] != TOK_MASK) continue;
-        char lab[TOPK][48];
-        const char *labels[TOPK];
-        float vals[TOPK];
-        int n = 0;
-        for (int k = 0; k < TOPK; k++) {
-            int32_t id = pr->top_id[i * TOPK + k];
-            if (id < 0) break;
-            snprintf(lab[n], sizeof lab[n], "%s", kit_token(s, id));
-            labels[n] = lab[n];
-            vals[n++] = pr->top_p[i * TOPK + k];
-        }
-        viz_bars(v, (VizRect){x, y, c.w / 2 - viz_px(v, 6), c.y + c.h - y}, labels, vals, n, VIZ_ACCENT[0], "%.3f");
+        kit_topk_bars(v, (VizRect){x, c.y, c.w / 2 - viz_px(v, 6), c.h}, s, pr->top_id + i * TOPK, pr->top_p + i * TOPK,
+                      TOPK, -1, VIZ_ACCENT[0]);
         x += c.w / 2;
         if (x > c.x + c.w / 2 + 1) break;
     }

@@ -204,6 +204,79 @@ static void test_training_smoke(void **state)
     assert_int_equal(r.step, 3); /* and no update was made */
     kit_free(&r);
 }
+
+/* Back in time: rewinding replays from a kept state with the batches and settings of the
+ * first time, so the weights and the history come back bit for bit; stepping on from there
+ * gives the same numbers again. */
+static float *copy_params(Run *r)
+{
+    ParamBlock *pb = kit_block(r, 0);
+    float *c = malloc(pb->n * sizeof *c);
+    memcpy(c, pb->data, pb->n * sizeof *c);
+    return c;
+}
+
+static void train(Run *r, long to)
+{
+    char what[128];
+    while (r->step < to) {
+        kit_next_batch(r);
+        bool div;
+        kit_step(r, true, &div, what, sizeof what);
+        assert_false(div);
+    }
+}
+
+static void test_rewind(void **state)
+{
+    (void)state;
+    RunOptions o;
+    char *argv[] = {"fmlab-mlm", "--headless", "--seed", "5", "--set", "hidden_size=32", "--set", "eval_every=10", NULL};
+    assert_int_equal(runtime_parse(8, argv, &mlm_lesson.info, &o), -1);
+    static Run r;
+    assert_int_equal(kit_init(&r, &mlm_lesson, &o), -1);
+    kit_history_on(&r);
+    int key = runtime_key_index(&mlm_lesson.info, "mlm_probability");
+    train(&r, 37);
+    float *at37 = copy_params(&r);
+    train(&r, 80);
+    kit_set(&r, key, 0.3); /* a setting changed during the run is replayed too */
+    assert_float_equal(KIT_SELF(&r, Mlm)->mask.mlm_probability, 0.3f, 0);
+    train(&r, 100);
+    float *at100 = copy_params(&r);
+    train(&r, 120);
+    long rows = r.metrics.rows, nc = r.metrics.ncols;
+    float *hist = malloc((size_t)(rows * nc) * sizeof *hist);
+    memcpy(hist, r.metrics.data, (size_t)(rows * nc) * sizeof *hist);
+    kit_next_batch(&r); /* N: a look at a new batch draws from the RNG without training */
+    char what[128], err[256];
+    bool div;
+    kit_step(&r, false, &div, what, sizeof what);
+
+    kit_set(&r, key, 0.5);
+    assert_int_equal(kit_rewind(&r, 100, err, sizeof err), 0);
+    assert_int_equal(r.step, 100);
+    assert_int_equal(r.metrics.rows, 100);
+    assert_memory_equal(kit_block(&r, 0)->data, at100, kit_block(&r, 0)->n * sizeof(float));
+    assert_memory_equal(r.metrics.data, hist, (size_t)(100 * nc) * sizeof *hist);
+    assert_float_equal(KIT_SELF(&r, Mlm)->mask.mlm_probability, 0.3f, 0); /* as it was at step 100 */
+    /* on screen: step 100's batch with its loss before the update, as the first time */
+    assert_true(r.batch_trained && r.have_forward);
+    assert_float_equal(r.loss, hist[99 * nc], 0);
+
+    assert_int_equal(kit_rewind(&r, 37, err, sizeof err), 0);
+    assert_memory_equal(kit_block(&r, 0)->data, at37, kit_block(&r, 0)->n * sizeof(float));
+    assert_float_equal(KIT_SELF(&r, Mlm)->mask.mlm_probability, 0.15f, 0);
+    train(&r, 80); /* stepping on gives the same numbers as the first time */
+    assert_memory_equal(r.metrics.data, hist, (size_t)(80 * nc) * sizeof *hist);
+    /* not further back than the oldest kept state */
+    assert_int_equal(kit_rewind(&r, -1, err, sizeof err), 0);
+    assert_int_equal(r.step, 0);
+    free(at37);
+    free(at100);
+    free(hist);
+    kit_free(&r);
+}
 #endif
 
 int main(void)
@@ -213,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_proportions),
 #ifndef EXERCISE
         cmocka_unit_test(test_training_smoke),
+        cmocka_unit_test(test_rewind),
 #endif
     };
     return cmocka_run_group_tests_name("mlm", tests, NULL, NULL);

@@ -252,8 +252,23 @@ int kit_init(Run *r, const Lesson *l, const RunOptions *o)
     return -1;
 }
 
+static void history_free(Run *r)
+{
+    for (int i = 0; i < KIT_SLOTS; i++)
+        for (int b = 0; b < KIT_MAX_BLOCKS; b++) {
+            free(r->slots[i].mem[b]);
+            r->slots[i].mem[b] = NULL;
+        }
+    r->nslots = 0;
+}
+
 void kit_free(Run *r)
 {
+    history_free(r);
+    free(r->step_rng);
+    free(r->setlog);
+    r->step_rng = NULL;
+    r->setlog = NULL;
     if (r->lesson && r->lesson->free && r->self) r->lesson->free(r);
     free(r->self);
     r->self = NULL;
@@ -290,7 +305,131 @@ void kit_reset(Run *r, uint64_t seed)
     if (r->lesson->reset) r->lesson->reset(r);
 }
 
-void kit_next_batch(Run *r) { r->lesson->next_batch(r); }
+void kit_next_batch(Run *r)
+{
+    r->pending_rng = r->rng;
+    r->lesson->next_batch(r);
+    r->batch_trained = false;
+}
+
+/* ------------------------------------------------------------------ history ---- */
+
+static int64_t *lesson_counters(Run *r, int *n)
+{
+    *n = 0;
+    int64_t *c = r->lesson->counters ? r->lesson->counters(r, n) : NULL;
+    ENGINE_CHECK(*n <= KIT_MAX_COUNTERS, "lesson %s: %d counters", r->lesson->info.name, *n);
+    return c;
+}
+
+/* the state now, as the newest slot (the oldest goes when all are used) */
+static void save_slot(Run *r)
+{
+    if (r->nslots && r->slots[r->nslots - 1].step == r->step) r->nslots--; /* the same step again */
+    if (r->nslots == KIT_SLOTS) {
+        KitSlot old = r->slots[0];
+        memmove(r->slots, r->slots + 1, (KIT_SLOTS - 1) * sizeof *r->slots);
+        r->slots[KIT_SLOTS - 1] = old; /* reuse its memory */
+        r->nslots--;
+    }
+    KitSlot *s = &r->slots[r->nslots];
+    for (int b = 0; b < r->nblocks; b++) {
+        ParamBlock *pb = &r->blocks[b].pb;
+        if (!s->mem[b]) s->mem[b] = malloc(3 * pb->n * sizeof(float));
+        if (!s->mem[b]) return; /* out of memory: this slot is not kept */
+        memcpy(s->mem[b], pb->data, pb->n * sizeof(float));
+        memcpy(s->mem[b] + pb->n, pb->m, pb->n * sizeof(float));
+        memcpy(s->mem[b] + 2 * pb->n, pb->v, pb->n * sizeof(float));
+        s->adam_step[b] = r->blocks[b].adam.step;
+    }
+    int n;
+    int64_t *c = lesson_counters(r, &n);
+    if (c) memcpy(s->counters, c, (size_t)n * sizeof *c);
+    memcpy(s->value, r->opt.value, sizeof s->value);
+    s->step = r->step;
+    r->nslots++;
+}
+
+static void restore_slot(Run *r, const KitSlot *s)
+{
+    for (int b = 0; b < r->nblocks; b++) {
+        ParamBlock *pb = &r->blocks[b].pb;
+        memcpy(pb->data, s->mem[b], pb->n * sizeof(float));
+        memcpy(pb->m, s->mem[b] + pb->n, pb->n * sizeof(float));
+        memcpy(pb->v, s->mem[b] + 2 * pb->n, pb->n * sizeof(float));
+        r->blocks[b].adam.step = s->adam_step[b];
+    }
+    int n;
+    int64_t *c = lesson_counters(r, &n);
+    if (c) memcpy(c, s->counters, (size_t)n * sizeof *c);
+    memcpy(r->opt.value, s->value, sizeof s->value);
+    for (int k = 0; r->lesson->on_setting && k < r->lesson->info.nkeys; k++) r->lesson->on_setting(r, k);
+    r->step = s->step;
+    r->metrics.rows = s->step;
+}
+
+void kit_history_on(Run *r)
+{
+    r->keep_history = true;
+    history_free(r);
+    r->nset = 0;
+    save_slot(r);
+}
+
+void kit_set(Run *r, int key, double value)
+{
+    const KeyDef *k = &r->lesson->info.keys[key];
+    value = value < k->min ? k->min : value > k->max ? k->max : value;
+    if (!k->integer && fabs(value * 1e6 - round(value * 1e6)) < 1e-3) value = round(value * 1e6) / 1e6; /* 0.15 + 0.05 = 0.2 */
+    if (k->integer) value = round(value);
+    r->opt.value[key] = value;
+    if (r->lesson->on_setting) r->lesson->on_setting(r, key);
+    if (!r->keep_history) return;
+    if (r->nset == r->setcap) {
+        int cap = r->setcap ? 2 * r->setcap : 64;
+        KitSetting *p = realloc(r->setlog, (size_t)cap * sizeof *p);
+        if (!p) return;
+        r->setlog = p;
+        r->setcap = cap;
+    }
+    /* what on_setting made of every key (it may move one to honour another) */
+    for (int i = 0; i < r->lesson->info.nkeys && r->nset < r->setcap; i++)
+        if (i == key || r->opt.value[i] != value) r->setlog[r->nset++] = (KitSetting){r->step, i, r->opt.value[i]};
+}
+
+int kit_rewind(Run *r, long step, char *err, size_t errlen)
+{
+    if (step < 0) step = 0;
+    /* a state strictly before the target (unless it is step 0), so the target's own step is
+       replayed and the screen shows it as it was: its batch, its loss before the update */
+    int s = r->nslots - 1;
+    while (s >= 0 && (step > 0 ? r->slots[s].step >= step : r->slots[s].step > 0)) s--;
+    if (s < 0 || !r->keep_history)
+        return engine_error(err, errlen, "cannot go back before step %ld (the oldest state kept)",
+                           r->nslots ? r->slots[0].step : r->step);
+    restore_slot(r, &r->slots[s]);
+    r->nslots = s + 1;
+    r->run++; /* the history on screen starts over */
+    /* replay: the same batches (the RNG as it was before each), the same settings changes */
+    int e = 0;
+    char what[256];
+    for (;;) {
+        for (; e < r->nset && r->setlog[e].step <= r->step; e++)
+            if (r->setlog[e].step >= r->slots[s].step) {
+                r->opt.value[r->setlog[e].key] = r->setlog[e].value;
+                if (r->lesson->on_setting) r->lesson->on_setting(r, r->setlog[e].key);
+            }
+        if (r->step >= step) break;
+        r->rng = r->step_rng[r->step];
+        kit_next_batch(r);
+        bool div;
+        kit_step(r, true, &div, what, sizeof what);
+        if (div) return engine_error(err, errlen, "replaying diverged at %s", what);
+    }
+    while (r->nset && r->setlog[r->nset - 1].step > step) r->nset--;
+    if (step == 0) r->have_forward = false; /* back at the start: nothing trained or looked at */
+    return 0;
+}
 
 /* ---------------------------------------------------------------- one step ---- */
 
@@ -319,6 +458,12 @@ float kit_step(Run *r, bool update, bool *diverged, char *what, size_t whatlen)
                  isfinite(v) ? "NaN or Inf in its gradient" : "NaN or Inf");
         return v;
     }
+    if (r->diverge_above > 0 && v > r->diverge_above) {
+        *diverged = true;
+        snprintf(what, whatlen, "step %ld: the loss reached %.4g, above %.4g (3 × ln V, far worse than a uniform guess)",
+                 r->step + 1, (double)v, (double)r->diverge_above);
+        return v;
+    }
     if (!update) return v;
     float lr = lr_at(&r->schedule, r->step);
     for (int b = 0; b < r->nblocks; b++) {
@@ -336,6 +481,19 @@ float kit_step(Run *r, bool update, bool *diverged, char *what, size_t whatlen)
     for (int i = 0; i < l->nextra; i++) row[c++] = extra[i];
     if (l->evaluate && r->step % r->eval_every == 0) kit_evaluate(r, row_extra);
     metrics_append(&r->metrics, row);
+    r->batch_trained = true;
+    if (r->keep_history) {
+        if (r->step > r->step_rng_cap) {
+            long cap = r->step * 2 + 1024;
+            Rng *p = realloc(r->step_rng, (size_t)cap * sizeof *p);
+            if (p) {
+                r->step_rng = p;
+                r->step_rng_cap = cap;
+            }
+        }
+        if (r->step <= r->step_rng_cap) r->step_rng[r->step - 1] = r->pending_rng;
+        if (r->step % KIT_SLOT_EVERY == 0) save_slot(r);
+    }
     return v;
 }
 

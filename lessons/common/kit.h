@@ -109,6 +109,22 @@ typedef struct KitBlock {
     bool trained;
 } KitBlock;
 
+/* The history that lets the window go back in time exactly: the whole trainer state every
+ * KIT_SLOT_EVERY steps (the last KIT_SLOTS of them), the RNG state before each step's batch,
+ * and every setting changed while the run went on. Rewinding restores the nearest state
+ * before the target and replays the steps in between: the same batches, the same numbers. */
+#define KIT_SLOT_EVERY 50
+#define KIT_SLOTS 8
+#define KIT_MAX_COUNTERS 16
+typedef struct KitSlot {
+    long step;
+    float *mem[KIT_MAX_BLOCKS];              /* data, m and v of each block */
+    int64_t adam_step[KIT_MAX_BLOCKS];
+    int64_t counters[KIT_MAX_COUNTERS];
+    double value[MAX_KEYS];
+} KitSlot;
+typedef struct KitSetting { long step; int key; double value; } KitSetting;
+
 typedef struct KitModel {
     Model model;
     float **attn[KIT_MAX_STREAMS];   /* (B,NH,T,T) per layer, of the last forward on the batch */
@@ -136,6 +152,17 @@ struct Run {
     float loss, parts[KIT_MAX_PARTS], extra[KIT_MAX_EXTRA];
     double refs[KIT_MAX_REFS];       /* reference lines of the curves (unigram entropy, ...) */
     const void *view;                /* the lesson's LessonView in a program with a window */
+    bool batch_trained;              /* the current batch was trained on (else only looked at) */
+    float diverge_above;             /* a training loss above this is divergence (0: none) */
+    /* history (window only: kit_history_on) */
+    bool keep_history;
+    KitSlot slots[KIT_SLOTS];
+    int nslots;
+    Rng pending_rng;                 /* the RNG before the current batch was drawn */
+    Rng *step_rng;                   /* [step]: the RNG before step+1's batch */
+    long step_rng_cap;
+    KitSetting *setlog;
+    int nset, setcap;
 };
 
 /* ---- for the lesson's hooks ---- */
@@ -178,6 +205,14 @@ float kit_step(Run *r, bool update, bool *diverged, char *what, size_t whatlen);
 /* The held-out columns now (what the kit records every eval_every steps). */
 void kit_evaluate(Run *r, float *extra);
 int kit_save(Run *r, const char *path, char *err, size_t errlen);
+/* A setting changed while the run goes on (clamped to its range; the lesson's on_setting
+ * hook follows; logged for rewinding). */
+void kit_set(Run *r, int key, double value);
+/* Keeps the history from now on (the window): the state now is the first slot. */
+void kit_history_on(Run *r);
+/* Back to `step` (<= r->step) exactly, replaying from the nearest kept state; then the batch
+ * of that step is on screen again. 0, or -1 with a message (not that far back). */
+int kit_rewind(Run *r, long step, char *err, size_t errlen);
 /* EXPORT.md from the tables: the caller has drawn batch N+1 and run kit_step(r, false).
  * render draws frame.png (NULL: none). 0, or -1 with a message; nothing is left half-way. */
 typedef int (*KitRenderFn)(Run *r, const char *path, char *err, size_t errlen);

@@ -85,6 +85,7 @@ void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus)
     s->B = r->B;
     s->focus = focus < 0 ? 0 : focus % r->B;
     s->have_forward = r->have_forward;
+    s->batch_trained = r->batch_trained;
     s->loss = r->loss;
     s->lr = lr_at(&r->schedule, r->step);
     memcpy(s->parts, r->parts, sizeof s->parts);
@@ -163,26 +164,28 @@ void kit_topk_bars(Viz *v, VizRect r, const KitSnap *s, const int32_t *ids, cons
 
 int kit_metric_col(const KitSnap *s, const char *name) { return name ? metrics_col(s->names, name) : -1; }
 
-const char *kit_notes(const LessonInfo *info)
+const char *kit_notes(const LessonInfo *info, int lang)
 {
-    static char *notes;
-    static char missing[512];
-    if (notes) return notes;
+    static char *cache[2];
+    static char missing[2][512];
+    lang = lang ? 1 : 0;
+    char **notes = &cache[lang];
+    if (*notes) return *notes;
     const char *root = runtime_source_dir();
     char path[4096];
-    snprintf(path, sizeof path, "%s/lessons/%s/notes.md", root ? root : ".", info->name);
+    snprintf(path, sizeof path, "%s/lessons/%s/%s", root ? root : ".", info->name, lang ? "notes.ko.md" : "notes.md");
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(missing, sizeof missing, "# Notes\nThe notes file was not found at `%.400s`.", path);
-        return missing;
+        snprintf(missing[lang], sizeof missing[lang], "# Notes\nThe notes file was not found at `%.400s`.", path);
+        return missing[lang];
     }
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    notes = calloc((size_t)n + 1, 1);
-    if (notes && fread(notes, 1, (size_t)n, f) != (size_t)n) notes[0] = 0;
+    *notes = calloc((size_t)n + 1, 1);
+    if (*notes && fread(*notes, 1, (size_t)n, f) != (size_t)n) (*notes)[0] = 0;
     fclose(f);
-    return notes ? notes : "";
+    return *notes ? *notes : "";
 }
 
 /* ------------------------------------------------------------------ panels ---- */
@@ -197,13 +200,18 @@ static void header(Viz *v, VizRect r, const KitFrame *f, const LessonView *view)
     snprintf(title, sizeof title, "fmlab · %s", s->info->title);
     x += viz_text(v, x, y, title, FONT_BOLD, 16, VIZ_TEXT, ALIGN_LEFT) + viz_px(v, 24);
     if (view && view->headline) view->headline(f, more, sizeof more);
-    snprintf(buf, sizeof buf, "step %ld   loss %.3f   %s%slr %.2g", s->step, (double)s->loss, more, more[0] ? "   " : "",
-             (double)s->lr);
+    /* which batch is on screen, and so whose loss this is */
+    char loss[64];
+    if (!s->have_forward) snprintf(loss, sizeof loss, "loss —");
+    else snprintf(loss, sizeof loss, "loss %.3f (%s)", (double)s->loss, s->batch_trained ? "this batch, before its update" : "new batch, not trained on");
+    snprintf(buf, sizeof buf, "step %ld   %s   %s%slr %.2g", s->step, loss, more, more[0] ? "   " : "", (double)s->lr);
     viz_text(v, x, y + viz_px(v, 2), buf, FONT_MONO, 13, VIZ_TEXT, ALIGN_LEFT);
     const KitUiState *ui = f->ui;
-    if (ui->running) snprintf(buf, sizeof buf, "RUNNING ×%d", ui->steps_per_frame);
+    if (ui->steps_total) snprintf(buf, sizeof buf, "TRAINING %ld of %ld", ui->steps_done, ui->steps_total);
+    else if (ui->running) snprintf(buf, sizeof buf, "RUNNING ×%d", ui->steps_per_frame);
     else snprintf(buf, sizeof buf, "%s", ui->status[0] || ui->steps_per_frame ? "PAUSED" : "");
-    viz_text(v, r.x + r.w - viz_px(v, 10), y, buf, FONT_BOLD, 14, ui->running ? VIZ_ACCENT[2] : VIZ_ACCENT[0], ALIGN_RIGHT);
+    viz_text(v, r.x + r.w - viz_px(v, 10), y, buf, FONT_BOLD, 14, ui->running || ui->steps_total ? VIZ_ACCENT[2] : VIZ_ACCENT[0],
+             ALIGN_RIGHT);
 }
 
 static void attention_panel(Viz *v, VizRect r, const KitFrame *f)
@@ -301,16 +309,17 @@ static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv
 
 /* The shared keys, then the lesson's: the help overlay and the footer come from here. */
 static const char *const shared_help[] = {
-    "**Space**: one training step (one batch)",
+    "**Space**: one training step (one batch); **←**: back one step, exactly",
     "**Enter**: run / pause",
     "**+ / -**: more or fewer steps per frame while running",
     "**N**: draw a new batch without training",
     "**R**: reset with the same seed; **Shift+R**: with a new seed",
-    "**Tab**: next sequence of the batch",
+    "**Tab** / **Shift+Tab**: next / previous sequence of the batch",
     "**1–9**: layer of the enlarged attention map; click a thumbnail for a head",
     "**S**: screenshot PNG; **E**: export (weights, gradients, batch)",
     "**F** or **F11**: full screen; **Ctrl+= / Ctrl+-**: text size",
-    "**A**: reveal the answers of the notes' questions",
+    "**A**: reveal the answers of the notes' questions; **L**: notes in English / 한국어",
+    "**Z**: the panel under the mouse on the whole window, and back",
     "**Page Up / Page Down** or the wheel over the notes: scroll",
     "**H** or **F1**: this help; **Esc**: leave input, or quit",
 };
@@ -355,28 +364,17 @@ static const char *notes_shown(const char *md, bool reveal)
     return buf;
 }
 
-void kit_draw(Viz *v, const KitSnap *s, KitUiState *ui, const LessonView *view)
+/* The panels of the dashboard, numbered from 1: the lesson's, the attention, the curves,
+ * the notes. Z shows the one under the mouse on the whole window. */
+static void draw_panel(Viz *v, VizRect r, int id, const KitFrame *f, const LessonView *view)
 {
-    KitFrame f = {s, s->lesson, ui};
-    int W = v->w, H = v->h, g = viz_px(v, 6);
-    int head_h = viz_text_height(v, FONT_BOLD, 16) + viz_px(v, 12);
-    int foot_h = viz_text_height(v, FONT_SANS, 11) + viz_px(v, 6);
-    header(v, (VizRect){0, 0, W, head_h}, &f, view);
-    int top = head_h + g, bottom = H - foot_h - g, body = bottom - top;
-    int left_w = W * 39 / 100, mid_w = W * 30 / 100, right_w = W - left_w - mid_w - 4 * g;
-    int lx = g, mx = lx + left_w + g, rx = mx + mid_w + g;
-    /* the lesson's panels, stacked by weight; a probe panel only while it is in use */
-    bool probe_on = ui->probing || ui->probe_result;
-    float total = 0;
-    int shown = 0;
-    for (int i = 0; view && i < view->npanels; i++)
-        if (!(view->panels[i].flags & KIT_PANEL_PROBE) || probe_on) { total += view->panels[i].weight; shown++; }
-    int y = top, avail = body - (shown - 1) * g;
-    for (int i = 0, k = 0; view && i < view->npanels; i++) {
-        const KitPanel *p = &view->panels[i];
-        if ((p->flags & KIT_PANEL_PROBE) && !probe_on) continue;
-        int h = ++k == shown ? bottom - y : (int)(avail * p->weight / total);
-        VizRect c = viz_panel(v, (VizRect){lx, y, left_w, h}, p->title);
+    const KitSnap *s = f->s;
+    KitUiState *ui = f->ui;
+    int np = view ? view->npanels : 0, nc = view ? view->ncurves : 0;
+    if (viz_hover(v, r)) ui->hover_panel = id;
+    if (id <= np) {
+        const KitPanel *p = &view->panels[id - 1];
+        VizRect c = viz_panel(v, r, p->title);
         if (p->flags & KIT_PANEL_PROBE) { /* the line being typed, then the lesson's answer */
             char line[300];
             snprintf(line, sizeof line, "> %s%s", ui->probe, ui->probing ? "_" : "");
@@ -385,24 +383,65 @@ void kit_draw(Viz *v, const KitSnap *s, KitUiState *ui, const LessonView *view)
             c.y += dy;
             c.h -= dy;
         }
-        p->draw(v, c, &f);
-        y += h + g;
+        p->draw(v, c, f);
+    } else if (id == np + 1) {
+        attention_panel(v, r, f);
+    } else if (id <= np + 1 + nc) {
+        curves_panel(v, r, s, &view->curves[id - np - 2]);
+    } else {
+        char title[96];
+        snprintf(title, sizeof title, "Notes (lessons/%s/%s; L: %s)", s->info->name, ui->lang ? "notes.ko.md" : "notes.md",
+                 ui->lang ? "English" : "한국어");
+        VizRect c = viz_panel(v, r, title);
+        int scroll = ui->notes_scroll;
+        viz_markdown(v, c, notes_shown(ui->notes ? ui->notes : kit_notes(s->info, ui->lang), ui->reveal), &scroll);
+        ui->notes_scroll = scroll;
     }
-    attention_panel(v, (VizRect){mx, top, mid_w, body}, &f);
-    int nc = view ? view->ncurves : 0, plot_h = body * 30 / 100;
-    for (int i = 0; i < nc; i++) curves_panel(v, (VizRect){rx, top + i * (plot_h + g), right_w, plot_h}, s, &view->curves[i]);
-    VizRect notes = {rx, top + nc * (plot_h + g), right_w, body - nc * (plot_h + g)};
-    char ntitle[96];
-    snprintf(ntitle, sizeof ntitle, "Notes (lessons/%s/notes.md)", s->info->name);
-    VizRect nc_rect = viz_panel(v, notes, ntitle);
-    int scroll = ui->notes_scroll;
-    viz_markdown(v, nc_rect, notes_shown(ui->notes ? ui->notes : kit_notes(s->info), ui->reveal), &scroll);
-    ui->notes_scroll = scroll;
+}
+
+void kit_draw(Viz *v, const KitSnap *s, KitUiState *ui, const LessonView *view)
+{
+    KitFrame f = {s, s->lesson, ui};
+    int W = v->w, H = v->h, g = viz_px(v, 6);
+    int head_h = viz_text_height(v, FONT_BOLD, 16) + viz_px(v, 12);
+    int foot_h = viz_text_height(v, FONT_SANS, 11) + viz_px(v, 6);
+    header(v, (VizRect){0, 0, W, head_h}, &f, view);
+    int top = head_h + g, bottom = H - foot_h - g, body = bottom - top;
+    int np = view ? view->npanels : 0, nc = view ? view->ncurves : 0, notes_id = np + 2 + nc;
+    ui->hover_panel = 0;
+    if (ui->zoom > notes_id) ui->zoom = 0;
+    if (ui->zoom) {
+        draw_panel(v, (VizRect){g, top, W - 2 * g, body}, ui->zoom, &f, view);
+    } else {
+        int left_w = W * 39 / 100, mid_w = W * 30 / 100, right_w = W - left_w - mid_w - 4 * g;
+        int lx = g, mx = lx + left_w + g, rx = mx + mid_w + g;
+        /* the lesson's panels, stacked by weight; a probe panel only while it is in use */
+        bool probe_on = ui->probing || ui->probe_result;
+        float total = 0;
+        int shown = 0;
+        for (int i = 0; i < np; i++)
+            if (!(view->panels[i].flags & KIT_PANEL_PROBE) || probe_on) {
+                total += view->panels[i].weight;
+                shown++;
+            }
+        int y = top, avail = body - (shown - 1) * g;
+        for (int i = 0, k = 0; i < np; i++) {
+            const KitPanel *p = &view->panels[i];
+            if ((p->flags & KIT_PANEL_PROBE) && !probe_on) continue;
+            int h = ++k == shown ? bottom - y : (int)(avail * p->weight / total);
+            draw_panel(v, (VizRect){lx, y, left_w, h}, i + 1, &f, view);
+            y += h + g;
+        }
+        draw_panel(v, (VizRect){mx, top, mid_w, body}, np + 1, &f, view);
+        int plot_h = body * 30 / 100;
+        for (int i = 0; i < nc; i++) draw_panel(v, (VizRect){rx, top + i * (plot_h + g), right_w, plot_h}, np + 2 + i, &f, view);
+        draw_panel(v, (VizRect){rx, top + nc * (plot_h + g), right_w, body - nc * (plot_h + g)}, notes_id, &f, view);
+    }
     /* footer */
     static char keys[512];
-    int n = snprintf(keys, sizeof keys, "Space step · Enter run/pause · N new batch · Tab sequence · 1-9 layer · ");
+    int n = snprintf(keys, sizeof keys, "Space step · Enter run/pause · ← back · N new batch · Tab sequence · 1-9 layer · ");
     if (view && view->probe) n += snprintf(keys + n, sizeof keys - (size_t)n, "/ probe · ");
-    snprintf(keys + n, sizeof keys - (size_t)n, "S screenshot · E export · H help · Esc quit");
+    snprintf(keys + n, sizeof keys - (size_t)n, "Z %s · S screenshot · E export · H help · Esc quit", ui->zoom ? "back" : "zoom");
     viz_text_fit(v, g, H - foot_h, W - 2 * g, ui->status[0] ? ui->status : keys, FONT_SANS, 11,
                  ui->status[0] ? VIZ_ACCENT[3] : VIZ_DIM);
     if (ui->help) {
@@ -431,6 +470,7 @@ int kit_render_png(Run *r, const char *path, char *err, size_t errlen)
     int rc = viz_open_offscreen(&v, w, h, scale, assets, err, errlen);
     if (rc == 0) {
         KitUiState ui = {0};
+        ui.lang = r->opt.lang;
         viz_begin(&v);
         kit_draw(&v, &s, &ui, view);
         viz_end(&v);

@@ -55,6 +55,7 @@ void runtime_usage(const LessonInfo *info, FILE *f)
             "      --fullscreen       start full screen\n"
             "      --font-scale X     text size factor, e.g. 1.5 for a projector\n"
             "      --threads N        engine threads (default: all cores; in the window, all but the one that draws)\n"
+            "      --lang en|ko       language of the notes (default: the locale's, else en)\n"
             "      --describe         the lesson's settings, models, losses and export tables as JSON\n\n"
             "settings (--set KEY=VALUE):\n",
             prog_name(info), info->title, info->summary, prog_name(info), info->default_batch,
@@ -123,8 +124,13 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
     o->height = 800;
     o->font_scale = 1.0f;
     for (int i = 0; i < info->nkeys; i++) o->value[i] = info->keys[i].def;
+    /* the notes' language: the locale's (LC_ALL, then LC_MESSAGES, then LANG), else English */
+    const char *loc = getenv("LC_ALL");
+    if (!loc || !*loc) loc = getenv("LC_MESSAGES");
+    if (!loc || !*loc) loc = getenv("LANG");
+    o->lang = loc && !strncmp(loc, "ko", 2);
     enum { O_VERSION = 256, O_SEED, O_STEPS, O_BATCH, O_LR, O_SET, O_HEADLESS, O_EXPORT, O_FORCE, O_SHOT, O_NOSHOT,
-           O_SAVE, O_RESUME, O_SIZE, O_FULL, O_FONT, O_THREADS, O_DESCRIBE };
+           O_SAVE, O_RESUME, O_SIZE, O_FULL, O_FONT, O_THREADS, O_DESCRIBE, O_LANG };
     static const struct option opts[] = {
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {"seed", required_argument, 0, O_SEED},
         {"steps", required_argument, 0, O_STEPS}, {"batch", required_argument, 0, O_BATCH},
@@ -134,7 +140,8 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
         {"no-screenshot", no_argument, 0, O_NOSHOT}, {"save", required_argument, 0, O_SAVE},
         {"resume", required_argument, 0, O_RESUME}, {"size", required_argument, 0, O_SIZE},
         {"fullscreen", no_argument, 0, O_FULL}, {"font-scale", required_argument, 0, O_FONT},
-        {"threads", required_argument, 0, O_THREADS}, {"describe", no_argument, 0, O_DESCRIBE}, {0, 0, 0, 0},
+        {"threads", required_argument, 0, O_THREADS}, {"describe", no_argument, 0, O_DESCRIBE},
+        {"lang", required_argument, 0, O_LANG}, {0, 0, 0, 0},
     };
     opterr = 0;
     optind = 1;
@@ -190,6 +197,11 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
         }
         case O_HEADLESS: o->headless = true; break;
         case O_DESCRIBE: o->describe = true; break;
+        case O_LANG:
+            if (strcmp(optarg, "en") && strcmp(optarg, "ko"))
+                return runtime_usage_error(info, "--lang takes en or ko, not \"%s\"", optarg);
+            o->lang = !strcmp(optarg, "ko");
+            break;
         case O_EXPORT: o->export_dir = optarg; break;
         case O_FORCE: o->force = true; break;
         case O_SHOT:

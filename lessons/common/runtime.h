@@ -53,6 +53,7 @@ typedef struct RunOptions {
     float font_scale;
     int threads;
     bool describe;             /* --describe: print the lesson's tables and exit */
+    int lang;                  /* --lang: 0 en, 1 ko (notes and the window's words) */
     bool seed_set, batch_set, lr_set;   /* given on the command line */
     double value[MAX_KEYS];    /* one per LessonInfo key, in order */
     bool set[MAX_KEYS];        /* given with --set */

@@ -28,6 +28,7 @@ struct KitSnap {
     int run;                       /* the run's reset count: a new run means a new history */
     int B, T, focus;
     bool have_forward;
+    bool batch_trained;            /* the batch on screen was trained on (else only looked at) */
     float loss, lr, parts[KIT_MAX_PARTS], extra[KIT_MAX_EXTRA];
     double refs[KIT_MAX_REFS];
     double value[MAX_KEYS];        /* the settings now (the window can change some) */
@@ -51,6 +52,10 @@ typedef struct KitUiState {
     bool help, running, reveal;
     int steps_per_frame;
     char status[256];              /* a message line (divergence, saved files) */
+    long steps_done, steps_total;  /* a command of several steps under way (--steps) */
+    int zoom;                      /* 0, or 1 + the panel shown on the whole window (Z) */
+    int hover_panel;               /* 1 + the panel under the mouse (set while drawing) */
+    int lang;                      /* 0 English, 1 Korean (L) */
     bool probing;                  /* typing a probe */
     char probe[256];
     const void *probe_result;      /* the lesson's answer to the probe, or NULL */
@@ -129,8 +134,9 @@ void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus);
 /* dst = src (both made by kit_snap_init for the same run): only new metric rows are copied. */
 void kit_snap_copy(KitSnap *dst, const KitSnap *src, const LessonView *view);
 void kit_draw(Viz *v, const KitSnap *s, KitUiState *ui, const LessonView *view);
-/* notes.md of the lesson, or a line saying where it was looked for (static storage). */
-const char *kit_notes(const LessonInfo *info);
+/* notes.md (lang 0) or notes.ko.md (lang 1) of the lesson, or a line saying where it was
+ * looked for (static storage, read once). */
+const char *kit_notes(const LessonInfo *info, int lang);
 /* The dashboard drawn offscreen at the run's --size and --font-scale, saved as a PNG. */
 int kit_render_png(Run *r, const char *path, char *err, size_t errlen);
 /* Engine threads of the window's worker: --threads, or all cores but the one that draws. */

@@ -6,7 +6,7 @@
  * The UI asks the worker for work through a queue of commands (steps, a new batch, a reset,
  * an export, a probe, a setting), run in the order given, so no key press is lost. Every
  * forward pass, the probe's included, runs on the worker, outside the lock. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* realpath */
 #include <SDL.h>
 #include <math.h>
 #include <pthread.h>
@@ -18,7 +18,7 @@
 
 #include "lessons/common/view.h"
 
-typedef enum CmdType { CMD_STEPS, CMD_NEW_BATCH, CMD_RESET, CMD_EXPORT, CMD_PROBE, CMD_SET, CMD_FOCUS, CMD_QUIT } CmdType;
+typedef enum CmdType { CMD_STEPS, CMD_NEW_BATCH, CMD_RESET, CMD_EXPORT, CMD_PROBE, CMD_SET, CMD_FOCUS, CMD_REWIND, CMD_QUIT } CmdType;
 
 typedef struct Cmd {
     CmdType type;
@@ -41,6 +41,8 @@ typedef struct App {
     int head, count;
     bool diverged;
     _Atomic bool stop;            /* set by the UI to end a long run of steps at once */
+    _Atomic bool interrupt;       /* R: drop the steps under way and queued, reset at once */
+    _Atomic long steps_done, steps_total;   /* the command of several steps under way */
     _Atomic bool running;         /* Enter: the worker trains continuously */
     _Atomic int steps_per_frame;  /* steps between two snapshots while running */
     _Atomic int focus;
@@ -50,6 +52,7 @@ typedef struct App {
     void *probe_shared;           /* the latest answer, under the lock */
     void *probe_shown;            /* the UI's copy */
     bool have_probe;
+    char probe_text[256];         /* the worker's copy: re-run after every step */
     KitUiState ui;
     char message[512];
 } App;
@@ -83,6 +86,17 @@ static void look(Run *r)
     kit_step(r, false, &div, what, sizeof what);
 }
 
+/* the probe again, on the worker and outside the lock, so its answer follows the training */
+static void run_probe(App *a)
+{
+    if (!a->view->probe || !a->probe_text[0]) return;
+    a->view->probe(a->r, a->probe_text, a->probe_work);
+    pthread_mutex_lock(&a->lock);
+    memcpy(a->probe_shared, a->probe_work, a->view->probe_size);
+    a->have_probe = true;
+    pthread_mutex_unlock(&a->lock);
+}
+
 static void *worker_main(void *arg)
 {
     App *a = arg;
@@ -105,7 +119,9 @@ static void *worker_main(void *arg)
         if (c.type == CMD_QUIT) break;
         switch (c.type) {
         case CMD_STEPS:
-            for (long i = 0; i < c.steps && !a->stop && !a->diverged; i++) {
+            a->steps_total = c.steps;
+            for (long i = 0; i < c.steps && !a->stop && !a->interrupt && !a->diverged; i++) {
+                a->steps_done = i + 1;
                 kit_next_batch(r);
                 bool div;
                 kit_step(r, true, &div, what, sizeof what);
@@ -118,15 +134,22 @@ static void *worker_main(void *arg)
                     pthread_mutex_unlock(&a->lock);
                     break;
                 }
-                if (i + 1 < c.steps && (i & 15) == 15) publish(a); /* a long --steps run shows its progress */
+                if (i + 1 < c.steps && (i & 15) == 15) { /* a long --steps run shows its progress */
+                    run_probe(a);
+                    publish(a);
+                }
             }
+            a->steps_total = 0;
+            run_probe(a);
             break;
         case CMD_NEW_BATCH:
             kit_next_batch(r);
             look(r);
             break;
         case CMD_RESET:
+            a->interrupt = false;
             kit_reset(r, c.seed);
+            kit_history_on(r);
             kit_next_batch(r);
             look(r);
             pthread_mutex_lock(&a->lock);
@@ -134,35 +157,42 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&a->lock);
             snprintf(what, sizeof what, "%llu", (unsigned long long)c.seed);
             set_message(a, "Reset with seed %s.", what);
+            run_probe(a);
+            break;
+        case CMD_REWIND:
+            if (kit_rewind(r, r->step - c.steps, err, sizeof err)) set_message(a, "Back in time: %.400s", err);
+            else {
+                snprintf(what, sizeof what, "%ld", r->step);
+                set_message(a, "Back at step %s (replayed exactly: step on and the numbers come out the same).", what);
+            }
+            run_probe(a);
             break;
         case CMD_EXPORT: {
-            char dir[128];
+            /* the batch on screen if it was not trained on yet (N), else the next one
+               (EXPORT.md: batch N+1, forward and backward without an update) */
+            char dir[128], full[4400];
             snprintf(dir, sizeof dir, "fmlab-%s-export-step%ld", info->name, r->step);
-            kit_next_batch(r);
+            if (r->batch_trained || !r->have_forward) kit_next_batch(r);
             look(r);
             r->opt.force = true;
             if (kit_export(r, dir, kit_render_png, err, sizeof err)) set_message(a, "Export failed: %.400s", err);
-            else set_message(a, "Exported to %s/ (weights, gradients, batch, attentions, metrics).", dir);
+            else {
+                char *abs = realpath(dir, NULL);
+                snprintf(full, sizeof full, "%s", abs ? abs : dir);
+                free(abs);
+                set_message(a, "Exported the batch on screen to %.380s/ (weights, gradients, batch, attentions, metrics).", full);
+            }
             break;
         }
         case CMD_PROBE:
-            a->view->probe(r, c.text, a->probe_work);
-            pthread_mutex_lock(&a->lock);
-            memcpy(a->probe_shared, a->probe_work, a->view->probe_size);
-            a->have_probe = true;
-            pthread_mutex_unlock(&a->lock);
+            snprintf(a->probe_text, sizeof a->probe_text, "%s", c.text);
+            run_probe(a);
             break;
-        case CMD_SET: {
-            const KeyDef *k = &info->keys[c.key];
-            double v = r->opt.value[c.key] + c.delta;
-            v = v < k->min ? k->min : v > k->max ? k->max : v;
-            if (fabs(v - round(v * 1e6) / 1e6) < 1e-9) v = round(v * 1e6) / 1e6; /* 0.15 + 0.05 reads 0.2 */
-            r->opt.value[c.key] = v;
-            if (r->lesson->on_setting) r->lesson->on_setting(r, c.key);
+        case CMD_SET: /* from the worker's current value: no key press is lost */
+            kit_set(r, c.key, r->opt.value[c.key] + c.delta);
             kit_next_batch(r); /* show the new setting at once */
             look(r);
             break;
-        }
         default:
             break;
         }
@@ -175,6 +205,10 @@ static void *worker_main(void *arg)
 static void send(App *a, Cmd c)
 {
     pthread_mutex_lock(&a->lock);
+    if (c.type == CMD_RESET) { /* at once: the steps under way and those waiting are dropped */
+        a->count = 0;
+        a->interrupt = true;
+    }
     if (a->count < QUEUE) {
         a->queue[(a->head + a->count) % QUEUE] = c;
         a->count++;
@@ -240,11 +274,13 @@ int kit_window(Run *r, const void *view_arg)
     }
     a.ui.steps_per_frame = 1;
     a.steps_per_frame = 1;
-    a.ui.notes = kit_notes(info);
+    a.ui.lang = r->opt.lang;
+    a.ui.notes = kit_notes(info, a.ui.lang);
     if (!r->step || !r->have_forward) {
         kit_next_batch(r);
         look(r);
     }
+    kit_history_on(r);
     kit_snap_fill(&a.snap, r, view, 0);
     pthread_create(&a.worker, NULL, worker_main, &a);
     if (r->opt.steps) send(&a, (Cmd){.type = CMD_STEPS, .steps = r->opt.steps});
@@ -318,7 +354,11 @@ int kit_window(Run *r, const void *view_arg)
                     char path[128];
                     snprintf(path, sizeof path, "fmlab-%s-step%ld.png", info->name, a.shown.step);
                     if (viz_save_png(&v, path, err, sizeof err)) set_status(&a, "Screenshot failed: %.400s", err);
-                    else set_status(&a, "Saved %s", path);
+                    else {
+                        char *abs = realpath(path, NULL);
+                        set_status(&a, "Saved the screenshot to %s", abs ? abs : path);
+                        free(abs);
+                    }
                     break;
                 }
                 case SDLK_e: set_running(&a, false); send(&a, (Cmd){.type = CMD_EXPORT}); break;
@@ -336,6 +376,9 @@ int kit_window(Run *r, const void *view_arg)
                     a.ui.probe[0] = 0;
                     SDL_StartTextInput();
                     break;
+                case SDLK_LEFT: set_running(&a, false); send(&a, (Cmd){.type = CMD_REWIND, .steps = 1}); break;
+                case SDLK_z: a.ui.zoom = a.ui.zoom ? 0 : a.ui.hover_panel; break;
+                case SDLK_l: a.ui.lang = !a.ui.lang; a.ui.notes = kit_notes(info, a.ui.lang); a.ui.notes_scroll = 0; break;
                 case SDLK_PAGEDOWN: a.ui.notes_scroll += v.h / 3; break;
                 case SDLK_PAGEUP: a.ui.notes_scroll -= v.h / 3; break;
                 default: handled = false; break;
@@ -356,6 +399,8 @@ int kit_window(Run *r, const void *view_arg)
         if (a.diverged && a.running) set_running(&a, false);
         a.ui.running = a.running;
         a.ui.steps_per_frame = a.steps_per_frame;
+        a.ui.steps_done = a.steps_total > 1 ? a.steps_done : 0;
+        a.ui.steps_total = a.steps_total > 1 ? a.steps_total : 0;
         SDL_GetRendererOutputSize(ren, &pw, &ph);
         SDL_GetWindowSize(win, &ww, &wh);
         dpi = ww ? (float)pw / ww : 1;

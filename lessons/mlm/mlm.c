@@ -125,6 +125,7 @@ static int init(Run *r)
     if (rc >= 0) return rc;
     cfg.vocab_size = m->vocab.size;
     m->mask.vocab_size = m->vocab.size;
+    r->diverge_above = 3.0f * logf((float)m->vocab.size); /* far worse than a uniform guess */
     /* the bar to beat: predicting each selected token by its frequency alone */
     if (corpus_unigram_baseline(&m->train, m->vocab.size, &r->refs[REF_UNIGRAM_ENTROPY], &r->refs[REF_UNIGRAM_ACCURACY]))
         return runtime_usage_error(info, "out of memory");

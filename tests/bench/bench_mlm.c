@@ -100,7 +100,7 @@ int main(int argc, char **argv)
         return 1;
     }
     KitUiState ui = {0};
-    ui.notes = kit_notes(&mlm_lesson.info);
+    ui.notes = kit_notes(&mlm_lesson.info, 0);
     ui.steps_per_frame = 1;
     enum { FRAMES = 200 };
     double t[FRAMES];

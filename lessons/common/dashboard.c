@@ -214,24 +214,43 @@ static void header(Viz *v, VizRect r, const KitFrame *f, const LessonView *view)
              ALIGN_RIGHT);
 }
 
+/* The colour range of one map: 0–1, or (the default) its own min to max, so that structure
+ * shows even when every weight is near 1/T; the colorbar states the range. */
+static void map_range(const float *p, int n, bool fixed, float *lo, float *hi)
+{
+    *lo = 0;
+    *hi = 1;
+    if (fixed) return;
+    float mn = p[0], mx = p[0];
+    for (int i = 1; i < n; i++) {
+        mn = p[i] < mn ? p[i] : mn;
+        mx = p[i] > mx ? p[i] : mx;
+    }
+    if (mx > mn) {
+        *lo = mn;
+        *hi = mx;
+    }
+}
+
 static void attention_panel(Viz *v, VizRect r, const KitFrame *f)
 {
     const KitSnap *s = f->s;
     KitUiState *ui = f->ui;
     if (ui->attn >= s->nattn) ui->attn = 0;
     const KitAttn *a = &s->attn[ui->attn];
-    char ptitle[96];
-    if (s->nattn > 1) snprintf(ptitle, sizeof ptitle, "Attention of %s: every layer × head (M: next model)", a->name);
+    char ptitle[128];
+    if (s->nattn > 1) snprintf(ptitle, sizeof ptitle, "Attention of %s, every layer × head (M: next model)", a->name);
     else snprintf(ptitle, sizeof ptitle, "Attention of every layer × head");
     VizRect c = viz_panel(v, r, ptitle);
     int T = s->T, lh = viz_text_height(v, FONT_SANS, 10);
     if (ui->layer >= a->L) ui->layer = a->L - 1;
     if (ui->head >= a->NH) ui->head = a->NH - 1;
     int layer = ui->layer, head = ui->head;
-    /* thumbnails */
-    int thumb_h = c.h * 2 / 5;
+    /* thumbnails above the enlarged map, or beside it when the panel is wide (Z) */
+    bool wide = c.w > c.h * 13 / 10;
     int gap = viz_px(v, 6);
-    int tw = (c.w - lh - gap * (a->NH - 1)) / a->NH, th = (thumb_h - lh - gap * (a->L - 1)) / a->L;
+    VizRect tr_area = wide ? (VizRect){c.x, c.y, c.w * 2 / 5, c.h} : (VizRect){c.x, c.y, c.w, c.h * 2 / 5};
+    int tw = (tr_area.w - lh - gap * (a->NH - 1)) / a->NH, th = (tr_area.h - lh - gap * (a->L - 1)) / a->L;
     int side = tw < th ? tw : th;
     if (side < 8) side = 8;
     for (int h = 0; h < a->NH; h++) {
@@ -245,7 +264,9 @@ static void attention_panel(Viz *v, VizRect r, const KitFrame *f)
         viz_text(v, c.x, c.y + lh + l * (side + gap) + side / 2 - lh / 2, t, FONT_SANS, 10, VIZ_DIM, ALIGN_LEFT);
         for (int h = 0; h < a->NH; h++) {
             VizRect tr = {c.x + lh + h * (side + gap), c.y + lh + l * (side + gap), side, side};
-            VizHeatmap hm = {a->p + ((size_t)l * a->NH + h) * T * T, T, T, 0, 1, CMAP_VIRIDIS, NULL, NULL, "p", false, NULL};
+            const float *p = a->p + ((size_t)l * a->NH + h) * T * T;
+            VizHeatmap hm = {p, T, T, 0, 1, CMAP_VIRIDIS, NULL, NULL, "p", false, NULL};
+            map_range(p, T * T, ui->attn_fixed, &hm.vmin, &hm.vmax);
             int hr, hc;
             viz_heatmap(v, tr, &hm, &hr, &hc);
             if (l == layer && h == head) viz_frame(v, (VizRect){tr.x - 2, tr.y - 2, tr.w + 4, tr.h + 4}, VIZ_ACCENT[3]);
@@ -259,18 +280,25 @@ static void attention_panel(Viz *v, VizRect r, const KitFrame *f)
             }
         }
     }
-    /* the enlarged head */
-    int y = c.y + lh + a->L * (side + gap) + gap;
-    char title[96];
-    snprintf(title, sizeof title, "layer %d, head %d (keys 1–9 pick the layer)", layer + 1, head + 1);
-    viz_text(v, c.x, y, title, FONT_BOLD, 11, VIZ_TEXT, ALIGN_LEFT);
+    /* the enlarged head: rows are queries, columns keys */
+    int x = wide ? c.x + tr_area.w + gap : c.x;
+    int y = wide ? c.y : c.y + lh + a->L * (side + gap) + gap;
+    int w = wide ? c.w - tr_area.w - gap : c.w;
+    char title[160];
+    snprintf(title, sizeof title, "layer %d, head %d: rows = query, columns = key", layer + 1, head + 1);
+    viz_text_fit(v, x, y, w, title, FONT_BOLD, 11, VIZ_TEXT);
     y += viz_text_height(v, FONT_BOLD, 11) + viz_px(v, 2);
+    snprintf(title, sizeof title, "colour: %s (C: %s) · 1–9 layer · click a thumbnail",
+             ui->attn_fixed ? "fixed 0–1" : "each map's own min–max", ui->attn_fixed ? "own range" : "fixed 0–1");
+    viz_text_fit(v, x, y, w, title, FONT_SANS, 10, VIZ_DIM);
+    y += viz_text_height(v, FONT_SANS, 10) + viz_px(v, 2);
     const char *labels[512];
     for (int t = 0; t < T && t < 512; t++) labels[t] = kit_token(s, s->tokens[t]);
-    VizHeatmap big = {a->p + ((size_t)layer * a->NH + head) * T * T, T, T, 0, 1, CMAP_VIRIDIS, labels, labels,
-                      "attention p", true, NULL};
+    const float *p = a->p + ((size_t)layer * a->NH + head) * T * T;
+    VizHeatmap big = {p, T, T, 0, 1, CMAP_VIRIDIS, labels, labels, "attention p", true, NULL};
+    map_range(p, T * T, ui->attn_fixed, &big.vmin, &big.vmax);
     int hr, hc;
-    viz_heatmap(v, (VizRect){c.x, y, c.w, c.y + c.h - y}, &big, &hr, &hc);
+    viz_heatmap(v, (VizRect){x, y, w, c.y + c.h - y}, &big, &hr, &hc);
     if (hr >= 0)
         viz_tooltip(v, "\"%s\" (query %d) attends to \"%s\" (key %d): p = %.4f", labels[hr], hr, labels[hc], hc,
                     (double)big.data[(size_t)hr * T + hc]);
@@ -320,6 +348,7 @@ static const char *const shared_help[] = {
     "**F** or **F11**: full screen; **Ctrl+= / Ctrl+-**: text size",
     "**A**: reveal the answers of the notes' questions; **L**: notes in English / 한국어",
     "**Z**: the panel under the mouse on the whole window, and back",
+    "**C**: attention colours from each map's own min–max, or fixed 0–1",
     "**Page Up / Page Down** or the wheel over the notes: scroll",
     "**H** or **F1**: this help; **Esc**: leave input, or quit",
 };

@@ -56,6 +56,7 @@ typedef struct KitUiState {
     int zoom;                      /* 0, or 1 + the panel shown on the whole window (Z) */
     int hover_panel;               /* 1 + the panel under the mouse (set while drawing) */
     int lang;                      /* 0 English, 1 Korean (L) */
+    bool attn_fixed;               /* attention colours on a fixed 0–1 range (C) */
     bool probing;                  /* typing a probe */
     char probe[256];
     const void *probe_result;      /* the lesson's answer to the probe, or NULL */

@@ -377,6 +377,7 @@ int kit_window(Run *r, const void *view_arg)
                     SDL_StartTextInput();
                     break;
                 case SDLK_LEFT: set_running(&a, false); send(&a, (Cmd){.type = CMD_REWIND, .steps = 1}); break;
+                case SDLK_c: a.ui.attn_fixed = !a.ui.attn_fixed; break;
                 case SDLK_z: a.ui.zoom = a.ui.zoom ? 0 : a.ui.hover_panel; break;
                 case SDLK_l: a.ui.lang = !a.ui.lang; a.ui.notes = kit_notes(info, a.ui.lang); a.ui.notes_scroll = 0; break;
                 case SDLK_PAGEDOWN: a.ui.notes_scroll += v.h / 3; break;

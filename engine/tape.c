@@ -56,6 +56,42 @@ void tape_reset(Tape *tp)
     tp->count = 0;
 }
 
+TapeMark tape_mark(const Tape *tp)
+{
+    TapeMark m = {tp->arena.used, tp->count};
+    return m;
+}
+
+/* True if p points into the part of the arena that a rewind to `used` gives back. */
+static bool in_dropped(const Arena *a, size_t used, const void *p)
+{
+    uintptr_t u = (uintptr_t)p, lo = (uintptr_t)(a->base + used), hi = (uintptr_t)(a->base + a->cap);
+    return p && u >= lo && u < hi;
+}
+
+static void drop_late_grad(const Arena *a, size_t used, Tensor *t)
+{
+    if (t && !in_dropped(a, used, t) && in_dropped(a, used, t->grad)) t->grad = NULL;
+}
+
+void tape_rewind(Tape *tp, TapeMark m)
+{
+    ENGINE_CHECK(m.used <= tp->arena.used && m.count <= tp->count,
+                 "tape_rewind: the mark (%zu bytes, %d entries) is ahead of the tape (%zu bytes, %d entries): "
+                 "was the tape reset after tape_mark?",
+                 m.used, m.count, tp->arena.used, tp->count);
+    /* A tensor that survives (made before the mark) may have been given a grad buffer after
+     * it, which would dangle. Every tensor backward can reach is an input or output of an
+     * entry, and the dropped entries are still readable until the arena is used again. */
+    for (int i = 0; i < tp->count; i++) {
+        TapeEntry *e = &tp->entries[i];
+        drop_late_grad(&tp->arena, m.used, e->out);
+        for (int k = 0; k < 3; k++) drop_late_grad(&tp->arena, m.used, e->in[k]);
+    }
+    tp->arena.used = m.used;
+    tp->count = m.count;
+}
+
 Tensor *tape_tensor(Tape *tp, int ndim, const int *shape)
 {
     Tensor *t = arena_alloc(&tp->arena, sizeof *t);

@@ -69,6 +69,19 @@ void tape_free(Tape *tp);
 /* Drops every activation and entry: call after the optimizer update. */
 void tape_reset(Tape *tp);
 
+/* A point on the tape to come back to: the arena's bytes in use and the entry count.
+ * tape_rewind drops every tensor, gradient buffer and entry made after the mark, and keeps
+ * everything before it, so a step can run extra work (an evaluation, a probe, a forward
+ * under no_grad) in the same arena and give the memory back without tape_reset:
+ *     TapeMark m = tape_mark(tp);  ...forward...;  tape_rewind(tp, m);
+ * A gradient buffer that backward gave, after the mark, to a tensor made before it is
+ * dropped too (the tensor's grad is NULL again); buffers from before the mark stay, with
+ * whatever a later backward added into them. Rewinding past a tape_reset, or forward
+ * to a mark the tape has not reached, is a programmer error. */
+typedef struct TapeMark { size_t used; int count; } TapeMark;
+TapeMark tape_mark(const Tape *tp);
+void tape_rewind(Tape *tp, TapeMark m);
+
 /* A new tensor in the tape's arena (data uninitialised, grad NULL, no entry). */
 Tensor *tape_tensor(Tape *tp, int ndim, const int *shape);
 /* The same, zero-filled, as a leaf that may require a gradient (inputs of tests). */

@@ -6,7 +6,7 @@
 
 #include "ops.h"
 
-const char *const op_name[OP_COUNT] = {
+const char *const op_name[] = {
     [OP_ADD] = "add",
     [OP_MUL] = "mul",
     [OP_SCALE] = "scale",
@@ -35,6 +35,8 @@ _Static_assert(sizeof op_name / sizeof op_name[0] == OP_COUNT, "every op needs a
 
 bool tape_init(Tape *tp, size_t arena_bytes, int max_entries)
 {
+    for (int i = 0; i < OP_COUNT; i++)
+        ENGINE_CHECK(op_name[i] && op_name[i][0], "op %d has no name in tape.c's op_name table", i);
     memset(tp, 0, sizeof *tp);
     if (!arena_init(&tp->arena, arena_bytes)) return false;
     tp->entries = calloc((size_t)max_entries, sizeof *tp->entries);

@@ -42,7 +42,11 @@ typedef enum OpType {
     OP_COUNT
 } OpType;
 
-extern const char *const op_name[OP_COUNT];
+/* "add", "matmul", ...: op_name[op] for every op below OP_COUNT. Declared without a size so
+ * that the definition's designated initialisers alone fix it, and the _Static_assert next
+ * to them fails when an op is added at the end without a name; a name missing in the
+ * middle leaves a NULL that tape_init stops on. */
+extern const char *const op_name[];
 
 typedef struct TapeEntry {
     OpType op;

@@ -176,7 +176,19 @@ static void test_tape_print_and_accumulate(void **state)
     op_sum(&tp, op_mul(&tp, x, x));
     assert_int_equal(tp.count, 0);
     tape_free(&tp);
-    for (int i = 0; i < OP_COUNT; i++) assert_non_null(op_name[i]);
+}
+
+/* Every op has a name of its own (a gap in op_name's designated initialisers is a NULL). */
+static void test_op_names(void **state)
+{
+    (void)state;
+    for (int i = 0; i < OP_COUNT; i++) {
+        assert_non_null(op_name[i]);
+        assert_true(op_name[i][0] != '\0');
+        for (int j = 0; j < i; j++) assert_string_not_equal(op_name[i], op_name[j]);
+    }
+    assert_string_equal(op_name[OP_ADD], "add");
+    assert_string_equal(op_name[OP_MEAN], "mean");
 }
 
 /* The evaluation pattern: mark, run more on the same tape, rewind. Rewinding restores the
@@ -685,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_threads_bit_identical),
         cmocka_unit_test(test_tape_print_and_accumulate),
         cmocka_unit_test(test_tape_mark_rewind),
+        cmocka_unit_test(test_op_names),
         cmocka_unit_test(test_rng_determinism),
         cmocka_unit_test(test_rng_distributions),
         cmocka_unit_test(test_rng_shuffle),

@@ -26,9 +26,21 @@ typedef enum MaskKind { MASK_NONE, MASK_KEYS, MASK_FULL } MaskKind;
 typedef struct AttnMask {
     MaskKind kind;       /* MASK_KEYS: keep is (B,T), 1 = this key may be attended (padding = 0);
                             MASK_FULL: keep is (B,T,T), keep[b][i][j] = 1 if query i may see key j */
-    const uint8_t *keep;
+    const uint8_t *keep; /* borrowed: must stay alive until backward has run */
     bool causal;         /* also forbid j > i (GPT) */
 } AttnMask;
+
+/* The masks by name. A query with no key allowed gets an all-zero row (and no gradient). */
+static inline AttnMask attn_mask_all(void) { return (AttnMask){MASK_NONE, NULL, false}; }
+static inline AttnMask attn_mask_causal(void) { return (AttnMask){MASK_NONE, NULL, true}; }
+/* Hugging Face's attention_mask (B,T), 1 = real token, 0 = padding; NULL = no padding. */
+static inline AttnMask attn_mask_padding(const uint8_t *attention_mask, bool causal)
+{
+    return (AttnMask){attention_mask ? MASK_KEYS : MASK_NONE, attention_mask, causal};
+}
+/* An explicit allow-mask (B,T,T), allow[b][i][j] = 1 if query i may see key j: XLNet's
+ * content and query masks, or any pattern a lesson builds. */
+static inline AttnMask attn_mask_full(const uint8_t *allow) { return (AttnMask){MASK_FULL, allow, false}; }
 
 /* ---- elementwise ---- */
 Tensor *op_add(Tape *tp, Tensor *a, Tensor *b);      /* b's shape equals a's or is a suffix of it (bias) */

@@ -4,8 +4,9 @@
  * execution order. tape_backward seeds d(loss)/d(loss) = 1 and walks the entries in reverse
  * through one switch on the op enum, each case calling the op's backward kernel, which ADDS
  * into the gradients of the inputs (a tensor used twice gets both contributions).
- * The tape owns the step's arena: activations, their gradients and the entries all live there
- * and are dropped together by tape_reset after the optimizer update.
+ * The tape owns the step's arena, where activations and their gradients live, and a fixed
+ * array of entries beside it (tape_init's max_entries); tape_reset drops both after the
+ * optimizer update, tape_rewind drops what came after a mark.
  * Ownership: tensors returned by ops belong to the tape; parameters belong to a ParamBlock. */
 #ifndef FMLAB_ENGINE_TAPE_H
 #define FMLAB_ENGINE_TAPE_H

@@ -1,8 +1,9 @@
 /* test_engine.c — the engine's parts other than gradients: the matmul kernels against a
  * plain triple loop, bit-identical results across thread counts, the RNG's distributions
  * (statistical tests at p ≈ 1e-6 or stricter, so a correct generator practically never
- * fails and a biased one does), the parameter block, the optimizers against PyTorch, the
- * schedule, and safetensors, including files that are broken on purpose. */
+ * fails and a biased one does), the tape (printing, accumulation, mark and rewind, op names),
+ * the parameter block, the optimizers against PyTorch, the schedule, and safetensors,
+ * including files that are broken on purpose. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 

@@ -1,5 +1,7 @@
 /* test_grad.c — every op's backward against central finite differences, every fused op
- * against its composite, and two small models that must learn.
+ * against its composite, the public encoder and decoder layers (masks, XLNet's query
+ * stream) against finite differences and against each other, and two small models that
+ * must learn.
  *
  * The check: for inputs x and a fixed random upstream gradient R, L(x) = Σ out(x) ⊙ R is
  * summed in double; the analytic gradient (tape_backward_from with R) must match

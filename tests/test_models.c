@@ -1,7 +1,8 @@
 /* test_models.c — the model zoo's structure: Hugging Face names and shapes, parameter
  * counts worked out by hand, masks seen in the attention probabilities, tied and shared
- * weights, and save/load through config.json + model.safetensors. The numbers themselves
- * are checked against PyTorch by the parity suite. */
+ * weights, model_forward against the public blocks composed by hand, and save/load through
+ * config.json + model.safetensors. The numbers themselves are checked against PyTorch by
+ * the parity suite. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 

@@ -428,7 +428,7 @@ Tensor *nn_embeddings(Tape *tp, const Embeddings *e, const Batch *b)
     return x;
 }
 
-/* The query stream through the rest of a post-LN layer, given its attention output. */
+/* The rest of a post-LN layer, for either stream, given its attention output. */
 static Tensor *encoder_rest(Tape *tp, const Block *bl, Tensor *x, Tensor *a)
 {
     x = nn_layernorm(tp, &bl->ln1, op_add(tp, nn_linear(tp, &bl->o, a), x));
@@ -439,6 +439,8 @@ static Tensor *encoder_rest(Tape *tp, const Block *bl, Tensor *x, Tensor *a)
 Tensor *nn_encoder_layer(Tape *tp, const Block *bl, Tensor *x, AttnMask mask, float **attn, QueryStream *qs)
 {
     /* x = LN(dense(attn(x)) + x);  x = LN(ffn_out(act(ffn_in(x))) + x) */
+    ENGINE_CHECK(bl->q.w && bl->k.w && bl->v.w, "encoder layer: the block has no separate q, k, v "
+                 "(a GPT-2 block, with one c_attn, goes through nn_decoder_layer)");
     Tensor *q = nn_linear(tp, &bl->q, x), *k = nn_linear(tp, &bl->k, x), *v = nn_linear(tp, &bl->v, x);
     Tensor *a = op_attention(tp, q, k, v, bl->num_heads, mask, attn);
     Tensor *out = encoder_rest(tp, bl, x, a);
@@ -450,7 +452,7 @@ Tensor *nn_encoder_layer(Tape *tp, const Block *bl, Tensor *x, AttnMask mask, fl
     return out;
 }
 
-/* The rest of a pre-LN layer, given the attention output. */
+/* The rest of a pre-LN layer, for either stream, given its attention output. */
 static Tensor *decoder_rest(Tape *tp, const Block *bl, Tensor *x, Tensor *a)
 {
     x = op_add(tp, x, nn_linear(tp, &bl->o, a));
@@ -461,6 +463,8 @@ static Tensor *decoder_rest(Tape *tp, const Block *bl, Tensor *x, Tensor *a)
 Tensor *nn_decoder_layer(Tape *tp, const Block *bl, Tensor *x, AttnMask mask, float **attn, QueryStream *qs)
 {
     /* x = x + attn(ln_1(x));  x = x + mlp(ln_2(x)) */
+    ENGINE_CHECK(bl->qkv.w, "decoder layer: the block has no fused qkv (GPT-2's c_attn); "
+                 "an encoder block, with separate q, k, v, goes through nn_encoder_layer");
     int C = x->shape[2];
     Tensor *qkv = nn_linear(tp, &bl->qkv, nn_layernorm(tp, &bl->ln1, x));
     Tensor *q = op_slice_last(tp, qkv, 0, C), *k = op_slice_last(tp, qkv, C, C),

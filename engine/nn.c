@@ -1,5 +1,6 @@
-/* nn.c — the models: parameter declaration under Hugging Face names, initialisation, and the
- * forward passes. Four of the five families are the same post-LN encoder under different
+/* nn.c — the models: parameter declaration under Hugging Face names, initialisation, the
+ * blocks (linear, layernorm, embeddings, encoder and decoder layer) and the forward passes
+ * made of them. Four of the five families are the same post-LN encoder under different
  * names (BERT, ALBERT, DistilBERT, ELECTRA); GPT-2 is the pre-LN causal decoder. */
 #define _POSIX_C_SOURCE 200809L
 #include "nn.h"
@@ -175,6 +176,8 @@ static void encoder_block_decl(Decl *d, Block *bl, const char *base)
     float eps = c->layer_norm_eps;
     char n[200];
 #define NAME(...) (snprintf(n, sizeof n, __VA_ARGS__), n)
+    bl->num_heads = c->num_attention_heads;
+    bl->act = c->hidden_act;
     switch (c->kind) {
     case MODEL_ALBERT:
         bl->q = linear_decl(d, NAME("%s.attention.query", base), H, H, false);
@@ -216,6 +219,8 @@ static void gpt2_block_decl(Decl *d, Block *bl, int i)
     float eps = d->m->cfg.layer_norm_eps;
     char n[200];
 #define NAME(...) (snprintf(n, sizeof n, __VA_ARGS__), n)
+    bl->num_heads = d->m->cfg.num_attention_heads;
+    bl->act = d->m->cfg.hidden_act;
     bl->ln1 = ln_decl(d, NAME("transformer.h.%d.ln_1", i), C, eps);
     bl->qkv = linear_decl(d, NAME("transformer.h.%d.attn.c_attn", i), C, 3 * C, true);
     bl->o = linear_decl(d, NAME("transformer.h.%d.attn.c_proj", i), C, C, true);
@@ -360,19 +365,19 @@ void model_init_weights(Model *m, Rng *r)
                (size_t)c->embedding_size * sizeof(float));
 }
 
-/* ---------------------------------------------------------------- forward ---- */
+/* ----------------------------------------------------------------- blocks ---- */
 
-static Tensor *linear(Tape *tp, const Linear *l, Tensor *x)
+Tensor *nn_linear(Tape *tp, const Linear *l, Tensor *x)
 {
     return l->conv1d ? op_conv1d(tp, x, l->w, l->b) : op_linear(tp, x, l->w, l->b);
 }
 
-static Tensor *layernorm(Tape *tp, const LayerNorm *ln, Tensor *x)
+Tensor *nn_layernorm(Tape *tp, const LayerNorm *ln, Tensor *x)
 {
     return op_layernorm(tp, x, ln->w, ln->b, ln->eps);
 }
 
-static Tensor *activation(Tape *tp, Activation a, Tensor *x)
+Tensor *nn_activation(Tape *tp, Activation a, Tensor *x)
 {
     return a == ACT_GELU_NEW ? op_gelu_tanh(tp, x) : op_gelu_erf(tp, x);
 }
@@ -389,53 +394,109 @@ static int32_t *arena_ids(Tape *tp, size_t n)
     return arena_alloc(&tp->arena, n * sizeof(int32_t));
 }
 
-void model_forward(Model *m, Tape *tp, const Batch *b, Forward *out)
+Embeddings model_embeddings(const Model *m)
 {
-    const ModelConfig *c = &m->cfg;
-    int B = b->B, T = b->T, H = c->hidden_size, NH = c->num_attention_heads;
-    ENGINE_CHECK(T <= c->max_position_embeddings, "sequence of %d tokens, the model has %d positions", T,
-                 c->max_position_embeddings);
+    Embeddings e = {m->word_emb, m->pos_emb, m->type_emb, m->emb_ln, m->emb_proj,
+                    is_gpt2(m) ? -1 : m->cfg.pad_token_id};
+    return e;
+}
+
+Tensor *nn_embeddings(Tape *tp, const Embeddings *e, const Batch *b)
+{
+    int B = b->B, T = b->T;
     int bt[2] = {B, T};
-    Tensor *x = op_embedding(tp, m->word_emb, b->input_ids, 2, bt, is_gpt2(m) ? -1 : c->pad_token_id);
-    int32_t *pos = arena_ids(tp, (size_t)T);
-    for (int t = 0; t < T; t++) pos[t] = t;
-    int t1[1] = {T};
-    x = op_add(tp, x, op_embedding(tp, m->pos_emb, pos, 1, t1, -1));
-    if (m->type_emb) {
+    Tensor *x = op_embedding(tp, e->word, b->input_ids, 2, bt, e->padding_idx);
+    if (e->pos) {
+        ENGINE_CHECK(T <= e->pos->shape[0], "sequence of %d tokens, the model has %d positions", T,
+                     e->pos->shape[0]);
+        int32_t *pos = arena_ids(tp, (size_t)T);
+        for (int t = 0; t < T; t++) pos[t] = t;
+        int t1[1] = {T};
+        x = op_add(tp, x, op_embedding(tp, e->pos, pos, 1, t1, -1)); /* (T,E) broadcast over B */
+    }
+    if (e->type) {
         const int32_t *types = b->token_type_ids;
         if (!types) {
             int32_t *z = arena_ids(tp, (size_t)B * T);
             memset(z, 0, (size_t)B * T * sizeof *z);
             types = z;
         }
-        x = op_add(tp, x, op_embedding(tp, m->type_emb, types, 2, bt, -1));
+        x = op_add(tp, x, op_embedding(tp, e->type, types, 2, bt, -1));
     }
-    if (!is_gpt2(m)) x = layernorm(tp, &m->emb_ln, x);
-    if (m->emb_proj.w) x = linear(tp, &m->emb_proj, x);
+    if (e->ln.w) x = nn_layernorm(tp, &e->ln, x);
+    if (e->proj.w) x = nn_linear(tp, &e->proj, x);
+    return x;
+}
 
-    AttnMask mask = {b->attention_mask ? MASK_KEYS : MASK_NONE, b->attention_mask, is_gpt2(m)};
+/* The rest of a post-LN layer, for either stream, given its attention output. */
+static Tensor *encoder_rest(Tape *tp, const Block *bl, Tensor *x, Tensor *a)
+{
+    x = nn_layernorm(tp, &bl->ln1, op_add(tp, nn_linear(tp, &bl->o, a), x));
+    Tensor *f = nn_activation(tp, bl->act, nn_linear(tp, &bl->ffn_in, x));
+    return nn_layernorm(tp, &bl->ln2, op_add(tp, nn_linear(tp, &bl->ffn_out, f), x));
+}
+
+Tensor *nn_encoder_layer(Tape *tp, const Block *bl, Tensor *x, AttnMask mask, float **attn, QueryStream *qs)
+{
+    /* x = LN(dense(attn(x)) + x);  x = LN(ffn_out(act(ffn_in(x))) + x) */
+    ENGINE_CHECK(bl->q.w && bl->k.w && bl->v.w, "encoder layer: the block has no separate q, k, v "
+                 "(a GPT-2 block, with one c_attn, goes through nn_decoder_layer)");
+    Tensor *q = nn_linear(tp, &bl->q, x), *k = nn_linear(tp, &bl->k, x), *v = nn_linear(tp, &bl->v, x);
+    Tensor *a = op_attention(tp, q, k, v, bl->num_heads, mask, attn);
+    Tensor *out = encoder_rest(tp, bl, x, a);
+    if (qs) {
+        /* g's queries, x's keys and values */
+        Tensor *ag = op_attention(tp, nn_linear(tp, &bl->q, qs->g), k, v, bl->num_heads, qs->mask, &qs->attn);
+        qs->out = encoder_rest(tp, bl, qs->g, ag);
+    }
+    return out;
+}
+
+/* The rest of a pre-LN layer, for either stream, given its attention output. */
+static Tensor *decoder_rest(Tape *tp, const Block *bl, Tensor *x, Tensor *a)
+{
+    x = op_add(tp, x, nn_linear(tp, &bl->o, a));
+    Tensor *f = nn_linear(tp, &bl->ffn_in, nn_layernorm(tp, &bl->ln2, x));
+    return op_add(tp, x, nn_linear(tp, &bl->ffn_out, nn_activation(tp, bl->act, f)));
+}
+
+Tensor *nn_decoder_layer(Tape *tp, const Block *bl, Tensor *x, AttnMask mask, float **attn, QueryStream *qs)
+{
+    /* x = x + attn(ln_1(x));  x = x + mlp(ln_2(x)) */
+    ENGINE_CHECK(bl->qkv.w, "decoder layer: the block has no fused qkv (GPT-2's c_attn); "
+                 "an encoder block, with separate q, k, v, goes through nn_encoder_layer");
+    int C = x->shape[2];
+    Tensor *qkv = nn_linear(tp, &bl->qkv, nn_layernorm(tp, &bl->ln1, x));
+    Tensor *q = op_slice_last(tp, qkv, 0, C), *k = op_slice_last(tp, qkv, C, C),
+           *v = op_slice_last(tp, qkv, 2 * C, C);
+    Tensor *a = op_attention(tp, q, k, v, bl->num_heads, mask, attn);
+    Tensor *out = decoder_rest(tp, bl, x, a);
+    if (qs) {
+        /* g through the same c_attn, of which only the query third is used */
+        Tensor *qg = op_slice_last(tp, nn_linear(tp, &bl->qkv, nn_layernorm(tp, &bl->ln1, qs->g)), 0, C);
+        Tensor *ag = op_attention(tp, qg, k, v, bl->num_heads, qs->mask, &qs->attn);
+        qs->out = decoder_rest(tp, bl, qs->g, ag);
+    }
+    return out;
+}
+
+/* ---------------------------------------------------------------- forward ---- */
+
+void model_forward(Model *m, Tape *tp, const Batch *b, Forward *out)
+{
+    const ModelConfig *c = &m->cfg;
+    ENGINE_CHECK(b->T <= c->max_position_embeddings, "sequence of %d tokens, the model has %d positions", b->T,
+                 c->max_position_embeddings);
+    Embeddings e = model_embeddings(m);
+    Tensor *x = nn_embeddings(tp, &e, b);
+    AttnMask mask = attn_mask_padding(b->attention_mask, is_gpt2(m));
     if (out->attn == NULL) out->attn = arena_alloc(&tp->arena, (size_t)c->num_hidden_layers * sizeof(float *));
     for (int l = 0; l < c->num_hidden_layers; l++) {
-        const Block *bl = &m->blocks[is_albert(m) ? 0 : l];
-        if (is_gpt2(m)) {
-            /* x = x + attn(ln_1(x));  x = x + mlp(ln_2(x)) */
-            Tensor *qkv = linear(tp, &bl->qkv, layernorm(tp, &bl->ln1, x));
-            Tensor *q = op_slice_last(tp, qkv, 0, H), *k = op_slice_last(tp, qkv, H, H),
-                   *v = op_slice_last(tp, qkv, 2 * H, H);
-            Tensor *a = op_attention(tp, q, k, v, NH, mask, &out->attn[l]);
-            x = op_add(tp, x, linear(tp, &bl->o, a));
-            Tensor *f = linear(tp, &bl->ffn_in, layernorm(tp, &bl->ln2, x));
-            x = op_add(tp, x, linear(tp, &bl->ffn_out, activation(tp, c->hidden_act, f)));
-        } else {
-            /* x = LN(dense(attn(x)) + x);  x = LN(ffn_out(act(ffn_in(x))) + x) */
-            Tensor *q = linear(tp, &bl->q, x), *k = linear(tp, &bl->k, x), *v = linear(tp, &bl->v, x);
-            Tensor *a = op_attention(tp, q, k, v, NH, mask, &out->attn[l]);
-            x = layernorm(tp, &bl->ln1, op_add(tp, linear(tp, &bl->o, a), x));
-            Tensor *f = activation(tp, c->hidden_act, linear(tp, &bl->ffn_in, x));
-            x = layernorm(tp, &bl->ln2, op_add(tp, linear(tp, &bl->ffn_out, f), x));
-        }
+        const Block *bl = &m->blocks[is_albert(m) ? 0 : l]; /* ALBERT: one layer, applied L times */
+        x = is_gpt2(m) ? nn_decoder_layer(tp, bl, x, mask, &out->attn[l], NULL)
+                       : nn_encoder_layer(tp, bl, x, mask, &out->attn[l], NULL);
     }
-    if (is_gpt2(m)) x = layernorm(tp, &m->ln_f, x);
+    if (is_gpt2(m)) x = nn_layernorm(tp, &m->ln_f, x);
     out->hidden = x;
 }
 
@@ -443,8 +504,8 @@ Tensor *model_lm_logits(Model *m, Tape *tp, Tensor *hidden)
 {
     ENGINE_CHECK(m->cfg.kind != MODEL_ELECTRA_DISC, "the ELECTRA discriminator has no LM head");
     if (is_gpt2(m)) return op_matmul(tp, hidden, m->word_emb, false, true); /* lm_head tied to wte */
-    Tensor *h = activation(tp, head_activation(m), linear(tp, &m->head_dense, hidden));
-    h = layernorm(tp, &m->head_ln, h);
+    Tensor *h = nn_activation(tp, head_activation(m), nn_linear(tp, &m->head_dense, hidden));
+    h = nn_layernorm(tp, &m->head_ln, h);
     return op_linear(tp, h, m->word_emb, m->head_bias); /* decoder tied to the word embeddings */
 }
 
@@ -454,20 +515,20 @@ Tensor *model_pooled(Model *m, Tape *tp, Tensor *hidden)
     int B = hidden->shape[0], T = hidden->shape[1];
     int32_t *rows = arena_ids(tp, (size_t)B);
     for (int b = 0; b < B; b++) rows[b] = b * T; /* the [CLS] position of each sequence */
-    return op_tanh(tp, linear(tp, &m->pooler, op_gather_rows(tp, hidden, rows, B)));
+    return op_tanh(tp, nn_linear(tp, &m->pooler, op_gather_rows(tp, hidden, rows, B)));
 }
 
 Tensor *model_seq_logits(Model *m, Tape *tp, Tensor *pooled)
 {
     ENGINE_CHECK(m->seq_cls.w, "%s has no sequence classifier", model_kind_name[m->cfg.kind]);
-    return linear(tp, &m->seq_cls, pooled);
+    return nn_linear(tp, &m->seq_cls, pooled);
 }
 
 Tensor *model_disc_logits(Model *m, Tape *tp, Tensor *hidden)
 {
     ENGINE_CHECK(m->cfg.kind == MODEL_ELECTRA_DISC, "only the ELECTRA discriminator has this head");
-    Tensor *h = activation(tp, m->cfg.hidden_act, linear(tp, &m->head_dense, hidden));
-    Tensor *l = linear(tp, &m->disc_pred, h); /* (B,T,1) */
+    Tensor *h = nn_activation(tp, m->cfg.hidden_act, nn_linear(tp, &m->head_dense, hidden));
+    Tensor *l = nn_linear(tp, &m->disc_pred, h); /* (B,T,1) */
     int s[2] = {hidden->shape[0], hidden->shape[1]};
     return op_reshape(tp, l, 2, s);
 }

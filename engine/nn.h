@@ -63,11 +63,14 @@ const char *model_config_check(const ModelConfig *c);
 typedef struct Linear { Tensor *w, *b; bool conv1d; } Linear;   /* nn.Linear [out,in] or Conv1D [in,out] */
 typedef struct LayerNorm { Tensor *w, *b; float eps; } LayerNorm;
 
+/* One transformer layer's weights and the two numbers that are not weights. */
 typedef struct Block {
     Linear q, k, v, o;             /* separate projections (all but GPT-2) */
     Linear qkv;                    /* GPT-2's c_attn (one Conv1D to 3·C) */
     LayerNorm ln1, ln2;            /* post-LN: after attention, after FFN; pre-LN: before each */
     Linear ffn_in, ffn_out;
+    int num_heads;                 /* NH; HS = C / NH */
+    Activation act;                /* between ffn_in and ffn_out */
 } Block;
 
 typedef struct NamedParam { char *name; Tensor *t; } NamedParam;
@@ -114,7 +117,11 @@ void model_free(Model *m);
  * 1/√(2·layers), all as Hugging Face's _init_weights does. */
 void model_init_weights(Model *m, Rng *r);
 
-/* Encoder or decoder stack. attn may be NULL (the probabilities are then not kept). */
+/* Embeddings, then the encoder (post-LN, padding mask) or decoder (pre-LN, causal and
+ * padding mask, ln_f) stack, made of the blocks below. out->attn NULL: an array of
+ * num_hidden_layers pointers is allocated on the tape's arena; else the caller's array of
+ * that length is filled. Each layer's probabilities are kept either way (the tape saves them
+ * for backward). */
 void model_forward(Model *m, Tape *tp, const Batch *b, Forward *out);
 /* MLM / LM logits (rows, V) from hidden rows (rows, H) (all positions or gathered ones). */
 Tensor *model_lm_logits(Model *m, Tape *tp, Tensor *hidden);
@@ -124,6 +131,54 @@ Tensor *model_pooled(Model *m, Tape *tp, Tensor *hidden);
 Tensor *model_seq_logits(Model *m, Tape *tp, Tensor *pooled);
 /* ELECTRA discriminator: one logit per position, (B,T) */
 Tensor *model_disc_logits(Model *m, Tape *tp, Tensor *hidden);
+
+/* ---- blocks: what model_forward is made of, for lessons that build a variant ----
+ * Each takes its weights as a struct of tensors (a Model's, or the lesson's own) and
+ * returns a tensor on the tape; nothing here knows which model family it is part of.
+ *
+ *   Embeddings e = model_embeddings(m);              e.g. no absolute positions: e.pos = NULL
+ *   Tensor *x = nn_embeddings(tp, &e, &batch);       (B,T,H)
+ *   for (int l = 0; l < L; l++)
+ *       x = nn_encoder_layer(tp, &m->blocks[l], x, attn_mask_full(perm), &attn[l], NULL); */
+
+Tensor *nn_linear(Tape *tp, const Linear *l, Tensor *x);         /* (...,IN) -> (...,OUT) */
+Tensor *nn_layernorm(Tape *tp, const LayerNorm *ln, Tensor *x);  /* over the last dim */
+Tensor *nn_activation(Tape *tp, Activation a, Tensor *x);        /* gelu (erf) or gelu_new (tanh) */
+
+/* The embeddings module: word + position + token type, LayerNorm, projection E -> H. */
+typedef struct Embeddings {
+    Tensor *word;                  /* (V,E) */
+    Tensor *pos;                   /* (P,E) learned absolute positions 0..T-1, or NULL: none */
+    Tensor *type;                  /* (type_vocab_size,E), or NULL: no token types */
+    LayerNorm ln;                  /* ln.w NULL: no LayerNorm (GPT-2) */
+    Linear proj;                   /* proj.w NULL: none (ALBERT and ELECTRA project E -> H) */
+    int padding_idx;               /* the word row that gets no gradient; -1: none */
+} Embeddings;
+/* A view of m's embeddings module: the tensors are m's. */
+Embeddings model_embeddings(const Model *m);
+/* ids (B,T) -> (B,T,E), or (B,T,H) after the projection. b->token_type_ids NULL = all 0;
+ * b->attention_mask is not read here (it is the layers' business). */
+Tensor *nn_embeddings(Tape *tp, const Embeddings *e, const Batch *b);
+
+/* XLNet's two-stream attention. A second stream g of queries attends to the keys and values
+ * of the content stream x (the layer's input), under a mask of its own, through the same
+ * weights; it then goes through the rest of the layer (output projection, residual,
+ * LayerNorms, FFN) as x does. The content stream is computed exactly as without it. */
+typedef struct QueryStream {
+    Tensor *g;                     /* in: (B,T,C) the query stream entering the layer */
+    AttnMask mask;                 /* in: which keys of x each query of g may see (XLNet: not itself) */
+    float *attn;                   /* out: (B,NH,T,T) its attention probabilities, on the arena */
+    Tensor *out;                   /* out: (B,T,C) the query stream leaving the layer */
+} QueryStream;
+
+/* Post-LN encoder layer (BERT, ALBERT, DistilBERT, ELECTRA), x (B,T,C) -> (B,T,C):
+ *   x = LN1(o(attention(q(x), k(x), v(x))) + x);  x = LN2(ffn_out(act(ffn_in(x))) + x)
+ * *attn (if attn is not NULL) receives the (B,NH,T,T) probabilities; qs may be NULL. */
+Tensor *nn_encoder_layer(Tape *tp, const Block *bl, Tensor *x, AttnMask mask, float **attn, QueryStream *qs);
+/* Pre-LN decoder layer (GPT-2), x (B,T,C) -> (B,T,C); q k v from one Conv1D (c_attn):
+ *   x = x + o(attention(ln1(x)));  x = x + ffn_out(act(ffn_in(ln2(x))))
+ * The mask is the caller's: GPT-2 passes a causal one. attn and qs as above. */
+Tensor *nn_decoder_layer(Tape *tp, const Block *bl, Tensor *x, AttnMask mask, float **attn, QueryStream *qs);
 
 /* Parameter counts per group, for the lessons' model card. */
 typedef struct ParamCounts { size_t embeddings, attention, feed_forward, layer_norm, heads, total; } ParamCounts;

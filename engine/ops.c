@@ -1,8 +1,10 @@
-/* ops.c — every differentiable op: builder, forward kernel and backward kernel side by side.
+/* ops.c — every differentiable op: forward kernel, backward kernel and builder side by side,
+ * under one comment with the shapes and the derivative; at the end the backward dispatch.
  *
  * Conventions (llm.c's): outputs first, inputs next, dims last; backward kernels ADD into
- * gradients (+=) and skip a NULL gradient. Row-wise work is split across threads by rows and
- * every reduction runs in a fixed order, so results do not depend on the thread count. */
+ * gradients (+=), and those of ops with several inputs skip a NULL gradient. Row-wise work
+ * is split across threads by rows and every reduction runs in a fixed order, so results do
+ * not depend on the thread count. */
 #include "ops.h"
 
 #include <float.h>
@@ -93,12 +95,23 @@ Tensor *op_mul(Tape *tp, Tensor *a, Tensor *b)
 }
 
 /* ======================================================================================
- * scale: out = s·x;  dx += s·dout
+ * scale: x (N) -> out (N), out = s·x
+ * dx += s·dout
  * ====================================================================================== */
+void op_scale_forward(float *out, const float *x, float s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = s * x[i];
+}
+
+void op_scale_backward(float *dx, const float *dout, float s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dx[i] += s * dout[i];
+}
+
 Tensor *op_scale(Tape *tp, Tensor *x, float s)
 {
     Tensor *out = new_like(tp, x);
-    for (size_t i = 0; i < x->size; i++) out->data[i] = s * x->data[i];
+    op_scale_forward(out->data, x->data, s, x->size);
     TapeEntry *e = tape_record(tp, OP_SCALE, out, x, NULL, NULL);
     if (e) e->fa[0] = s;
     return out;
@@ -237,12 +250,23 @@ Tensor *op_gelu_tanh(Tape *tp, Tensor *x)
 }
 
 /* ======================================================================================
- * tanh: out = tanh x;  dx += dout · (1 − out²)
+ * tanh: x (N) -> out (N), out = tanh x
+ * dx += dout · (1 − out²)      (from the output, which the tape keeps anyway)
  * ====================================================================================== */
+void op_tanh_forward(float *out, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) out[i] = tanhf(x[i]);
+}
+
+void op_tanh_backward(float *dx, const float *dout, const float *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dx[i] += dout[i] * (1.0f - out[i] * out[i]);
+}
+
 Tensor *op_tanh(Tape *tp, Tensor *x)
 {
     Tensor *out = new_like(tp, x);
-    for (size_t i = 0; i < x->size; i++) out->data[i] = tanhf(x->data[i]);
+    op_tanh_forward(out->data, x->data, x->size);
     tape_record(tp, OP_TANH, out, x, NULL, NULL);
     return out;
 }
@@ -252,10 +276,8 @@ Tensor *op_tanh(Tape *tp, Tensor *x)
  * !ta: da += dout · op(b)ᵀ           ta: da (K,M) += op(b) · doutᵀ
  * !tb: db += op(a)ᵀ · dout           tb: db (N,K) += doutᵀ · op(a)
  * A shared b with !ta is one big product: the batch folds into M (and db sums over it).
- * ia: M N K batch ta tb shared
+ * ia: M N K batch ta tb shared (MatmulDims, ops.h)
  * ====================================================================================== */
-typedef struct MatmulDims { int M, N, K, batch; bool ta, tb, shared; } MatmulDims;
-
 static void matmul_fold(MatmulDims *d)
 {
     if (d->shared && !d->ta) { d->M *= d->batch; d->batch = 1; }
@@ -319,12 +341,33 @@ Tensor *op_matmul(Tape *tp, Tensor *a, Tensor *b, bool ta, bool tb)
 }
 
 /* ======================================================================================
- * linear (fused matmul + bias), x (R,IN) as rows of its last dim:
- *   nn.Linear: out = x·wᵀ + b, w (OUT,IN);   Conv1D: out = x·w + b, w (IN,OUT)
+ * linear (fused matmul + bias), x (R,IN) as rows of its last dim -> out (R,OUT):
+ *   nn.Linear: out = x·wᵀ + b, w (OUT,IN);   Conv1D: out = x·w + b, w (IN,OUT);  b (OUT) or NULL
  *   dx += dout·op(w);  dw += doutᵀ·x (or xᵀ·dout);  db += Σ_rows dout
  * The bias is written first and the product accumulated onto it, so neither the forward
  * nor the backward makes a pass or a buffer for the sum alone.
  * ====================================================================================== */
+void op_linear_forward(float *out, const float *x, const float *w, const float *b, int R, int IN, int OUT,
+                       bool conv1d)
+{
+    if (b)
+        for (int r = 0; r < R; r++) memcpy(out + (size_t)r * OUT, b, (size_t)OUT * sizeof(float));
+    gemm(R, OUT, IN, x, IN, false, w, conv1d ? OUT : IN, !conv1d, out, OUT, b != NULL);
+}
+
+void op_linear_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
+                        int R, int IN, int OUT, bool conv1d)
+{
+    if (dx) gemm(R, IN, OUT, dout, OUT, false, w, conv1d ? OUT : IN, conv1d, dx, IN, true);
+    if (dw) {
+        if (conv1d) gemm(IN, OUT, R, x, IN, true, dout, OUT, false, dw, OUT, true);
+        else gemm(OUT, IN, R, dout, OUT, true, x, IN, false, dw, IN, true);
+    }
+    if (db)
+        for (int r = 0; r < R; r++)
+            for (int j = 0; j < OUT; j++) db[j] += dout[(size_t)r * OUT + j];
+}
+
 static Tensor *linear_op(Tape *tp, Tensor *x, Tensor *w, Tensor *bias, bool conv1d)
 {
     char s1[64], s2[64];
@@ -337,34 +380,24 @@ static Tensor *linear_op(Tape *tp, Tensor *x, Tensor *w, Tensor *bias, bool conv
     memcpy(shape, x->shape, sizeof shape);
     shape[x->ndim - 1] = OUT;
     Tensor *out = tape_tensor(tp, x->ndim, shape);
-    int R = (int)tensor_rows(x);
-    if (bias)
-        for (int r = 0; r < R; r++) memcpy(out->data + (size_t)r * OUT, bias->data, (size_t)OUT * sizeof(float));
-    gemm(R, OUT, IN, x->data, IN, false, w->data, conv1d ? OUT : IN, !conv1d, out->data, OUT, bias != NULL);
+    op_linear_forward(out->data, x->data, w->data, bias ? bias->data : NULL, (int)tensor_rows(x), IN, OUT, conv1d);
     TapeEntry *e = tape_record(tp, OP_LINEAR, out, x, w, bias);
     if (e) e->ia[0] = conv1d;
     return out;
-}
-
-static void linear_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
-                            int R, int IN, int OUT, bool conv1d)
-{
-    if (dx) gemm(R, IN, OUT, dout, OUT, false, w, conv1d ? OUT : IN, conv1d, dx, IN, true);
-    if (dw) {
-        if (conv1d) gemm(IN, OUT, R, x, IN, true, dout, OUT, false, dw, OUT, true);
-        else gemm(OUT, IN, R, dout, OUT, true, x, IN, false, dw, IN, true);
-    }
-    if (db)
-        for (int r = 0; r < R; r++)
-            for (int j = 0; j < OUT; j++) db[j] += dout[(size_t)r * OUT + j];
 }
 
 Tensor *op_linear(Tape *tp, Tensor *x, Tensor *w, Tensor *bias) { return linear_op(tp, x, w, bias, false); }
 Tensor *op_conv1d(Tape *tp, Tensor *x, Tensor *w, Tensor *bias) { return linear_op(tp, x, w, bias, true); }
 
 /* ======================================================================================
- * reshape: a view of the same data with another shape;  dx += dout
+ * reshape: x (N) -> out (N) under another shape, a view of the same data (no forward kernel)
+ * dx += dout
  * ====================================================================================== */
+void op_reshape_backward(float *dx, const float *dout, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dx[i] += dout[i];
+}
+
 Tensor *op_reshape(Tape *tp, Tensor *x, int ndim, const int *shape)
 {
     Tensor *out = tape_tensor(tp, 0, NULL);
@@ -381,17 +414,28 @@ Tensor *op_reshape(Tape *tp, Tensor *x, int ndim, const int *shape)
  * transpose12: out[a][c][b][d] = x[a][b][c][d], x (A,B,C,D) -> (A,C,B,D)
  * dx[a][b][c][d] += dout[a][c][b][d]
  * ====================================================================================== */
-void op_transpose12_forward(float *out, const float *x, int A, int B, int C, int D, bool back)
+void op_transpose12_forward(float *out, const float *x, int A, int B, int C, int D)
 {
-    /* back: out is dx (A,B,C,D) accumulated from x = dout (A,C,B,D) */
     PARALLEL_FOR((size_t)A * B * C * D)
     for (int a = 0; a < A; a++)
         for (int b = 0; b < B; b++)
             for (int c = 0; c < C; c++) {
                 size_t src = (((size_t)a * B + b) * C + c) * D;
                 size_t dst = (((size_t)a * C + c) * B + b) * D;
-                if (!back) memcpy(out + dst, x + src, (size_t)D * sizeof(float));
-                else for (int d = 0; d < D; d++) out[src + d] += x[dst + d];
+                memcpy(out + dst, x + src, (size_t)D * sizeof(float));
+            }
+}
+
+/* dx (A,B,C,D), dout (A,C,B,D): the same walk with the roles of the two offsets swapped */
+void op_transpose12_backward(float *dx, const float *dout, int A, int B, int C, int D)
+{
+    PARALLEL_FOR((size_t)A * B * C * D)
+    for (int a = 0; a < A; a++)
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < C; c++) {
+                size_t xo = (((size_t)a * B + b) * C + c) * D;
+                size_t oo = (((size_t)a * C + c) * B + b) * D;
+                for (int d = 0; d < D; d++) dx[xo + d] += dout[oo + d];
             }
 }
 
@@ -401,7 +445,7 @@ Tensor *op_transpose12(Tape *tp, Tensor *x)
     ENGINE_CHECK(x->ndim == 4, "transpose12 needs a 4-D tensor, got %s", shp(x, s));
     int shape[4] = {x->shape[0], x->shape[2], x->shape[1], x->shape[3]};
     Tensor *out = tape_tensor(tp, 4, shape);
-    op_transpose12_forward(out->data, x->data, x->shape[0], x->shape[1], x->shape[2], x->shape[3], false);
+    op_transpose12_forward(out->data, x->data, x->shape[0], x->shape[1], x->shape[2], x->shape[3]);
     tape_record(tp, OP_TRANSPOSE12, out, x, NULL, NULL);
     return out;
 }
@@ -423,8 +467,20 @@ Tensor *op_merge_heads(Tape *tp, Tensor *x)
 }
 
 /* ======================================================================================
- * slice_last: out[..., j] = x[..., start + j], j < len;  dx[..., start + j] += dout[..., j]
+ * slice_last: x (R,C) -> out (R,len), out[r][j] = x[r][start + j], j < len
+ * dx[r][start + j] += dout[r][j]
  * ====================================================================================== */
+void op_slice_last_forward(float *out, const float *x, size_t R, int C, int start, int len)
+{
+    for (size_t r = 0; r < R; r++) memcpy(out + r * len, x + r * C + start, (size_t)len * sizeof(float));
+}
+
+void op_slice_last_backward(float *dx, const float *dout, size_t R, int C, int start, int len)
+{
+    for (size_t r = 0; r < R; r++)
+        for (int j = 0; j < len; j++) dx[r * C + start + j] += dout[r * len + j];
+}
+
 Tensor *op_slice_last(Tape *tp, Tensor *x, int start, int len)
 {
     int C = tensor_last(x);
@@ -434,36 +490,59 @@ Tensor *op_slice_last(Tape *tp, Tensor *x, int start, int len)
     memcpy(shape, x->shape, sizeof shape);
     shape[x->ndim - 1] = len;
     Tensor *out = tape_tensor(tp, x->ndim, shape);
-    size_t rows = tensor_rows(x);
-    for (size_t r = 0; r < rows; r++)
-        memcpy(out->data + r * len, x->data + r * C + start, (size_t)len * sizeof(float));
+    op_slice_last_forward(out->data, x->data, tensor_rows(x), C, start, len);
     TapeEntry *e = tape_record(tp, OP_SLICE_LAST, out, x, NULL, NULL);
     if (e) { e->ia[0] = start; e->ia[1] = len; }
     return out;
 }
 
 /* ======================================================================================
- * gather_rows: x (R,C) -> out (n,C), out[i] = x[rows[i]];  dx[rows[i]] += dout[i]
+ * gather_rows: x (R,C) -> out (n,C), out[i] = x[rows[i]]
+ * dx[rows[i]] += dout[i]      (in order of i, so a repeated row sums the same way every time)
  * ====================================================================================== */
+void op_gather_rows_forward(float *out, const float *x, const int32_t *rows, int n, int C)
+{
+    for (int i = 0; i < n; i++)
+        memcpy(out + (size_t)i * C, x + (size_t)rows[i] * C, (size_t)C * sizeof(float));
+}
+
+void op_gather_rows_backward(float *dx, const float *dout, const int32_t *rows, int n, int C)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < C; j++) dx[(size_t)rows[i] * C + j] += dout[(size_t)i * C + j];
+}
+
 Tensor *op_gather_rows(Tape *tp, Tensor *x, const int32_t *rows, int n)
 {
     int C = tensor_last(x);
     size_t R = tensor_rows(x);
+    for (int i = 0; i < n; i++)
+        ENGINE_CHECK(rows[i] >= 0 && (size_t)rows[i] < R, "gather_rows: row %d outside 0..%zu", rows[i], R);
     int shape[2] = {n, C};
     Tensor *out = tape_tensor(tp, 2, shape);
-    for (int i = 0; i < n; i++) {
-        ENGINE_CHECK(rows[i] >= 0 && (size_t)rows[i] < R, "gather_rows: row %d outside 0..%zu", rows[i], R);
-        memcpy(out->data + (size_t)i * C, x->data + (size_t)rows[i] * C, (size_t)C * sizeof(float));
-    }
+    op_gather_rows_forward(out->data, x->data, rows, n, C);
     TapeEntry *e = tape_record(tp, OP_GATHER_ROWS, out, x, NULL, NULL);
     if (e) { e->aux = rows; e->ia[0] = n; }
     return out;
 }
 
 /* ======================================================================================
- * embedding: out[n] = table[ids[n]], table (V,C);  dtable[ids[n]] += dout[n] (scatter-add,
- * in row order, so repeated ids sum the same way every time), except ids[n] == padding_idx
+ * embedding: table (V,C), ids (N) -> out (N,C), out[n] = table[ids[n]]
+ * dtable[ids[n]] += dout[n] (scatter-add, in row order, so repeated ids sum the same way
+ * every time), except where ids[n] == padding_idx (-1: none)
  * ====================================================================================== */
+void op_embedding_forward(float *out, const float *table, const int32_t *ids, size_t N, int C)
+{
+    for (size_t i = 0; i < N; i++) memcpy(out + i * C, table + (size_t)ids[i] * C, (size_t)C * sizeof(float));
+}
+
+void op_embedding_backward(float *dtable, const float *dout, const int32_t *ids, int padding_idx, size_t N, int C)
+{
+    for (size_t i = 0; i < N; i++)
+        if (ids[i] != padding_idx)
+            for (int j = 0; j < C; j++) dtable[(size_t)ids[i] * C + j] += dout[i * C + j];
+}
+
 Tensor *op_embedding(Tape *tp, Tensor *table, const int32_t *ids, int ndim, const int *shape, int padding_idx)
 {
     char s[64];
@@ -475,11 +554,10 @@ Tensor *op_embedding(Tape *tp, Tensor *table, const int32_t *ids, int ndim, cons
     oshape[ndim] = C;
     Tensor *out = tape_tensor(tp, ndim + 1, oshape);
     size_t n = out->size / (size_t)C;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++)
         ENGINE_CHECK(ids[i] >= 0 && ids[i] < V, "embedding: id %d at %zu is outside the table's 0..%d",
                      ids[i], i, V - 1);
-        memcpy(out->data + i * C, table->data + (size_t)ids[i] * C, (size_t)C * sizeof(float));
-    }
+    op_embedding_forward(out->data, table->data, ids, n, C);
     TapeEntry *e = tape_record(tp, OP_EMBEDDING, out, table, NULL, NULL);
     if (e) { e->aux = ids; e->ia[0] = padding_idx; }
     return out;
@@ -724,24 +802,15 @@ Tensor *op_attention(Tape *tp, Tensor *q, Tensor *k, Tensor *v, int nh, AttnMask
  *   dx_r += dout · (softmax(x_r) − onehot(t_r)) / n;   n = 0 gives loss 0 and no gradient.
  * saved: softmax of each counted row.
  * ====================================================================================== */
-Tensor *op_cross_entropy(Tape *tp, Tensor *logits, const int32_t *targets)
+/* row_loss: (R) scratch; n: the number of counted rows */
+void op_cross_entropy_forward(float *loss, float *probs, float *row_loss, const float *logits,
+                              const int32_t *targets, int n, size_t R, int V)
 {
-    size_t R = tensor_rows(logits);
-    int V = tensor_last(logits);
-    Tensor *out = tape_tensor(tp, 0, NULL);
-    float *probs = arena_alloc(&tp->arena, logits->size * sizeof(float));
-    float *row_loss = arena_alloc(&tp->arena, R * sizeof(float));
-    int n = 0;
-    for (size_t r = 0; r < R; r++) {
-        ENGINE_CHECK(targets[r] == IGNORE_INDEX || (targets[r] >= 0 && targets[r] < V),
-                     "cross_entropy: target %d at row %zu is outside 0..%d (or -100)", targets[r], r, V - 1);
-        n += targets[r] != IGNORE_INDEX;
-    }
     PARALLEL_FOR(R * V)
     for (size_t r = 0; r < R; r++) {
         row_loss[r] = 0;
         if (targets[r] == IGNORE_INDEX) continue;
-        const float *x = logits->data + r * V;
+        const float *x = logits + r * V;
         float *p = probs + r * V;
         float mx = -INFINITY;
         for (int i = 0; i < V; i++) mx = x[i] > mx ? x[i] : mx;
@@ -753,10 +822,7 @@ Tensor *op_cross_entropy(Tape *tp, Tensor *logits, const int32_t *targets)
     }
     double total = 0;
     for (size_t r = 0; r < R; r++) total += row_loss[r];
-    out->data[0] = n ? (float)(total / n) : 0.0f;
-    TapeEntry *e = tape_record(tp, OP_CROSS_ENTROPY, out, logits, NULL, NULL);
-    if (e) { e->saved = probs; e->aux = targets; e->ia[0] = n; }
-    return out;
+    *loss = n ? (float)(total / n) : 0.0f;
 }
 
 void op_cross_entropy_backward(float *dx, float dout, const float *probs, const int32_t *targets,
@@ -772,25 +838,41 @@ void op_cross_entropy_backward(float *dx, float dout, const float *probs, const 
     }
 }
 
+Tensor *op_cross_entropy(Tape *tp, Tensor *logits, const int32_t *targets)
+{
+    size_t R = tensor_rows(logits);
+    int V = tensor_last(logits);
+    Tensor *out = tape_tensor(tp, 0, NULL);
+    float *probs = arena_alloc(&tp->arena, logits->size * sizeof(float));
+    float *row_loss = arena_alloc(&tp->arena, R * sizeof(float));
+    int n = 0;
+    for (size_t r = 0; r < R; r++) {
+        ENGINE_CHECK(targets[r] == IGNORE_INDEX || (targets[r] >= 0 && targets[r] < V),
+                     "cross_entropy: target %d at row %zu is outside 0..%d (or -100)", targets[r], r, V - 1);
+        n += targets[r] != IGNORE_INDEX;
+    }
+    op_cross_entropy_forward(out->data, probs, row_loss, logits->data, targets, n, R, V);
+    TapeEntry *e = tape_record(tp, OP_CROSS_ENTROPY, out, logits, NULL, NULL);
+    if (e) { e->saved = probs; e->aux = targets; e->ia[0] = n; }
+    return out;
+}
+
 /* ======================================================================================
  * binary cross-entropy with logits, mean over kept elements (stable form):
  *   ℓ = max(x,0) − x·y + log(1 + e^{−|x|});   dx += dout · (σ(x) − y) / n
  * ====================================================================================== */
-Tensor *op_bce_logits(Tape *tp, Tensor *logits, const float *targets, const uint8_t *keep)
+/* *n: the number of kept elements */
+void op_bce_logits_forward(float *loss, int *n, const float *x, const float *y, const uint8_t *keep, size_t N)
 {
-    Tensor *out = tape_tensor(tp, 0, NULL);
     double total = 0;
-    int n = 0;
-    for (size_t i = 0; i < logits->size; i++) {
+    int k = 0;
+    for (size_t i = 0; i < N; i++) {
         if (keep && !keep[i]) continue;
-        float x = logits->data[i];
-        total += fmaxf(x, 0.0f) - x * targets[i] + log1pf(expf(-fabsf(x)));
-        n++;
+        total += fmaxf(x[i], 0.0f) - x[i] * y[i] + log1pf(expf(-fabsf(x[i])));
+        k++;
     }
-    out->data[0] = n ? (float)(total / n) : 0.0f;
-    TapeEntry *e = tape_record(tp, OP_BCE_LOGITS, out, logits, NULL, NULL);
-    if (e) { e->aux = targets; e->aux2 = keep; e->ia[0] = n; }
-    return out;
+    *loss = k ? (float)(total / k) : 0.0f;
+    *n = k;
 }
 
 void op_bce_logits_backward(float *dx, float dout, const float *x, const float *y, const uint8_t *keep,
@@ -802,6 +884,16 @@ void op_bce_logits_backward(float *dx, float dout, const float *x, const float *
         float sig = 1.0f / (1.0f + expf(-x[i]));
         dx[i] += dout * (sig - y[i]) / (float)n;
     }
+}
+
+Tensor *op_bce_logits(Tape *tp, Tensor *logits, const float *targets, const uint8_t *keep)
+{
+    Tensor *out = tape_tensor(tp, 0, NULL);
+    int n;
+    op_bce_logits_forward(out->data, &n, logits->data, targets, keep, logits->size);
+    TapeEntry *e = tape_record(tp, OP_BCE_LOGITS, out, logits, NULL, NULL);
+    if (e) { e->aux = targets; e->aux2 = keep; e->ia[0] = n; }
+    return out;
 }
 
 /* ======================================================================================
@@ -820,22 +912,17 @@ static float row_lse(const float *x, int V, float invT)
     return mx + (float)log(sum);
 }
 
-Tensor *op_kl_div(Tape *tp, Tensor *student, Tensor *teacher, float temperature, const uint8_t *keep)
+/* *n: the number of kept rows; saved (3R): see above */
+void op_kl_div_forward(float *loss, int *n, float *saved, const float *student, const float *teacher,
+                       const uint8_t *keep, float temperature, size_t R, int V)
 {
-    char s1[64], s2[64];
-    ENGINE_CHECK(tensor_same_shape(student, teacher), "kl_div: student %s and teacher %s differ",
-                 shp(student, s1), shp(teacher, s2));
-    ENGINE_CHECK(temperature > 0, "kl_div: temperature must be positive, got %g", temperature);
-    size_t R = tensor_rows(student);
-    int V = tensor_last(student);
     float invT = 1.0f / temperature;
-    float *saved = arena_alloc(&tp->arena, 3 * R * sizeof(float));
     float *lse_s = saved, *lse_t = saved + R, *kl = saved + 2 * R;
     PARALLEL_FOR(R * V)
     for (size_t r = 0; r < R; r++) {
         kl[r] = 0;
         if (keep && !keep[r]) continue;
-        const float *s = student->data + r * V, *t = teacher->data + r * V;
+        const float *s = student + r * V, *t = teacher + r * V;
         lse_s[r] = row_lse(s, V, invT);
         lse_t[r] = row_lse(t, V, invT);
         double acc = 0;
@@ -846,14 +933,11 @@ Tensor *op_kl_div(Tape *tp, Tensor *student, Tensor *teacher, float temperature,
         kl[r] = (float)acc;
     }
     double total = 0;
-    int n = 0;
+    int k = 0;
     for (size_t r = 0; r < R; r++)
-        if (!keep || keep[r]) { total += kl[r]; n++; }
-    Tensor *out = tape_tensor(tp, 0, NULL);
-    out->data[0] = n ? (float)(total / n) : 0.0f;
-    TapeEntry *e = tape_record(tp, OP_KL_DIV, out, student, teacher, NULL);
-    if (e) { e->saved = saved; e->aux = keep; e->fa[0] = temperature; e->ia[0] = n; }
-    return out;
+        if (!keep || keep[r]) { total += kl[r]; k++; }
+    *loss = k ? (float)(total / k) : 0.0f;
+    *n = k;
 }
 
 void op_kl_div_backward(float *ds, float *dt, float dout, const float *s, const float *t,
@@ -872,6 +956,22 @@ void op_kl_div_backward(float *ds, float *dt, float dout, const float *s, const 
             if (dt) dt[r * V + i] += g * p * ((lp - lq) - kl[r]);
         }
     }
+}
+
+Tensor *op_kl_div(Tape *tp, Tensor *student, Tensor *teacher, float temperature, const uint8_t *keep)
+{
+    char s1[64], s2[64];
+    ENGINE_CHECK(tensor_same_shape(student, teacher), "kl_div: student %s and teacher %s differ",
+                 shp(student, s1), shp(teacher, s2));
+    ENGINE_CHECK(temperature > 0, "kl_div: temperature must be positive, got %g", temperature);
+    size_t R = tensor_rows(student);
+    float *saved = arena_alloc(&tp->arena, 3 * R * sizeof(float));
+    Tensor *out = tape_tensor(tp, 0, NULL);
+    int n;
+    op_kl_div_forward(out->data, &n, saved, student->data, teacher->data, keep, temperature, R, tensor_last(student));
+    TapeEntry *e = tape_record(tp, OP_KL_DIV, out, student, teacher, NULL);
+    if (e) { e->saved = saved; e->aux = keep; e->fa[0] = temperature; e->ia[0] = n; }
+    return out;
 }
 
 /* ======================================================================================
@@ -893,26 +993,21 @@ static void cos_parts(const float *a, const float *b, int C, double *ab, double 
     *bb += COS_EPS;
 }
 
-Tensor *op_cosine_loss(Tape *tp, Tensor *a, Tensor *b, const uint8_t *keep)
+/* *n: the number of kept rows */
+void op_cosine_loss_forward(float *loss, int *n, const float *a, const float *b, const uint8_t *keep,
+                            size_t R, int C)
 {
-    char s1[64], s2[64];
-    ENGINE_CHECK(tensor_same_shape(a, b), "cosine_loss: %s and %s differ", shp(a, s1), shp(b, s2));
-    size_t R = tensor_rows(a);
-    int C = tensor_last(a);
     double total = 0;
-    int n = 0;
+    int k = 0;
     for (size_t r = 0; r < R; r++) {
         if (keep && !keep[r]) continue;
         double ab, aa, bb;
-        cos_parts(a->data + r * C, b->data + r * C, C, &ab, &aa, &bb);
+        cos_parts(a + r * C, b + r * C, C, &ab, &aa, &bb);
         total += 1.0 - ab / sqrt(aa * bb);
-        n++;
+        k++;
     }
-    Tensor *out = tape_tensor(tp, 0, NULL);
-    out->data[0] = n ? (float)(total / n) : 0.0f;
-    TapeEntry *e = tape_record(tp, OP_COSINE_LOSS, out, a, b, NULL);
-    if (e) { e->aux = keep; e->ia[0] = n; }
-    return out;
+    *loss = k ? (float)(total / k) : 0.0f;
+    *n = k;
 }
 
 void op_cosine_loss_backward(float *da, float *db, float dout, const float *a, const float *b,
@@ -933,15 +1028,51 @@ void op_cosine_loss_backward(float *da, float *db, float dout, const float *a, c
     }
 }
 
+Tensor *op_cosine_loss(Tape *tp, Tensor *a, Tensor *b, const uint8_t *keep)
+{
+    char s1[64], s2[64];
+    ENGINE_CHECK(tensor_same_shape(a, b), "cosine_loss: %s and %s differ", shp(a, s1), shp(b, s2));
+    Tensor *out = tape_tensor(tp, 0, NULL);
+    int n;
+    op_cosine_loss_forward(out->data, &n, a->data, b->data, keep, tensor_rows(a), tensor_last(a));
+    TapeEntry *e = tape_record(tp, OP_COSINE_LOSS, out, a, b, NULL);
+    if (e) { e->aux = keep; e->ia[0] = n; }
+    return out;
+}
+
 /* ======================================================================================
- * sum and mean to a scalar: out = Σ x (or Σ x / n);  dx += dout (or dout / n)
+ * sum and mean to a scalar: x (N) -> out (), out = Σ x (or Σ x / N), summed in double
+ * dx += dout (or dout / N)
  * ====================================================================================== */
-static Tensor *reduce(Tape *tp, Tensor *x, OpType op)
+void op_sum_forward(float *out, const float *x, size_t n)
 {
     double s = 0;
-    for (size_t i = 0; i < x->size; i++) s += x->data[i];
+    for (size_t i = 0; i < n; i++) s += x[i];
+    *out = (float)s;
+}
+
+void op_sum_backward(float *dx, float dout, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dx[i] += dout;
+}
+
+void op_mean_forward(float *out, const float *x, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += x[i];
+    *out = (float)(s / (double)n);
+}
+
+void op_mean_backward(float *dx, float dout, size_t n)
+{
+    op_sum_backward(dx, dout / (float)n, n);
+}
+
+static Tensor *reduce(Tape *tp, Tensor *x, OpType op)
+{
     Tensor *out = tape_tensor(tp, 0, NULL);
-    out->data[0] = (float)(op == OP_MEAN ? s / (double)x->size : s);
+    if (op == OP_MEAN) op_mean_forward(out->data, x->data, x->size);
+    else op_sum_forward(out->data, x->data, x->size);
     tape_record(tp, op, out, x, NULL, NULL);
     return out;
 }
@@ -951,6 +1082,8 @@ Tensor *op_mean(Tape *tp, Tensor *x) { return reduce(tp, x, OP_MEAN); }
 
 /* ======================================================================================
  * The backward dispatch: one case per op, called by tape_backward in reverse tape order.
+ * Each case only unpacks the entry (inputs, gradients, saved values, integer and float
+ * arguments) and calls the op's backward kernel above.
  * ====================================================================================== */
 void op_backward_entry(Tape *tp, TapeEntry *e)
 {
@@ -965,7 +1098,7 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
         op_mul_backward(da, db, dout, a->data, b->data, a->size, b->size);
         break;
     case OP_SCALE:
-        for (size_t i = 0; i < a->size; i++) da[i] += e->fa[0] * dout[i];
+        op_scale_backward(da, dout, e->fa[0], a->size);
         break;
     case OP_MATMUL: {
         MatmulDims d = {e->ia[0], e->ia[1], e->ia[2], e->ia[3], e->ia[4], e->ia[5], e->ia[6]};
@@ -974,39 +1107,25 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
     }
     case OP_LINEAR: {
         bool conv1d = e->ia[0];
-        linear_backward(da, db, dc, dout, a->data, b->data, (int)tensor_rows(a), tensor_last(a),
-                        b->shape[conv1d ? 1 : 0], conv1d);
+        op_linear_backward(da, db, dc, dout, a->data, b->data, (int)tensor_rows(a), tensor_last(a),
+                           b->shape[conv1d ? 1 : 0], conv1d);
         break;
     }
     case OP_RESHAPE:
-        for (size_t i = 0; i < a->size; i++) da[i] += dout[i];
+        op_reshape_backward(da, dout, a->size);
         break;
     case OP_TRANSPOSE12:
-        op_transpose12_forward(da, dout, a->shape[0], a->shape[1], a->shape[2], a->shape[3], true);
+        op_transpose12_backward(da, dout, a->shape[0], a->shape[1], a->shape[2], a->shape[3]);
         break;
-    case OP_SLICE_LAST: {
-        int C = tensor_last(a), start = e->ia[0], len = e->ia[1];
-        size_t rows = tensor_rows(a);
-        for (size_t r = 0; r < rows; r++)
-            for (int j = 0; j < len; j++) da[r * C + start + j] += dout[r * len + j];
+    case OP_SLICE_LAST:
+        op_slice_last_backward(da, dout, tensor_rows(a), tensor_last(a), e->ia[0], e->ia[1]);
         break;
-    }
-    case OP_GATHER_ROWS: {
-        const int32_t *rows = e->aux;
-        int C = tensor_last(a);
-        for (int i = 0; i < e->ia[0]; i++)
-            for (int j = 0; j < C; j++) da[(size_t)rows[i] * C + j] += dout[(size_t)i * C + j];
+    case OP_GATHER_ROWS:
+        op_gather_rows_backward(da, dout, e->aux, e->ia[0], tensor_last(a));
         break;
-    }
-    case OP_EMBEDDING: {
-        const int32_t *ids = e->aux;
-        int C = a->shape[1];
-        size_t n = out->size / (size_t)C;
-        for (size_t i = 0; i < n; i++)
-            if (ids[i] != e->ia[0])
-                for (int j = 0; j < C; j++) da[(size_t)ids[i] * C + j] += dout[i * C + j];
+    case OP_EMBEDDING:
+        op_embedding_backward(da, dout, e->aux, e->ia[0], out->size / (size_t)a->shape[1], a->shape[1]);
         break;
-    }
     case OP_LAYERNORM: {
         size_t rows = tensor_rows(a);
         op_layernorm_backward(da, db, dc, dout, a->data, b->data, e->saved, e->saved + rows, rows,
@@ -1020,20 +1139,19 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
         op_gelu_tanh_backward(da, dout, a->data, a->size);
         break;
     case OP_TANH:
-        for (size_t i = 0; i < a->size; i++) da[i] += dout[i] * (1.0f - out->data[i] * out->data[i]);
+        op_tanh_backward(da, dout, out->data, a->size);
         break;
     case OP_SOFTMAX:
     case OP_MASKED_SOFTMAX:
         op_softmax_backward(da, dout, out->data, tensor_rows(a), tensor_last(a));
         break;
-    case OP_ATTENTION:
-    {
+    case OP_ATTENTION: {
         int B = a->shape[0], T = a->shape[1], NH = e->ia[0];
         float *scratch = arena_alloc(&tp->arena, (size_t)B * NH * T * T * sizeof(float));
         op_attention_backward(da, db, dc, scratch, dout, e->saved, a->data, b->data, c->data, B, NH, T,
                               a->shape[2] / NH);
-    }
         break;
+    }
     case OP_CROSS_ENTROPY:
         op_cross_entropy_backward(da, dout[0], e->saved, e->aux, e->ia[0], tensor_rows(a), tensor_last(a));
         break;
@@ -1049,11 +1167,11 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
                                 tensor_last(a));
         break;
     case OP_SUM:
-    case OP_MEAN: {
-        float g = e->op == OP_MEAN ? dout[0] / (float)a->size : dout[0];
-        for (size_t i = 0; i < a->size; i++) da[i] += g;
+        op_sum_backward(da, dout[0], a->size);
         break;
-    }
+    case OP_MEAN:
+        op_mean_backward(da, dout[0], a->size);
+        break;
     case OP_COUNT:
         ENGINE_CHECK(false, "OP_COUNT is not an op");
     }

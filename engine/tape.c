@@ -6,7 +6,7 @@
 
 #include "ops.h"
 
-const char *const op_name[OP_COUNT] = {
+const char *const op_name[] = {
     [OP_ADD] = "add",
     [OP_MUL] = "mul",
     [OP_SCALE] = "scale",
@@ -33,17 +33,10 @@ const char *const op_name[OP_COUNT] = {
 };
 _Static_assert(sizeof op_name / sizeof op_name[0] == OP_COUNT, "every op needs a name");
 
-TapeMark tape_mark(const Tape *tp) { return (TapeMark){tp->arena.used, tp->count}; }
-
-void tape_rewind(Tape *tp, TapeMark m)
-{
-    ENGINE_CHECK(m.used <= tp->arena.used && m.count <= tp->count, "tape_rewind: the mark is ahead of the tape");
-    tp->arena.used = m.used;
-    tp->count = m.count;
-}
-
 bool tape_init(Tape *tp, size_t arena_bytes, int max_entries)
 {
+    for (int i = 0; i < OP_COUNT; i++)
+        ENGINE_CHECK(op_name[i] && op_name[i][0], "op %d has no name in tape.c's op_name table", i);
     memset(tp, 0, sizeof *tp);
     if (!arena_init(&tp->arena, arena_bytes)) return false;
     tp->entries = calloc((size_t)max_entries, sizeof *tp->entries);
@@ -63,6 +56,42 @@ void tape_reset(Tape *tp)
 {
     arena_reset(&tp->arena);
     tp->count = 0;
+}
+
+TapeMark tape_mark(const Tape *tp)
+{
+    TapeMark m = {tp->arena.used, tp->count};
+    return m;
+}
+
+/* True if p points into the part of the arena that a rewind to `used` gives back. */
+static bool in_dropped(const Arena *a, size_t used, const void *p)
+{
+    uintptr_t u = (uintptr_t)p, lo = (uintptr_t)(a->base + used), hi = (uintptr_t)(a->base + a->cap);
+    return p && u >= lo && u < hi;
+}
+
+static void drop_late_grad(const Arena *a, size_t used, Tensor *t)
+{
+    if (t && !in_dropped(a, used, t) && in_dropped(a, used, t->grad)) t->grad = NULL;
+}
+
+void tape_rewind(Tape *tp, TapeMark m)
+{
+    ENGINE_CHECK(m.used <= tp->arena.used && m.count <= tp->count,
+                 "tape_rewind: the mark (%zu bytes, %d entries) is ahead of the tape (%zu bytes, %d entries): "
+                 "was the tape reset after tape_mark?",
+                 m.used, m.count, tp->arena.used, tp->count);
+    /* A tensor that survives (made before the mark) may have been given a grad buffer after
+     * it, which would dangle. Every tensor backward can reach is an input or output of an
+     * entry, and the dropped entries are still readable until the arena is used again. */
+    for (int i = 0; i < tp->count; i++) {
+        TapeEntry *e = &tp->entries[i];
+        drop_late_grad(&tp->arena, m.used, e->out);
+        for (int k = 0; k < 3; k++) drop_late_grad(&tp->arena, m.used, e->in[k]);
+    }
+    tp->arena.used = m.used;
+    tp->count = m.count;
 }
 
 Tensor *tape_tensor(Tape *tp, int ndim, const int *shape)

@@ -4,8 +4,9 @@
  * execution order. tape_backward seeds d(loss)/d(loss) = 1 and walks the entries in reverse
  * through one switch on the op enum, each case calling the op's backward kernel, which ADDS
  * into the gradients of the inputs (a tensor used twice gets both contributions).
- * The tape owns the step's arena: activations, their gradients and the entries all live there
- * and are dropped together by tape_reset after the optimizer update.
+ * The tape owns the step's arena, where activations and their gradients live, and a fixed
+ * array of entries beside it (tape_init's max_entries); tape_reset drops both after the
+ * optimizer update, tape_rewind drops what came after a mark.
  * Ownership: tensors returned by ops belong to the tape; parameters belong to a ParamBlock. */
 #ifndef FMLAB_ENGINE_TAPE_H
 #define FMLAB_ENGINE_TAPE_H
@@ -42,7 +43,11 @@ typedef enum OpType {
     OP_COUNT
 } OpType;
 
-extern const char *const op_name[OP_COUNT];
+/* "add", "matmul", ...: op_name[op] for every op below OP_COUNT. Declared without a size so
+ * that the definition's designated initialisers alone fix it, and the _Static_assert next
+ * to them fails when an op is added at the end without a name; a name missing in the
+ * middle leaves a NULL that tape_init stops on. */
+extern const char *const op_name[];
 
 typedef struct TapeEntry {
     OpType op;
@@ -69,8 +74,15 @@ void tape_free(Tape *tp);
 /* Drops every activation and entry: call after the optimizer update. */
 void tape_reset(Tape *tp);
 
-/* A point on the tape to come back to: tape_rewind drops every tensor and entry made
- * after tape_mark (a held-out forward pass inside a step, a probe). */
+/* A point on the tape to come back to: the arena's bytes in use and the entry count.
+ * tape_rewind drops every tensor, gradient buffer and entry made after the mark, and keeps
+ * everything before it, so a step can run extra work (an evaluation, a probe, a forward
+ * under no_grad) in the same arena and give the memory back without tape_reset:
+ *     TapeMark m = tape_mark(tp);  ...forward...;  tape_rewind(tp, m);
+ * A gradient buffer that backward gave, after the mark, to a tensor made before it is
+ * dropped too (the tensor's grad is NULL again); buffers from before the mark stay, with
+ * whatever a later backward added into them. Rewinding past a tape_reset, or forward
+ * to a mark the tape has not reached, is a programmer error. */
 typedef struct TapeMark { size_t used; int count; } TapeMark;
 TapeMark tape_mark(const Tape *tp);
 void tape_rewind(Tape *tp, TapeMark m);

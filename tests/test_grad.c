@@ -1,5 +1,7 @@
 /* test_grad.c — every op's backward against central finite differences, every fused op
- * against its composite, and two small models that must learn.
+ * against its composite, the public encoder and decoder layers (masks, XLNet's query
+ * stream) against finite differences and against each other, and two small models that
+ * must learn.
  *
  * The check: for inputs x and a fixed random upstream gradient R, L(x) = Σ out(x) ⊙ R is
  * summed in double; the analytic gradient (tape_backward_from with R) must match
@@ -210,6 +212,88 @@ static Tensor *b_cos(Tape *tp, Tensor **in, const void *ctx)
     return op_cosine_loss(tp, in[0], in[1], ctx);
 }
 
+/* ---------------- nn layers ----------------
+ * One encoder and one decoder layer of C = 6 (2 heads of 3), FFN 8, on fixed weights that
+ * need no gradient; the layer's input x, the query stream g and one weight matrix are the
+ * checked inputs. */
+enum { LB = 2, LT = 4, LC = 6, LI = 8 };
+static Tape fixed;
+static Block enc_block, dec_block;
+
+static Tensor *fixed_tensor(Rng *r, int d0, int d1, float mean, float std)
+{
+    int s[2] = {d0, d1};
+    Tensor *t = tape_leaf(&fixed, d1 ? 2 : 1, s, false);
+    for (size_t i = 0; i < t->size; i++) t->data[i] = mean + rng_normal(r, 0.0f, std);
+    return t;
+}
+
+static Linear fixed_linear(Rng *r, int in, int out, bool conv1d)
+{
+    Linear l = {fixed_tensor(r, conv1d ? in : out, conv1d ? out : in, 0, 0.5f), fixed_tensor(r, out, 0, 0, 0.1f), conv1d};
+    return l;
+}
+
+static LayerNorm fixed_ln(Rng *r, float eps)
+{
+    LayerNorm ln = {fixed_tensor(r, LC, 0, 1, 0.1f), fixed_tensor(r, LC, 0, 0, 0.1f), eps};
+    return ln;
+}
+
+static void make_blocks(void)
+{
+    Rng r;
+    rng_seed(&r, 77, 0);
+    enc_block = (Block){.q = fixed_linear(&r, LC, LC, false), .k = fixed_linear(&r, LC, LC, false),
+                        .v = fixed_linear(&r, LC, LC, false), .o = fixed_linear(&r, LC, LC, false),
+                        .ln1 = fixed_ln(&r, 1e-12f), .ln2 = fixed_ln(&r, 1e-12f),
+                        .ffn_in = fixed_linear(&r, LC, LI, false), .ffn_out = fixed_linear(&r, LI, LC, false),
+                        .num_heads = 2, .act = ACT_GELU};
+    dec_block = (Block){.qkv = fixed_linear(&r, LC, 3 * LC, true), .o = fixed_linear(&r, LC, LC, true),
+                        .ln1 = fixed_ln(&r, 1e-5f), .ln2 = fixed_ln(&r, 1e-5f),
+                        .ffn_in = fixed_linear(&r, LC, LI, true), .ffn_out = fixed_linear(&r, LI, LC, true),
+                        .num_heads = 2, .act = ACT_GELU_NEW};
+}
+
+/* XLNet's masks for a factorisation order per sequence: the content stream sees the
+ * positions up to and including its own in the order, the query stream only those before
+ * it (so the first position in the order sees nothing). */
+static uint8_t xl_content[LB * LT * LT], xl_query[LB * LT * LT];
+static void make_xlnet_masks(void)
+{
+    static const int order[LB][LT] = {{2, 0, 3, 1}, {1, 3, 0, 2}};
+    for (int b = 0; b < LB; b++) {
+        int rank[LT];
+        for (int k = 0; k < LT; k++) rank[order[b][k]] = k;
+        for (int i = 0; i < LT; i++)
+            for (int j = 0; j < LT; j++) {
+                xl_content[(b * LT + i) * LT + j] = rank[j] <= rank[i];
+                xl_query[(b * LT + i) * LT + j] = rank[j] < rank[i];
+            }
+    }
+}
+
+/* streams: 1 the layer alone; 2 with a query stream, its output checked; 3 both outputs summed.
+ * in[0] x and in[1] g are N(0,1); the checked weight in[2] is scaled to 0.3 of that, an
+ * init-like size that keeps the attention away from saturation, where finite differences
+ * of step 1e-2 stop being accurate. */
+typedef struct LayerCtx { bool decoder; AttnMask mask, qmask; int streams; } LayerCtx;
+static Tensor *b_layer(Tape *tp, Tensor **in, const void *ctx)
+{
+    const LayerCtx *c = ctx;
+    Block bl = c->decoder ? dec_block : enc_block;
+    Tensor *w = op_scale(tp, in[2], 0.3f);
+    if (c->decoder) bl.qkv.w = w;
+    else bl.q.w = w;
+    QueryStream qs = {in[1], c->qmask, NULL, NULL};
+    QueryStream *q = c->streams == 1 ? NULL : &qs;
+    Tensor *out = c->decoder ? nn_decoder_layer(tp, &bl, in[0], c->mask, NULL, q)
+                             : nn_encoder_layer(tp, &bl, in[0], c->mask, NULL, q);
+    if (c->streams == 2) return qs.out;
+    if (c->streams == 3) return op_add(tp, out, qs.out);
+    return out;
+}
+
 /* ---------------- the checks ---------------- */
 static void test_elementwise(void **state)
 {
@@ -389,6 +473,46 @@ static void test_attention_grad(void **state)
     Case t1 = {"attention T=1", b_attention, &one, 3, {3, 3, 3},
                {SHAPE(3, 1, 5), SHAPE(3, 1, 5), SHAPE(3, 1, 5)}, {1, 1, 1}, 1};
     check_case(&t1);
+}
+
+/* The explicit (B,T,T) mask with causal set on top: both restrictions apply. */
+static void test_attention_full_causal_grad(void **state)
+{
+    (void)state;
+    AttnCtx ctx = {{MASK_FULL, xl_content, true}, 2};
+    Case c = {"attention full + causal", b_attention, &ctx, 3, {3, 3, 3},
+              {SHAPE(LB, LT, LC), SHAPE(LB, LT, LC), SHAPE(LB, LT, LC)}, {1, 1, 1}, 1};
+    check_case(&c);
+    /* queries from another tensor than keys and values, under XLNet's query mask (rows with
+       nothing to see included) */
+    AttnCtx qctx = {attn_mask_full(xl_query), 2};
+    Case q = {"attention, query-stream mask", b_attention, &qctx, 3, {3, 3, 3},
+              {SHAPE(LB, LT, LC), SHAPE(LB, LT, LC), SHAPE(LB, LT, LC)}, {1, 1, 1}, 1};
+    check_case(&q);
+}
+
+/* The public layers through finite differences: x, g and one weight matrix. */
+static void test_layers_grad(void **state)
+{
+    (void)state;
+    static const uint8_t pad[LB * LT] = {1, 1, 1, 1, 1, 1, 1, 0};
+    LayerCtx ctxs[] = {
+        {false, attn_mask_padding(pad, false), attn_mask_all(), 1},
+        {false, attn_mask_full(xl_content), attn_mask_full(xl_query), 2},
+        {false, attn_mask_full(xl_content), attn_mask_full(xl_query), 3},
+        {true, attn_mask_padding(pad, true), attn_mask_all(), 1},
+        {true, attn_mask_full(xl_content), attn_mask_full(xl_query), 2},
+        {true, attn_mask_padding(pad, true), attn_mask_full(xl_query), 3},
+    };
+    const char *names[] = {"encoder layer", "encoder query stream", "encoder both streams",
+                           "decoder layer", "decoder query stream", "decoder both streams"};
+    for (size_t i = 0; i < sizeof ctxs / sizeof ctxs[0]; i++) {
+        bool dec = ctxs[i].decoder;
+        Case c = {names[i], b_layer, &ctxs[i], 3, {3, 3, 2},
+                  {SHAPE(LB, LT, LC), SHAPE(LB, LT, LC), SHAPE(LC, dec ? 3 * LC : LC)},
+                  {1, ctxs[i].streams > 1, 1}, 1};
+        check_case(&c);
+    }
 }
 
 static void test_losses_grad(void **state)
@@ -573,6 +697,176 @@ static void test_attention_vs_composite(void **state)
     }
 }
 
+/* One layer (or bare attention) run twice on the same inputs with two masks that allow the
+ * same keys: outputs, probabilities and gradients must be the same bits. */
+typedef struct MaskRun { float *out, *probs, *dx, *dw; } MaskRun;
+
+static MaskRun mask_run(int what, AttnMask m, bool query_stream)
+{
+    tape_reset(&work);
+    Rng r;
+    rng_seed(&r, 41, 0);
+    int sx[3] = {LB, LT, LC};
+    Tensor *x = tape_leaf(&work, 3, sx, true), *w = tape_leaf(&work, 3, sx, true);
+    fill_normal(x->data, x->size, &r, 1);
+    fill_normal(w->data, w->size, &r, 1);
+    float *P = NULL;
+    Tensor *o;
+    if (what == 0) {
+        o = op_attention(&work, x, w, op_mul(&work, x, w), 2, m, &P);
+    } else {
+        /* g is a copy of x: the query stream must then be the content stream, bit for bit */
+        Tensor *g = tape_leaf(&work, 3, sx, true);
+        memcpy(g->data, x->data, x->size * sizeof(float));
+        QueryStream qs = {g, m, NULL, NULL};
+        const Block *bl = what == 1 ? &enc_block : &dec_block;
+        o = what == 1 ? nn_encoder_layer(&work, bl, x, m, &P, query_stream ? &qs : NULL)
+                      : nn_decoder_layer(&work, bl, x, m, &P, query_stream ? &qs : NULL);
+        if (query_stream) {
+            o = qs.out;
+            P = qs.attn;
+        }
+        w = g;
+    }
+    float R[LB * LT * LC];
+    fill_normal(R, o->size, &r, 1);
+    tape_backward_from(&work, o, R);
+    size_t n = o->size, np = (size_t)LB * 2 * LT * LT;
+    MaskRun run = {malloc(n * sizeof(float)), malloc(np * sizeof(float)), calloc(n, sizeof(float)),
+                   calloc(n, sizeof(float))};
+    memcpy(run.out, o->data, n * sizeof(float));
+    memcpy(run.probs, P, np * sizeof(float));
+    if (x->grad) memcpy(run.dx, x->grad, n * sizeof(float));
+    if (w->grad) memcpy(run.dw, w->grad, n * sizeof(float));
+    return run;
+}
+
+static void free_run(MaskRun *a)
+{
+    free(a->out);
+    free(a->probs);
+    free(a->dx);
+    free(a->dw);
+}
+
+static void expect_same_run(MaskRun a, MaskRun b)
+{
+    size_t n = (size_t)LB * LT * LC, np = (size_t)LB * 2 * LT * LT;
+    assert_memory_equal(a.out, b.out, n * sizeof(float));
+    assert_memory_equal(a.probs, b.probs, np * sizeof(float));
+    assert_memory_equal(a.dx, b.dx, n * sizeof(float));
+    assert_memory_equal(a.dw, b.dw, n * sizeof(float));
+    double norm = 0;
+    for (size_t i = 0; i < n; i++) norm += fabs(a.dx[i]);
+    assert_true(norm > 1e-3); /* a gradient did flow */
+    free_run(&a);
+    free_run(&b);
+}
+
+/* The explicit-mask path equals the padding and causal paths when given the same mask, in
+ * the bare op and in both layers. */
+static void test_explicit_mask_equals_named(void **state)
+{
+    (void)state;
+    static const uint8_t pad[LB * LT] = {1, 1, 0, 1, 1, 1, 1, 0};
+    static uint8_t full[LB * LT * LT];
+    for (int causal = 0; causal < 2; causal++) {
+        for (int padded = 0; padded < 2; padded++) {
+            for (int b = 0; b < LB; b++)
+                for (int i = 0; i < LT; i++)
+                    for (int j = 0; j < LT; j++)
+                        full[(b * LT + i) * LT + j] = (!padded || pad[b * LT + j]) && (!causal || j <= i);
+            AttnMask named = padded ? attn_mask_padding(pad, causal) : causal ? attn_mask_causal() : attn_mask_all();
+            for (int what = 0; what < 3; what++)
+                expect_same_run(mask_run(what, named, false), mask_run(what, attn_mask_full(full), false));
+        }
+    }
+}
+
+/* A query stream fed a copy of the content stream's input, under the same mask, is the
+ * content stream: the same outputs and probabilities, bit for bit. Its gradient splits in
+ * two: g gets the queries' and the residual's share, x keeps the keys' and values', and
+ * together they are the content stream's gradient. */
+static void test_query_stream_equals_content(void **state)
+{
+    (void)state;
+    static const uint8_t pad[LB * LT] = {1, 1, 1, 1, 1, 1, 0, 0};
+    AttnMask masks[3] = {attn_mask_padding(pad, false), attn_mask_padding(pad, true), attn_mask_full(xl_content)};
+    size_t n = (size_t)LB * LT * LC, np = (size_t)LB * 2 * LT * LT;
+    for (int what = 1; what < 3; what++)
+        for (int k = 0; k < 3; k++) {
+            MaskRun c = mask_run(what, masks[k], false), q = mask_run(what, masks[k], true);
+            assert_memory_equal(c.out, q.out, n * sizeof(float));
+            assert_memory_equal(c.probs, q.probs, np * sizeof(float));
+            float sum[LB * LT * LC];
+            double gnorm = 0;
+            for (size_t i = 0; i < n; i++) {
+                sum[i] = q.dx[i] + q.dw[i]; /* dx through k and v, dg */
+                gnorm += fabs(q.dw[i]);
+            }
+            assert_true(gnorm > 1e-3);
+            assert_close_f("dx + dg", sum, c.dx, n, 1e-5, 1e-5);
+            free_run(&c);
+            free_run(&q);
+        }
+}
+
+/* Two-stream wiring, for both layers under XLNet's masks: each stream's probabilities obey
+ * its own mask; the content stream does not depend on g at all; and the query stream takes
+ * only its queries from g (keys and values from x), so changing g at a position that the
+ * others may see changes the query stream's output at that position only. */
+static void test_query_stream_wiring(void **state)
+{
+    (void)state;
+    size_t n = (size_t)LB * LT * LC;
+    for (int dec = 0; dec < 2; dec++) {
+        float *out[2], *qout[2];
+        for (int run = 0; run < 2; run++) {
+            tape_reset(&work);
+            Rng r;
+            rng_seed(&r, 43, 0);
+            int sx[3] = {LB, LT, LC};
+            Tensor *x = tape_leaf(&work, 3, sx, false), *g = tape_leaf(&work, 3, sx, false);
+            fill_normal(x->data, n, &r, 1);
+            fill_normal(g->data, n, &r, 1);
+            if (run) g->data[(0 * LT + 2) * LC + 2] += 0.5f; /* sequence 0, position 2: first in its order */
+            float *P;
+            QueryStream qs = {g, attn_mask_full(xl_query), NULL, NULL};
+            Tensor *o = dec ? nn_decoder_layer(&work, &dec_block, x, attn_mask_full(xl_content), &P, &qs)
+                            : nn_encoder_layer(&work, &enc_block, x, attn_mask_full(xl_content), &P, &qs);
+            for (int b = 0; b < LB; b++)
+                for (int h = 0; h < 2; h++)
+                    for (int i = 0; i < LT; i++) {
+                        double sc = 0, sq = 0;
+                        bool any = false;
+                        for (int j = 0; j < LT; j++) {
+                            size_t m = (size_t)(b * LT + i) * LT + j, p = (((size_t)b * 2 + h) * LT + i) * LT + j;
+                            assert_true((P[p] > 0) == (xl_content[m] != 0));
+                            assert_true((qs.attn[p] > 0) == (xl_query[m] != 0));
+                            sc += P[p];
+                            sq += qs.attn[p];
+                            any |= xl_query[m] != 0;
+                        }
+                        assert_true(fabs(sc - 1) < 1e-5);
+                        assert_true(any ? fabs(sq - 1) < 1e-5 : sq == 0); /* first in the order sees nothing */
+                    }
+            out[run] = malloc(n * sizeof(float));
+            qout[run] = malloc(n * sizeof(float));
+            memcpy(out[run], o->data, n * sizeof(float));
+            memcpy(qout[run], qs.out->data, n * sizeof(float));
+        }
+        assert_memory_equal(out[0], out[1], n * sizeof(float));
+        for (int row = 0; row < LB * LT; row++) {
+            bool same = !memcmp(qout[0] + row * LC, qout[1] + row * LC, LC * sizeof(float));
+            assert_true(same == (row != 2));
+        }
+        for (int run = 0; run < 2; run++) {
+            free(out[run]);
+            free(qout[run]);
+        }
+    }
+}
+
 static void test_gelu_known_values(void **state)
 {
     (void)state;
@@ -673,7 +967,11 @@ static int setup(void **state)
 {
     (void)state;
     engine_set_threads(0);
-    return !(tape_init(&work, 64u << 20, 4096) && tape_init(&inputs, 16u << 20, 16));
+    if (!(tape_init(&work, 64u << 20, 4096) && tape_init(&inputs, 16u << 20, 16) && tape_init(&fixed, 1u << 20, 1)))
+        return 1;
+    make_blocks();
+    make_xlnet_masks();
+    return 0;
 }
 
 static int teardown(void **state)
@@ -681,6 +979,7 @@ static int teardown(void **state)
     (void)state;
     tape_free(&work);
     tape_free(&inputs);
+    tape_free(&fixed);
     return 0;
 }
 
@@ -696,11 +995,16 @@ int main(void)
         cmocka_unit_test(test_layernorm_grad),
         cmocka_unit_test(test_softmax_grad),
         cmocka_unit_test(test_attention_grad),
+        cmocka_unit_test(test_attention_full_causal_grad),
+        cmocka_unit_test(test_layers_grad),
         cmocka_unit_test(test_losses_grad),
         cmocka_unit_test(test_empty_losses),
         cmocka_unit_test(test_softmax_vs_reference),
         cmocka_unit_test(test_cross_entropy_vs_reference),
         cmocka_unit_test(test_attention_vs_composite),
+        cmocka_unit_test(test_explicit_mask_equals_named),
+        cmocka_unit_test(test_query_stream_equals_content),
+        cmocka_unit_test(test_query_stream_wiring),
         cmocka_unit_test(test_gelu_known_values),
         cmocka_unit_test(test_xor),
         cmocka_unit_test(test_copy_attention),

@@ -1,7 +1,8 @@
 /* test_models.c — the model zoo's structure: Hugging Face names and shapes, parameter
  * counts worked out by hand, masks seen in the attention probabilities, tied and shared
- * weights, and save/load through config.json + model.safetensors. The numbers themselves
- * are checked against PyTorch by the parity suite. */
+ * weights, model_forward against the public blocks composed by hand, and save/load through
+ * config.json + model.safetensors. The numbers themselves are checked against PyTorch by
+ * the parity suite. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
@@ -180,6 +181,78 @@ static void test_attention_masks(void **state)
     }
 }
 
+/* A lesson's own forward from the public blocks: the embeddings module, then the layers
+ * with an explicit (B,T,T) mask built by hand from the padding (and, for GPT-2, causality).
+ * It must give model_forward's hidden states, attention and parameter gradients to the bit. */
+static void test_blocks_compose_to_model(void **state)
+{
+    (void)state;
+    enum { B = 2, T = 7 };
+    int32_t ids[B * T], types[B * T];
+    uint8_t pad[B * T], allow[B * T * T];
+    for (int i = 0; i < B * T; i++) {
+        pad[i] = !(i / T == 1 && i % T >= 5);
+        ids[i] = pad[i] ? 5 + (i * 7) % 50 : 0;
+        types[i] = i % T >= 3;
+    }
+    ModelKind kinds[] = {MODEL_BERT_MLM, MODEL_GPT2, MODEL_ALBERT, MODEL_DISTILBERT, MODEL_ELECTRA_GEN};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        Model m;
+        ParamBlock pb;
+        build(&m, &pb, kinds[k], 4);
+        bool gpt2 = kinds[k] == MODEL_GPT2;
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < T; i++)
+                for (int j = 0; j < T; j++) allow[(b * T + i) * T + j] = pad[b * T + j] && (!gpt2 || j <= i);
+        Batch batch = {B, T, ids, m.type_emb ? types : NULL, pad};
+        int L = m.cfg.num_hidden_layers, NH = m.cfg.num_attention_heads;
+        size_t nh = (size_t)B * T * m.cfg.hidden_size, na = (size_t)B * NH * T * T;
+        float *hidden[2], *attn[2], *grad[2];
+        for (int variant = 0; variant < 2; variant++) {
+            tape_reset(&tp);
+            params_zero_grad(&pb);
+            Forward f = {0};
+            float *probs[4];
+            assert_true(L <= 4);
+            Tensor *x;
+            if (variant == 0) {
+                model_forward(&m, &tp, &batch, &f);
+                x = f.hidden;
+            } else {
+                Embeddings e = model_embeddings(&m);
+                x = nn_embeddings(&tp, &e, &batch);
+                for (int l = 0; l < L; l++) {
+                    const Block *bl = &m.blocks[m.nblocks == 1 ? 0 : l];
+                    x = gpt2 ? nn_decoder_layer(&tp, bl, x, attn_mask_full(allow), &probs[l], NULL)
+                             : nn_encoder_layer(&tp, bl, x, attn_mask_full(allow), &probs[l], NULL);
+                }
+                if (gpt2) x = nn_layernorm(&tp, &m.ln_f, x);
+                f.attn = probs;
+            }
+            tape_backward(&tp, op_sum(&tp, op_mul(&tp, x, x)));
+            hidden[variant] = malloc(nh * sizeof(float));
+            attn[variant] = malloc((size_t)L * na * sizeof(float));
+            grad[variant] = malloc(pb.n * sizeof(float));
+            memcpy(hidden[variant], x->data, nh * sizeof(float));
+            for (int l = 0; l < L; l++) memcpy(attn[variant] + l * na, f.attn[l], na * sizeof(float));
+            memcpy(grad[variant], pb.grad, pb.n * sizeof(float));
+        }
+        assert_memory_equal(hidden[0], hidden[1], nh * sizeof(float));
+        assert_memory_equal(attn[0], attn[1], (size_t)L * na * sizeof(float));
+        assert_memory_equal(grad[0], grad[1], pb.n * sizeof(float));
+        double norm = 0;
+        for (size_t i = 0; i < pb.n; i++) norm += fabs(grad[0][i]);
+        assert_true(norm > 1e-3);
+        for (int v = 0; v < 2; v++) {
+            free(hidden[v]);
+            free(attn[v]);
+            free(grad[v]);
+        }
+        model_free(&m);
+        params_free(&pb);
+    }
+}
+
 static void test_save_load(void **state)
 {
     (void)state;
@@ -268,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_names_and_counts),
         cmocka_unit_test(test_electra_shares_embeddings),
         cmocka_unit_test(test_attention_masks),
+        cmocka_unit_test(test_blocks_compose_to_model),
         cmocka_unit_test(test_save_load),
     };
     return cmocka_run_group_tests_name("models", tests, setup, teardown);

@@ -1,7 +1,8 @@
 /* test_viz.c — the widgets drawn offscreen, checked pixel by pixel: heatmap cells carry the
  * colormap's colour for their value, nothing is drawn outside a widget's rectangle, token
  * boxes carry their fills, text puts ink where it says, colormaps hit their published end
- * points, the text cache does not grow for repeated strings, and PNGs round-trip. */
+ * points, the text cache does not grow for repeated strings, PNGs round-trip, and the layout
+ * helper hands out exact rectangles. */
 #define _DEFAULT_SOURCE
 #include <math.h>
 #include <setjmp.h>
@@ -192,6 +193,136 @@ static void test_tokens_and_text(void **state)
     assert_int_equal(before, after);
 }
 
+static void assert_rect(VizRect got, int x, int y, int w, int h)
+{
+    if (got.x != x || got.y != y || got.w != w || got.h != h)
+        print_message("got (%d,%d %dx%d), want (%d,%d %dx%d)\n", got.x, got.y, got.w, got.h, x, y, w, h);
+    assert_true(got.x == x && got.y == y && got.w == w && got.h == h);
+}
+
+static void test_layout_cuts(void **state)
+{
+    (void)state;
+    VizRect r = {10, 20, 300, 200};
+    assert_rect(viz_cut_top(&r, 30, 4), 10, 20, 300, 30);
+    assert_rect(r, 10, 54, 300, 166);
+    assert_rect(viz_cut_bottom(&r, 16, 4), 10, 204, 300, 16);
+    assert_rect(r, 10, 54, 300, 146);
+    assert_rect(viz_cut_left(&r, 100, 6), 10, 54, 100, 146);
+    assert_rect(r, 116, 54, 194, 146);
+    assert_rect(viz_cut_right(&r, 50, 6), 260, 54, 50, 146);
+    assert_rect(r, 116, 54, 138, 146);
+    /* more than there is: the strip gets all, the rest is empty at the far edge, no gap */
+    VizRect s = {0, 0, 40, 10};
+    assert_rect(viz_cut_top(&s, 25, 5), 0, 0, 40, 10);
+    assert_rect(s, 0, 10, 40, 0);
+    s = (VizRect){0, 0, 40, 10};
+    assert_rect(viz_cut_left(&s, 38, 5), 0, 0, 38, 10); /* the gap is cut to the 2 px left */
+    assert_rect(s, 40, 0, 0, 10);
+    s = (VizRect){0, 0, 40, 10};
+    assert_rect(viz_cut_right(&s, -3, 5), 40, 0, 0, 10); /* negative: nothing, but the gap */
+    assert_rect(s, 0, 0, 35, 10);
+}
+
+static void test_layout_split(void **state)
+{
+    (void)state;
+    VizRect out[4];
+    /* equal weights: rounding down at each boundary, the last part ends at the end */
+    assert_int_equal(viz_split((VizRect){0, 0, 100, 50}, true, NULL, NULL, 3, 0, out), 3);
+    assert_rect(out[0], 0, 0, 33, 50);
+    assert_rect(out[1], 33, 0, 33, 50);
+    assert_rect(out[2], 66, 0, 34, 50);
+    /* weights and gaps, stacked */
+    float w13[2] = {1, 3};
+    assert_int_equal(viz_split((VizRect){10, 20, 80, 110}, false, w13, NULL, 2, 10, out), 2);
+    assert_rect(out[0], 10, 20, 80, 25);
+    assert_rect(out[1], 10, 55, 80, 75);
+    /* a minimum over the share: that part gets its minimum, the others share the rest */
+    float w111[3] = {1, 1, 1};
+    int m070[3] = {0, 70, 0};
+    assert_int_equal(viz_split((VizRect){0, 0, 130, 10}, true, w111, m070, 3, 0, out), 3);
+    assert_rect(out[0], 0, 0, 30, 10);
+    assert_rect(out[1], 30, 0, 70, 10);
+    assert_rect(out[2], 100, 0, 30, 10);
+    /* fixing one part can push another under its minimum: both get theirs */
+    float w411[3] = {4, 1, 1};
+    int m0_30_25[3] = {0, 30, 25};
+    assert_int_equal(viz_split((VizRect){0, 0, 120, 10}, true, w411, m0_30_25, 3, 0, out), 3);
+    assert_rect(out[0], 0, 0, 65, 10);
+    assert_rect(out[1], 65, 0, 30, 10);
+    assert_rect(out[2], 95, 0, 25, 10);
+    /* weight 0 with a minimum: a part of fixed size */
+    float w01[2] = {0, 1};
+    int m40[2] = {40, 0};
+    assert_int_equal(viz_split((VizRect){0, 0, 200, 10}, true, w01, m40, 2, 5, out), 2);
+    assert_rect(out[0], 0, 0, 40, 10);
+    assert_rect(out[1], 45, 0, 155, 10);
+    /* all at their minimums: the last part that got space takes the rest */
+    float w00[2] = {0, 0};
+    int m30_20[2] = {30, 20};
+    assert_int_equal(viz_split((VizRect){0, 0, 100, 10}, true, w00, m30_20, 2, 0, out), 2);
+    assert_rect(out[0], 0, 0, 30, 10);
+    assert_rect(out[1], 30, 0, 70, 10);
+    /* too small: the part of smallest weight collapses (zero size where it would be) */
+    float w312[3] = {3, 1, 2};
+    int m50_40_40[3] = {50, 40, 40};
+    assert_int_equal(viz_split((VizRect){0, 0, 120, 10}, true, w312, m50_40_40, 3, 5, out), 2);
+    assert_rect(out[0], 0, 0, 69, 10);
+    assert_rect(out[1], 74, 0, 0, 0);
+    assert_rect(out[2], 74, 0, 46, 10);
+    /* of equal weights the later collapses first; then the next; gaps count */
+    int m50[3] = {50, 50, 50};
+    assert_int_equal(viz_split((VizRect){0, 0, 150, 10}, true, NULL, m50, 3, 1, out), 2);
+    assert_rect(out[0], 0, 0, 74, 10);
+    assert_rect(out[1], 75, 0, 75, 10);
+    assert_rect(out[2], 150, 0, 0, 0);
+    assert_int_equal(viz_split((VizRect){0, 0, 100, 10}, true, NULL, m50, 3, 1, out), 1);
+    assert_rect(out[0], 0, 0, 100, 10);
+    assert_rect(out[1], 100, 0, 0, 0);
+    assert_int_equal(viz_split((VizRect){0, 0, 49, 10}, true, NULL, m50, 3, 1, out), 0);
+    assert_rect(out[0], 0, 0, 0, 0);
+    /* a heavier part that cannot fit does not take a lighter one that can with it */
+    float w3_2_1[3] = {3, 2, 1};
+    int m60_50_10[3] = {60, 50, 10};
+    assert_int_equal(viz_split((VizRect){0, 0, 100, 10}, true, w3_2_1, m60_50_10, 3, 0, out), 2);
+    assert_rect(out[0], 0, 0, 75, 10);
+    assert_rect(out[1], 75, 0, 0, 0);
+    assert_rect(out[2], 75, 0, 25, 10);
+    /* no pixel unassigned, none twice, minimums honoured: many random cases */
+    unsigned seed = 12345;
+#define RND(n) ((int)((seed = seed * 1103515245u + 12345u) >> 8) % (n))
+    for (int t = 0; t < 20000; t++) {
+        int n = 1 + RND(4), gap = RND(8), len = RND(400);
+        float wt[4];
+        int mn[4];
+        for (int i = 0; i < n; i++) { wt[i] = RND(5) * 0.7f; mn[i] = RND(3) ? RND(120) : 0; }
+        bool horizontal = RND(2);
+        VizRect r = {RND(50), RND(50), horizontal ? len : 30, horizontal ? 30 : len};
+        int k = viz_split(r, horizontal, wt, mn, n, gap, out);
+        int pos = horizontal ? r.x : r.y, got = 0, sum = 0;
+        long need = 0;
+        for (int i = 0; i < n; i++) {
+            int at = horizontal ? out[i].x : out[i].y, size = horizontal ? out[i].w : out[i].h;
+            if (out[i].w == 0 && out[i].h == 0) continue; /* collapsed (kept parts are 30 across) */
+            assert_int_equal(at, pos);
+            assert_true(size >= mn[i]);
+            pos += size + gap;
+            sum += size;
+            got++;
+            need += mn[i];
+        }
+        assert_int_equal(got, k);
+        if (k > 0) assert_int_equal(sum + gap * (k - 1), len);
+        /* it collapsed only what did not fit: none of them would beside the others */
+        need += (long)gap * (k > 0 ? k - 1 : 0);
+        assert_true(need <= len);
+        for (int i = 0; i < n; i++)
+            if (out[i].w == 0 && out[i].h == 0) assert_true(need + (k > 0 ? gap : 0) + mn[i] > len);
+    }
+#undef RND
+}
+
 static void test_png_roundtrip(void **state)
 {
     (void)state;
@@ -241,6 +372,8 @@ int main(void)
         cmocka_unit_test(test_heatmap_labels_and_colorbar),
         cmocka_unit_test(test_lineplot_and_bars_stay_inside),
         cmocka_unit_test(test_tokens_and_text),
+        cmocka_unit_test(test_layout_cuts),
+        cmocka_unit_test(test_layout_split),
         cmocka_unit_test(test_png_roundtrip),
     };
     return cmocka_run_group_tests_name("viz", tests, setup, teardown);

@@ -173,6 +173,132 @@ int viz_save_png(Viz *v, const char *path, char *err, size_t errlen)
     return rc ? -1 : 0;
 }
 
+/* ----------------------------------------------------------------- layout ---- */
+
+static int clamp_int(int x, int lo, int hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+VizRect viz_cut_top(VizRect *r, int h, int gap)
+{
+    int have = r->h > 0 ? r->h : 0;
+    h = clamp_int(h, 0, have);
+    gap = clamp_int(gap, 0, have - h);
+    VizRect strip = {r->x, r->y, r->w, h};
+    r->y += h + gap;
+    r->h = have - h - gap;
+    return strip;
+}
+
+VizRect viz_cut_bottom(VizRect *r, int h, int gap)
+{
+    int have = r->h > 0 ? r->h : 0;
+    h = clamp_int(h, 0, have);
+    gap = clamp_int(gap, 0, have - h);
+    VizRect strip = {r->x, r->y + have - h, r->w, h};
+    r->h = have - h - gap;
+    return strip;
+}
+
+VizRect viz_cut_left(VizRect *r, int w, int gap)
+{
+    int have = r->w > 0 ? r->w : 0;
+    w = clamp_int(w, 0, have);
+    gap = clamp_int(gap, 0, have - w);
+    VizRect strip = {r->x, r->y, w, r->h};
+    r->x += w + gap;
+    r->w = have - w - gap;
+    return strip;
+}
+
+VizRect viz_cut_right(VizRect *r, int w, int gap)
+{
+    int have = r->w > 0 ? r->w : 0;
+    w = clamp_int(w, 0, have);
+    gap = clamp_int(gap, 0, have - w);
+    VizRect strip = {r->x + have - w, r->y, w, r->h};
+    r->w = have - w - gap;
+    return strip;
+}
+
+/* viz_split keeps its working state in out[] itself (no scratch arrays, so no limit on n):
+ * until the last pass, out[i].x is the part's state and out[i].w its size. */
+enum { PART_SHARES, PART_AT_MIN, PART_COLLAPSED, PART_UNDECIDED };
+
+static float part_weight(const float *weights, int i) { return !weights ? 1.0f : weights[i] > 0 ? weights[i] : 0.0f; }
+static int part_min(const int *min_px, int i) { return min_px && min_px[i] > 0 ? min_px[i] : 0; }
+
+int viz_split(VizRect r, bool horizontal, const float *weights, const int *min_px, int n, int gap, VizRect *out)
+{
+    if (n <= 0) return 0;
+    int total = horizontal ? r.w : r.h;
+    if (total < 0) total = 0;
+    if (gap < 0) gap = 0;
+    for (int i = 0; i < n; i++) out[i] = (VizRect){PART_UNDECIDED, 0, 0, 0};
+    /* which parts get space: by weight, largest first (the earlier of equals), each one whose
+       minimum and gap still fit beside those already in */
+    int k = 0;
+    long need = 0;
+    for (int round = 0; round < n; round++) {
+        int best = -1;
+        for (int i = 0; i < n; i++)
+            if (out[i].x == PART_UNDECIDED && (best < 0 || part_weight(weights, i) > part_weight(weights, best))) best = i;
+        long more = part_min(min_px, best) + (k > 0 ? gap : 0);
+        if (need + more <= total) {
+            out[best].x = PART_SHARES;
+            need += more;
+            k++;
+        } else {
+            out[best].x = PART_COLLAPSED;
+        }
+    }
+    int avail = k > 0 ? total - gap * (k - 1) : 0;
+    /* parts whose share by weight is under their minimum get the minimum; the others share
+       what is left, which may push more of them under theirs */
+    long at_min;
+    double wsum;
+    int nshare;
+    for (bool changed = true; changed;) {
+        changed = false;
+        at_min = 0;
+        wsum = 0;
+        nshare = 0;
+        for (int i = 0; i < n; i++) {
+            if (out[i].x == PART_AT_MIN) at_min += part_min(min_px, i);
+            if (out[i].x == PART_SHARES) { wsum += part_weight(weights, i); nshare++; }
+        }
+        for (int i = 0; i < n; i++) {
+            if (out[i].x != PART_SHARES) continue;
+            double share = wsum > 0 ? (double)(avail - at_min) * part_weight(weights, i) / wsum : 0;
+            if (share < part_min(min_px, i)) { out[i].x = PART_AT_MIN; changed = true; }
+        }
+    }
+    /* whole pixels: each boundary rounded down, the last sharing part ends at the end */
+    long free_px = avail - at_min;
+    double cum = 0;
+    long given = 0;
+    int seen = 0, last = -1;
+    for (int i = 0; i < n; i++) {
+        if (out[i].x == PART_COLLAPSED) continue;
+        last = i;
+        if (out[i].x == PART_AT_MIN) { out[i].w = part_min(min_px, i); continue; }
+        if (wsum <= 0) { out[i].w = 0; continue; }
+        cum += part_weight(weights, i);
+        long edge = ++seen == nshare ? free_px : (long)floor((double)free_px * cum / wsum + 1e-7);
+        out[i].w = (int)(edge - given);
+        given = edge;
+    }
+    if (wsum <= 0 && last >= 0) out[last].w += (int)free_px;
+    /* place them */
+    int start = horizontal ? r.x : r.y, pos = start;
+    for (int i = 0; i < n; i++) {
+        bool gone = out[i].x == PART_COLLAPSED;
+        int size = gone ? 0 : out[i].w, at = pos < start + total ? pos : start + total;
+        if (horizontal) out[i] = (VizRect){at, r.y, size, gone || r.h < 0 ? 0 : r.h};
+        else out[i] = (VizRect){r.x, at, gone || r.w < 0 ? 0 : r.w, size};
+        if (!gone) pos += size + gap;
+    }
+    return k;
+}
+
 /* ------------------------------------------------------------- primitives ---- */
 
 int viz_px(const Viz *v, float size) { return (int)lroundf(size * v->scale); }

@@ -50,6 +50,37 @@ typedef struct Viz {
     char tooltip[256];           /* set by widgets under the mouse, drawn at frame end */
 } Viz;
 
+/* ---- layout: rectangles for the panels, immediate mode, nothing allocated ----
+ * A dashboard takes strips off its window (header, footer, a side column) and splits what is
+ * left into rows or columns by weights, each with a minimum size below which the panel is
+ * useless. When the window is small or the text large, the least important panels are
+ * dropped whole instead of every panel being squeezed unreadable. */
+
+/* Takes a strip of h pixels off the top of *r and returns it; *r keeps what is below the
+ * strip and a gap of `gap` pixels. The strip and the gap are clipped to what *r has, so *r
+ * never gets a negative size (and then keeps to its far edge); negative h or gap count as 0.
+ * The other three do the same from the bottom, the left and the right. */
+VizRect viz_cut_top(VizRect *r, int h, int gap);
+VizRect viz_cut_bottom(VizRect *r, int h, int gap);
+VizRect viz_cut_left(VizRect *r, int w, int gap);
+VizRect viz_cut_right(VizRect *r, int w, int gap);
+
+/* Divides r into n parts side by side (horizontal: columns, left to right) or stacked
+ * (rows, top to bottom), `gap` pixels apart, into out[0..n-1].
+ * Sizes follow the weights (NULL: all equal; negative counts as 0), except that a part whose
+ * share is under its minimum min_px[i] (NULL: no minimums) gets exactly its minimum and the
+ * others share the rest by weight; so weight 0 with a minimum is a part of fixed size.
+ * Every pixel of r is given out: the sizes and the gaps between the parts that got space add
+ * up to r's length exactly (shares are rounded down at each boundary and the last sharing
+ * part ends at r's end; when no part has weight left to share by, the last part that got
+ * space takes what the minimums leave).
+ * When the minimums and gaps do not all fit, parts get space in order of weight, largest
+ * first (of equal weights, the earlier one): each part whose minimum (and gap) still fits
+ * beside those already in gets space, the others are collapsed. A collapsed part gets a
+ * rectangle of zero width and height at the place it would have had, and no gap.
+ * Returns how many parts got space (0..n). */
+int viz_split(VizRect r, bool horizontal, const float *weights, const int *min_px, int n, int gap, VizRect *out);
+
 /* Opens viz on an offscreen surface of w×h (software rendering, no display needed).
  * 0, or -1 with a message (fonts not found, out of memory). */
 int viz_open_offscreen(Viz *v, int w, int h, float scale, const char *assets_dir, char *err, size_t errlen);

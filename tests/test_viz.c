@@ -138,7 +138,7 @@ static void test_lineplot_and_bars_stay_inside(void **state)
     VizPlot p = {0};
     p.xlabel = "step";
     p.ylabel = "loss";
-    p.series[0] = (VizSeries){"train", y, 50, VIZ_ACCENT[1], false, false};
+    p.series[0] = (VizSeries){.name = "train", .y = y, .n = 50, .color = VIZ_ACCENT[1]};
     p.nseries = 1;
     p.hline[0] = 3;
     p.hline_name[0] = "unigram";
@@ -191,6 +191,53 @@ static void test_tokens_and_text(void **state)
     for (int k = 0; k < 10; k++) viz_text(&v, 50, 50, "Moby-Dick", FONT_SANS, 14, VIZ_TEXT, ALIGN_LEFT);
     for (int i = 0; i < VIZ_TEXT_CACHE; i++) after += v.cache[i].tex != NULL;
     assert_int_equal(before, after);
+}
+
+/* A plot reads a column of a row-major table in place (stride = the table's width): the
+ * same pixels as from a contiguous copy, and the hover value of the right row. */
+static void test_lineplot_stride(void **state)
+{
+    (void)state;
+    enum { N = 80, COLS = 3 };
+    float table[N * COLS], copy[N];
+    for (int i = 0; i < N; i++) {
+        table[i * COLS + 0] = 1000.0f + i;                     /* other columns: far off the plot's range */
+        table[i * COLS + 1] = 2.0f + sinf(i / 7.0f) + (i % 9 == 0 ? NAN : 0.0f);
+        table[i * COLS + 2] = -1000.0f - i;
+        copy[i] = table[i * COLS + 1];
+    }
+    VizPlot p = {0};
+    p.xlabel = "step";
+    p.ylabel = "loss";
+    p.series[0] = (VizSeries){.name = "train", .y = copy, .n = N, .color = VIZ_ACCENT[1]};
+    p.nseries = 1;
+    p.hline[0] = p.hline[1] = NAN;
+    p.smooth = 5;
+    VizRect r = {20, 20, 360, 260};
+    size_t bytes = (size_t)v.surface->pitch * v.h;
+    uint32_t *want = malloc(bytes);
+    assert_non_null(want);
+    viz_begin(&v);
+    viz_lineplot(&v, r, &p);
+    memcpy(want, v.surface->pixels, bytes);
+    p.series[0].y = &table[1];
+    p.series[0].stride = COLS;
+    viz_begin(&v);
+    viz_lineplot(&v, r, &p);
+    assert_memory_equal(v.surface->pixels, want, bytes);
+    free(want);
+    /* hover over the middle of the plot: the tooltip has the value of that step's row */
+    viz_set_mouse(&v, r.x + r.w / 2, r.y + r.h / 2, false, false);
+    viz_begin(&v);
+    viz_lineplot(&v, r, &p);
+    long step = -1;
+    float val = NAN;
+    assert_int_equal(sscanf(v.tooltip, "step %ld  train %f", &step, &val), 2);
+    assert_true(step >= 1 && step <= N);
+    float expect = table[(step - 1) * COLS + 1];
+    for (long k = step - 1; !isfinite(expect) && k >= 0; k--) expect = table[k * COLS + 1]; /* NaN: the one before */
+    assert_float_equal(val, expect, 1e-4);
+    viz_set_mouse(&v, -1, -1, false, false);
 }
 
 static void assert_rect(VizRect got, int x, int y, int w, int h)
@@ -372,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_heatmap_labels_and_colorbar),
         cmocka_unit_test(test_lineplot_and_bars_stay_inside),
         cmocka_unit_test(test_tokens_and_text),
+        cmocka_unit_test(test_lineplot_stride),
         cmocka_unit_test(test_layout_cuts),
         cmocka_unit_test(test_layout_split),
         cmocka_unit_test(test_png_roundtrip),

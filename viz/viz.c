@@ -573,6 +573,9 @@ static float nice_step(float range, int target)
     return (n < 1.5f ? 1 : n < 3 ? 2 : n < 7 ? 5 : 10) * mag;
 }
 
+/* The i-th value of a series: y[i * stride], so a column of a row-major table is read in place. */
+static float series_y(const VizSeries *se, long i) { return se->y[i * (se->stride > 1 ? se->stride : 1)]; }
+
 void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
 {
     float tsize = 10;
@@ -582,7 +585,7 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
     for (int s = 0; s < p->nseries; s++) {
         if (p->series[s].n > n) n = p->series[s].n;
         for (long i = 0; i < p->series[s].n; i++) {
-            float y = p->series[s].y[i];
+            float y = series_y(&p->series[s], i);
             if (!isfinite(y) || (p->logy && y <= 0)) continue;
             ymin = fminf(ymin, y);
             ymax = fmaxf(ymax, y);
@@ -673,12 +676,12 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
         long accn = 0;
         for (long i = 0; i <= se->n; i++) {
             bool end = i == se->n;
-            float y = end ? NAN : se->y[i];
+            float y = end ? NAN : series_y(se, i);
             float yy = y;
             if (!end && isfinite(y) && win > 1) {
                 acc += y;
                 accn++;
-                if (i >= win && isfinite(se->y[i - win])) { acc -= se->y[i - win]; accn--; }
+                if (i >= win && isfinite(series_y(se, i - win))) { acc -= series_y(se, i - win); accn--; }
                 yy = (float)(acc / accn);
             }
             int x = end ? -2 : XPIX(i);
@@ -709,10 +712,10 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
         int off = snprintf(buf, sizeof buf, "step %ld", i + 1);
         for (int s = 0; s < p->nseries && off < (int)sizeof buf; s++) {
             const VizSeries *se = &p->series[s];
-            float y = i < se->n ? se->y[i] : NAN;
+            float y = i < se->n ? series_y(se, i) : NAN;
             if (!isfinite(y)) { /* sparse series: the nearest measured value before */
                 for (long k = i; k >= 0 && k < se->n; k--)
-                    if (isfinite(se->y[k])) { y = se->y[k]; break; }
+                    if (isfinite(series_y(se, k))) { y = series_y(se, k); break; }
             }
             if (isfinite(y)) off += snprintf(buf + off, sizeof buf - (size_t)off, "  %s %.4f", se->name, (double)y);
         }

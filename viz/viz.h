@@ -130,11 +130,14 @@ void viz_heatmap(Viz *v, VizRect r, const VizHeatmap *h, int *hover_row, int *ho
 #define VIZ_MAX_SERIES 6
 typedef struct VizSeries {
     const char *name;
-    const float *y;              /* n values at x = 1..n (NaN = no value) */
+    const float *y;              /* n values at x = 1..n (NaN = no value): y[0], y[stride], … */
     long n;
     VizColor color;
     bool dashed;                 /* a reference line */
     bool points;                 /* sparse values: draw dots and joins */
+    long stride;                 /* elements from one value to the next (0 = 1): a column of a
+                                    row-major table of `stride` columns is plotted in place,
+                                    with y = &table[column] */
 } VizSeries;
 typedef struct VizPlot {
     const char *xlabel, *ylabel;

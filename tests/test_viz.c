@@ -21,6 +21,7 @@ static Viz v;
 
 static VizColor pixel(int x, int y)
 {
+    viz_flush(&v); /* solid shapes are drawn in batches */
     uint32_t p = ((uint32_t *)v.surface->pixels)[y * (v.surface->pitch / 4) + x];
     return (VizColor){(unsigned char)(p >> 16), (unsigned char)(p >> 8), (unsigned char)p, 255};
 }
@@ -219,11 +220,13 @@ static void test_lineplot_stride(void **state)
     assert_non_null(want);
     viz_begin(&v);
     viz_lineplot(&v, r, &p);
+    viz_flush(&v);
     memcpy(want, v.surface->pixels, bytes);
     p.series[0].y = &table[1];
     p.series[0].stride = COLS;
     viz_begin(&v);
     viz_lineplot(&v, r, &p);
+    viz_flush(&v);
     assert_memory_equal(v.surface->pixels, want, bytes);
     free(want);
     /* hover over the middle of the plot: the tooltip has the value of that step's row */
@@ -238,6 +241,39 @@ static void test_lineplot_stride(void **state)
     for (long k = step - 1; !isfinite(expect) && k >= 0; k--) expect = table[k * COLS + 1]; /* NaN: the one before */
     assert_float_equal(val, expect, 1e-4);
     viz_set_mouse(&v, -1, -1, false, false);
+}
+
+/* Fills, frames and straight lines are queued and drawn in batches: exactly their pixels. */
+static void test_batched_shapes_exact(void **state)
+{
+    (void)state;
+    viz_begin(&v);
+    VizColor c = VIZ_ACCENT[5];
+    viz_fill(&v, (VizRect){10, 12, 7, 5}, c);
+    viz_frame(&v, (VizRect){40, 40, 6, 4}, c);
+    viz_line(&v, 100, 100, 90, 100, c);          /* horizontal, right to left: both ends */
+    viz_line(&v, 120, 90, 120, 95, c);
+    viz_fill(&v, (VizRect){200, 200, 0, 5}, c);  /* empty */
+    int n = 0;
+    for (int y = 0; y < v.h; y++)
+        for (int x = 0; x < v.w; x++) {
+            bool in_fill = x >= 10 && x < 17 && y >= 12 && y < 17;
+            bool in_frame = x >= 40 && x < 46 && y >= 40 && y < 44 && (x == 40 || x == 45 || y == 40 || y == 43);
+            bool in_line = (y == 100 && x >= 90 && x <= 100) || (x == 120 && y >= 90 && y <= 95);
+            bool drawn = near(pixel(x, y), c, 0);
+            if (drawn != (in_fill || in_frame || in_line)) print_message("pixel %d,%d\n", x, y);
+            assert_int_equal(drawn, in_fill || in_frame || in_line);
+            n += drawn;
+        }
+    assert_int_equal(n, 7 * 5 + (2 * 6 + 2 * 2) + 11 + 6);
+    /* more shapes than one batch holds, in order: the last colour drawn wins */
+    viz_begin(&v);
+    int last = -1; /* the last square over pixel (55, 5) */
+    for (int k = 0; k < 3 * VIZ_BATCH_QUADS + 7; k++) {
+        viz_fill(&v, (VizRect){k % 50, 0, 10, 10}, VIZ_ACCENT[k % 7]);
+        if (k % 50 > 45) last = k;
+    }
+    assert_true(near(pixel(55, 5), VIZ_ACCENT[last % 7], 0));
 }
 
 static void assert_rect(VizRect got, int x, int y, int w, int h)
@@ -420,6 +456,7 @@ int main(void)
         cmocka_unit_test(test_lineplot_and_bars_stay_inside),
         cmocka_unit_test(test_tokens_and_text),
         cmocka_unit_test(test_lineplot_stride),
+        cmocka_unit_test(test_batched_shapes_exact),
         cmocka_unit_test(test_layout_cuts),
         cmocka_unit_test(test_layout_split),
         cmocka_unit_test(test_png_roundtrip),

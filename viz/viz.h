@@ -26,6 +26,7 @@ typedef enum VizColormap { CMAP_VIRIDIS, CMAP_DIVERGING } VizColormap;
 extern const VizColor VIZ_BG, VIZ_PANEL, VIZ_TEXT, VIZ_DIM, VIZ_GRID, VIZ_ACCENT[8];
 
 #define VIZ_TEXT_CACHE 1024
+#define VIZ_BATCH_QUADS 1024     /* solid shapes queued before one draw call (see viz_flush) */
 
 typedef struct VizTextEntry {
     char *text;
@@ -48,6 +49,9 @@ typedef struct Viz {
     int mouse_x, mouse_y;
     bool mouse_down, mouse_clicked;
     char tooltip[256];           /* set by widgets under the mouse, drawn at frame end */
+    float batch_xy[VIZ_BATCH_QUADS * 6 * 2];     /* queued triangles: x, y of each vertex */
+    SDL_Color batch_color[VIZ_BATCH_QUADS * 6];
+    int nbatch;                  /* vertices queued */
 } Viz;
 
 /* ---- layout: rectangles for the panels, immediate mode, nothing allocated ----
@@ -90,6 +94,10 @@ int viz_open_renderer(Viz *v, SDL_Renderer *r, int w, int h, float scale, const 
 void viz_close(Viz *v);
 void viz_begin(Viz *v);          /* clears, and starts a frame */
 void viz_end(Viz *v);            /* draws the tooltip; presents a window's renderer */
+/* Draws the solid shapes viz has queued (fills, frames, straight and plot lines are drawn in
+ * batches). viz_end and every viz call that draws otherwise do it; call it before drawing on
+ * v->r with SDL directly, or reading an offscreen surface's pixels before viz_end. */
+void viz_flush(Viz *v);
 /* Writes the offscreen surface (or the window's pixels) to a PNG, atomically. */
 int viz_save_png(Viz *v, const char *path, char *err, size_t errlen);
 void viz_set_mouse(Viz *v, int x, int y, bool down, bool clicked);

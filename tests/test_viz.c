@@ -406,6 +406,37 @@ static void test_layout_split(void **state)
 #undef RND
 }
 
+/* Without a GPU (SDL's dummy video driver has none to offer), a window gets SDL's software
+ * renderer, drawing into the window itself, and viz draws on it. */
+static void test_create_renderer(void **state)
+{
+    (void)state;
+    const char *driver = getenv("SDL_VIDEODRIVER");
+    char *saved = driver ? strdup(driver) : NULL;
+    setenv("SDL_VIDEODRIVER", "dummy", 1);
+    assert_int_equal(SDL_InitSubSystem(SDL_INIT_VIDEO), 0);
+    SDL_Window *win = SDL_CreateWindow("viz", 0, 0, 320, 200, 0);
+    assert_non_null(win);
+    SDL_Renderer *r = viz_create_renderer(win, true);
+    assert_non_null(r);
+    SDL_RendererInfo info;
+    assert_int_equal(SDL_GetRendererInfo(r, &info), 0);
+    assert_string_equal(info.name, "software");
+    Viz w;
+    char err[256];
+    assert_int_equal(viz_open_renderer(&w, r, 320, 200, 1.0f, FMLAB_ASSETS, err, sizeof err), 0);
+    viz_begin(&w);
+    viz_fill(&w, (VizRect){10, 10, 20, 20}, VIZ_ACCENT[2]);
+    viz_end(&w);
+    viz_close(&w);
+    SDL_DestroyRenderer(r);
+    SDL_DestroyWindow(win);
+    SDL_QuitSubSystem(SDL_INIT_VIDEO);
+    if (saved) setenv("SDL_VIDEODRIVER", saved, 1);
+    else unsetenv("SDL_VIDEODRIVER");
+    free(saved);
+}
+
 static void test_png_roundtrip(void **state)
 {
     (void)state;
@@ -459,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_batched_shapes_exact),
         cmocka_unit_test(test_layout_cuts),
         cmocka_unit_test(test_layout_split),
+        cmocka_unit_test(test_create_renderer),
         cmocka_unit_test(test_png_roundtrip),
     };
     return cmocka_run_group_tests_name("viz", tests, setup, teardown);

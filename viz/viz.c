@@ -3,6 +3,7 @@
 #include "viz.h"
 
 #include <SDL_image.h>
+#include <dirent.h>
 #include <SDL_ttf.h>
 #include <cglm/cglm.h>
 #include <errno.h>
@@ -90,6 +91,35 @@ int viz_open_renderer(Viz *v, SDL_Renderer *r, int w, int h, float scale, const 
     memset(v, 0, sizeof *v);
     v->r = r;
     return common_open(v, w, h, scale, assets_dir, err, errlen);
+}
+
+/* A GPU that OpenGL can use: on Linux, a DRM render node (Xvfb and containers have none, and
+ * then Mesa falls back to llvmpipe). Elsewhere, assumed. */
+static bool have_gpu(void)
+{
+    const char *sw = getenv("LIBGL_ALWAYS_SOFTWARE");
+    if (sw && *sw && strcmp(sw, "0") != 0) return false;
+#ifdef __linux__
+    DIR *d = opendir("/dev/dri");
+    if (!d) return false;
+    bool found = false;
+    for (struct dirent *e; !found && (e = readdir(d));) found = strncmp(e->d_name, "renderD", 7) == 0;
+    closedir(d);
+    return found;
+#else
+    return true;
+#endif
+}
+
+SDL_Renderer *viz_create_renderer(SDL_Window *win, bool vsync)
+{
+    Uint32 flags = vsync ? SDL_RENDERER_PRESENTVSYNC : 0;
+    if (SDL_GetHint(SDL_HINT_RENDER_DRIVER)) return SDL_CreateRenderer(win, -1, flags);
+    SDL_Renderer *r = have_gpu() ? SDL_CreateRenderer(win, -1, SDL_RENDERER_ACCELERATED | flags) : NULL;
+    if (r) return r;
+    /* SDL would otherwise present the software renderer's pixels through an OpenGL texture */
+    SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
+    return SDL_CreateRenderer(win, -1, SDL_RENDERER_SOFTWARE);
 }
 
 void viz_close(Viz *v)

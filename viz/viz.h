@@ -94,10 +94,9 @@ int viz_open_offscreen(Viz *v, int w, int h, float scale, const char *assets_dir
  * "accelerated" renderer is OpenGL rasterised on the CPU by Mesa's llvmpipe, which loads
  * LLVM, keeps a large heap and runs rasteriser threads beside the training: the mlm window
  * measured about 200 MB resident that way, 74 MB flat with the software renderer (Xvfb,
- * 1280x800). SDL_RENDER_DRIVER, when set,
- * decides instead. vsync asks the accelerated renderer to wait for the display (the
- * software renderer does not, so the caller paces its frames). NULL, with SDL_GetError(),
- * if no renderer can be made. */
+ * 1280x800). SDL_RENDER_DRIVER, when set, decides instead. vsync asks the accelerated
+ * renderer to wait for the display (the software renderer does not, so the caller paces its
+ * frames). NULL, with SDL_GetError(), if no renderer can be made. */
 SDL_Renderer *viz_create_renderer(SDL_Window *win, bool vsync);
 /* Opens viz on a window's renderer. */
 int viz_open_renderer(Viz *v, SDL_Renderer *r, int w, int h, float scale, const char *assets_dir, char *err,

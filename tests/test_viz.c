@@ -1,7 +1,8 @@
 /* test_viz.c — the widgets drawn offscreen, checked pixel by pixel: heatmap cells carry the
  * colormap's colour for their value, nothing is drawn outside a widget's rectangle, token
  * boxes carry their fills, text puts ink where it says, colormaps hit their published end
- * points, the text cache does not grow for repeated strings, and PNGs round-trip. */
+ * points, the text cache does not grow for repeated strings, PNGs round-trip, and the layout
+ * helper hands out exact rectangles. */
 #define _DEFAULT_SOURCE
 #include <math.h>
 #include <setjmp.h>
@@ -20,6 +21,7 @@ static Viz v;
 
 static VizColor pixel(int x, int y)
 {
+    viz_flush(&v); /* solid shapes are drawn in batches */
     uint32_t p = ((uint32_t *)v.surface->pixels)[y * (v.surface->pitch / 4) + x];
     return (VizColor){(unsigned char)(p >> 16), (unsigned char)(p >> 8), (unsigned char)p, 255};
 }
@@ -137,7 +139,7 @@ static void test_lineplot_and_bars_stay_inside(void **state)
     VizPlot p = {0};
     p.xlabel = "step";
     p.ylabel = "loss";
-    p.series[0] = (VizSeries){"train", y, 50, VIZ_ACCENT[1], false, false};
+    p.series[0] = (VizSeries){.name = "train", .y = y, .n = 50, .color = VIZ_ACCENT[1]};
     p.nseries = 1;
     p.hline[0] = 3;
     p.hline_name[0] = "unigram";
@@ -192,6 +194,249 @@ static void test_tokens_and_text(void **state)
     assert_int_equal(before, after);
 }
 
+/* A plot reads a column of a row-major table in place (stride = the table's width): the
+ * same pixels as from a contiguous copy, and the hover value of the right row. */
+static void test_lineplot_stride(void **state)
+{
+    (void)state;
+    enum { N = 80, COLS = 3 };
+    float table[N * COLS], copy[N];
+    for (int i = 0; i < N; i++) {
+        table[i * COLS + 0] = 1000.0f + i;                     /* other columns: far off the plot's range */
+        table[i * COLS + 1] = 2.0f + sinf(i / 7.0f) + (i % 9 == 0 ? NAN : 0.0f);
+        table[i * COLS + 2] = -1000.0f - i;
+        copy[i] = table[i * COLS + 1];
+    }
+    VizPlot p = {0};
+    p.xlabel = "step";
+    p.ylabel = "loss";
+    p.series[0] = (VizSeries){.name = "train", .y = copy, .n = N, .color = VIZ_ACCENT[1]};
+    p.nseries = 1;
+    p.hline[0] = p.hline[1] = NAN;
+    p.smooth = 5;
+    VizRect r = {20, 20, 360, 260};
+    size_t bytes = (size_t)v.surface->pitch * v.h;
+    uint32_t *want = malloc(bytes);
+    assert_non_null(want);
+    viz_begin(&v);
+    viz_lineplot(&v, r, &p);
+    viz_flush(&v);
+    memcpy(want, v.surface->pixels, bytes);
+    p.series[0].y = &table[1];
+    p.series[0].stride = COLS;
+    viz_begin(&v);
+    viz_lineplot(&v, r, &p);
+    viz_flush(&v);
+    assert_memory_equal(v.surface->pixels, want, bytes);
+    free(want);
+    /* hover over the middle of the plot: the tooltip has the value of that step's row */
+    viz_set_mouse(&v, r.x + r.w / 2, r.y + r.h / 2, false, false);
+    viz_begin(&v);
+    viz_lineplot(&v, r, &p);
+    long step = -1;
+    float val = NAN;
+    assert_int_equal(sscanf(v.tooltip, "step %ld  train %f", &step, &val), 2);
+    assert_true(step >= 1 && step <= N);
+    float expect = table[(step - 1) * COLS + 1];
+    for (long k = step - 1; !isfinite(expect) && k >= 0; k--) expect = table[k * COLS + 1]; /* NaN: the one before */
+    assert_float_equal(val, expect, 1e-4);
+    viz_set_mouse(&v, -1, -1, false, false);
+}
+
+/* Fills, frames and straight lines are queued and drawn in batches: exactly their pixels. */
+static void test_batched_shapes_exact(void **state)
+{
+    (void)state;
+    viz_begin(&v);
+    VizColor c = VIZ_ACCENT[5];
+    viz_fill(&v, (VizRect){10, 12, 7, 5}, c);
+    viz_frame(&v, (VizRect){40, 40, 6, 4}, c);
+    viz_line(&v, 100, 100, 90, 100, c);          /* horizontal, right to left: both ends */
+    viz_line(&v, 120, 90, 120, 95, c);
+    viz_fill(&v, (VizRect){200, 200, 0, 5}, c);  /* empty */
+    int n = 0;
+    for (int y = 0; y < v.h; y++)
+        for (int x = 0; x < v.w; x++) {
+            bool in_fill = x >= 10 && x < 17 && y >= 12 && y < 17;
+            bool in_frame = x >= 40 && x < 46 && y >= 40 && y < 44 && (x == 40 || x == 45 || y == 40 || y == 43);
+            bool in_line = (y == 100 && x >= 90 && x <= 100) || (x == 120 && y >= 90 && y <= 95);
+            bool drawn = near(pixel(x, y), c, 0);
+            if (drawn != (in_fill || in_frame || in_line)) print_message("pixel %d,%d\n", x, y);
+            assert_int_equal(drawn, in_fill || in_frame || in_line);
+            n += drawn;
+        }
+    assert_int_equal(n, 7 * 5 + (2 * 6 + 2 * 2) + 11 + 6);
+    /* more shapes than one batch holds, in order: the last colour drawn wins */
+    viz_begin(&v);
+    int last = -1; /* the last square over pixel (55, 5) */
+    for (int k = 0; k < 3 * VIZ_BATCH_QUADS + 7; k++) {
+        viz_fill(&v, (VizRect){k % 50, 0, 10, 10}, VIZ_ACCENT[k % 7]);
+        if (k % 50 > 45) last = k;
+    }
+    assert_true(near(pixel(55, 5), VIZ_ACCENT[last % 7], 0));
+}
+
+static void assert_rect(VizRect got, int x, int y, int w, int h)
+{
+    if (got.x != x || got.y != y || got.w != w || got.h != h)
+        print_message("got (%d,%d %dx%d), want (%d,%d %dx%d)\n", got.x, got.y, got.w, got.h, x, y, w, h);
+    assert_true(got.x == x && got.y == y && got.w == w && got.h == h);
+}
+
+static void test_layout_cuts(void **state)
+{
+    (void)state;
+    VizRect r = {10, 20, 300, 200};
+    assert_rect(viz_cut_top(&r, 30, 4), 10, 20, 300, 30);
+    assert_rect(r, 10, 54, 300, 166);
+    assert_rect(viz_cut_bottom(&r, 16, 4), 10, 204, 300, 16);
+    assert_rect(r, 10, 54, 300, 146);
+    assert_rect(viz_cut_left(&r, 100, 6), 10, 54, 100, 146);
+    assert_rect(r, 116, 54, 194, 146);
+    assert_rect(viz_cut_right(&r, 50, 6), 260, 54, 50, 146);
+    assert_rect(r, 116, 54, 138, 146);
+    /* more than there is: the strip gets all, the rest is empty at the far edge, no gap */
+    VizRect s = {0, 0, 40, 10};
+    assert_rect(viz_cut_top(&s, 25, 5), 0, 0, 40, 10);
+    assert_rect(s, 0, 10, 40, 0);
+    s = (VizRect){0, 0, 40, 10};
+    assert_rect(viz_cut_left(&s, 38, 5), 0, 0, 38, 10); /* the gap is cut to the 2 px left */
+    assert_rect(s, 40, 0, 0, 10);
+    s = (VizRect){0, 0, 40, 10};
+    assert_rect(viz_cut_right(&s, -3, 5), 40, 0, 0, 10); /* negative: nothing, but the gap */
+    assert_rect(s, 0, 0, 35, 10);
+}
+
+static void test_layout_split(void **state)
+{
+    (void)state;
+    VizRect out[4];
+    /* equal weights: rounding down at each boundary, the last part ends at the end */
+    assert_int_equal(viz_split((VizRect){0, 0, 100, 50}, true, NULL, NULL, 3, 0, out), 3);
+    assert_rect(out[0], 0, 0, 33, 50);
+    assert_rect(out[1], 33, 0, 33, 50);
+    assert_rect(out[2], 66, 0, 34, 50);
+    /* weights and gaps, stacked */
+    float w13[2] = {1, 3};
+    assert_int_equal(viz_split((VizRect){10, 20, 80, 110}, false, w13, NULL, 2, 10, out), 2);
+    assert_rect(out[0], 10, 20, 80, 25);
+    assert_rect(out[1], 10, 55, 80, 75);
+    /* a minimum over the share: that part gets its minimum, the others share the rest */
+    float w111[3] = {1, 1, 1};
+    int m070[3] = {0, 70, 0};
+    assert_int_equal(viz_split((VizRect){0, 0, 130, 10}, true, w111, m070, 3, 0, out), 3);
+    assert_rect(out[0], 0, 0, 30, 10);
+    assert_rect(out[1], 30, 0, 70, 10);
+    assert_rect(out[2], 100, 0, 30, 10);
+    /* fixing one part can push another under its minimum: both get theirs */
+    float w411[3] = {4, 1, 1};
+    int m0_30_25[3] = {0, 30, 25};
+    assert_int_equal(viz_split((VizRect){0, 0, 120, 10}, true, w411, m0_30_25, 3, 0, out), 3);
+    assert_rect(out[0], 0, 0, 65, 10);
+    assert_rect(out[1], 65, 0, 30, 10);
+    assert_rect(out[2], 95, 0, 25, 10);
+    /* weight 0 with a minimum: a part of fixed size */
+    float w01[2] = {0, 1};
+    int m40[2] = {40, 0};
+    assert_int_equal(viz_split((VizRect){0, 0, 200, 10}, true, w01, m40, 2, 5, out), 2);
+    assert_rect(out[0], 0, 0, 40, 10);
+    assert_rect(out[1], 45, 0, 155, 10);
+    /* all at their minimums: the last part that got space takes the rest */
+    float w00[2] = {0, 0};
+    int m30_20[2] = {30, 20};
+    assert_int_equal(viz_split((VizRect){0, 0, 100, 10}, true, w00, m30_20, 2, 0, out), 2);
+    assert_rect(out[0], 0, 0, 30, 10);
+    assert_rect(out[1], 30, 0, 70, 10);
+    /* too small: the part of smallest weight collapses (zero size where it would be) */
+    float w312[3] = {3, 1, 2};
+    int m50_40_40[3] = {50, 40, 40};
+    assert_int_equal(viz_split((VizRect){0, 0, 120, 10}, true, w312, m50_40_40, 3, 5, out), 2);
+    assert_rect(out[0], 0, 0, 69, 10);
+    assert_rect(out[1], 74, 0, 0, 0);
+    assert_rect(out[2], 74, 0, 46, 10);
+    /* of equal weights the later collapses first; then the next; gaps count */
+    int m50[3] = {50, 50, 50};
+    assert_int_equal(viz_split((VizRect){0, 0, 150, 10}, true, NULL, m50, 3, 1, out), 2);
+    assert_rect(out[0], 0, 0, 74, 10);
+    assert_rect(out[1], 75, 0, 75, 10);
+    assert_rect(out[2], 150, 0, 0, 0);
+    assert_int_equal(viz_split((VizRect){0, 0, 100, 10}, true, NULL, m50, 3, 1, out), 1);
+    assert_rect(out[0], 0, 0, 100, 10);
+    assert_rect(out[1], 100, 0, 0, 0);
+    assert_int_equal(viz_split((VizRect){0, 0, 49, 10}, true, NULL, m50, 3, 1, out), 0);
+    assert_rect(out[0], 0, 0, 0, 0);
+    /* a heavier part that cannot fit does not take a lighter one that can with it */
+    float w3_2_1[3] = {3, 2, 1};
+    int m60_50_10[3] = {60, 50, 10};
+    assert_int_equal(viz_split((VizRect){0, 0, 100, 10}, true, w3_2_1, m60_50_10, 3, 0, out), 2);
+    assert_rect(out[0], 0, 0, 75, 10);
+    assert_rect(out[1], 75, 0, 0, 0);
+    assert_rect(out[2], 75, 0, 25, 10);
+    /* no pixel unassigned, none twice, minimums honoured: many random cases */
+    unsigned seed = 12345;
+#define RND(n) ((int)((seed = seed * 1103515245u + 12345u) >> 8) % (n))
+    for (int t = 0; t < 20000; t++) {
+        int n = 1 + RND(4), gap = RND(8), len = RND(400);
+        float wt[4];
+        int mn[4];
+        for (int i = 0; i < n; i++) { wt[i] = RND(5) * 0.7f; mn[i] = RND(3) ? RND(120) : 0; }
+        bool horizontal = RND(2);
+        VizRect r = {RND(50), RND(50), horizontal ? len : 30, horizontal ? 30 : len};
+        int k = viz_split(r, horizontal, wt, mn, n, gap, out);
+        int pos = horizontal ? r.x : r.y, got = 0, sum = 0;
+        long need = 0;
+        for (int i = 0; i < n; i++) {
+            int at = horizontal ? out[i].x : out[i].y, size = horizontal ? out[i].w : out[i].h;
+            if (out[i].w == 0 && out[i].h == 0) continue; /* collapsed (kept parts are 30 across) */
+            assert_int_equal(at, pos);
+            assert_true(size >= mn[i]);
+            pos += size + gap;
+            sum += size;
+            got++;
+            need += mn[i];
+        }
+        assert_int_equal(got, k);
+        if (k > 0) assert_int_equal(sum + gap * (k - 1), len);
+        /* it collapsed only what did not fit: none of them would beside the others */
+        need += (long)gap * (k > 0 ? k - 1 : 0);
+        assert_true(need <= len);
+        for (int i = 0; i < n; i++)
+            if (out[i].w == 0 && out[i].h == 0) assert_true(need + (k > 0 ? gap : 0) + mn[i] > len);
+    }
+#undef RND
+}
+
+/* Without a GPU (SDL's dummy video driver has none to offer), a window gets SDL's software
+ * renderer, drawing into the window itself, and viz draws on it. */
+static void test_create_renderer(void **state)
+{
+    (void)state;
+    const char *driver = getenv("SDL_VIDEODRIVER");
+    char *saved = driver ? strdup(driver) : NULL;
+    setenv("SDL_VIDEODRIVER", "dummy", 1);
+    assert_int_equal(SDL_InitSubSystem(SDL_INIT_VIDEO), 0);
+    SDL_Window *win = SDL_CreateWindow("viz", 0, 0, 320, 200, 0);
+    assert_non_null(win);
+    SDL_Renderer *r = viz_create_renderer(win, true);
+    assert_non_null(r);
+    SDL_RendererInfo info;
+    assert_int_equal(SDL_GetRendererInfo(r, &info), 0);
+    assert_string_equal(info.name, "software");
+    Viz w;
+    char err[256];
+    assert_int_equal(viz_open_renderer(&w, r, 320, 200, 1.0f, FMLAB_ASSETS, err, sizeof err), 0);
+    viz_begin(&w);
+    viz_fill(&w, (VizRect){10, 10, 20, 20}, VIZ_ACCENT[2]);
+    viz_end(&w);
+    viz_close(&w);
+    SDL_DestroyRenderer(r);
+    SDL_DestroyWindow(win);
+    SDL_QuitSubSystem(SDL_INIT_VIDEO);
+    if (saved) setenv("SDL_VIDEODRIVER", saved, 1);
+    else unsetenv("SDL_VIDEODRIVER");
+    free(saved);
+}
+
 static void test_png_roundtrip(void **state)
 {
     (void)state;
@@ -241,6 +486,11 @@ int main(void)
         cmocka_unit_test(test_heatmap_labels_and_colorbar),
         cmocka_unit_test(test_lineplot_and_bars_stay_inside),
         cmocka_unit_test(test_tokens_and_text),
+        cmocka_unit_test(test_lineplot_stride),
+        cmocka_unit_test(test_batched_shapes_exact),
+        cmocka_unit_test(test_layout_cuts),
+        cmocka_unit_test(test_layout_split),
+        cmocka_unit_test(test_create_renderer),
         cmocka_unit_test(test_png_roundtrip),
     };
     return cmocka_run_group_tests_name("viz", tests, setup, teardown);

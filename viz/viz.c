@@ -3,6 +3,7 @@
 #include "viz.h"
 
 #include <SDL_image.h>
+#include <dirent.h>
 #include <SDL_ttf.h>
 #include <cglm/cglm.h>
 #include <errno.h>
@@ -92,6 +93,35 @@ int viz_open_renderer(Viz *v, SDL_Renderer *r, int w, int h, float scale, const 
     return common_open(v, w, h, scale, assets_dir, err, errlen);
 }
 
+/* A GPU that OpenGL can use: on Linux, a DRM render node (Xvfb and containers have none, and
+ * then Mesa falls back to llvmpipe). Elsewhere, assumed. */
+static bool have_gpu(void)
+{
+    const char *sw = getenv("LIBGL_ALWAYS_SOFTWARE");
+    if (sw && *sw && strcmp(sw, "0") != 0) return false;
+#ifdef __linux__
+    DIR *d = opendir("/dev/dri");
+    if (!d) return false;
+    bool found = false;
+    for (struct dirent *e; !found && (e = readdir(d));) found = strncmp(e->d_name, "renderD", 7) == 0;
+    closedir(d);
+    return found;
+#else
+    return true;
+#endif
+}
+
+SDL_Renderer *viz_create_renderer(SDL_Window *win, bool vsync)
+{
+    Uint32 flags = vsync ? SDL_RENDERER_PRESENTVSYNC : 0;
+    if (SDL_GetHint(SDL_HINT_RENDER_DRIVER)) return SDL_CreateRenderer(win, -1, flags);
+    SDL_Renderer *r = have_gpu() ? SDL_CreateRenderer(win, -1, SDL_RENDERER_ACCELERATED | flags) : NULL;
+    if (r) return r;
+    /* SDL would otherwise present the software renderer's pixels through an OpenGL texture */
+    SDL_SetHint(SDL_HINT_FRAMEBUFFER_ACCELERATION, "0");
+    return SDL_CreateRenderer(win, -1, SDL_RENDERER_SOFTWARE);
+}
+
 void viz_close(Viz *v)
 {
     for (int i = 0; i < VIZ_TEXT_CACHE; i++) {
@@ -112,6 +142,7 @@ void viz_begin(Viz *v)
 {
     v->frame++;
     v->tooltip[0] = 0;
+    v->nbatch = 0; /* what a frame left unflushed would be cleared anyway */
     SDL_SetRenderDrawColor(v->r, VIZ_BG.r, VIZ_BG.g, VIZ_BG.b, 255);
     SDL_RenderClear(v->r);
 }
@@ -145,11 +176,13 @@ void viz_end(Viz *v)
         viz_frame(v, r, VIZ_ACCENT[3]);
         viz_text(v, r.x + pad, r.y + pad, v->tooltip, FONT_MONO, size, VIZ_TEXT, ALIGN_LEFT);
     }
+    viz_flush(v);
     if (!v->surface) SDL_RenderPresent(v->r);
 }
 
 int viz_save_png(Viz *v, const char *path, char *err, size_t errlen)
 {
+    viz_flush(v);
     SDL_Surface *s = v->surface;
     SDL_Surface *owned = NULL;
     if (!s) {
@@ -173,39 +206,224 @@ int viz_save_png(Viz *v, const char *path, char *err, size_t errlen)
     return rc ? -1 : 0;
 }
 
+/* ----------------------------------------------------------------- layout ---- */
+
+static int clamp_int(int x, int lo, int hi) { return x < lo ? lo : x > hi ? hi : x; }
+
+VizRect viz_cut_top(VizRect *r, int h, int gap)
+{
+    int have = r->h > 0 ? r->h : 0;
+    h = clamp_int(h, 0, have);
+    gap = clamp_int(gap, 0, have - h);
+    VizRect strip = {r->x, r->y, r->w, h};
+    r->y += h + gap;
+    r->h = have - h - gap;
+    return strip;
+}
+
+VizRect viz_cut_bottom(VizRect *r, int h, int gap)
+{
+    int have = r->h > 0 ? r->h : 0;
+    h = clamp_int(h, 0, have);
+    gap = clamp_int(gap, 0, have - h);
+    VizRect strip = {r->x, r->y + have - h, r->w, h};
+    r->h = have - h - gap;
+    return strip;
+}
+
+VizRect viz_cut_left(VizRect *r, int w, int gap)
+{
+    int have = r->w > 0 ? r->w : 0;
+    w = clamp_int(w, 0, have);
+    gap = clamp_int(gap, 0, have - w);
+    VizRect strip = {r->x, r->y, w, r->h};
+    r->x += w + gap;
+    r->w = have - w - gap;
+    return strip;
+}
+
+VizRect viz_cut_right(VizRect *r, int w, int gap)
+{
+    int have = r->w > 0 ? r->w : 0;
+    w = clamp_int(w, 0, have);
+    gap = clamp_int(gap, 0, have - w);
+    VizRect strip = {r->x + have - w, r->y, w, r->h};
+    r->w = have - w - gap;
+    return strip;
+}
+
+/* viz_split keeps its working state in out[] itself (no scratch arrays, so no limit on n):
+ * until the last pass, out[i].x is the part's state and out[i].w its size. */
+enum { PART_SHARES, PART_AT_MIN, PART_COLLAPSED, PART_UNDECIDED };
+
+static float part_weight(const float *weights, int i) { return !weights ? 1.0f : weights[i] > 0 ? weights[i] : 0.0f; }
+static int part_min(const int *min_px, int i) { return min_px && min_px[i] > 0 ? min_px[i] : 0; }
+
+int viz_split(VizRect r, bool horizontal, const float *weights, const int *min_px, int n, int gap, VizRect *out)
+{
+    if (n <= 0) return 0;
+    int total = horizontal ? r.w : r.h;
+    if (total < 0) total = 0;
+    if (gap < 0) gap = 0;
+    for (int i = 0; i < n; i++) out[i] = (VizRect){PART_UNDECIDED, 0, 0, 0};
+    /* which parts get space: by weight, largest first (the earlier of equals), each one whose
+       minimum and gap still fit beside those already in */
+    int k = 0;
+    long need = 0;
+    for (int round = 0; round < n; round++) {
+        int best = -1;
+        for (int i = 0; i < n; i++)
+            if (out[i].x == PART_UNDECIDED && (best < 0 || part_weight(weights, i) > part_weight(weights, best))) best = i;
+        long more = part_min(min_px, best) + (k > 0 ? gap : 0);
+        if (need + more <= total) {
+            out[best].x = PART_SHARES;
+            need += more;
+            k++;
+        } else {
+            out[best].x = PART_COLLAPSED;
+        }
+    }
+    int avail = k > 0 ? total - gap * (k - 1) : 0;
+    /* parts whose share by weight is under their minimum get the minimum; the others share
+       what is left, which may push more of them under theirs */
+    long at_min;
+    double wsum;
+    int nshare;
+    for (bool changed = true; changed;) {
+        changed = false;
+        at_min = 0;
+        wsum = 0;
+        nshare = 0;
+        for (int i = 0; i < n; i++) {
+            if (out[i].x == PART_AT_MIN) at_min += part_min(min_px, i);
+            if (out[i].x == PART_SHARES) { wsum += part_weight(weights, i); nshare++; }
+        }
+        for (int i = 0; i < n; i++) {
+            if (out[i].x != PART_SHARES) continue;
+            double share = wsum > 0 ? (double)(avail - at_min) * part_weight(weights, i) / wsum : 0;
+            if (share < part_min(min_px, i)) { out[i].x = PART_AT_MIN; changed = true; }
+        }
+    }
+    /* whole pixels: each boundary rounded down, the last sharing part ends at the end */
+    long free_px = avail - at_min;
+    double cum = 0;
+    long given = 0;
+    int seen = 0, last = -1;
+    for (int i = 0; i < n; i++) {
+        if (out[i].x == PART_COLLAPSED) continue;
+        last = i;
+        if (out[i].x == PART_AT_MIN) { out[i].w = part_min(min_px, i); continue; }
+        if (wsum <= 0) { out[i].w = 0; continue; }
+        cum += part_weight(weights, i);
+        long edge = ++seen == nshare ? free_px : (long)floor((double)free_px * cum / wsum + 1e-7);
+        out[i].w = (int)(edge - given);
+        given = edge;
+    }
+    if (wsum <= 0 && last >= 0) out[last].w += (int)free_px;
+    /* place them */
+    int start = horizontal ? r.x : r.y, pos = start;
+    for (int i = 0; i < n; i++) {
+        bool gone = out[i].x == PART_COLLAPSED;
+        int size = gone ? 0 : out[i].w, at = pos < start + total ? pos : start + total;
+        if (horizontal) out[i] = (VizRect){at, r.y, size, gone || r.h < 0 ? 0 : r.h};
+        else out[i] = (VizRect){r.x, at, gone || r.w < 0 ? 0 : r.w, size};
+        if (!gone) pos += size + gap;
+    }
+    return k;
+}
+
 /* ------------------------------------------------------------- primitives ---- */
 
 int viz_px(const Viz *v, float size) { return (int)lroundf(size * v->scale); }
 
 static void set_color(Viz *v, VizColor c) { SDL_SetRenderDrawColor(v->r, c.r, c.g, c.b, c.a); }
 
+/* Solid shapes are queued as triangles with their colours and drawn by one SDL_RenderGeometry
+ * call per VIZ_BATCH_QUADS, not one SDL call each: a dashboard has some ten thousand cells,
+ * bars and plot columns per frame, and an OpenGL renderer keeps state for every draw call
+ * until the frame is presented (under Mesa's llvmpipe, tens of MB per frame). Anything drawn
+ * otherwise (text, thin diagonal lines, clipping) flushes the queue first, so the order on
+ * screen is the order of the calls. */
+void viz_flush(Viz *v)
+{
+    if (!v->nbatch) return;
+    SDL_RenderGeometryRaw(v->r, NULL, v->batch_xy, 2 * sizeof(float), v->batch_color, sizeof(SDL_Color), NULL, 0,
+                          v->nbatch, NULL, 0, 0);
+    v->nbatch = 0;
+}
+
+/* A quadrilateral (corners in order around it) as two triangles of the queue. */
+static void quad(Viz *v, const float xy[8], VizColor c)
+{
+    if (v->nbatch + 6 > VIZ_BATCH_QUADS * 6) viz_flush(v);
+    static const int corner[6] = {0, 1, 2, 0, 2, 3};
+    float *dst = v->batch_xy + 2 * v->nbatch;
+    for (int k = 0; k < 6; k++) {
+        dst[2 * k] = xy[2 * corner[k]];
+        dst[2 * k + 1] = xy[2 * corner[k] + 1];
+        v->batch_color[v->nbatch + k] = (SDL_Color){c.r, c.g, c.b, c.a};
+    }
+    v->nbatch += 6;
+}
+
 void viz_fill(Viz *v, VizRect r, VizColor c)
 {
-    set_color(v, c);
-    SDL_RenderFillRect(v->r, &(SDL_Rect){r.x, r.y, r.w, r.h});
+    if (r.w <= 0 || r.h <= 0) return;
+    float x0 = (float)r.x, y0 = (float)r.y, x1 = (float)(r.x + r.w), y1 = (float)(r.y + r.h);
+    quad(v, (const float[8]){x0, y0, x1, y0, x1, y1, x0, y1}, c);
 }
 
 void viz_frame(Viz *v, VizRect r, VizColor c)
 {
-    set_color(v, c);
-    SDL_RenderDrawRect(v->r, &(SDL_Rect){r.x, r.y, r.w, r.h});
+    if (r.w <= 0 || r.h <= 0) return;
+    viz_fill(v, (VizRect){r.x, r.y, r.w, 1}, c);
+    if (r.h > 1) viz_fill(v, (VizRect){r.x, r.y + r.h - 1, r.w, 1}, c);
+    viz_fill(v, (VizRect){r.x, r.y + 1, 1, r.h - 2}, c);
+    if (r.w > 1) viz_fill(v, (VizRect){r.x + r.w - 1, r.y + 1, 1, r.h - 2}, c);
 }
 
+/* Both end points included, as SDL draws lines. */
 void viz_line(Viz *v, int x0, int y0, int x1, int y1, VizColor c)
 {
-    set_color(v, c);
-    SDL_RenderDrawLine(v->r, x0, y0, x1, y1);
+    if (y0 == y1) {
+        viz_fill(v, (VizRect){x0 < x1 ? x0 : x1, y0, abs(x1 - x0) + 1, 1}, c);
+    } else if (x0 == x1) {
+        viz_fill(v, (VizRect){x0, y0 < y1 ? y0 : y1, 1, abs(y1 - y0) + 1}, c);
+    } else {
+        viz_flush(v);
+        set_color(v, c);
+        SDL_RenderDrawLine(v->r, x0, y0, x1, y1);
+    }
 }
 
-/* A line `thick` pixels wide, as parallel one-pixel lines (SDL2 draws only thin ones). */
+/* A line `thick` pixels wide from pixel (x0,y0) to pixel (x1,y1), both included (SDL2 draws
+ * only thin lines): a parallelogram `thick` pixels tall (wide, for a steep line) over the
+ * pixel columns (rows) from one end to the other, queued with the other solid shapes. */
 static void line_thick(Viz *v, int x0, int y0, int x1, int y1, int thick, VizColor c)
 {
     bool steep = abs(y1 - y0) > abs(x1 - x0);
-    for (int k = 0; k < thick; k++) {
-        int o = k - thick / 2;
-        if (steep) viz_line(v, x0 + o, y0, x1 + o, y1, c);
-        else viz_line(v, x0, y0 + o, x1, y1 + o, c);
+    if (steep ? y0 > y1 : x0 > x1) { /* run from the smaller end along the long axis */
+        int t = x0; x0 = x1; x1 = t;
+        t = y0; y0 = y1; y1 = t;
     }
+    float o = (float)(-(thick / 2)), a0 = steep ? (float)y0 : (float)x0, a1 = steep ? (float)y1 + 1 : (float)x1 + 1;
+    float b0 = steep ? (float)x0 : (float)y0, b1 = steep ? (float)x1 : (float)y1;
+    float slope = a1 - 1 > a0 ? (b1 - b0) / (a1 - 1 - a0) : 0;
+    /* the centre line through the pixel centres; its ends half a pixel out along the run */
+    float e0 = b0 + 0.5f + o - 0.5f * slope, e1 = b1 + 0.5f + o + 0.5f * slope;
+    float q[8];
+    if (steep) {
+        float pts[8] = {e0, a0, e1, a1, e1 + thick, a1, e0 + thick, a0};
+        memcpy(q, pts, sizeof q);
+    } else {
+        float pts[8] = {a0, e0, a1, e1, a1, e1 + thick, a0, e0 + thick};
+        memcpy(q, pts, sizeof q);
+    }
+    /* centres of the pixels a band [e, e + thick) covers are those of `thick` whole pixels
+       once e is moved back by half a pixel */
+    for (int k = 0; k < 8; k++)
+        if (steep ? k % 2 == 0 : k % 2 == 1) q[k] -= 0.5f;
+    quad(v, q, c);
 }
 
 static TTF_Font *font_at(Viz *v, VizFont f, int px)
@@ -224,7 +442,13 @@ static uint64_t hash_text(const char *s, int font, int size, VizColor c)
     return h;
 }
 
-/* The texture of a string, from the cache or rendered now (then kept). */
+/* The texture of a string, from the cache or rendered now (then kept).
+ * This is the one place of the frame path that allocates (TTF's surface, SDL's texture, the
+ * strdup'd key), and only for a string not drawn recently: the cache holds at most
+ * VIZ_TEXT_CACHE entries, a new one taking the place of the least recently drawn of the 8
+ * slots its hash points to, so it stays bounded however long a run is (a full cache of the
+ * mlm dashboard at 1280x800 holds some 3.5 MB of texture pixels). Fonts are opened once per
+ * size (at most 64 sizes per face) and kept. */
 static VizTextEntry *text_entry(Viz *v, const char *text, VizFont font, float size, VizColor c)
 {
     int px = viz_px(v, size);
@@ -281,6 +505,7 @@ int viz_text(Viz *v, int x, int y, const char *text, VizFont font, float size, V
     VizTextEntry *e = text_entry(v, text, font, size, c);
     if (!e) return 0;
     int dx = align == ALIGN_CENTER ? -e->w / 2 : align == ALIGN_RIGHT ? -e->w : 0;
+    viz_flush(v);
     SDL_RenderCopy(v->r, e->tex, NULL, &(SDL_Rect){x + dx, y, e->w, e->h});
     return e->w;
 }
@@ -418,6 +643,7 @@ void viz_heatmap(Viz *v, VizRect r, const VizHeatmap *h, int *hover_row, int *ho
         /* rotated 90° about its centre, so it reads downwards below its column */
         SDL_Rect dst = {x0 + (int)(j * cell + cell / 2) - tw / 2, y0 + used_h + viz_px(v, 3) + tw / 2 - e->h / 2, tw, e->h};
         SDL_Point center = {tw / 2, e->h / 2};
+        viz_flush(v);
         SDL_RenderCopyEx(v->r, e->tex, &src, &dst, 90.0, &center, SDL_FLIP_NONE);
     }
     if (h->colorbar) {
@@ -447,6 +673,9 @@ static float nice_step(float range, int target)
     return (n < 1.5f ? 1 : n < 3 ? 2 : n < 7 ? 5 : 10) * mag;
 }
 
+/* The i-th value of a series: y[i * stride], so a column of a row-major table is read in place. */
+static float series_y(const VizSeries *se, long i) { return se->y[i * (se->stride > 1 ? se->stride : 1)]; }
+
 void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
 {
     float tsize = 10;
@@ -456,7 +685,7 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
     for (int s = 0; s < p->nseries; s++) {
         if (p->series[s].n > n) n = p->series[s].n;
         for (long i = 0; i < p->series[s].n; i++) {
-            float y = p->series[s].y[i];
+            float y = series_y(&p->series[s], i);
             if (!isfinite(y) || (p->logy && y <= 0)) continue;
             ymin = fminf(ymin, y);
             ymax = fmaxf(ymax, y);
@@ -525,6 +754,7 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
     VizTextEntry *e = text_entry(v, p->ylabel, FONT_SANS, tsize, VIZ_DIM);
     if (e) {
         SDL_Rect dst = {r.x + lh / 2 - e->w / 2, g.y + g.h / 2 - e->h / 2, e->w, e->h};
+        viz_flush(v);
         SDL_RenderCopyEx(v->r, e->tex, NULL, &dst, -90.0, NULL, SDL_FLIP_NONE);
     }
     /* reference lines */
@@ -547,12 +777,12 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
         long accn = 0;
         for (long i = 0; i <= se->n; i++) {
             bool end = i == se->n;
-            float y = end ? NAN : se->y[i];
+            float y = end ? NAN : series_y(se, i);
             float yy = y;
             if (!end && isfinite(y) && win > 1) {
                 acc += y;
                 accn++;
-                if (i >= win && isfinite(se->y[i - win])) { acc -= se->y[i - win]; accn--; }
+                if (i >= win && isfinite(series_y(se, i - win))) { acc -= series_y(se, i - win); accn--; }
                 yy = (float)(acc / accn);
             }
             int x = end ? -2 : XPIX(i);
@@ -583,10 +813,10 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
         int off = snprintf(buf, sizeof buf, "step %ld", i + 1);
         for (int s = 0; s < p->nseries && off < (int)sizeof buf; s++) {
             const VizSeries *se = &p->series[s];
-            float y = i < se->n ? se->y[i] : NAN;
+            float y = i < se->n ? series_y(se, i) : NAN;
             if (!isfinite(y)) { /* sparse series: the nearest measured value before */
                 for (long k = i; k >= 0 && k < se->n; k--)
-                    if (isfinite(se->y[k])) { y = se->y[k]; break; }
+                    if (isfinite(series_y(se, k))) { y = series_y(se, k); break; }
             }
             if (isfinite(y)) off += snprintf(buf + off, sizeof buf - (size_t)off, "  %s %.4f", se->name, (double)y);
         }
@@ -686,6 +916,7 @@ int viz_legend(Viz *v, int x, int y, int max_w, const char *const *names, const 
 void viz_markdown(Viz *v, VizRect r, const char *md, int *scroll)
 {
     SDL_Rect clip = {r.x, r.y, r.w, r.h};
+    viz_flush(v);
     SDL_RenderSetClipRect(v->r, &clip);
     int y = r.y - (scroll ? *scroll : 0);
     const char *p = md;
@@ -761,6 +992,7 @@ void viz_markdown(Viz *v, VizRect r, const char *md, int *scroll)
             viz_fill(v, (VizRect){r.x + r.w - viz_px(v, 4), by, viz_px(v, 3), bh}, VIZ_GRID);
         }
     }
+    viz_flush(v);
     SDL_RenderSetClipRect(v->r, NULL);
 }
 

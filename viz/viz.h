@@ -26,6 +26,7 @@ typedef enum VizColormap { CMAP_VIRIDIS, CMAP_DIVERGING } VizColormap;
 extern const VizColor VIZ_BG, VIZ_PANEL, VIZ_TEXT, VIZ_DIM, VIZ_GRID, VIZ_ACCENT[8];
 
 #define VIZ_TEXT_CACHE 1024
+#define VIZ_BATCH_QUADS 1024     /* solid shapes queued before one draw call (see viz_flush) */
 
 typedef struct VizTextEntry {
     char *text;
@@ -48,17 +49,65 @@ typedef struct Viz {
     int mouse_x, mouse_y;
     bool mouse_down, mouse_clicked;
     char tooltip[256];           /* set by widgets under the mouse, drawn at frame end */
+    float batch_xy[VIZ_BATCH_QUADS * 6 * 2];     /* queued triangles: x, y of each vertex */
+    SDL_Color batch_color[VIZ_BATCH_QUADS * 6];
+    int nbatch;                  /* vertices queued */
 } Viz;
+
+/* ---- layout: rectangles for the panels, immediate mode, nothing allocated ----
+ * A dashboard takes strips off its window (header, footer, a side column) and splits what is
+ * left into rows or columns by weights, each with a minimum size below which the panel is
+ * useless. When the window is small or the text large, the least important panels are
+ * dropped whole instead of every panel being squeezed unreadable. */
+
+/* Takes a strip of h pixels off the top of *r and returns it; *r keeps what is below the
+ * strip and a gap of `gap` pixels. The strip and the gap are clipped to what *r has, so *r
+ * never gets a negative size (and then keeps to its far edge); negative h or gap count as 0.
+ * The other three do the same from the bottom, the left and the right. */
+VizRect viz_cut_top(VizRect *r, int h, int gap);
+VizRect viz_cut_bottom(VizRect *r, int h, int gap);
+VizRect viz_cut_left(VizRect *r, int w, int gap);
+VizRect viz_cut_right(VizRect *r, int w, int gap);
+
+/* Divides r into n parts side by side (horizontal: columns, left to right) or stacked
+ * (rows, top to bottom), `gap` pixels apart, into out[0..n-1].
+ * Sizes follow the weights (NULL: all equal; negative counts as 0), except that a part whose
+ * share is under its minimum min_px[i] (NULL: no minimums) gets exactly its minimum and the
+ * others share the rest by weight; so weight 0 with a minimum is a part of fixed size.
+ * Every pixel of r is given out: the sizes and the gaps between the parts that got space add
+ * up to r's length exactly (shares are rounded down at each boundary and the last sharing
+ * part ends at r's end; when no part has weight left to share by, the last part that got
+ * space takes what the minimums leave).
+ * When the minimums and gaps do not all fit, parts get space in order of weight, largest
+ * first (of equal weights, the earlier one): each part whose minimum (and gap) still fits
+ * beside those already in gets space, the others are collapsed. A collapsed part gets a
+ * rectangle of zero width and height at the place it would have had, and no gap.
+ * Returns how many parts got space (0..n). */
+int viz_split(VizRect r, bool horizontal, const float *weights, const int *min_px, int n, int gap, VizRect *out);
 
 /* Opens viz on an offscreen surface of w×h (software rendering, no display needed).
  * 0, or -1 with a message (fonts not found, out of memory). */
 int viz_open_offscreen(Viz *v, int w, int h, float scale, const char *assets_dir, char *err, size_t errlen);
+/* Creates the renderer for a dashboard window: SDL's accelerated one on a machine with a
+ * GPU, else SDL's software renderer drawing straight into the window (no OpenGL at all).
+ * Without a GPU (Linux: no /dev/dri render node; or LIBGL_ALWAYS_SOFTWARE), SDL's
+ * "accelerated" renderer is OpenGL rasterised on the CPU by Mesa's llvmpipe, which loads
+ * LLVM, keeps a large heap and runs rasteriser threads beside the training: the mlm window
+ * measured about 200 MB resident that way, 74 MB flat with the software renderer (Xvfb,
+ * 1280x800). SDL_RENDER_DRIVER, when set, decides instead. vsync asks the accelerated
+ * renderer to wait for the display (the software renderer does not, so the caller paces its
+ * frames). NULL, with SDL_GetError(), if no renderer can be made. */
+SDL_Renderer *viz_create_renderer(SDL_Window *win, bool vsync);
 /* Opens viz on a window's renderer. */
 int viz_open_renderer(Viz *v, SDL_Renderer *r, int w, int h, float scale, const char *assets_dir, char *err,
                       size_t errlen);
 void viz_close(Viz *v);
 void viz_begin(Viz *v);          /* clears, and starts a frame */
 void viz_end(Viz *v);            /* draws the tooltip; presents a window's renderer */
+/* Draws the solid shapes viz has queued (fills, frames, straight and plot lines are drawn in
+ * batches). viz_end and every viz call that draws otherwise do it; call it before drawing on
+ * v->r with SDL directly, or reading an offscreen surface's pixels before viz_end. */
+void viz_flush(Viz *v);
 /* Writes the offscreen surface (or the window's pixels) to a PNG, atomically. */
 int viz_save_png(Viz *v, const char *path, char *err, size_t errlen);
 void viz_set_mouse(Viz *v, int x, int y, bool down, bool clicked);
@@ -99,11 +148,14 @@ void viz_heatmap(Viz *v, VizRect r, const VizHeatmap *h, int *hover_row, int *ho
 #define VIZ_MAX_SERIES 6
 typedef struct VizSeries {
     const char *name;
-    const float *y;              /* n values at x = 1..n (NaN = no value) */
+    const float *y;              /* n values at x = 1..n (NaN = no value): y[0], y[stride], … */
     long n;
     VizColor color;
     bool dashed;                 /* a reference line */
     bool points;                 /* sparse values: draw dots and joins */
+    long stride;                 /* elements from one value to the next (0 = 1): a column of a
+                                    row-major table of `stride` columns is plotted in place,
+                                    with y = &table[column] */
 } VizSeries;
 typedef struct VizPlot {
     const char *xlabel, *ylabel;

@@ -698,6 +698,11 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
     float pad_y = (ymax - ymin) * 0.06f;
     ymin -= pad_y;
     ymax += pad_y;
+    if (p->bounded) { /* the quantity's own domain: an accuracy never below 0 */
+        ymin = fmaxf(ymin, p->lo);
+        ymax = fminf(ymax, p->hi);
+        if (ymax <= ymin) ymax = ymin + 1e-3f;
+    }
     if (n < 2) n = 2;
     /* legend on top (wrapping to a second row when needed), axes left and bottom */
     int legend_w = 0;
@@ -731,8 +736,9 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
     float ylo = p->logy ? log10f(fmaxf(ymin, 1e-6f)) : ymin, yhi = p->logy ? log10f(ymax) : ymax;
 #define YPIX(val) (g.y + g.h - (int)(((p->logy ? log10f(fmaxf(val, 1e-6f)) : (val)) - ylo) / (yhi - ylo) * g.h))
 #define XPIX(i) (g.x + (int)((double)(i) / (double)(n - 1) * (g.w - 1)))
-    /* y ticks */
-    float step = nice_step(yhi - ylo, 4);
+    /* y ticks: as many as fit two text lines apart */
+    int ny = g.h / (2 * lh);
+    float step = nice_step(yhi - ylo, ny < 2 ? 2 : ny > 5 ? 5 : ny);
     for (float t = ceilf(ylo / step) * step; t <= yhi; t += step) {
         float val = p->logy ? powf(10, t) : t;
         int y = g.y + g.h - (int)((t - ylo) / (yhi - ylo) * g.h);
@@ -740,8 +746,10 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
         format_value(lab, sizeof lab, val);
         viz_text(v, g.x - viz_px(v, 4), y - lh / 2, lab, FONT_MONO, tsize, VIZ_DIM, ALIGN_RIGHT);
     }
-    /* x ticks: steps */
-    float xstep = nice_step((float)n, 5);
+    /* x ticks: steps, as many as their labels fit side by side */
+    snprintf(lab, sizeof lab, "%ld", n);
+    int nx = g.w / (viz_text_width(v, lab, FONT_MONO, tsize) * 2 + viz_px(v, 8));
+    float xstep = nice_step((float)n, nx < 1 ? 1 : nx > 5 ? 5 : nx);
     if (xstep < 1) xstep = 1;
     for (float t = xstep; t <= n; t += xstep) {
         int x = XPIX(t - 1);

@@ -166,6 +166,8 @@ typedef struct VizPlot {
     VizColor hline_color[2];
     bool logy;
     int smooth;                  /* moving-average window for the first series (0 = off) */
+    bool bounded;                /* the y axis stays inside [lo, hi], the quantity's domain */
+    float lo, hi;
 } VizPlot;
 void viz_lineplot(Viz *v, VizRect r, const VizPlot *p);
 

@@ -162,6 +162,14 @@ void kit_topk_bars(Viz *v, VizRect r, const KitSnap *s, const int32_t *ids, cons
     viz_bars(v, r, labels, vals, n, color, "%.3f");
 }
 
+double kit_last_value(const KitSnap *s, const char *col)
+{
+    int c = kit_metric_col(s, col);
+    for (long i = s->rows - 1; c >= 0 && i >= 0; i--)
+        if (!isnan(s->metrics[i * s->ncols + c])) return s->metrics[i * s->ncols + c];
+    return NAN;
+}
+
 int kit_metric_col(const KitSnap *s, const char *name) { return name ? metrics_col(s->names, name) : -1; }
 
 const char *kit_notes(const LessonInfo *info, int lang)
@@ -193,25 +201,38 @@ const char *kit_notes(const LessonInfo *info, int lang)
 static void header(Viz *v, VizRect r, const KitFrame *f, const LessonView *view)
 {
     const KitSnap *s = f->s;
-    viz_fill(v, r, (VizColor){30, 32, 40, 255});
-    int lh = viz_text_height(v, FONT_BOLD, 16), y = r.y + (r.h - lh) / 2;
-    int x = r.x + viz_px(v, 10);
-    char buf[320], title[160], more[200] = "";
-    snprintf(title, sizeof title, "fmlab · %s", s->info->title);
-    x += viz_text(v, x, y, title, FONT_BOLD, 16, VIZ_TEXT, ALIGN_LEFT) + viz_px(v, 24);
-    if (view && view->headline) view->headline(f, more, sizeof more);
-    /* which batch is on screen, and so whose loss this is */
-    char loss[64];
-    if (!s->have_forward) snprintf(loss, sizeof loss, "loss —");
-    else snprintf(loss, sizeof loss, "loss %.3f (%s)", (double)s->loss, s->batch_trained ? "this batch, before its update" : "new batch, not trained on");
-    snprintf(buf, sizeof buf, "step %ld   %s   %s%slr %.2g", s->step, loss, more, more[0] ? "   " : "", (double)s->lr);
-    viz_text(v, x, y + viz_px(v, 2), buf, FONT_MONO, 13, VIZ_TEXT, ALIGN_LEFT);
     const KitUiState *ui = f->ui;
-    if (ui->steps_total) snprintf(buf, sizeof buf, "TRAINING %ld of %ld", ui->steps_done, ui->steps_total);
-    else if (ui->running) snprintf(buf, sizeof buf, "RUNNING ×%d", ui->steps_per_frame);
-    else snprintf(buf, sizeof buf, "%s", ui->status[0] || ui->steps_per_frame ? "PAUSED" : "");
-    viz_text(v, r.x + r.w - viz_px(v, 10), y, buf, FONT_BOLD, 14, ui->running || ui->steps_total ? VIZ_ACCENT[2] : VIZ_ACCENT[0],
-             ALIGN_RIGHT);
+    viz_fill(v, r, (VizColor){30, 32, 40, 255});
+    int lh = viz_text_height(v, FONT_BOLD, 16), y = r.y + (r.h - lh) / 2, pad = viz_px(v, 10);
+    /* the state on the right, the title on the left, the figures between, shortened to fit */
+    char state[64];
+    if (ui->steps_total) snprintf(state, sizeof state, "TRAINING %ld of %ld", ui->steps_done, ui->steps_total);
+    else if (ui->running) snprintf(state, sizeof state, "RUNNING ×%d", ui->steps_per_frame);
+    else snprintf(state, sizeof state, "%s", ui->status[0] || ui->steps_per_frame ? "PAUSED" : "");
+    int sw = viz_text(v, r.x + r.w - pad, y, state, FONT_BOLD, 14, ui->running || ui->steps_total ? VIZ_ACCENT[2] : VIZ_ACCENT[0],
+                      ALIGN_RIGHT);
+    char title[160];
+    snprintf(title, sizeof title, "fmlab · %s", s->info->title);
+    int avail = r.w - 2 * pad - sw - viz_px(v, 24);
+    if (viz_text_width(v, title, FONT_BOLD, 16) > avail / 2) snprintf(title, sizeof title, "fmlab-%s", s->info->name);
+    int x = r.x + pad;
+    x += viz_text_fit(v, x, y, avail / 2, title, FONT_BOLD, 16, VIZ_TEXT) + viz_px(v, 20);
+    avail = r.x + r.w - pad - sw - viz_px(v, 12) - x;
+    /* which batch is on screen, and so whose loss this is */
+    char more[200] = "", loss[80], buf[320];
+    if (view && view->headline) view->headline(f, more, sizeof more);
+    for (int brief = 0; brief < 3; brief++) {
+        if (!s->have_forward) snprintf(loss, sizeof loss, "loss —");
+        else if (brief < 2)
+            snprintf(loss, sizeof loss, "loss %.3f (%s)", (double)s->loss,
+                     s->batch_trained ? (brief ? "trained batch" : "this batch, before its update")
+                                      : (brief ? "new batch" : "new batch, not trained on"));
+        else snprintf(loss, sizeof loss, "loss %.3f", (double)s->loss);
+        snprintf(buf, sizeof buf, "step %ld   %s   %s%slr %.2g", s->step, loss, brief < 2 ? more : "",
+                 brief < 2 && more[0] ? "   " : "", (double)s->lr);
+        if (viz_text_width(v, buf, FONT_MONO, 13) <= avail) break;
+    }
+    viz_text_fit(v, x, y + viz_px(v, 2), avail, buf, FONT_MONO, 13, VIZ_TEXT);
 }
 
 /* The colour range of one map: 0–1, or (the default) its own min to max, so that structure
@@ -249,13 +270,14 @@ static void attention_panel(Viz *v, VizRect r, const KitFrame *f)
     /* thumbnails above the enlarged map, or beside it when the panel is wide (Z) */
     bool wide = c.w > c.h * 13 / 10;
     int gap = viz_px(v, 6);
-    VizRect tr_area = wide ? (VizRect){c.x, c.y, c.w * 2 / 5, c.h} : (VizRect){c.x, c.y, c.w, c.h * 2 / 5};
+    VizRect tr_area = wide ? (VizRect){c.x, c.y, c.w / 2, c.h} : (VizRect){c.x, c.y, c.w, c.h * 2 / 5};
     int tw = (tr_area.w - lh - gap * (a->NH - 1)) / a->NH, th = (tr_area.h - lh - gap * (a->L - 1)) / a->L;
     int side = tw < th ? tw : th;
     if (side < 8) side = 8;
+    bool short_heads = viz_text_width(v, "head 8", FONT_SANS, 10) > side + gap;
     for (int h = 0; h < a->NH; h++) {
         char t[16];
-        snprintf(t, sizeof t, "head %d", h + 1);
+        snprintf(t, sizeof t, short_heads ? "h%d" : "head %d", h + 1);
         viz_text(v, c.x + lh + h * (side + gap) + side / 2, c.y, t, FONT_SANS, 10, VIZ_DIM, ALIGN_CENTER);
     }
     for (int l = 0; l < a->L; l++) {
@@ -307,31 +329,25 @@ static void attention_panel(Viz *v, VizRect r, const KitFrame *f)
 static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv)
 {
     VizRect c = viz_panel(v, r, cv->title);
-    static float *cols[2];
-    static long cap;
-    if (s->rows > cap) {
-        for (int i = 0; i < 2; i++) {
-            free(cols[i]);
-            cols[i] = malloc((size_t)(s->rows * 2 + 256) * sizeof(float));
-        }
-        cap = s->rows * 2 + 256;
-    }
     int a = kit_metric_col(s, cv->train), b = kit_metric_col(s, cv->heldout);
-    for (long i = 0; i < s->rows && cols[0] && cols[1]; i++) {
-        cols[0][i] = a >= 0 ? s->metrics[i * s->ncols + a] : NAN;
-        cols[1][i] = b >= 0 ? s->metrics[i * s->ncols + b] : NAN;
-    }
     VizPlot p = {0};
     p.xlabel = "optimizer step";
     p.ylabel = cv->ylabel;
-    p.series[0] = (VizSeries){"train (batch)", cols[0], s->rows, VIZ_ACCENT[1], false, false};
-    p.series[1] = (VizSeries){"held-out", cols[1], s->rows, VIZ_ACCENT[0], false, true};
-    p.nseries = s->rows && cols[0] && cols[1] ? (b >= 0 ? 2 : 1) : 0;
+    /* the columns are read in place from the snapshot's table: a frame allocates nothing */
+    if (s->rows && a >= 0)
+        p.series[p.nseries++] = (VizSeries){.name = "train (batch)", .y = s->metrics + a, .n = s->rows,
+                                            .color = VIZ_ACCENT[1], .stride = s->ncols};
+    if (s->rows && b >= 0)
+        p.series[p.nseries++] = (VizSeries){.name = "held-out", .y = s->metrics + b, .n = s->rows, .color = VIZ_ACCENT[0],
+                                            .points = true, .stride = s->ncols};
     p.hline[0] = cv->ref >= 0 ? (float)s->refs[cv->ref] : NAN;
     p.hline_name[0] = cv->ref_name;
     p.hline_color[0] = VIZ_ACCENT[7];
     p.hline[1] = NAN;
     p.smooth = 10;
+    p.bounded = cv->bounded;
+    p.lo = cv->lo;
+    p.hi = cv->hi;
     viz_lineplot(v, c, &p);
 }
 
@@ -347,7 +363,7 @@ static const char *const shared_help[] = {
     "**S**: screenshot PNG; **E**: export (weights, gradients, batch)",
     "**F** or **F11**: full screen; **Ctrl+= / Ctrl+-**: text size",
     "**A**: reveal the answers of the notes' questions; **L**: notes in English / 한국어",
-    "**Z**: the panel under the mouse on the whole window, and back",
+    "**Z**: the panel under the mouse on the whole window, and back; **O**: the notes on the whole window",
     "**C**: attention colours from each map's own min–max, or fixed 0–1",
     "**Page Up / Page Down** or the wheel over the notes: scroll",
     "**H** or **F1**: this help; **Esc**: leave input, or quit",
@@ -439,37 +455,47 @@ void kit_draw(Viz *v, const KitSnap *s, KitUiState *ui, const LessonView *view)
     int np = view ? view->npanels : 0, nc = view ? view->ncurves : 0, notes_id = np + 2 + nc;
     ui->hover_panel = 0;
     if (ui->zoom > notes_id) ui->zoom = 0;
+    if (ui->zoom < 0) ui->zoom = notes_id;
+    bool probe_on = ui->probing || ui->probe_result;
+    /* design pixels: at 1280×800 and scale 1 the three columns fit; a projector's larger text
+       (1280×800 × 1.5, 1920×1080 × 2) gets two columns, the curves side by side, and the notes
+       on request (O), so nothing is cut */
+    bool compact = W / v->scale < 1150 || H / v->scale < 700;
     if (ui->zoom) {
         draw_panel(v, (VizRect){g, top, W - 2 * g, body}, ui->zoom, &f, view);
     } else {
-        int left_w = W * 39 / 100, mid_w = W * 30 / 100, right_w = W - left_w - mid_w - 4 * g;
-        int lx = g, mx = lx + left_w + g, rx = mx + mid_w + g;
+        VizRect cols[3], area = {g, top, W - 2 * g, body};
+        if (compact) viz_split(area, true, (const float[]){50, 50}, NULL, 2, g, cols);
+        else viz_split(area, true, (const float[]){39, 30, 31}, NULL, 3, g, cols);
         /* the lesson's panels, stacked by weight; a probe panel only while it is in use */
-        bool probe_on = ui->probing || ui->probe_result;
-        float total = 0;
-        int shown = 0;
-        for (int i = 0; i < np; i++)
+        float weights[16];
+        int ids[16], n = 0;
+        for (int i = 0; i < np && n < 16; i++)
             if (!(view->panels[i].flags & KIT_PANEL_PROBE) || probe_on) {
-                total += view->panels[i].weight;
-                shown++;
+                weights[n] = view->panels[i].weight;
+                ids[n++] = i + 1;
             }
-        int y = top, avail = body - (shown - 1) * g;
-        for (int i = 0, k = 0; i < np; i++) {
-            const KitPanel *p = &view->panels[i];
-            if ((p->flags & KIT_PANEL_PROBE) && !probe_on) continue;
-            int h = ++k == shown ? bottom - y : (int)(avail * p->weight / total);
-            draw_panel(v, (VizRect){lx, y, left_w, h}, i + 1, &f, view);
-            y += h + g;
+        VizRect rows[16];
+        viz_split(cols[0], false, weights, NULL, n, g, rows);
+        for (int i = 0; i < n; i++) draw_panel(v, rows[i], ids[i], &f, view);
+        VizRect right = compact ? cols[1] : cols[2];
+        if (compact) {
+            VizRect att = viz_cut_top(&right, right.h * 56 / 100, g);
+            draw_panel(v, att, np + 1, &f, view);
+            VizRect cv[8];
+            viz_split(right, true, NULL, NULL, nc < 8 ? nc : 8, g, cv);
+            for (int i = 0; i < nc && i < 8; i++) draw_panel(v, cv[i], np + 2 + i, &f, view);
+        } else {
+            draw_panel(v, cols[1], np + 1, &f, view);
+            for (int i = 0; i < nc; i++) draw_panel(v, viz_cut_top(&right, body * 30 / 100, g), np + 2 + i, &f, view);
+            draw_panel(v, right, notes_id, &f, view);
         }
-        draw_panel(v, (VizRect){mx, top, mid_w, body}, np + 1, &f, view);
-        int plot_h = body * 30 / 100;
-        for (int i = 0; i < nc; i++) draw_panel(v, (VizRect){rx, top + i * (plot_h + g), right_w, plot_h}, np + 2 + i, &f, view);
-        draw_panel(v, (VizRect){rx, top + nc * (plot_h + g), right_w, body - nc * (plot_h + g)}, notes_id, &f, view);
     }
     /* footer */
     static char keys[512];
     int n = snprintf(keys, sizeof keys, "Space step · Enter run/pause · ← back · N new batch · Tab sequence · 1-9 layer · ");
     if (view && view->probe) n += snprintf(keys + n, sizeof keys - (size_t)n, "/ probe · ");
+    if (compact) n += snprintf(keys + n, sizeof keys - (size_t)n, "O notes · ");
     snprintf(keys + n, sizeof keys - (size_t)n, "Z %s · S screenshot · E export · H help · Esc quit", ui->zoom ? "back" : "zoom");
     viz_text_fit(v, g, H - foot_h, W - 2 * g, ui->status[0] ? ui->status : keys, FONT_SANS, 11,
                  ui->status[0] ? VIZ_ACCENT[3] : VIZ_DIM);

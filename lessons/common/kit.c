@@ -359,11 +359,11 @@ static void restore_slot(Run *r, const KitSlot *s)
         memcpy(pb->v, s->mem[b] + 2 * pb->n, pb->n * sizeof(float));
         r->blocks[b].adam.step = s->adam_step[b];
     }
-    int n;
-    int64_t *c = lesson_counters(r, &n);
-    if (c) memcpy(c, s->counters, (size_t)n * sizeof *c);
     memcpy(r->opt.value, s->value, sizeof s->value);
     for (int k = 0; r->lesson->on_setting && k < r->lesson->info.nkeys; k++) r->lesson->on_setting(r, k);
+    int n; /* after on_setting, which may restart a lesson's counts */
+    int64_t *c = lesson_counters(r, &n);
+    if (c) memcpy(c, s->counters, (size_t)n * sizeof *c);
     r->step = s->step;
     r->metrics.rows = s->step;
 }

@@ -94,6 +94,8 @@ typedef struct KitCurve {
     const char *train, *heldout;   /* metric column names (heldout may be NULL) */
     int ref;                       /* index into run->refs, or -1 */
     const char *ref_name;
+    bool bounded;                  /* the quantity's domain: the axis stays inside [lo, hi] */
+    float lo, hi;
 } KitCurve;
 
 typedef struct LessonView {
@@ -124,6 +126,8 @@ double kit_snap_value(const KitSnap *s, const char *key);
 /* Bars of the k most probable tokens (ids < 0 end the list); the id `mark` gets a ✓. */
 void kit_topk_bars(Viz *v, VizRect r, const KitSnap *s, const int32_t *ids, const float *p, int k, int32_t mark,
                    VizColor color);
+/* The newest value of a metric column that is not NaN (held-out figures), or NaN. */
+double kit_last_value(const KitSnap *s, const char *col);
 /* A metric column by name, or -1. */
 int kit_metric_col(const KitSnap *s, const char *name);
 

@@ -252,8 +252,7 @@ int kit_window(Run *r, const void *view_arg)
     char title[160];
     snprintf(title, sizeof title, "fmlab · %s", info->title);
     SDL_Window *win = SDL_CreateWindow(title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, r->opt.width, r->opt.height, flags);
-    SDL_Renderer *ren = win ? SDL_CreateRenderer(win, -1, SDL_RENDERER_ACCELERATED | SDL_RENDERER_PRESENTVSYNC) : NULL;
-    if (win && !ren) ren = SDL_CreateRenderer(win, -1, SDL_RENDERER_SOFTWARE);
+    SDL_Renderer *ren = win ? viz_create_renderer(win, true) : NULL;
     if (!ren) {
         fprintf(stderr, "%s: cannot open a window: %s\n", prog, SDL_GetError());
         SDL_Quit();
@@ -301,6 +300,7 @@ int kit_window(Run *r, const void *view_arg)
     bool quit = false;
     int rc = EXIT_OK;
     while (!quit) {
+        Uint32 frame_start = SDL_GetTicks();
         SDL_Event e;
         bool clicked = false;
         while (SDL_PollEvent(&e)) {
@@ -377,6 +377,7 @@ int kit_window(Run *r, const void *view_arg)
                     SDL_StartTextInput();
                     break;
                 case SDLK_LEFT: set_running(&a, false); send(&a, (Cmd){.type = CMD_REWIND, .steps = 1}); break;
+                case SDLK_o: a.ui.zoom = a.ui.zoom ? 0 : -1; break; /* -1: the notes */
                 case SDLK_c: a.ui.attn_fixed = !a.ui.attn_fixed; break;
                 case SDLK_z: a.ui.zoom = a.ui.zoom ? 0 : a.ui.hover_panel; break;
                 case SDLK_l: a.ui.lang = !a.ui.lang; a.ui.notes = kit_notes(info, a.ui.lang); a.ui.notes_scroll = 0; break;
@@ -420,7 +421,9 @@ int kit_window(Run *r, const void *view_arg)
         viz_begin(&v);
         kit_draw(&v, &a.shown, &a.ui, view);
         viz_end(&v);
-        SDL_Delay(8);
+        /* about 60 frames a second: the software renderer has no vsync to pace it */
+        Uint32 spent = SDL_GetTicks() - frame_start;
+        SDL_Delay(spent < 16 ? 16 - spent : 1);
     }
     a.stop = true;
     pthread_mutex_lock(&a.lock);

@@ -99,8 +99,7 @@ static int menu_window(void)
     if (SDL_Init(SDL_INIT_VIDEO) != 0) return -2;
     SDL_Window *win = SDL_CreateWindow("fmlab", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, 900, 560,
                                        SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI);
-    SDL_Renderer *ren = win ? SDL_CreateRenderer(win, -1, SDL_RENDERER_ACCELERATED | SDL_RENDERER_PRESENTVSYNC) : NULL;
-    if (win && !ren) ren = SDL_CreateRenderer(win, -1, SDL_RENDERER_SOFTWARE);
+    SDL_Renderer *ren = win ? viz_create_renderer(win, true) : NULL;
     if (!ren) { SDL_Quit(); return -2; }
     char assets[PATH_MAX + 64], err[512];
     snprintf(assets, sizeof assets, "%s/assets", FMLAB_SOURCE_ROOT);

@@ -10,7 +10,8 @@
 extern const Lesson mlm_lesson;
 
 /* the lesson's extra metrics.csv columns (after loss, mlm, lr) */
-enum { MLM_ACCURACY, MLM_EVAL_LOSS, MLM_EVAL_ACCURACY };
+enum { MLM_ACCURACY, MLM_EVAL_LOSS, MLM_EVAL_ACCURACY, MLM_EVAL_MASK_LOSS, MLM_EVAL_RANDOM_LOSS, MLM_EVAL_KEPT_LOSS,
+       MLM_EVAL_MASK_ACC, MLM_EVAL_RANDOM_ACC, MLM_EVAL_KEPT_ACC, MLM_NEXTRA };
 /* the curves' reference lines (run->refs) */
 enum { REF_UNIGRAM_ENTROPY, REF_UNIGRAM_ACCURACY };
 
@@ -35,8 +36,9 @@ typedef struct Mlm {
     MlmBatch batch;           /* the current batch (the last one trained on, or a fresh one) */
     MlmBatch *eval_batches;   /* a fixed held-out set, drawn once from the seed */
     int n_eval;
-    int64_t tally[5];         /* realised KIND_* counts over eligible tokens since step 1, then
-                                 the eligible count: saved in checkpoints as they are */
+    int64_t tally[6];         /* realised KIND_* counts over eligible tokens, the eligible count,
+                                 and the step they count from (the last change of a rate):
+                                 saved in checkpoints as they are */
     float *top_p;             /* (B·T, TOPK) probabilities at selected positions */
     int32_t *top_id;
     Forward fwd;              /* the last forward on the batch (its tensors are on the tape) */

@@ -96,9 +96,14 @@ static void on_setting(Run *r, int key)
         ir = runtime_key_index(info, "random_replace_prob");
     if (key == im && r->opt.value[im] + r->opt.value[ir] > 1) r->opt.value[ir] = 1 - r->opt.value[im];
     if (key == ir && r->opt.value[im] + r->opt.value[ir] > 1) r->opt.value[im] = 1 - r->opt.value[ir];
+    MaskingConfig was = m->mask;
     m->mask.mlm_probability = (float)r->opt.value[ip];
     m->mask.mask_replace_prob = (float)r->opt.value[im];
     m->mask.random_replace_prob = (float)r->opt.value[ir];
+    if (memcmp(&was, &m->mask, sizeof was)) { /* the realised rates count again from here */
+        memset(m->tally, 0, sizeof m->tally);
+        m->tally[5] = r->step;
+    }
 }
 
 /* ------------------------------------------------------------------- model ---- */
@@ -164,7 +169,7 @@ static void lesson_free(Run *r)
 
 static int64_t *counters(Run *r, int *n)
 {
-    *n = 5;
+    *n = 6;
     return KIT_SELF(r, Mlm)->tally;
 }
 
@@ -216,29 +221,40 @@ static Tensor *loss(Run *r, float *parts, float *extra)
 static void evaluate(Run *r, float *extra)
 {
     Mlm *m = KIT_SELF(r, Mlm);
-    double lsum = 0, asum = 0;
-    int total = 0;
+    double lsum = 0, kl[4] = {0}, kc[4] = {0};
+    int total = 0, correct = 0, kn[4] = {0};
     for (int i = 0; i < m->n_eval; i++) {
         MlmBatch *b = &m->eval_batches[i];
         KitScope scope = kit_eval_begin(r);
         Forward f;
         Tensor *logits;
         Tensor *l = forward_loss(r, b, &f, &logits);
-        int V = logits ? logits->shape[1] : 0, correct = 0;
+        int V = logits ? logits->shape[1] : 0;
         for (int s = 0; logits && s < b->nsel; s++) {
             const float *x = logits->data + (size_t)s * V;
             int arg = 0;
-            for (int v = 1; v < V; v++)
+            double mx = x[0], z = 0;
+            for (int v = 1; v < V; v++) {
                 if (x[v] > x[arg]) arg = v;
+                mx = x[v] > mx ? x[v] : mx;
+            }
+            for (int v = 0; v < V; v++) z += exp(x[v] - mx);
+            int k = b->kind[b->rows[s]];
+            kl[k] += mx + log(z) - x[b->targets[s]]; /* this position's cross-entropy */
+            kc[k] += arg == b->targets[s];
+            kn[k]++;
             correct += arg == b->targets[s];
         }
         lsum += (double)l->data[0] * b->nsel;
-        asum += correct;
         total += b->nsel;
         kit_eval_end(r, scope); /* drop the evaluation's activations */
     }
     extra[MLM_EVAL_LOSS] = total ? (float)(lsum / total) : 0;
-    extra[MLM_EVAL_ACCURACY] = total ? (float)(asum / total) : 0;
+    extra[MLM_EVAL_ACCURACY] = total ? (float)correct / (float)total : 0;
+    for (int k = KIND_MASK; k <= KIND_KEPT; k++) { /* by kind: NaN where the set has none */
+        extra[MLM_EVAL_MASK_LOSS + k - 1] = kn[k] ? (float)(kl[k] / kn[k]) : NAN;
+        extra[MLM_EVAL_MASK_ACC + k - 1] = kn[k] ? (float)(kc[k] / kn[k]) : NAN;
+    }
 }
 
 /* ------------------------------------------------------------- export tables ---- */
@@ -285,7 +301,9 @@ void mlm_probe(Run *r, const char *text, MlmProbe *out)
 /* --------------------------------------------------------------- description ---- */
 
 static const char *const parts[] = {"mlm"};
-static const char *const extra[] = {"accuracy", "eval_loss", "eval_accuracy"};
+static const char *const extra[] = {"accuracy",        "eval_loss",          "eval_accuracy",
+                                    "eval_mask_loss",  "eval_random_loss",   "eval_kept_loss",
+                                    "eval_mask_accuracy", "eval_random_accuracy", "eval_kept_accuracy"};
 static const KitModelSpec models[] = {{"bert", "BertForMaskedLM", 0, true, {""}}};
 
 const Lesson mlm_lesson = {
@@ -297,7 +315,7 @@ const Lesson mlm_lesson = {
     .parts = parts,
     .nparts = 1,
     .extra = extra,
-    .nextra = 3,
+    .nextra = MLM_NEXTRA,
     .batch = batch_tensors,
     .nbatch = (int)(sizeof batch_tensors / sizeof batch_tensors[0]),
     .state_size = sizeof(Mlm),

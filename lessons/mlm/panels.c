@@ -9,6 +9,7 @@
  *
  * and its keys: [ ] ; ' , . change the corruption's rates while it trains. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@
 
 /* what the panels show of the focus sequence, in one flat blob (view.h) */
 typedef struct MlmSnap {
-    int64_t tally[5];
+    int64_t tally[6];
     int32_t *original, *input, *labels;   /* (T) */
     int32_t *top_id;                      /* (T, TOPK) */
     float *top_p;
@@ -63,7 +64,7 @@ static void headline(const KitFrame *f, char *buf, size_t n)
 
 /* ------------------------------------------------------------------- panels ---- */
 
-static const char *const kind_names[4] = {"not selected", "[MASK] (80%)", "random token (10%)", "kept, predicted (10%)"};
+static const char *const kind_names[4] = {"not selected", "replaced by [MASK]", "replaced by a random token", "kept, still predicted"};
 
 static VizColor kind_color(int k)
 {
@@ -97,7 +98,7 @@ static void corruption_panel(Viz *v, VizRect c, const KitFrame *f)
     /* the largest token size at which both strips, the legend and the tallies fit */
     float tsize = 11;
     int fixed = 5 * lh + 2 * viz_text_height(v, FONT_MONO, 11) + viz_px(v, 16);
-    while (tsize > 7 && 2 * viz_tokens_height(v, c.w, names[1], T, tsize) + fixed > c.h) tsize -= 0.5f;
+    while (tsize > 9 && 2 * viz_tokens_height(v, c.w, names[1], T, tsize) + fixed > c.h) tsize -= 0.5f;
     int avail = viz_tokens_height(v, c.w, names[1], T, tsize) + 1;
     y += viz_tokens(v, (VizRect){c.x, y, c.w, avail}, names[0], fills[0], T, tsize, &hover) + viz_px(v, 6);
     if (hover >= 0) viz_tooltip(v, "position %d: \"%s\" (id %d)", hover, names[0][hover], w->original[hover]);
@@ -110,23 +111,36 @@ static void corruption_panel(Viz *v, VizRect c, const KitFrame *f)
     VizColor lc[4] = {kind_color(0), kind_color(1), kind_color(2), kind_color(3)};
     static const char *const legend[4] = {"not selected", "[MASK]", "random token", "kept (still predicted)"};
     y += viz_legend(v, c.x, y, c.w, legend, lc, 4) + viz_px(v, 4);
-    /* the realised rates since step 1 against the settings */
+    /* the realised rates since the last change of a rate (or step 1) against the targets */
     double n = (double)w->tally[4], sel = (double)(w->tally[1] + w->tally[2] + w->tally[3]);
     char buf[256];
     double mask = kit_snap_value(s, "mask_replace_prob"), rnd = kit_snap_value(s, "random_replace_prob");
-    if (n > 0 && sel > 0) {
-        int ml = viz_text_height(v, FONT_MONO, 11);
-        snprintf(buf, sizeof buf, "since step 1: selected %5.2f%% (target %.0f%%)", 100 * sel / n, 100.0 * kit_snap_value(s, "mlm_probability"));
-        viz_text(v, c.x, y, buf, FONT_MONO, 11, VIZ_TEXT, ALIGN_LEFT);
+    int ml = viz_text_height(v, FONT_MONO, 11);
+    if (n > 0 && sel > 0 && y + 2 * ml <= c.y + c.h) {
+        snprintf(buf, sizeof buf, "since step %lld: selected %.2f%% (target %.0f%%)", (long long)w->tally[5] + 1, 100 * sel / n,
+                 100.0 * kit_snap_value(s, "mlm_probability"));
+        viz_text_fit(v, c.x, y, c.w, buf, FONT_MONO, 11, VIZ_TEXT);
         y += ml;
-        snprintf(buf, sizeof buf, "[MASK] %.1f%% (%.0f) random %.1f%% (%.0f) kept %.1f%% (%.0f)",
-                 100 * w->tally[1] / sel, 100.0 * mask, 100 * w->tally[2] / sel,
-                 100.0 * rnd, 100 * w->tally[3] / sel,
+        snprintf(buf, sizeof buf, "[MASK] %.1f%% · random %.1f%% · kept %.1f%% (targets %.0f · %.0f · %.0f)",
+                 100 * w->tally[1] / sel, 100 * w->tally[2] / sel, 100 * w->tally[3] / sel, 100.0 * mask, 100.0 * rnd,
                  100.0 * (1 - mask - rnd));
         viz_text_fit(v, c.x, y, c.w, buf, FONT_MONO, 11, VIZ_TEXT);
         if (viz_hover(v, (VizRect){c.x, y - ml, c.w, 2 * ml}))
             viz_tooltip(v, "%.0f tokens seen, %.0f selected: %lld [MASK], %lld random, %lld kept", n, sel,
                         (long long)w->tally[1], (long long)w->tally[2], (long long)w->tally[3]);
+        y += ml;
+    }
+    /* the held-out loss and accuracy by kind: which positions are easy, which hard */
+    static const char *const cols[6] = {"eval_mask_loss",     "eval_random_loss",     "eval_kept_loss",
+                                        "eval_mask_accuracy", "eval_random_accuracy", "eval_kept_accuracy"};
+    double e[6];
+    for (int i = 0; i < 6; i++) e[i] = kit_last_value(s, cols[i]);
+    if (!isnan(e[0]) && y + ml <= c.y + c.h) {
+        snprintf(buf, sizeof buf, "held-out loss · accuracy: [MASK] %.2f · %.0f%%  random %.2f · %.0f%%  kept %.2f · %.0f%%",
+                 e[0], 100 * e[3], e[1], 100 * e[4], e[2], 100 * e[5]);
+        viz_text_fit(v, c.x, y, c.w, buf, FONT_MONO, 11, VIZ_ACCENT[3]);
+        if (viz_hover(v, (VizRect){c.x, y, c.w, ml}))
+            viz_tooltip(v, "loss (nats) and accuracy on the held-out set at each kind of selected position, last evaluation");
     }
 }
 
@@ -183,9 +197,9 @@ static const KitPanel panels[] = {
 };
 
 static const KitCurve curves[] = {
-    {"Loss at selected tokens (nats)", "cross-entropy", "mlm", "eval_loss", REF_UNIGRAM_ENTROPY, "unigram entropy"},
+    {"Loss at selected tokens (nats)", "cross-entropy", "mlm", "eval_loss", REF_UNIGRAM_ENTROPY, "unigram entropy", false, 0, 0},
     {"Accuracy at selected tokens", "accuracy", "accuracy", "eval_accuracy", REF_UNIGRAM_ACCURACY,
-     "unigram (most frequent token)"},
+     "unigram (most frequent token)", true, 0, 1},
 };
 
 static const KitKey keys[] = {

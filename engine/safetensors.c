@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* A header larger than this is refused rather than parsed (the reference library uses 100 MB). */
 #define ST_MAX_HEADER (100u * 1024u * 1024u)
@@ -140,6 +141,9 @@ int st_parse(SafeTensors *st, const void *bytes, size_t size, char *err, size_t 
 int st_load(SafeTensors *st, const char *path, char *err, size_t errlen)
 {
     memset(st, 0, sizeof *st);
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return engine_error(err, errlen, "%s: %s, not a safetensors file", path, S_ISDIR(sb.st_mode) ? "a folder" : "not a regular file");
     FILE *f = fopen(path, "rb");
     if (!f) return engine_error(err, errlen, "%s: %s", path, strerror(errno));
     long size = -1;

@@ -34,34 +34,49 @@ static void make_tokens(Rng *r, int32_t *ids)
     }
 }
 
+/* A failed check says in words what is wrong, for the student running the exercise. */
+#define EXPECT(cond, ...)                                                                             \
+    do {                                                                                              \
+        if (!(cond)) fail_msg(__VA_ARGS__);                                                           \
+    } while (0)
+
+static const char *const special_names[TOK_NUM_SPECIAL] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+
 static void check_structure(const int32_t *orig, const int32_t *in, const int32_t *lab, const uint8_t *kind, int n)
 {
     for (int i = 0; i < n; i++) {
         if (vocab_is_special(orig[i])) { /* specials are never selected, never changed */
-            assert_int_equal(kind[i], KIND_NOT_SELECTED);
-            assert_int_equal(in[i], orig[i]);
-            assert_int_equal(lab[i], IGNORE_INDEX);
+            const char *sp = special_names[orig[i]];
+            EXPECT(kind[i] == KIND_NOT_SELECTED, "%s at position %d was selected (kind %d); special tokens are never selected", sp,
+                   i, kind[i]);
+            EXPECT(in[i] == orig[i], "%s at position %d was changed to id %d; special tokens stay as they are", sp, i, in[i]);
+            EXPECT(lab[i] == IGNORE_INDEX, "%s at position %d has label %d; positions not selected have label -100", sp, i,
+                   lab[i]);
             continue;
         }
         switch (kind[i]) {
         case KIND_NOT_SELECTED:
-            assert_int_equal(lab[i], IGNORE_INDEX);
-            assert_int_equal(in[i], orig[i]);
+            EXPECT(lab[i] == IGNORE_INDEX, "position %d was not selected but has label %d; it should be -100", i, lab[i]);
+            EXPECT(in[i] == orig[i], "position %d was not selected but its token changed from %d to %d", i, orig[i], in[i]);
             break;
         case KIND_MASK:
-            assert_int_equal(lab[i], orig[i]);
-            assert_int_equal(in[i], TOK_MASK);
+            EXPECT(lab[i] == orig[i], "position %d became [MASK] but its label is %d, not the original token %d", i, lab[i],
+                   orig[i]);
+            EXPECT(in[i] == TOK_MASK, "position %d is marked KIND_MASK but its input is %d, not [MASK] (%d)", i, in[i], TOK_MASK);
             break;
         case KIND_RANDOM:
-            assert_int_equal(lab[i], orig[i]);
-            assert_true(in[i] >= TOK_NUM_SPECIAL && in[i] < V);
+            EXPECT(lab[i] == orig[i], "position %d got a random token but its label is %d, not the original token %d", i,
+                   lab[i], orig[i]);
+            EXPECT(in[i] >= TOK_NUM_SPECIAL && in[i] < V,
+                   "position %d got random token %d; random tokens are drawn from the non-special ids %d..%d", i, in[i],
+                   TOK_NUM_SPECIAL, V - 1);
             break;
         case KIND_KEPT:
-            assert_int_equal(lab[i], orig[i]);
-            assert_int_equal(in[i], orig[i]);
+            EXPECT(lab[i] == orig[i], "position %d was kept but its label is %d, not the original token %d", i, lab[i], orig[i]);
+            EXPECT(in[i] == orig[i], "position %d is marked kept but its token changed from %d to %d", i, orig[i], in[i]);
             break;
         default:
-            fail_msg("kind %d at %d", kind[i], i);
+            fail_msg("position %d has kind %d; kinds are 0 not selected, 1 [MASK], 2 random, 3 kept", i, kind[i]);
         }
     }
 }
@@ -83,12 +98,19 @@ static void test_structure(void **state)
     MaskingConfig none = {0, 0.8f, 0.1f, V}, all = {1, 1, 0, V}, keep = {1, 0, 0, V};
     make_tokens(&r, orig);
     CORRUPT(&none, &r, orig, N, in, lab, kind);
-    for (int i = 0; i < N; i++) assert_int_equal(kind[i], KIND_NOT_SELECTED);
+    for (int i = 0; i < N; i++)
+        EXPECT(kind[i] == KIND_NOT_SELECTED, "with mlm_probability 0, position %d was selected (kind %d)", i, kind[i]);
     CORRUPT(&all, &r, orig, N, in, lab, kind);
     check_structure(orig, in, lab, kind, N);
-    for (int i = 0; i < N; i++) assert_int_equal(kind[i], vocab_is_special(orig[i]) ? KIND_NOT_SELECTED : KIND_MASK);
+    for (int i = 0; i < N; i++)
+        EXPECT(kind[i] == (vocab_is_special(orig[i]) ? KIND_NOT_SELECTED : KIND_MASK),
+               "with mlm_probability 1 and mask_replace_prob 1, position %d has kind %d; every non-special token "
+               "becomes [MASK]", i, kind[i]);
     CORRUPT(&keep, &r, orig, N, in, lab, kind);
-    for (int i = 0; i < N; i++) assert_int_equal(kind[i], vocab_is_special(orig[i]) ? KIND_NOT_SELECTED : KIND_KEPT);
+    for (int i = 0; i < N; i++)
+        EXPECT(kind[i] == (vocab_is_special(orig[i]) ? KIND_NOT_SELECTED : KIND_KEPT),
+               "with mask_replace_prob 0 and random_replace_prob 0, position %d has kind %d; every selected token is kept",
+               i, kind[i]);
     /* the same seed gives the same corruption */
     int32_t in2[N];
     Rng a, b;
@@ -124,13 +146,20 @@ static void test_proportions(void **state)
         double z = (sel - eligible * p) / sqrt(eligible * p * (1 - p));
         print_message("p=%.2f: %.0f of %lld selected (z = %.2f); split %lld/%lld/%lld\n", p, sel, (long long)eligible, z,
                       (long long)counts[1], (long long)counts[2], (long long)counts[3]);
-        assert_true(fabs(z) < 5);
+        EXPECT(fabs(z) < 5, "mlm_probability %.2f: %.0f of %lld eligible tokens were selected (%.2f%%), too far from %.0f%% "
+               "(z = %.1f); select each eligible token with its own coin flip of probability mlm_probability",
+               p, sel, (long long)eligible, 100 * sel / eligible, 100 * p, z);
         double want[3] = {c.mask_replace_prob, c.random_replace_prob, 1 - c.mask_replace_prob - c.random_replace_prob};
         double chi = 0;
         for (int k = 0; k < 3; k++) chi += pow(counts[k + 1] - sel * want[k], 2) / (sel * want[k]);
-        assert_true(chi < 27.6); /* chi-square, 2 dof, p = 1e-6 */
+        EXPECT(chi < 27.6, /* chi-square, 2 dof, p = 1e-6 */
+               "of the selected: %.1f%% [MASK], %.1f%% random, %.1f%% kept, but the settings ask for %.0f/%.0f/%.0f "
+               "(chi-square %.1f)", 100 * counts[1] / sel, 100 * counts[2] / sel, 100 * counts[3] / sel, 100 * want[0],
+               100 * want[1], 100 * want[2], chi);
         /* random replacements: uniform over ids 5..V-1, never special */
-        for (int t = 0; t < TOK_NUM_SPECIAL; t++) assert_int_equal(random_hits[t], 0);
+        for (int t = 0; t < TOK_NUM_SPECIAL; t++)
+            EXPECT(random_hits[t] == 0, "a random replacement was the special token %s %lld times; draw from ids 5..V-1",
+                   special_names[t], (long long)random_hits[t]);
         double nr = (double)counts[KIND_RANDOM], e = nr / (V - TOK_NUM_SPECIAL);
         chi = 0;
         for (int t = TOK_NUM_SPECIAL; t < V; t++) chi += pow(random_hits[t] - e, 2) / e;
@@ -138,7 +167,8 @@ static void test_proportions(void **state)
         /* Wilson–Hilferty: the 1 - 1e-6 quantile of chi-square with dof degrees of freedom */
         double zq = 4.753, crit = dof * pow(1 - 2.0 / (9 * dof) + zq * sqrt(2.0 / (9 * dof)), 3);
         print_message("random tokens: chi-square %.0f with %d dof (limit %.0f)\n", chi, dof, crit);
-        assert_true(chi < crit);
+        EXPECT(chi < crit, "the random replacements are not uniform over the non-special tokens (chi-square %.0f, limit %.0f)",
+               chi, crit);
     }
 }
 

@@ -1,10 +1,60 @@
 /* program.c — kit_main: the whole of CLI.md for any lesson. Parse the flags, check every
  * destination before training, then train headless (progress on stderr, a summary on
  * stdout, then save / export / screenshot as asked) or hand the run to the window. */
+#define _GNU_SOURCE /* realpath */
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "lessons/common/kit.h"
+
+/* The held-out figures of the newest row, if it has them: a line at each evaluation. */
+static void print_eval(const Run *r, FILE *f, const char *lead)
+{
+    const Metrics *m = &r->metrics;
+    int cl = metrics_col(m, "eval_loss"), ca = metrics_col(m, "eval_accuracy");
+    if (!m->rows || cl < 0 || isnan(metrics_get(m, m->rows - 1, cl))) return;
+    fprintf(f, "%sstep %ld: held-out loss %.4f", lead, r->step, (double)metrics_get(m, m->rows - 1, cl));
+    if (ca >= 0) fprintf(f, ", accuracy %.1f%%", 100.0 * metrics_get(m, m->rows - 1, ca));
+    fprintf(f, "\n");
+}
+
+static void print_path(const char *what, const char *path)
+{
+    char *abs = realpath(path, NULL);
+    printf("  %-11s %s\n", what, abs ? abs : path);
+    free(abs);
+}
+
+/* What a headless run ends with on stdout: the final figures and every file written. */
+static void summary(const Run *r)
+{
+    const Lesson *l = r->lesson;
+    printf("%s: %ld steps, seed %llu\n", kit_prog(r), r->step, (unsigned long long)r->opt.seed);
+    const Metrics *m = &r->metrics;
+    if (m->rows) {
+        long last = m->rows - 1;
+        printf("  last step:  loss %.4f", (double)metrics_get(m, last, 0));
+        for (int i = 0; i < l->nparts; i++) printf(", %s %.4f", l->parts[i], (double)metrics_get(m, last, 1 + i));
+        int ca = metrics_col(m, "accuracy");
+        if (ca >= 0) printf(", accuracy %.1f%%", 100.0 * metrics_get(m, last, ca));
+        printf("\n");
+        int cl = metrics_col(m, "eval_loss"), cea = metrics_col(m, "eval_accuracy");
+        for (long i = last; cl >= 0 && i >= 0; i--)
+            if (!isnan(metrics_get(m, i, cl))) {
+                printf("  held-out:   loss %.4f", (double)metrics_get(m, i, cl));
+                if (cea >= 0) printf(", accuracy %.1f%%", 100.0 * metrics_get(m, i, cea));
+                printf(" (at step %ld)\n", i + 1);
+                break;
+            }
+    }
+    if (r->opt.export_dir) print_path("export:", r->opt.export_dir);
+    if (r->opt.save) print_path("checkpoint:", r->opt.save);
+    if (r->opt.screenshot) print_path("screenshot:", r->opt.screenshot);
+}
 
 static int headless(Run *r, const KitUi *ui)
 {
@@ -21,6 +71,7 @@ static int headless(Run *r, const KitUi *ui)
             return EXIT_DIVERGED;
         }
         runtime_progress(s + 1, total, loss, runtime_seconds() - t0);
+        print_eval(r, stderr, isatty(STDERR_FILENO) ? "\r\033[K" : "");
     }
     if (r->opt.save && kit_save(r, r->opt.save, err, sizeof err)) {
         fprintf(stderr, "%s: --save %s\n", prog, err);
@@ -51,6 +102,7 @@ static int headless(Run *r, const KitUi *ui)
             return EXIT_USAGE;
         }
     }
+    summary(r);
     return EXIT_OK;
 }
 

@@ -67,7 +67,9 @@ void runtime_usage(const LessonInfo *info, FILE *f)
         else snprintf(range, sizeof range, "%g..%g, default %g", k->min, k->max, k->def);
         fprintf(f, "  %-24s %s (%s)\n", k->name, k->help, range);
     }
-    fprintf(f, "\nexit status: 0 done, 1 internal error, 2 bad usage or input, 3 training diverged\n");
+    fprintf(f, "\nexit status: 0 done, 1 internal error, 2 bad usage or input, 3 training diverged: a loss or\n"
+               "gradient became NaN or Inf, or the training loss rose above 3 × ln(vocab_size), three times the\n"
+               "loss of guessing every token uniformly\n");
 }
 
 int runtime_key_index(const LessonInfo *info, const char *name)
@@ -334,6 +336,19 @@ void runtime_progress(long step, long total, double loss, double seconds)
 
 /* ------------------------------------------------------------------ files ---- */
 
+/* Can a file be created in dir? Tried for real (a temporary file, removed at once): the
+ * permission bits say nothing to root or on a read-only mount. */
+static bool can_create_in(const char *dir)
+{
+    char probe[PATH_MAX + 32];
+    snprintf(probe, sizeof probe, "%s/.fmlab-write-XXXXXX", dir);
+    int fd = mkstemp(probe);
+    if (fd < 0) return false;
+    close(fd);
+    unlink(probe);
+    return true;
+}
+
 int check_writable(const char *path, char *err, size_t errlen)
 {
     char dir[PATH_MAX];
@@ -343,8 +358,8 @@ int check_writable(const char *path, char *err, size_t errlen)
     else if (slash) *slash = 0;
     else snprintf(dir, sizeof dir, ".");
     if (!is_dir(dir)) { snprintf(err, errlen, "%s: folder %s does not exist", path, dir); return -1; }
-    if (access(dir, W_OK) != 0) { snprintf(err, errlen, "%s: folder %s is not writable", path, dir); return -1; }
     if (is_dir(path)) { snprintf(err, errlen, "%s is a folder, not a file name", path); return -1; }
+    if (!can_create_in(dir)) { snprintf(err, errlen, "%s: folder %s is not writable", path, dir); return -1; }
     return 0;
 }
 
@@ -380,7 +395,7 @@ int export_check_target(const char *dir, bool force, char *err, size_t errlen)
     else if (slash) *slash = 0;
     else snprintf(parent, sizeof parent, ".");
     if (!is_dir(parent)) { snprintf(err, errlen, "--export %s: folder %s does not exist", dir, parent); return -1; }
-    if (access(parent, W_OK) != 0) { snprintf(err, errlen, "--export %s: folder %s is not writable", dir, parent); return -1; }
+    if (!can_create_in(parent)) { snprintf(err, errlen, "--export %s: folder %s is not writable", dir, parent); return -1; }
     return 0;
 }
 

@@ -16,20 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lessons/common/queue.h"
 #include "lessons/common/view.h"
-
-typedef enum CmdType { CMD_STEPS, CMD_NEW_BATCH, CMD_RESET, CMD_EXPORT, CMD_PROBE, CMD_SET, CMD_FOCUS, CMD_REWIND, CMD_QUIT } CmdType;
-
-typedef struct Cmd {
-    CmdType type;
-    long steps;
-    uint64_t seed;
-    int key;                      /* CMD_SET: the setting's index */
-    double delta;
-    char text[256];               /* CMD_PROBE */
-} Cmd;
-
-#define QUEUE 64
 
 typedef struct App {
     Run *r;
@@ -37,8 +25,7 @@ typedef struct App {
     pthread_t worker;
     pthread_mutex_t lock;         /* guards the queue, the snapshot, the probe answer, message */
     pthread_cond_t wake;
-    Cmd queue[QUEUE];
-    int head, count;
+    KitQueue queue;
     bool diverged;
     _Atomic bool stop;            /* set by the UI to end a long run of steps at once */
     _Atomic bool interrupt;       /* R: drop the steps under way and queued, reset at once */
@@ -106,13 +93,9 @@ static void *worker_main(void *arg)
     char what[256], err[1024];
     for (;;) {
         pthread_mutex_lock(&a->lock);
-        while (!a->count && !(a->running && !a->diverged)) pthread_cond_wait(&a->wake, &a->lock);
+        while (!a->queue.count && !(a->running && !a->diverged)) pthread_cond_wait(&a->wake, &a->lock);
         Cmd c;
-        if (a->count) {
-            c = a->queue[a->head];
-            a->head = (a->head + 1) % QUEUE;
-            a->count--;
-        } else { /* running: train on, publishing every steps_per_frame steps */
+        if (!kit_queue_pop(&a->queue, &c)) { /* running: train on, publishing every steps_per_frame steps */
             c = (Cmd){.type = CMD_STEPS, .steps = a->steps_per_frame};
         }
         pthread_mutex_unlock(&a->lock);
@@ -143,7 +126,7 @@ static void *worker_main(void *arg)
             run_probe(a);
             break;
         case CMD_NEW_BATCH:
-            kit_next_batch(r);
+            for (long i = 0; i < (c.steps > 1 ? c.steps : 1); i++) kit_next_batch(r);
             look(r);
             break;
         case CMD_RESET:
@@ -205,14 +188,8 @@ static void *worker_main(void *arg)
 static void send(App *a, Cmd c)
 {
     pthread_mutex_lock(&a->lock);
-    if (c.type == CMD_RESET) { /* at once: the steps under way and those waiting are dropped */
-        a->count = 0;
-        a->interrupt = true;
-    }
-    if (a->count < QUEUE) {
-        a->queue[(a->head + a->count) % QUEUE] = c;
-        a->count++;
-    }
+    if (c.type == CMD_RESET) a->interrupt = true; /* at once: the steps under way are dropped too */
+    kit_queue_push(&a->queue, c);
     pthread_cond_signal(&a->wake);
     pthread_mutex_unlock(&a->lock);
 }
@@ -318,10 +295,8 @@ int kit_window(Run *r, const void *view_arg)
                     if (k == SDLK_ESCAPE) {
                         a.ui.probing = false;
                         SDL_StopTextInput();
-                    } else if (k == SDLK_BACKSPACE && a.ui.probe[0]) {
-                        size_t n = strlen(a.ui.probe);
-                        while (n > 0 && ((unsigned char)a.ui.probe[n - 1] & 0xC0) == 0x80) n--; /* UTF-8 continuation */
-                        a.ui.probe[n > 0 ? n - 1 : 0] = 0;
+                    } else if (k == SDLK_BACKSPACE) {
+                        kit_utf8_backspace(a.ui.probe);
                     } else if (k == SDLK_RETURN) {
                         Cmd c = {.type = CMD_PROBE};
                         snprintf(c.text, sizeof c.text, "%s", a.ui.probe);
@@ -341,7 +316,7 @@ int kit_window(Run *r, const void *view_arg)
                 case SDLK_RETURN: set_running(&a, !a.running); break;
                 case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: if (a.steps_per_frame < 64) a.steps_per_frame *= 2; break;
                 case SDLK_MINUS: case SDLK_KP_MINUS: if (a.steps_per_frame > 1) a.steps_per_frame /= 2; break;
-                case SDLK_n: send(&a, (Cmd){.type = CMD_NEW_BATCH}); break;
+                case SDLK_n: send(&a, (Cmd){.type = CMD_NEW_BATCH, .steps = 1}); break;
                 case SDLK_r:
                     set_running(&a, false);
                     send(&a, (Cmd){.type = CMD_RESET, .seed = (mod & KMOD_SHIFT) ? r->opt.seed + 1 : r->opt.seed});
@@ -428,9 +403,7 @@ int kit_window(Run *r, const void *view_arg)
     a.stop = true;
     pthread_mutex_lock(&a.lock);
     a.running = false;
-    a.head = 0;
-    a.count = 1;
-    a.queue[0] = (Cmd){.type = CMD_QUIT};
+    kit_queue_push(&a.queue, (Cmd){.type = CMD_QUIT});
     pthread_cond_signal(&a.wake);
     pthread_mutex_unlock(&a.lock);
     pthread_join(a.worker, NULL);

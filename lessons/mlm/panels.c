@@ -170,21 +170,47 @@ static void predictions_panel(Viz *v, VizRect c, const KitFrame *f)
     if (!shown) viz_text(v, c.x, c.y, "No position of this sequence was selected.", FONT_SANS, 12, VIZ_DIM, ALIGN_LEFT);
 }
 
+/* The probe: the typed sentence as the model reads it (its WordPiece pieces, each [mask]
+ * numbered), then the model's top-5 at every [mask], re-run after each training step. */
 static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
 {
     const KitSnap *s = f->s;
-    const KitUiState *ui = f->ui;
-    const MlmProbe *pr = ui->probe_result;
-    int x = c.x;
-    for (int i = 0; pr && i < pr->len; i++) {
+    const MlmProbe *pr = f->ui->probe_result;
+    if (!pr) {
+        viz_text(v, c.x, c.y, "Type a sentence with [mask] in it, then Enter.", FONT_SANS, 11, VIZ_DIM, ALIGN_LEFT);
+        return;
+    }
+    const char *names[PROBE_MAX] = {0};
+    VizColor fills[PROBE_MAX] = {{0}};
+    char labels[PROBE_MAX][24];
+    int nmask = 0;
+    for (int i = 0; i < pr->len; i++) {
+        if (pr->ids[i] == TOK_MASK) snprintf(labels[i], sizeof labels[i], "[mask %d]", ++nmask);
+        else snprintf(labels[i], sizeof labels[i], "%s", kit_token(s, pr->ids[i]));
+        names[i] = labels[i];
+        fills[i] = pr->ids[i] == TOK_MASK ? VIZ_ACCENT[0] : (VizColor){58, 62, 76, 255};
+    }
+    int hover;
+    int y = c.y + viz_tokens(v, (VizRect){c.x, c.y, c.w, c.h / 3}, names, fills, pr->len, 11, &hover) + viz_px(v, 4);
+    if (!nmask) {
+        viz_text(v, c.x, y, "No [mask] in the sentence: add one where the model should guess.", FONT_SANS, 11, VIZ_ACCENT[3],
+                 ALIGN_LEFT);
+        return;
+    }
+    /* every [mask], side by side, as many columns as fit */
+    int lh = viz_text_height(v, FONT_SANS, 10), cols = nmask < 4 ? nmask : 4, cw = c.w / cols, k = 0;
+    for (int i = 0; i < pr->len; i++) {
         if (pr->ids[i] != TOK_MASK) continue;
-        kit_topk_bars(v, (VizRect){x, c.y, c.w / 2 - viz_px(v, 6), c.h}, s, pr->top_id + i * TOPK, pr->top_p + i * TOPK,
+        int cx = c.x + (k % cols) * cw, rows = (nmask + cols - 1) / cols, rh = (c.y + c.h - y) / rows;
+        int cy = y + (k / cols) * rh;
+        k++;
+        char head[32];
+        snprintf(head, sizeof head, "[mask %d]", k);
+        viz_text(v, cx, cy, head, FONT_SANS, 10, VIZ_ACCENT[0], ALIGN_LEFT);
+        kit_topk_bars(v, (VizRect){cx, cy + lh, cw - viz_px(v, 6), rh - lh}, s, pr->top_id + i * TOPK, pr->top_p + i * TOPK,
                       TOPK, -1, VIZ_ACCENT[0]);
-        x += c.w / 2;
-        if (x > c.x + c.w / 2 + 1) break;
     }
 }
-
 
 static void probe_run(Run *r, const char *text, void *result) { mlm_probe(r, text, result); }
 
@@ -193,7 +219,7 @@ static void probe_run(Run *r, const char *text, void *result) { mlm_probe(r, tex
 static const KitPanel panels[] = {
     {"The objective: hide tokens, predict them", corruption_panel, 47, 0},
     {"Top-5 guesses at the selected positions", predictions_panel, 31, 0},
-    {"Probe: a sentence with [mask] in it, then Enter", probe_panel, 22, KIT_PANEL_PROBE},
+    {"Probe: a sentence with [mask] in it, then Enter (Esc leaves)", probe_panel, 30, KIT_PANEL_PROBE},
 };
 
 static const KitCurve curves[] = {

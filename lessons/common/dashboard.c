@@ -54,6 +54,7 @@ int kit_snap_init(KitSnap *s, const Run *r, const LessonView *view)
 
 void kit_snap_free(KitSnap *s)
 {
+    free(s->order);
     free(s->tokens);
     for (int i = 0; i < s->nattn; i++) free(s->attn[i].p);
     free(s->metrics);
@@ -75,6 +76,22 @@ static void copy_rows(KitSnap *dst, int dst_run, long dst_rows, const float *src
     long from = dst_run == src_run && dst_rows <= rows ? dst_rows : 0;
     if (rows > from) memcpy(dst->metrics + from * nc, src + from * nc, (size_t)(rows - from) * nc * sizeof(float));
     dst->rows = rows;
+}
+
+/* the word-order history likewise: only rows the copy lacks (a new run starts over) */
+static void copy_order(KitSnap *dst, int dst_run, long dst_rows, const float *src, long rows, int cols, int src_run)
+{
+    if (!cols) return;
+    if (rows > dst->order_cap) {
+        long cap = rows * 2 + 1024;
+        float *m = realloc(dst->order, (size_t)cap * (size_t)cols * sizeof(float));
+        if (!m) { dst->order_rows = 0; return; }
+        dst->order = m;
+        dst->order_cap = cap;
+    }
+    long from = dst_run == src_run && dst_rows <= rows ? dst_rows : 0;
+    if (rows > from) memcpy(dst->order + from * cols, src + from * cols, (size_t)(rows - from) * cols * sizeof(float));
+    dst->order_rows = rows;
 }
 
 void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus)
@@ -109,6 +126,14 @@ void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus)
     int run = s->run;
     s->run = r->run;
     copy_rows(s, run, s->rows, r->metrics.data, r->metrics.rows, r->run);
+    s->order_cols = r->order_cols;
+    copy_order(s, run, s->order_rows, r->order, r->order_rows, r->order_cols, r->run);
+    s->order_from = r->order_from;
+    s->order_found = r->order_found;
+    s->order_layer = r->order_layer;
+    s->order_head = r->order_head;
+    s->order_dir = r->order_dir;
+    s->order_share = r->order_share;
     if (view && view->snapshot_fill) view->snapshot_fill(s->lesson, r, s->focus);
 }
 
@@ -119,6 +144,9 @@ void kit_snap_copy(KitSnap *dst, const KitSnap *src, const LessonView *view)
     dst->tokens = keep.tokens;
     dst->metrics = keep.metrics;
     dst->rows_cap = keep.rows_cap;
+    dst->order = keep.order;
+    dst->order_cap = keep.order_cap;
+    copy_order(dst, keep.run, keep.order_rows, src->order, src->order_rows, src->order_cols, src->run);
     dst->lesson = keep.lesson;
     size_t T = (size_t)src->T;
     memcpy(dst->tokens, src->tokens, T * sizeof *dst->tokens);
@@ -351,6 +379,40 @@ static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv
     viz_lineplot(v, c, &p);
 }
 
+/* Word order: per layer, the largest share of attention a head puts on the neighbouring
+ * token, step by step, against 1/T (attention spread evenly). When a head first passes
+ * one half, the window pauses (B turns that off) and the step is marked here. */
+static void order_panel(Viz *v, VizRect r, const KitSnap *s)
+{
+    VizRect c = viz_panel(v, r, "Word order: attention on the neighbouring token");
+    static const char *const names[6] = {"layer 1", "layer 2", "layer 3", "layer 4", "layer 5", "layer 6"};
+    VizPlot p = {0};
+    p.xlabel = s->order_from ? "optimizer steps since the checkpoint" : "optimizer step";
+    p.ylabel = "share on prev/next";
+    for (int l = 0; l < s->order_cols && l < 6; l++)
+        p.series[p.nseries++] = (VizSeries){.name = names[l], .y = s->order + l, .n = s->order_rows, .color = VIZ_ACCENT[(l + 1) % 8],
+                                            .stride = s->order_cols};
+    if (!s->order_rows) p.nseries = 0;
+    p.hline[0] = s->T > 0 ? 1.0f / (float)s->T : NAN;
+    p.hline_name[0] = "1/T: spread evenly";
+    p.hline_color[0] = VIZ_ACCENT[7];
+    p.hline[1] = KIT_ORDER_FOUND;
+    p.hline_name[1] = NULL;
+    p.hline_color[1] = VIZ_GRID;
+    p.bounded = true;
+    p.lo = 0;
+    p.hi = 1;
+    if (s->order_found) {
+        char line[160];
+        snprintf(line, sizeof line, "step %ld: layer %d head %d looks at the %s token (%.2f)", s->order_found,
+                 s->order_layer + 1, s->order_head + 1, s->order_dir < 0 ? "previous" : "next", (double)s->order_share);
+        int lh = viz_text_height(v, FONT_SANS, 10);
+        viz_text_fit(v, c.x, c.y + c.h - lh, c.w, line, FONT_SANS, 10, VIZ_ACCENT[3]);
+        c.h -= lh;
+    }
+    viz_lineplot(v, c, &p);
+}
+
 /* The shared keys, then the lesson's: the help overlay and the footer come from here. */
 static const char *const shared_help[] = {
     "**Space**: one training step (one batch); **←**: back one step, exactly",
@@ -365,6 +427,7 @@ static const char *const shared_help[] = {
     "**A**: reveal the answers of the notes' questions; **L**: notes in English / 한국어",
     "**Z**: the panel under the mouse on the whole window, and back; **O**: the notes on the whole window",
     "**C**: attention colours from each map's own min–max, or fixed 0–1",
+    "**B**: pause (or not) when a head first looks at the neighbouring token",
     "**Page Up / Page Down** or the wheel over the notes: scroll",
     "**H** or **F1**: this help; **Esc**: leave input, or quit",
 };
@@ -433,6 +496,8 @@ static void draw_panel(Viz *v, VizRect r, int id, const KitFrame *f, const Lesso
         attention_panel(v, r, f);
     } else if (id <= np + 1 + nc) {
         curves_panel(v, r, s, &view->curves[id - np - 2]);
+    } else if (id == np + 2 + nc) {
+        order_panel(v, r, s);
     } else {
         char title[96];
         snprintf(title, sizeof title, "Notes (lessons/%s/%s; L: %s)", s->info->name, ui->lang ? "notes.ko.md" : "notes.md",
@@ -452,7 +517,7 @@ void kit_draw(Viz *v, const KitSnap *s, KitUiState *ui, const LessonView *view)
     int foot_h = viz_text_height(v, FONT_SANS, 11) + viz_px(v, 6);
     header(v, (VizRect){0, 0, W, head_h}, &f, view);
     int top = head_h + g, bottom = H - foot_h - g, body = bottom - top;
-    int np = view ? view->npanels : 0, nc = view ? view->ncurves : 0, notes_id = np + 2 + nc;
+    int np = view ? view->npanels : 0, nc = view ? view->ncurves : 0, order_id = np + 2 + nc, notes_id = np + 3 + nc;
     ui->hover_panel = 0;
     if (ui->zoom > notes_id) ui->zoom = 0;
     if (ui->zoom < 0) ui->zoom = notes_id;
@@ -483,11 +548,14 @@ void kit_draw(Viz *v, const KitSnap *s, KitUiState *ui, const LessonView *view)
             VizRect att = viz_cut_top(&right, right.h * 56 / 100, g);
             draw_panel(v, att, np + 1, &f, view);
             VizRect cv[8];
-            viz_split(right, true, NULL, NULL, nc < 8 ? nc : 8, g, cv);
-            for (int i = 0; i < nc && i < 8; i++) draw_panel(v, cv[i], np + 2 + i, &f, view);
+            int n = nc < 7 ? nc : 7;
+            viz_split(right, true, NULL, NULL, n + 1, g, cv);
+            for (int i = 0; i < n; i++) draw_panel(v, cv[i], np + 2 + i, &f, view);
+            draw_panel(v, cv[n], order_id, &f, view);
         } else {
             draw_panel(v, cols[1], np + 1, &f, view);
-            for (int i = 0; i < nc; i++) draw_panel(v, viz_cut_top(&right, body * 30 / 100, g), np + 2 + i, &f, view);
+            for (int i = 0; i < nc; i++) draw_panel(v, viz_cut_top(&right, body * 23 / 100, g), np + 2 + i, &f, view);
+            draw_panel(v, viz_cut_top(&right, body * 23 / 100, g), order_id, &f, view);
             draw_panel(v, right, notes_id, &f, view);
         }
     }

@@ -248,6 +248,7 @@ int kit_init(Run *r, const Lesson *l, const RunOptions *o)
         if (checkpoint_load(r->opt.resume, &cs, &s, err, sizeof err)) return runtime_usage_error(info, "--resume %s", err);
         free(s);
         r->step = cs.step;
+        r->order_from = r->step;
     }
     return -1;
 }
@@ -265,6 +266,8 @@ static void history_free(Run *r)
 void kit_free(Run *r)
 {
     history_free(r);
+    free(r->order);
+    r->order = NULL;
     free(r->step_rng);
     free(r->setlog);
     r->step_rng = NULL;
@@ -291,6 +294,9 @@ void kit_reset(Run *r, uint64_t seed)
     }
     rng_seed(&r->rng, seed, 0);
     r->metrics.rows = 0;
+    r->order_rows = 0;
+    r->order_from = 0;
+    r->order_found = 0;
     r->run++;
     r->step = 0;
     r->have_forward = false;
@@ -366,6 +372,8 @@ static void restore_slot(Run *r, const KitSlot *s)
     if (c) memcpy(c, s->counters, (size_t)n * sizeof *c);
     r->step = s->step;
     r->metrics.rows = s->step;
+    if (r->order_rows > s->step - r->order_from) r->order_rows = s->step > r->order_from ? s->step - r->order_from : 0;
+    if (r->order_found > s->step) r->order_found = 0;
 }
 
 void kit_history_on(Run *r)
@@ -431,6 +439,48 @@ int kit_rewind(Run *r, long step, char *err, size_t errlen)
     return 0;
 }
 
+/* ---------------------------------------------------------------- word order ---- */
+
+/* The share of attention on the previous and next token, per layer (the best head), of the
+ * batch just trained on; the first head past KIT_ORDER_FOUND is remembered. */
+static void record_order(Run *r)
+{
+    float **attn = r->models[0].attn[0];
+    const ModelConfig *c = &r->models[0].model.cfg;
+    int L = c->num_hidden_layers, NH = c->num_attention_heads, B = r->B, T = r->T;
+    if (!attn || T < 2 || L > 64) return;
+    if (!r->order_cols) r->order_cols = L;
+    if (r->order_rows == r->order_cap) {
+        long cap = r->order_cap ? 2 * r->order_cap : 1024;
+        float *p = realloc(r->order, (size_t)cap * (size_t)L * sizeof *p);
+        if (!p) return;
+        r->order = p;
+        r->order_cap = cap;
+    }
+    float *row = r->order + r->order_rows * L;
+    for (int l = 0; l < L; l++) {
+        row[l] = 0;
+        for (int h = 0; h < NH; h++)
+            for (int dir = -1; dir <= 1; dir += 2) {
+                double sum = 0;
+                for (int b = 0; b < B; b++) {
+                    const float *P = attn[l] + ((size_t)b * NH + h) * T * T;
+                    for (int q = dir < 0 ? 1 : 0; q < (dir < 0 ? T : T - 1); q++) sum += P[(size_t)q * T + q + dir];
+                }
+                float share = (float)(sum / ((double)B * (T - 1)));
+                if (share > row[l]) row[l] = share;
+                if (!r->order_found && share > KIT_ORDER_FOUND) {
+                    r->order_found = r->step;
+                    r->order_layer = l;
+                    r->order_head = h;
+                    r->order_dir = dir;
+                    r->order_share = share;
+                }
+            }
+    }
+    r->order_rows++;
+}
+
 /* ---------------------------------------------------------------- one step ---- */
 
 float kit_step(Run *r, bool update, bool *diverged, char *what, size_t whatlen)
@@ -481,6 +531,9 @@ float kit_step(Run *r, bool update, bool *diverged, char *what, size_t whatlen)
     for (int i = 0; i < l->nextra; i++) row[c++] = extra[i];
     if (l->evaluate && r->step % r->eval_every == 0) kit_evaluate(r, row_extra);
     metrics_append(&r->metrics, row);
+    long kept = r->step - 1 - r->order_from; /* after a rewind, what came later goes */
+    if (kept < r->order_rows) r->order_rows = kept < 0 ? 0 : kept;
+    record_order(r);
     r->batch_trained = true;
     if (r->keep_history) {
         if (r->step > r->step_rng_cap) {

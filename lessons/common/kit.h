@@ -163,7 +163,18 @@ struct Run {
     long step_rng_cap;
     KitSetting *setlog;
     int nset, setcap;
+    /* word order: per step and layer of the first model, the largest share of attention any
+       head puts on the neighbouring token (the previous or the next one), averaged over the
+       batch's queries. Near 1/T while attention is spread out; a head that has discovered
+       word order puts most of its attention there. */
+    float *order;                    /* rows × order_cols */
+    long order_rows, order_cap, order_from;   /* row i is step order_from + i + 1 */
+    int order_cols;
+    long order_found;                /* the first step a head passed KIT_ORDER_FOUND, or 0 */
+    int order_layer, order_head, order_dir;   /* that head, and -1 previous / +1 next */
+    float order_share;
 };
+#define KIT_ORDER_FOUND 0.5f
 
 /* ---- for the lesson's hooks ---- */
 #define KIT_SELF(r, Type) ((Type *)(r)->self)

@@ -39,6 +39,10 @@ struct KitSnap {
     long rows, rows_cap;
     int ncols;
     const Metrics *names;          /* column names (read-only after start) */
+    float *order;                  /* word order, as run->order: order_rows × order_cols */
+    long order_rows, order_cap, order_from, order_found;
+    int order_cols, order_layer, order_head, order_dir;
+    float order_share;
     const Vocab *vocab;            /* read-only after start */
     const LessonInfo *info;
     void *lesson;                  /* the lesson's blob */
@@ -57,6 +61,7 @@ typedef struct KitUiState {
     int hover_panel;               /* 1 + the panel under the mouse (set while drawing) */
     int lang;                      /* 0 English, 1 Korean (L) */
     bool attn_fixed;               /* attention colours on a fixed 0–1 range (C) */
+    bool no_breakpoint;            /* B: do not pause when a head discovers word order */
     bool probing;                  /* typing a probe */
     char probe[256];
     const void *probe_result;      /* the lesson's answer to the probe, or NULL */

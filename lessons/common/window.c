@@ -108,6 +108,17 @@ static void *worker_main(void *arg)
                 kit_next_batch(r);
                 bool div;
                 kit_step(r, true, &div, what, sizeof what);
+                if (!div && r->order_found == r->step && !a->ui.no_breakpoint) { /* the moment of the lesson */
+                    pthread_mutex_lock(&a->lock);
+                    a->running = false;
+                    snprintf(a->message, sizeof a->message,
+                             "Step %ld: layer %d head %d now puts %.2f of its attention on the %s token: the model has "
+                             "started to use word order. Paused (B: do not pause).",
+                             r->step, r->order_layer + 1, r->order_head + 1, (double)r->order_share,
+                             r->order_dir < 0 ? "previous" : "next");
+                    pthread_mutex_unlock(&a->lock);
+                    break;
+                }
                 if (div) {
                     pthread_mutex_lock(&a->lock);
                     a->diverged = true;
@@ -353,6 +364,10 @@ int kit_window(Run *r, const void *view_arg)
                     break;
                 case SDLK_LEFT: set_running(&a, false); send(&a, (Cmd){.type = CMD_REWIND, .steps = 1}); break;
                 case SDLK_o: a.ui.zoom = a.ui.zoom ? 0 : -1; break; /* -1: the notes */
+                case SDLK_b:
+                    a.ui.no_breakpoint = !a.ui.no_breakpoint;
+                    set_status(&a, "%s", a.ui.no_breakpoint ? "Word-order breakpoint off." : "Word-order breakpoint on: the run pauses when a head first looks at the neighbouring token.");
+                    break;
                 case SDLK_c: a.ui.attn_fixed = !a.ui.attn_fixed; break;
                 case SDLK_z: a.ui.zoom = a.ui.zoom ? 0 : a.ui.hover_panel; break;
                 case SDLK_l: a.ui.lang = !a.ui.lang; a.ui.notes = kit_notes(info, a.ui.lang); a.ui.notes_scroll = 0; break;

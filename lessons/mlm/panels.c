@@ -136,7 +136,7 @@ static void corruption_panel(Viz *v, VizRect c, const KitFrame *f)
     double e[6];
     for (int i = 0; i < 6; i++) e[i] = kit_last_value(s, cols[i]);
     if (!isnan(e[0]) && y + ml <= c.y + c.h) {
-        snprintf(buf, sizeof buf, "held-out loss · accuracy: [MASK] %.2f · %.0f%%  random %.2f · %.0f%%  kept %.2f · %.0f%%",
+        snprintf(buf, sizeof buf, "held-out: [MASK] %.2f %.0f%% · random %.2f %.0f%% · kept %.2f %.0f%%",
                  e[0], 100 * e[3], e[1], 100 * e[4], e[2], 100 * e[5]);
         viz_text_fit(v, c.x, y, c.w, buf, FONT_MONO, 11, VIZ_ACCENT[3]);
         if (viz_hover(v, (VizRect){c.x, y, c.w, ml}))

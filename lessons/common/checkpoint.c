@@ -65,6 +65,9 @@ int checkpoint_save(const char *path, const CheckpointState *s, char *err, size_
     int64_t cshape[1] = {s->ncounters};
     if (rc == 0 && s->ncounters) rc = st_writer_add(&w, "counters", ST_I64, 1, cshape, s->counters);
     if (rc == 0) rc = st_writer_add(&w, "metrics", ST_F32, 2, mshape, s->metrics->data ? (void *)s->metrics->data : (void *)"");
+    int64_t tshape[2] = {s->table_rows, s->table_cols};
+    if (rc == 0 && s->table_name && s->table && s->table_rows) rc = st_writer_add(&w, s->table_name, ST_F32, 2, tshape, s->table);
+    if (rc == 0 && s->meta_key && s->meta) rc = st_writer_metadata(&w, s->meta_key, s->meta);
     if (rc) snprintf(err, errlen, "%s: out of memory", path);
     else rc = st_writer_save(&w, path, err, errlen);
     for (int i = 0; names && i < k; i++) free(names[i]);
@@ -166,6 +169,32 @@ int checkpoint_load(const char *path, CheckpointState *s, char **settings_json, 
         s->rng->inc = inc;
         *settings_json = strdup(settings);
     }
+    st_free(&st);
+    return rc;
+}
+
+int checkpoint_read_extra(const char *path, const char *table_name, float **data, int64_t *rows, int64_t *cols,
+                          const char *meta_key, char **meta, char *err, size_t errlen)
+{
+    *data = NULL;
+    *rows = *cols = 0;
+    *meta = NULL;
+    SafeTensors st;
+    if (st_load(&st, path, err, errlen)) return -1;
+    int rc = 0;
+    const StTensor *t = st_find(&st, table_name);
+    if (t && (t->dtype != ST_F32 || t->ndim != 2)) rc = engine_error(err, errlen, "%s: %s is not a table", path, table_name);
+    else if (t) {
+        *data = malloc((size_t)(t->count ? t->count : 1) * sizeof(float));
+        if (!*data) rc = engine_error(err, errlen, "out of memory");
+        else {
+            memcpy(*data, t->data, (size_t)t->count * sizeof(float));
+            *rows = t->shape[0];
+            *cols = t->shape[1];
+        }
+    }
+    const char *m = st_metadata(&st, meta_key);
+    if (rc == 0 && m) *meta = strdup(m);
     st_free(&st);
     return rc;
 }

@@ -25,6 +25,11 @@ typedef struct CheckpointState {
     const char *settings_json;   /* save: the settings; load: ignored */
     int64_t *counters;           /* a lesson's running counts (saved and restored), or NULL */
     int ncounters;
+    /* save: one more table and one more metadata string of the caller's (the word-order
+       history), or NULLs; load: read them back with checkpoint_read_table */
+    const char *table_name, *meta_key, *meta;
+    const float *table;
+    int64_t table_rows, table_cols;
 } CheckpointState;
 
 /* Only the saved settings (to shape the model before checkpoint_load). malloc'd. */
@@ -34,5 +39,10 @@ int checkpoint_save(const char *path, const CheckpointState *s, char *err, size_
  * malloc'd copy of the saved settings for the caller to compare. 0, or -1 with a message
  * (missing, corrupt, another lesson, another model shape). */
 int checkpoint_load(const char *path, CheckpointState *s, char **settings_json, char *err, size_t errlen);
+
+/* A table saved with the checkpoint (rows × cols, malloc'd into *data, NULL when absent) and
+ * a metadata string (malloc'd, or NULL). 0, or -1 with a message. */
+int checkpoint_read_extra(const char *path, const char *table_name, float **data, int64_t *rows, int64_t *cols,
+                          const char *meta_key, char **meta, char *err, size_t errlen);
 
 #endif

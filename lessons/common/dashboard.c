@@ -62,36 +62,21 @@ void kit_snap_free(KitSnap *s)
     memset(s, 0, sizeof *s);
 }
 
-/* only the rows dst lacks are copied: rows never change once written (a reset starts over) */
-static void copy_rows(KitSnap *dst, int dst_run, long dst_rows, const float *src, long rows, int src_run)
-{
-    size_t nc = (size_t)dst->ncols;
-    if (rows > dst->rows_cap) {
-        long cap = rows * 2 + 1024;
-        float *m = realloc(dst->metrics, (size_t)cap * nc * sizeof(float));
-        if (!m) { dst->rows = 0; return; }
-        dst->metrics = m;
-        dst->rows_cap = cap;
-    }
-    long from = dst_run == src_run && dst_rows <= rows ? dst_rows : 0;
-    if (rows > from) memcpy(dst->metrics + from * nc, src + from * nc, (size_t)(rows - from) * nc * sizeof(float));
-    dst->rows = rows;
-}
-
-/* the word-order history likewise: only rows the copy lacks (a new run starts over) */
-static void copy_order(KitSnap *dst, int dst_run, long dst_rows, const float *src, long rows, int cols, int src_run)
+/* A history table (rows × cols, growing): only the rows the copy lacks are copied, since rows
+ * never change once written; a new run (a reset, a rewind) starts over. */
+static void copy_table(float **dst, long *cap, long *dst_rows, bool same_run, const float *src, long rows, int cols)
 {
     if (!cols) return;
-    if (rows > dst->order_cap) {
-        long cap = rows * 2 + 1024;
-        float *m = realloc(dst->order, (size_t)cap * (size_t)cols * sizeof(float));
-        if (!m) { dst->order_rows = 0; return; }
-        dst->order = m;
-        dst->order_cap = cap;
+    if (rows > *cap) {
+        long c = rows * 2 + 1024;
+        float *m = realloc(*dst, (size_t)c * (size_t)cols * sizeof(float));
+        if (!m) { *dst_rows = 0; return; }
+        *dst = m;
+        *cap = c;
     }
-    long from = dst_run == src_run && dst_rows <= rows ? dst_rows : 0;
-    if (rows > from) memcpy(dst->order + from * cols, src + from * cols, (size_t)(rows - from) * cols * sizeof(float));
-    dst->order_rows = rows;
+    long from = same_run && *dst_rows <= rows ? *dst_rows : 0;
+    if (rows > from) memcpy(*dst + from * cols, src + from * cols, (size_t)(rows - from) * cols * sizeof(float));
+    *dst_rows = rows;
 }
 
 void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus)
@@ -125,9 +110,9 @@ void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus)
         }
     int run = s->run;
     s->run = r->run;
-    copy_rows(s, run, s->rows, r->metrics.data, r->metrics.rows, r->run);
+    copy_table(&s->metrics, &s->rows_cap, &s->rows, run == r->run, r->metrics.data, r->metrics.rows, s->ncols);
     s->order_cols = r->order_cols;
-    copy_order(s, run, s->order_rows, r->order, r->order_rows, r->order_cols, r->run);
+    copy_table(&s->order, &s->order_cap, &s->order_rows, run == r->run, r->order, r->order_rows, r->order_cols);
     s->order_from = r->order_from;
     s->order_found = r->order_found;
     s->order_layer = r->order_layer;
@@ -146,7 +131,10 @@ void kit_snap_copy(KitSnap *dst, const KitSnap *src, const LessonView *view)
     dst->rows_cap = keep.rows_cap;
     dst->order = keep.order;
     dst->order_cap = keep.order_cap;
-    copy_order(dst, keep.run, keep.order_rows, src->order, src->order_rows, src->order_cols, src->run);
+    dst->rows = keep.rows;
+    dst->order_rows = keep.order_rows;
+    copy_table(&dst->order, &dst->order_cap, &dst->order_rows, keep.run == src->run, src->order, src->order_rows,
+               src->order_cols);
     dst->lesson = keep.lesson;
     size_t T = (size_t)src->T;
     memcpy(dst->tokens, src->tokens, T * sizeof *dst->tokens);
@@ -154,7 +142,7 @@ void kit_snap_copy(KitSnap *dst, const KitSnap *src, const LessonView *view)
         dst->attn[i].p = keep.attn[i].p;
         memcpy(dst->attn[i].p, src->attn[i].p, (size_t)src->attn[i].L * src->attn[i].NH * T * T * sizeof(float));
     }
-    copy_rows(dst, keep.run, keep.rows, src->metrics, src->rows, src->run);
+    copy_table(&dst->metrics, &dst->rows_cap, &dst->rows, keep.run == src->run, src->metrics, src->rows, src->ncols);
     if (src->lesson_size) {
         memcpy(dst->lesson, src->lesson, src->lesson_size);
         view->snapshot_bind(dst->lesson, dst);

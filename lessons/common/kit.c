@@ -171,7 +171,8 @@ static int apply_checkpoint_settings(const LessonInfo *info, RunOptions *o, cons
 
 static CheckpointState checkpoint_state(Run *r)
 {
-    CheckpointState cs = {r->lesson->info.name, r->step, r->nblocks, {0}, {0}, &r->rng, &r->metrics, NULL, NULL, 0};
+    CheckpointState cs = {r->lesson->info.name, r->step, r->nblocks, {0}, {0}, &r->rng, &r->metrics, NULL, NULL, 0,
+                          "word_order", "word_order_found", NULL, r->order, r->order_rows, r->order_cols};
     for (int b = 0; b < r->nblocks; b++) {
         cs.pb[b] = &r->blocks[b].pb;
         cs.opt[b] = r->blocks[b].trained ? &r->blocks[b].adam : NULL;
@@ -248,7 +249,20 @@ int kit_init(Run *r, const Lesson *l, const RunOptions *o)
         if (checkpoint_load(r->opt.resume, &cs, &s, err, sizeof err)) return runtime_usage_error(info, "--resume %s", err);
         free(s);
         r->step = cs.step;
-        r->order_from = r->step;
+        /* the word-order history and its first discovery, so a resumed run shows what an
+           uninterrupted one does */
+        int64_t rows, cols;
+        char *found;
+        if (checkpoint_read_extra(r->opt.resume, "word_order", &r->order, &rows, &cols, "word_order_found", &found, err,
+                                  sizeof err))
+            return runtime_usage_error(info, "--resume %s", err);
+        r->order_rows = r->order_cap = rows;
+        r->order_cols = (int)cols;
+        r->order_from = r->step - rows;
+        if (found && sscanf(found, "%ld %d %d %d %f", &r->order_found, &r->order_layer, &r->order_head, &r->order_dir,
+                            &r->order_share) != 5)
+            r->order_found = 0;
+        free(found);
     }
     return -1;
 }
@@ -562,9 +576,12 @@ void kit_evaluate(Run *r, float *extra)
 int kit_save(Run *r, const char *path, char *err, size_t errlen)
 {
     CheckpointState cs = checkpoint_state(r);
-    char *s = settings_json(r);
+    char *s = settings_json(r), found[96];
     if (!s) return engine_error(err, errlen, "%s: out of memory", path);
     cs.settings_json = s;
+    snprintf(found, sizeof found, "%ld %d %d %d %.9g", r->order_found, r->order_layer, r->order_head, r->order_dir,
+             (double)r->order_share);
+    cs.meta = found;
     int rc = checkpoint_save(path, &cs, err, errlen);
     free(s);
     return rc;

@@ -1,6 +1,8 @@
 /* common.c — engine_fail and the thread setting. */
 #include "common.h"
 
+#include <math.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
@@ -70,4 +72,15 @@ int engine_threads(void)
 #else
     return 1;
 #endif
+}
+
+double engine_json_float(float x)
+{
+    if (!isfinite(x)) return x;
+    char buf[32];
+    for (int p = 1; p <= 9; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, (double)x);
+        if (strtof(buf, NULL) == x) return strtod(buf, NULL);
+    }
+    return x;
 }

@@ -32,6 +32,10 @@ void engine_fail(const char *file, int line, const char *fmt, ...);
 ENGINE_PRINTF(3, 4)
 int engine_error(char *err, size_t errlen, const char *fmt, ...);
 
+/* A float as a person would type it, for JSON: the double nearest the shortest decimal that
+ * reads back as the same float (0.001f -> 0.001, not 0.0010000000474974513). */
+double engine_json_float(float x);
+
 /* Writes a file so that a crash never leaves half of it under its real name: write() fills
  * PATH.tmp, which is then renamed to PATH. write returns false on an error of its own.
  * 0, or -1 with a message naming PATH. */

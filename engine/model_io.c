@@ -22,7 +22,7 @@ static cJSON *config_json(const ModelConfig *c)
     cJSON_AddStringToObject(j, "model_type", model_type_name[c->kind]);
     cJSON_AddNumberToObject(j, "vocab_size", c->vocab_size);
     cJSON_AddNumberToObject(j, "pad_token_id", c->pad_token_id);
-    cJSON_AddNumberToObject(j, "initializer_range", c->initializer_range);
+    cJSON_AddNumberToObject(j, "initializer_range", engine_json_float(c->initializer_range));
     cJSON_AddBoolToObject(j, "tie_word_embeddings", true);
     switch (c->kind) {
     case MODEL_GPT2:
@@ -33,7 +33,7 @@ static cJSON *config_json(const ModelConfig *c)
         cJSON_AddNumberToObject(j, "n_positions", c->max_position_embeddings);
         cJSON_AddNumberToObject(j, "n_ctx", c->max_position_embeddings);
         cJSON_AddStringToObject(j, "activation_function", act_name(c->hidden_act));
-        cJSON_AddNumberToObject(j, "layer_norm_epsilon", c->layer_norm_eps);
+        cJSON_AddNumberToObject(j, "layer_norm_epsilon", engine_json_float(c->layer_norm_eps));
         cJSON_AddNumberToObject(j, "resid_pdrop", 0);
         cJSON_AddNumberToObject(j, "embd_pdrop", 0);
         cJSON_AddNumberToObject(j, "attn_pdrop", 0);
@@ -60,7 +60,7 @@ static cJSON *config_json(const ModelConfig *c)
         cJSON_AddNumberToObject(j, "max_position_embeddings", c->max_position_embeddings);
         cJSON_AddNumberToObject(j, "type_vocab_size", c->type_vocab_size);
         cJSON_AddStringToObject(j, "hidden_act", act_name(c->hidden_act));
-        cJSON_AddNumberToObject(j, "layer_norm_eps", c->layer_norm_eps);
+        cJSON_AddNumberToObject(j, "layer_norm_eps", engine_json_float(c->layer_norm_eps));
         cJSON_AddNumberToObject(j, "hidden_dropout_prob", 0);
         cJSON_AddNumberToObject(j, "attention_probs_dropout_prob", 0);
         cJSON_AddStringToObject(j, "position_embedding_type", "absolute");

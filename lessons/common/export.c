@@ -27,15 +27,17 @@ static char *lesson_json(const Run *r)
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "lesson", l->info.name);
     cJSON_AddNumberToObject(j, "step", (double)r->step);
-    cJSON_AddNumberToObject(j, "seed", (double)r->opt.seed);
+    char seed[32]; /* 64-bit, exactly: a double would round seeds above 2^53 */
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->opt.seed);
+    cJSON_AddRawToObject(j, "seed", seed);
     cJSON_AddNumberToObject(j, "batch_size", r->B);
     cJSON_AddNumberToObject(j, "seq_len", r->T);
     cJSON *losses = cJSON_AddObjectToObject(j, "losses");
-    cJSON_AddNumberToObject(losses, "total", r->loss);
-    for (int i = 0; i < l->nparts; i++) cJSON_AddNumberToObject(losses, l->parts[i], r->parts[i]);
+    cJSON_AddNumberToObject(losses, "total", engine_json_float(r->loss));
+    for (int i = 0; i < l->nparts; i++) cJSON_AddNumberToObject(losses, l->parts[i], engine_json_float(r->parts[i]));
     cJSON *settings = cJSON_AddObjectToObject(j, "settings");
     for (int i = 0; i < l->info.nkeys; i++) cJSON_AddNumberToObject(settings, l->info.keys[i].name, r->opt.value[i]);
-    cJSON_AddNumberToObject(settings, "lr", r->opt.lr);
+    cJSON_AddNumberToObject(settings, "lr", engine_json_float(r->opt.lr));
     cJSON_AddNumberToObject(settings, "batch_size", r->B);
     cJSON *tied = cJSON_AddArrayToObject(j, "tied");
     for (int t = 0; l->tied && l->tied[t]; t++) {
@@ -151,7 +153,7 @@ void kit_describe(const Lesson *l, FILE *f)
     cJSON_AddStringToObject(j, "title", l->info.title);
     cJSON_AddStringToObject(j, "summary", l->info.summary);
     cJSON_AddNumberToObject(j, "default_batch", l->info.default_batch);
-    cJSON_AddNumberToObject(j, "default_lr", l->info.default_lr);
+    cJSON_AddNumberToObject(j, "default_lr", engine_json_float(l->info.default_lr));
     cJSON *keys = cJSON_AddArrayToObject(j, "settings");
     for (int i = 0; i < l->info.nkeys; i++) {
         const KeyDef *k = &l->info.keys[i];

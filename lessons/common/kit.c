@@ -123,7 +123,9 @@ static char *settings_json(const Run *r)
 {
     const LessonInfo *info = &r->lesson->info;
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "seed", (double)r->opt.seed);
+    char seed[32]; /* as text: a double would round seeds above 2^53 */
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)r->opt.seed);
+    cJSON_AddStringToObject(j, "seed", seed);
     cJSON_AddNumberToObject(j, "batch", r->opt.batch);
     cJSON_AddNumberToObject(j, "lr", r->opt.lr);
     cJSON *k = cJSON_AddObjectToObject(j, "keys");
@@ -141,13 +143,15 @@ static int apply_checkpoint_settings(const LessonInfo *info, RunOptions *o, cons
     int rc = -1;
     const cJSON *seed = cJSON_GetObjectItem(j, "seed"), *batch = cJSON_GetObjectItem(j, "batch"),
                 *lr = cJSON_GetObjectItem(j, "lr"), *k = cJSON_GetObjectItem(j, "keys");
-    if (!cJSON_IsNumber(seed) || !cJSON_IsNumber(batch) || !cJSON_IsNumber(lr) || !cJSON_IsObject(k)) {
+    if (!(cJSON_IsString(seed) || cJSON_IsNumber(seed)) || !cJSON_IsNumber(batch) || !cJSON_IsNumber(lr) ||
+        !cJSON_IsObject(k)) {
         cJSON_Delete(j);
         return runtime_usage_error(info, "--resume %s: incomplete settings", o->resume);
     }
-    if (o->seed_set && (double)o->seed != seed->valuedouble)
-        rc = runtime_usage_error(info, "--seed %llu conflicts with the checkpoint's %.0f", (unsigned long long)o->seed,
-                                 seed->valuedouble);
+    uint64_t saved_seed = cJSON_IsString(seed) ? strtoull(seed->valuestring, NULL, 10) : (uint64_t)seed->valuedouble;
+    if (o->seed_set && o->seed != saved_seed)
+        rc = runtime_usage_error(info, "--seed %llu conflicts with the checkpoint's %llu", (unsigned long long)o->seed,
+                                 (unsigned long long)saved_seed);
     else if (o->batch_set && o->batch != batch->valueint)
         rc = runtime_usage_error(info, "--batch %d conflicts with the checkpoint's %d", o->batch, batch->valueint);
     else if (o->lr_set && (float)lr->valuedouble != o->lr)
@@ -161,7 +165,7 @@ static int apply_checkpoint_settings(const LessonInfo *info, RunOptions *o, cons
         o->value[i] = v->valuedouble;
     }
     if (rc < 0) {
-        o->seed = (uint64_t)seed->valuedouble;
+        o->seed = saved_seed;
         o->batch = batch->valueint;
         o->lr = (float)lr->valuedouble;
     }

@@ -222,6 +222,14 @@ with tempfile.TemporaryDirectory() as tmp:
         check("lesson.json reads as JSON", False, ex)
     B, T = lj.get("batch_size"), lj.get("seq_len")
     defaults = {s["name"]: s["default"] for s in SETTINGS}
+    # numbers as a person would type them: no float widened to double (0.0010000000474974513)
+    import re
+    long_numbers = []
+    for f in ["lesson.json"] + [m["folder"] + "/config.json" for m in MODELS]:
+        text = open(os.path.join(a, f)).read()
+        long_numbers += [f + ": " + n for n in re.findall(r"-?\d+\.\d*(?:e-?\d+)?", text)
+                         if len(re.sub(r"[^0-9]", "", n.split("e")[0]).strip("0")) > 9]
+    check("JSON numbers are the shortest decimals (at most 9 significant digits)", not long_numbers, str(long_numbers[:5]))
 
     def lesson_json():
         why = []

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A lesson program through the contract of shared/spec/CLI.md and EXPORT.md, as an outside test
+"""A lesson program through the contract of docs/CLI.md and docs/EXPORT.md, as an outside test
 sees it: flags, exit statuses, one-line messages, nothing written on bad input, every file of the
 export for every model, byte-identical exports for the same flags, and a resumed run identical to
 an uninterrupted one.

@@ -1,4 +1,4 @@
-/* runtime.h — what every lesson program shares: the command line of docs/
+/* runtime.h — what every lesson program shares: the command line of docs/CLI.md,
  * the settings (Hugging Face model keys and the lesson's own keys, each with a range), where
  * the shipped data lives, progress on the terminal, and the files a run writes (export,
  * checkpoint, screenshot), always to a temporary name renamed into place.

@@ -597,11 +597,12 @@ static bool one_face(Viz *v, VizFont font, int px, TTF_Font *prim, const char *t
 }
 
 /* The width of text drawn run by run: each run as wide as SDL_ttf renders it (no kerning
- * across the face change). Works on a copy, each run NUL-terminated in turn. */
+ * across the face change). Works on a copy, each run NUL-terminated in turn; the copy is on
+ * the stack for any line the Markdown panel measures, as widths are measured every frame. */
 static int runs_width(Viz *v, const char *text, VizFont font, int px, TTF_Font *prim)
 {
     size_t n = strlen(text);
-    char local[512], *copy = n < sizeof local ? local : malloc(n + 1);
+    char local[2048], *copy = n < sizeof local ? local : malloc(n + 1);
     if (!copy) return 0;
     memcpy(copy, text, n + 1);
     int total = 0;

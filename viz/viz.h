@@ -5,10 +5,11 @@
  * The same code draws into a window (SDL_Renderer of the window) or into an offscreen
  * surface with SDL's software renderer (--screenshot, the export's frame.png, the tests).
  * Text goes through SDL2_ttf with DejaVu Sans / Sans Mono; what DejaVu has no glyph for
- * (Hangul, kana, CJK ideographs) is drawn with a fallback face of the same style found through
- * fontconfig (Noto Sans CJK KR on Debian, package fonts-noto-cjk). Rendered strings are
- * cached, so a frame does not rasterise text that did not change. Colormaps are perceptually uniform:
- * viridis for probabilities, a blue–white–red diverging map for signed values.
+ * (Hangul, kana, CJK ideographs) is drawn with a fallback face of the same style found
+ * through fontconfig (Noto Sans CJK KR on Debian, package fonts-noto-cjk). Rendered strings
+ * are cached, so a frame does not rasterise text that did not change. Colormaps are
+ * perceptually uniform: viridis for probabilities, a blue–white–red diverging map for signed
+ * values.
  * Hovering a heatmap cell, a plot or a token shows its exact value in a tooltip. */
 #ifndef FMLAB_VIZ_H
 #define FMLAB_VIZ_H

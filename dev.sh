@@ -13,10 +13,11 @@ case "$mode" in
   *) echo "usage: ./dev.sh run [fmlab args] | ./dev.sh test" >&2; exit 2 ;;
 esac
 
-# What building and running need, then what the tests add: PyTorch as the parity oracle,
+# What building and running need (Noto Sans CJK draws the Hangul that DejaVu lacks, found
+# through fontconfig), then what the tests add: PyTorch as the parity oracle,
 # OpenBLAS as the benchmark peer, Xvfb/xdotool/ImageMagick to drive and photograph the window.
 pkgs=(gcc meson ninja-build pkg-config libcjson-dev libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev
-      libcglm-dev fonts-dejavu-core)
+      libcglm-dev libfontconfig-dev fonts-dejavu-core fonts-noto-cjk)
 if [ "$mode" = test ]; then
   pkgs+=(libcmocka-dev libopenblas-dev python3 python3-torch python3-numpy xvfb xauth xdotool imagemagick)
 fi

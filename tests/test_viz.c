@@ -1,8 +1,9 @@
 /* test_viz.c — the widgets drawn offscreen, checked pixel by pixel: heatmap cells carry the
  * colormap's colour for their value, nothing is drawn outside a widget's rectangle, token
  * boxes carry their fills, text puts ink where it says, colormaps hit their published end
- * points, the text cache does not grow for repeated strings, PNGs round-trip, and the layout
- * helper hands out exact rectangles. */
+ * points, the text cache does not grow for repeated strings, Hangul (which DejaVu lacks) is
+ * drawn by the fallback face with widths that agree and wraps in Markdown, PNGs round-trip,
+ * and the layout helper hands out exact rectangles. */
 #define _DEFAULT_SOURCE
 #include <math.h>
 #include <setjmp.h>
@@ -437,6 +438,232 @@ static void test_create_renderer(void **state)
     free(saved);
 }
 
+/* ---- Hangul: what DejaVu lacks, drawn by the fallback face ---- */
+
+/* Whether this machine has a font with Hangul, asked of fontconfig (and at Debian's paths)
+ * apart from viz, so that viz not finding one it should is a failure, not a skip. */
+static bool machine_has_hangul_font(void)
+{
+    char line[1024] = "";
+    FILE *p = popen("fc-list :lang=ko file 2>/dev/null", "r");
+    if (p) {
+        if (!fgets(line, sizeof line, p)) line[0] = 0;
+        pclose(p);
+    }
+    if (line[0]) return true;
+    const char *known[] = {"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+                           "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"};
+    for (size_t k = 0; k < sizeof known / sizeof *known; k++) {
+        FILE *f = fopen(known[k], "rb");
+        if (f) {
+            fclose(f);
+            return true;
+        }
+    }
+    return false;
+}
+
+#define SKIP_WITHOUT_HANGUL_FONT()                                                                  \
+    do {                                                                                            \
+        if (!machine_has_hangul_font()) {                                                           \
+            print_message("skipped: no font with Hangul on this machine (Debian: fonts-noto-cjk)\n"); \
+            skip();                                                                                 \
+        }                                                                                           \
+    } while (0)
+
+/* The pixels of a string drawn alone at (10, 10), w × h of them, into out (a w*h array),
+ * as 0 for background and 1 for ink; returns the count of ink pixels. */
+enum { GW = 120, GH = 60 };
+static int glyph_pixels(const char *text, VizFont font, float size, unsigned char out[GH][GW])
+{
+    viz_begin(&v);
+    viz_text(&v, 10, 10, text, font, size, VIZ_TEXT, ALIGN_LEFT);
+    int ink = 0;
+    for (int y = 0; y < GH; y++)
+        for (int x = 0; x < GW; x++) ink += out[y][x] = !near(pixel(10 + x, 10 + y), VIZ_BG, 40);
+    return ink;
+}
+
+static int differing(unsigned char a[GH][GW], unsigned char b[GH][GW])
+{
+    int n = 0;
+    for (int y = 0; y < GH; y++)
+        for (int x = 0; x < GW; x++) n += a[y][x] != b[y][x];
+    return n;
+}
+
+/* Hangul draws glyphs, not DejaVu's box: in every style, "한" is ink unlike a code point that
+ * no font has (U+10FFFD, private use), and different syllables draw differently. */
+static void test_hangul_glyphs(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_HANGUL_FONT();
+    for (int f = 0; f < FONT_COUNT; f++) {
+        long index = -1;
+        const char *path = viz_fallback_font(&v, (VizFont)f, &index);
+        assert_non_null(path);
+        assert_true(index >= 0);
+        static unsigned char han[GH][GW], guk[GH][GW], none[GH][GW];
+        int ink_han = glyph_pixels("\xED\x95\x9C", (VizFont)f, 24, han);       /* 한 */
+        int ink_guk = glyph_pixels("\xEA\xB5\xAD", (VizFont)f, 24, guk);       /* 국 */
+        int ink_none = glyph_pixels("\xF4\x8F\xBF\xBD", (VizFont)f, 24, none); /* U+10FFFD */
+        assert_true(ink_han > 40 && ink_guk > 40 && ink_none > 0);
+        int d_box = differing(han, none), d_syl = differing(han, guk);
+        if (d_box < 40 || d_syl < 40)
+            print_message("font %d (%s, face %ld): 한 differs from the box in %d pixels, from 국 in %d\n", f, path,
+                          index, d_box, d_syl);
+        assert_true(d_box >= 40);
+        assert_true(d_syl >= 40);
+    }
+}
+
+/* Widths agree with what is drawn: a mixed string is as wide as its parts, viz_text returns
+ * viz_text_width, ink stays in the box of that width and the line height, and the Hangul
+ * sits on the Latin baseline. */
+static void test_hangul_mixed_width_and_baseline(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_HANGUL_FONT();
+    const char *mixed = "loss \xEC\x86\x90\xEC\x8B\xA4"; /* loss 손실 */
+    for (int f = 0; f < FONT_COUNT; f++) {
+        float size = 30;
+        int w = viz_text_width(&v, mixed, (VizFont)f, size);
+        int parts = viz_text_width(&v, "loss ", (VizFont)f, size) +
+                    viz_text_width(&v, "\xEC\x86\x90\xEC\x8B\xA4", (VizFont)f, size);
+        if (abs(w - parts) > 2) print_message("font %d: width %d, parts %d\n", f, w, parts);
+        assert_true(abs(w - parts) <= 2);
+        assert_true(viz_text_width(&v, "\xEC\x86\x90\xEC\x8B\xA4", (VizFont)f, size) > viz_px(&v, size));
+        viz_begin(&v);
+        int drawn = viz_text(&v, 20, 20, mixed, (VizFont)f, size, VIZ_TEXT, ALIGN_LEFT);
+        assert_int_equal(drawn, w);
+        int lh = viz_text_height(&v, (VizFont)f, size);
+        assert_only_inside((VizRect){20, 20, w, lh});
+        /* the lowest ink of "loss" (no descenders) is the baseline; Hangul sits on it */
+        int wl = viz_text_width(&v, "loss", (VizFont)f, size), wls = viz_text_width(&v, "loss ", (VizFont)f, size);
+        int low_latin = -1, low_hangul = -1;
+        for (int y = 20; y < 20 + lh; y++)
+            for (int x = 20; x < 20 + w; x++)
+                if (!near(pixel(x, y), VIZ_BG, 100)) {
+                    if (x < 20 + wl) low_latin = y;
+                    else if (x >= 20 + wls) low_hangul = y;
+                }
+        assert_true(low_latin > 20 && low_hangul > 20);
+        if (abs(low_latin - low_hangul) > 3)
+            print_message("font %d: baseline of loss at %d, of Hangul at %d\n", f, low_latin, low_hangul);
+        assert_true(abs(low_latin - low_hangul) <= 3);
+    }
+    /* text_fit cuts Hangul by its own width */
+    viz_begin(&v);
+    const char *long_ko = "\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4 \xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4 "
+                          "\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4 \xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4";
+    int fw = viz_text_fit(&v, 30, 30, 100, long_ko, FONT_SANS, 14, VIZ_TEXT);
+    assert_true(fw > 50 && fw <= 100);
+    assert_only_inside((VizRect){30, 30, 100, viz_text_height(&v, FONT_SANS, 14)});
+    /* a Korean string drawn again comes from the cache */
+    int before = 0, after = 0;
+    for (int i = 0; i < VIZ_TEXT_CACHE; i++) before += v.cache[i].tex != NULL;
+    for (int k = 0; k < 10; k++) viz_text(&v, 20, 20, mixed, FONT_SANS, 14, VIZ_TEXT, ALIGN_LEFT);
+    for (int i = 0; i < VIZ_TEXT_CACHE; i++) after += v.cache[i].tex != NULL;
+    assert_true(after <= before + 1);
+}
+
+static int ink_in(VizRect r)
+{
+    int ink = 0;
+    for (int y = r.y; y < r.y + r.h; y++)
+        for (int x = r.x; x < r.x + r.w; x++) ink += !near(pixel(x, y), VIZ_BG, 0);
+    return ink;
+}
+
+/* A long Korean paragraph wraps at the spaces between its words: drawn into a narrow
+ * rectangle it takes several lines and all of its ink is there (a word running past the edge
+ * would be clipped and lose ink): as much as its words drawn one by one. */
+static void test_hangul_markdown_wraps(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_HANGUL_FONT();
+    const char *para = "\xEB\xB3\xB4\xED\x86\xB5\xEC\x9D\x98 language model\xEC\x9D\x80 "          /* 보통의 … 은 */
+                       "\xEC\x99\xBC\xEC\xAA\xBD\xEC\x97\x90\xEC\x84\x9C "                          /* 왼쪽에서 */
+                       "\xEC\x98\xA4\xEB\xA5\xB8\xEC\xAA\xBD\xEC\x9C\xBC\xEB\xA1\x9C "              /* 오른쪽으로 */
+                       "\xEC\x9D\xBD\xEC\x8A\xB5\xEB\x8B\x88\xEB\x8B\xA4. "                         /* 읽습니다. */
+                       "\xEB\xAC\xB8\xEC\x9E\xA5 \xEC\xA0\x84\xEC\xB2\xB4\xEB\xA5\xBC "             /* 문장 전체를 */
+                       "\xED\x95\x9C \xEB\xB2\x88\xEC\x97\x90 "                                     /* 한 번에 */
+                       "\xEC\x9D\xBD\xEA\xB8\xB0 \xEB\x95\x8C\xEB\xAC\xB8\xEC\x97\x90";             /* 읽기 때문에 */
+    VizRect r = {20, 20, 150, 200};
+    viz_begin(&v);
+    viz_markdown(&v, r, para, NULL);
+    assert_only_inside(r);
+    int ink = ink_in(r);
+    /* it takes four lines of the narrow rectangle (ink from the first to beyond the third) */
+    int top = -1, bottom = -1, lh = viz_text_height(&v, FONT_SANS, 12);
+    for (int y = r.y; y < r.y + r.h; y++)
+        if (ink_in((VizRect){r.x, y, r.w, 1}) > 0) {
+            if (top < 0) top = y;
+            bottom = y;
+        }
+    assert_true(top >= r.y && bottom - top + 1 > 3 * lh);
+    /* the same words, each drawn alone (with the space after it, as the panel draws them) */
+    int words_ink = 0;
+    char word[256];
+    for (const char *p = para; *p;) {
+        size_t k = 0;
+        while (p[k] && p[k] != ' ') k++;
+        if (p[k] == ' ') k++;
+        memcpy(word, p, k);
+        word[k] = 0;
+        p += k;
+        viz_begin(&v);
+        viz_text(&v, 10, 10, word, FONT_SANS, 12, VIZ_TEXT, ALIGN_LEFT);
+        words_ink += ink_in((VizRect){0, 0, v.w, v.h});
+    }
+    if (ink < words_ink * 98 / 100) print_message("paragraph ink %d, its words' %d\n", ink, words_ink);
+    assert_true(ink >= words_ink * 98 / 100);
+}
+
+/* The Korean notes of the mlm lesson, in a panel: drawn, and only inside it. */
+static void test_korean_notes_panel(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_HANGUL_FONT();
+    FILE *f = fopen(FMLAB_ASSETS "/../lessons/mlm/notes.ko.md", "rb");
+    assert_non_null(f);
+    static char md[65536];
+    size_t n = fread(md, 1, sizeof md - 1, f);
+    fclose(f);
+    md[n] = 0;
+    VizRect r = {30, 30, 260, 240};
+    int scroll = 0;
+    viz_begin(&v);
+    viz_markdown(&v, r, md, &scroll);
+    assert_only_inside(r);
+    assert_true(ink_in(r) > 2000);
+    /* scrolled to the end (clamped by the panel), still only inside */
+    scroll = 1 << 20;
+    viz_begin(&v);
+    viz_markdown(&v, r, md, &scroll);
+    assert_true(scroll > 0 && scroll < (1 << 20));
+    assert_only_inside(r);
+    /* a Korean token strip, tooltip-free, and a Korean rotated y label stay inside too */
+    const char *toks[3] = {"\xEC\x86\x90\xEC\x8B\xA4", "loss", "\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4"};
+    VizColor fills[3] = {VIZ_GRID, VIZ_GRID, VIZ_ACCENT[0]};
+    VizRect tr = {10, 10, 380, 60};
+    viz_begin(&v);
+    assert_true(viz_tokens(&v, tr, toks, fills, 3, 11, NULL) == viz_tokens_height(&v, tr.w, toks, 3, 11));
+    assert_only_inside(tr);
+    float y[20];
+    for (int i = 0; i < 20; i++) y[i] = 1.0f / (i + 1);
+    VizPlot p = {0};
+    p.xlabel = "\xEB\x8B\xA8\xEA\xB3\x84";  /* 단계 */
+    p.ylabel = "\xEC\x86\x90\xEC\x8B\xA4";  /* 손실 */
+    p.series[0] = (VizSeries){.name = "\xED\x95\x99\xEC\x8A\xB5", .y = y, .n = 20, .color = VIZ_ACCENT[1]};
+    p.nseries = 1;
+    p.hline[0] = p.hline[1] = NAN;
+    VizRect pr = {30, 40, 300, 180};
+    viz_begin(&v);
+    viz_lineplot(&v, pr, &p);
+    assert_only_inside(pr);
+}
+
 static void test_png_roundtrip(void **state)
 {
     (void)state;
@@ -492,6 +719,10 @@ int main(void)
         cmocka_unit_test(test_layout_split),
         cmocka_unit_test(test_create_renderer),
         cmocka_unit_test(test_png_roundtrip),
+        cmocka_unit_test(test_hangul_glyphs),
+        cmocka_unit_test(test_hangul_mixed_width_and_baseline),
+        cmocka_unit_test(test_hangul_markdown_wraps),
+        cmocka_unit_test(test_korean_notes_panel),
     };
     return cmocka_run_group_tests_name("viz", tests, setup, teardown);
 }

@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef VIZ_HAVE_FONTCONFIG
+#include <fontconfig/fontconfig.h>
+#endif
 
 const VizColor VIZ_BG = {24, 26, 32, 255};
 const VizColor VIZ_PANEL = {34, 37, 46, 255};
@@ -50,6 +53,97 @@ static int find_fonts(Viz *v, const char *assets_dir, char *err, size_t errlen)
     return 0;
 }
 
+/* The fallback faces, for what DejaVu lacks: asked of fontconfig as a sans-serif (bold, mono)
+ * face for Korean, else looked for where Debian's packages put them. A candidate counts only
+ * if it opens and has Hangul (fontconfig answers its best match even when nothing has it,
+ * DejaVu itself then). Nothing found is no error: those characters draw DejaVu's boxes. */
+static bool has_hangul(const char *path, long index)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return false;
+    fclose(fp);
+    TTF_Font *f = TTF_OpenFontIndex(path, 12, index);
+    if (!f) return false;
+    bool ok = TTF_GlyphIsProvided32(f, 0xD55C) != 0;
+    TTF_CloseFont(f);
+    return ok;
+}
+
+#ifdef VIZ_HAVE_FONTCONFIG
+static bool fontconfig_match(FcConfig *cfg, const char *pattern, char *path, size_t pathlen, long *index)
+{
+    bool found = false;
+    FcPattern *pat = cfg ? FcNameParse((const FcChar8 *)pattern) : NULL;
+    if (pat) {
+        FcConfigSubstitute(cfg, pat, FcMatchPattern);
+        FcDefaultSubstitute(pat);
+        FcResult res;
+        FcPattern *m = FcFontMatch(cfg, pat, &res);
+        FcChar8 *file = NULL;
+        int idx = 0;
+        if (m && FcPatternGetString(m, FC_FILE, 0, &file) == FcResultMatch) {
+            if (FcPatternGetInteger(m, FC_INDEX, 0, &idx) != FcResultMatch) idx = 0;
+            if (has_hangul((const char *)file, idx)) {
+                snprintf(path, pathlen, "%s", (const char *)file);
+                *index = idx;
+                found = true;
+            }
+        }
+        if (m) FcPatternDestroy(m);
+        FcPatternDestroy(pat);
+    }
+    return found;
+}
+#endif
+
+static void find_fallbacks(Viz *v)
+{
+    static const char *patterns[FONT_COUNT] = {"sans-serif:lang=ko", "sans-serif:lang=ko:weight=bold",
+                                               "monospace:lang=ko"};
+    /* Debian: fonts-noto-cjk (faces 1 and 6 of the collections: Sans CJK KR, Sans Mono CJK
+       KR), fonts-nanum, fonts-nanum-coding; each style falls back to the regular faces */
+    static const struct { const char *path; long index; } known[FONT_COUNT][5] = {
+        {{"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 1},
+         {"/usr/share/fonts/truetype/nanum/NanumGothic.ttf", 0}},
+        {{"/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc", 1},
+         {"/usr/share/fonts/truetype/nanum/NanumGothicBold.ttf", 0},
+         {"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 1},
+         {"/usr/share/fonts/truetype/nanum/NanumGothic.ttf", 0}},
+        {{"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 6},
+         {"/usr/share/fonts/truetype/nanum/NanumGothicCoding.ttf", 0},
+         {"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 1},
+         {"/usr/share/fonts/truetype/nanum/NanumGothic.ttf", 0}},
+    };
+#ifdef VIZ_HAVE_FONTCONFIG
+    FcConfig *cfg = FcInitLoadConfigAndFonts();
+#else
+    (void)patterns;
+#endif
+    for (int f = 0; f < FONT_COUNT; f++) {
+        v->fallback_path[f][0] = 0;
+        v->fallback_index[f] = 0;
+#ifdef VIZ_HAVE_FONTCONFIG
+        if (fontconfig_match(cfg, patterns[f], v->fallback_path[f], sizeof v->fallback_path[f], &v->fallback_index[f]))
+            continue;
+#endif
+        for (int k = 0; k < 5 && known[f][k].path && !v->fallback_path[f][0]; k++)
+            if (has_hangul(known[f][k].path, known[f][k].index)) {
+                snprintf(v->fallback_path[f], sizeof v->fallback_path[f], "%s", known[f][k].path);
+                v->fallback_index[f] = known[f][k].index;
+            }
+    }
+#ifdef VIZ_HAVE_FONTCONFIG
+    if (cfg) FcConfigDestroy(cfg);
+#endif
+}
+
+const char *viz_fallback_font(const Viz *v, VizFont font, long *index)
+{
+    if (font < 0 || font >= FONT_COUNT || !v->fallback_path[font][0]) return NULL;
+    if (index) *index = v->fallback_index[font];
+    return v->fallback_path[font];
+}
+
 static int common_open(Viz *v, int w, int h, float scale, const char *assets_dir, char *err, size_t errlen)
 {
     if (!TTF_WasInit() && TTF_Init() != 0) {
@@ -61,7 +155,9 @@ static int common_open(Viz *v, int w, int h, float scale, const char *assets_dir
     v->scale = scale;
     v->mouse_x = v->mouse_y = -1;
     SDL_SetRenderDrawBlendMode(v->r, SDL_BLENDMODE_BLEND);
-    return find_fonts(v, assets_dir, err, errlen);
+    if (find_fonts(v, assets_dir, err, errlen)) return -1;
+    find_fallbacks(v);
+    return 0;
 }
 
 int viz_open_offscreen(Viz *v, int w, int h, float scale, const char *assets_dir, char *err, size_t errlen)
@@ -129,8 +225,10 @@ void viz_close(Viz *v)
         free(v->cache[i].text);
     }
     for (int f = 0; f < FONT_COUNT; f++)
-        for (int s = 0; s < 64; s++)
+        for (int s = 0; s < 64; s++) {
             if (v->fonts[f][s]) TTF_CloseFont(v->fonts[f][s]);
+            if (v->fallback[f][s]) TTF_CloseFont(v->fallback[f][s]);
+        }
     if (v->surface) {
         SDL_DestroyRenderer(v->r);
         SDL_FreeSurface(v->surface);
@@ -426,13 +524,141 @@ static void line_thick(Viz *v, int x0, int y0, int x1, int y1, int thick, VizCol
     quad(v, q, c);
 }
 
+static int font_px(int px) { return px < 6 ? 6 : px > 63 + 6 ? 63 + 6 : px; }
+
 static TTF_Font *font_at(Viz *v, VizFont f, int px)
 {
-    if (px < 6) px = 6;
-    if (px > 63 + 6) px = 63 + 6;
-    void **slot = &v->fonts[f][px - 6];
-    if (!*slot) *slot = TTF_OpenFont(v->font_path[f], px);
+    void **slot = &v->fonts[f][font_px(px) - 6];
+    if (!*slot) *slot = TTF_OpenFont(v->font_path[f], font_px(px));
     return *slot;
+}
+
+/* The fallback face at a size, opened the first time a string needs it (an English dashboard
+ * never opens one), or NULL without one. */
+static TTF_Font *fallback_at(Viz *v, VizFont f, int px)
+{
+    if (!v->fallback_path[f][0]) return NULL;
+    void **slot = &v->fallback[f][font_px(px) - 6];
+    if (!*slot) *slot = TTF_OpenFontIndex(v->fallback_path[f], font_px(px), v->fallback_index[f]);
+    return *slot;
+}
+
+/* The code point at *s, moving *s past it; a malformed sequence is U+FFFD, one byte long. */
+static Uint32 utf8_next(const char **s)
+{
+    const unsigned char *p = (const unsigned char *)*s;
+    Uint32 c = p[0];
+    int n = c < 0x80 ? 0 : c < 0xC2 ? -1 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : c < 0xF5 ? 3 : -1;
+    if (n < 0) {
+        (*s)++;
+        return 0xFFFD;
+    }
+    c &= n == 0 ? 0x7F : n == 1 ? 0x1F : n == 2 ? 0x0F : 0x07;
+    for (int k = 1; k <= n; k++) {
+        if ((p[k] & 0xC0) != 0x80) {
+            (*s)++;
+            return 0xFFFD;
+        }
+        c = c << 6 | (p[k] & 0x3F);
+    }
+    *s += n + 1;
+    return c;
+}
+
+/* The face that draws code point c: the style's DejaVu face, unless it lacks c and the
+ * fallback has it. */
+static TTF_Font *face_of(Viz *v, VizFont font, int px, TTF_Font *prim, Uint32 c)
+{
+    if (c < 0x80 || TTF_GlyphIsProvided32(prim, c)) return prim;
+    TTF_Font *fb = fallback_at(v, font, px);
+    return fb && TTF_GlyphIsProvided32(fb, c) ? fb : prim;
+}
+
+/* The length in bytes of the run at the start of s that one face draws, and that face. */
+static size_t run_length(Viz *v, VizFont font, int px, TTF_Font *prim, const char *s, TTF_Font **face)
+{
+    const char *p = s;
+    *face = NULL;
+    while (*p) {
+        const char *q = p;
+        TTF_Font *f = face_of(v, font, px, prim, utf8_next(&q));
+        if (*face && f != *face) break;
+        *face = f;
+        p = q;
+    }
+    return (size_t)(p - s);
+}
+
+/* Whether DejaVu draws all of text (then it is measured and rendered whole, as SDL_ttf does). */
+static bool one_face(Viz *v, VizFont font, int px, TTF_Font *prim, const char *text)
+{
+    TTF_Font *face;
+    return text[run_length(v, font, px, prim, text, &face)] == 0 && face == prim;
+}
+
+/* The width of text drawn run by run: each run as wide as SDL_ttf renders it (no kerning
+ * across the face change). Works on a copy, each run NUL-terminated in turn; the copy is on
+ * the stack for any line the Markdown panel measures, as widths are measured every frame. */
+static int runs_width(Viz *v, const char *text, VizFont font, int px, TTF_Font *prim)
+{
+    size_t n = strlen(text);
+    char local[2048], *copy = n < sizeof local ? local : malloc(n + 1);
+    if (!copy) return 0;
+    memcpy(copy, text, n + 1);
+    int total = 0;
+    for (char *p = copy; *p;) {
+        TTF_Font *face;
+        size_t len = run_length(v, font, px, prim, p, &face);
+        char keep = p[len];
+        p[len] = 0;
+        int w = 0, h = 0;
+        if (TTF_SizeUTF8(face, p, &w, &h) == 0) total += w;
+        p[len] = keep;
+        p += len;
+    }
+    if (copy != local) free(copy);
+    return total;
+}
+
+/* text rendered: by SDL_ttf whole when DejaVu has every character, else run by run into one
+ * surface of DejaVu's line height, each run's baseline (its face's ascent below its top) on
+ * DejaVu's. */
+static SDL_Surface *render_text(Viz *v, const char *text, VizFont font, int px, VizColor c)
+{
+    TTF_Font *prim = font_at(v, font, px);
+    if (!prim) return NULL;
+    SDL_Color col = {c.r, c.g, c.b, c.a};
+    if (one_face(v, font, px, prim, text)) return TTF_RenderUTF8_Blended(prim, text, col);
+    int w = runs_width(v, text, font, px, prim), base = TTF_FontAscent(prim);
+    if (w <= 0) return NULL;
+    SDL_Surface *out = SDL_CreateRGBSurfaceWithFormat(0, w, TTF_FontHeight(prim), 32, SDL_PIXELFORMAT_ARGB8888);
+    size_t n = strlen(text);
+    char *copy = out ? malloc(n + 1) : NULL;
+    if (!copy) {
+        SDL_FreeSurface(out);
+        return NULL;
+    }
+    memcpy(copy, text, n + 1);
+    SDL_FillRect(out, NULL, 0);
+    int x = 0;
+    for (char *p = copy; *p;) {
+        TTF_Font *face;
+        size_t len = run_length(v, font, px, prim, p, &face);
+        char keep = p[len];
+        p[len] = 0;
+        SDL_Surface *s = TTF_RenderUTF8_Blended(face, p, col);
+        if (s) {
+            /* runs do not overlap: copy the pixels, coverage in alpha, as they are */
+            SDL_SetSurfaceBlendMode(s, SDL_BLENDMODE_NONE);
+            SDL_BlitSurface(s, NULL, out, &(SDL_Rect){x, base - TTF_FontAscent(face), s->w, s->h});
+            x += s->w;
+            SDL_FreeSurface(s);
+        }
+        p[len] = keep;
+        p += len;
+    }
+    free(copy);
+    return out;
 }
 
 static uint64_t hash_text(const char *s, int font, int size, VizColor c)
@@ -467,9 +693,7 @@ static VizTextEntry *text_entry(Viz *v, const char *text, VizFont font, float si
     if (e->tex) SDL_DestroyTexture(e->tex);
     free(e->text);
     memset(e, 0, sizeof *e);
-    TTF_Font *f = font_at(v, font, px);
-    if (!f) return NULL;
-    SDL_Surface *s = TTF_RenderUTF8_Blended(f, text, (SDL_Color){c.r, c.g, c.b, c.a});
+    SDL_Surface *s = render_text(v, text, font, px, c);
     if (!s) return NULL;
     e->tex = SDL_CreateTextureFromSurface(v->r, s);
     e->w = s->w;
@@ -487,9 +711,11 @@ static VizTextEntry *text_entry(Viz *v, const char *text, VizFont font, float si
 int viz_text_width(Viz *v, const char *text, VizFont font, float size)
 {
     if (!text[0]) return 0;
-    int w = 0, h = 0;
-    TTF_Font *f = font_at(v, font, viz_px(v, size));
-    if (f) TTF_SizeUTF8(f, text, &w, &h);
+    int w = 0, h = 0, px = viz_px(v, size);
+    TTF_Font *f = font_at(v, font, px);
+    if (!f) return 0;
+    if (!one_face(v, font, px, f, text)) return runs_width(v, text, font, px, f);
+    TTF_SizeUTF8(f, text, &w, &h);
     return w;
 }
 

@@ -4,9 +4,12 @@
  *
  * The same code draws into a window (SDL_Renderer of the window) or into an offscreen
  * surface with SDL's software renderer (--screenshot, the export's frame.png, the tests).
- * Text goes through SDL2_ttf with DejaVu Sans / Sans Mono; rendered strings are cached, so
- * a frame does not rasterise text that did not change. Colormaps are perceptually uniform:
- * viridis for probabilities, a blue–white–red diverging map for signed values.
+ * Text goes through SDL2_ttf with DejaVu Sans / Sans Mono; what DejaVu has no glyph for
+ * (Hangul, kana, CJK ideographs) is drawn with a fallback face of the same style found
+ * through fontconfig (Noto Sans CJK KR on Debian, package fonts-noto-cjk). Rendered strings
+ * are cached, so a frame does not rasterise text that did not change. Colormaps are
+ * perceptually uniform: viridis for probabilities, a blue–white–red diverging map for signed
+ * values.
  * Hovering a heatmap cell, a plot or a token shows its exact value in a tooltip. */
 #ifndef FMLAB_VIZ_H
 #define FMLAB_VIZ_H
@@ -44,6 +47,9 @@ typedef struct Viz {
     float scale;                 /* text size factor (HiDPI × font scale) */
     void *fonts[FONT_COUNT][64]; /* TTF_Font * by size in px (cached) */
     char font_path[FONT_COUNT][4096];
+    void *fallback[FONT_COUNT][64];          /* the fallback face's TTF_Font * by size in px */
+    char fallback_path[FONT_COUNT][4096];    /* "" when the machine has none */
+    long fallback_index[FONT_COUNT];         /* face in a collection (.ttc) */
     VizTextEntry cache[VIZ_TEXT_CACHE];
     unsigned frame;
     int mouse_x, mouse_y;
@@ -117,6 +123,14 @@ int viz_px(const Viz *v, float size);   /* a text size (points at scale 1) in pi
 void viz_fill(Viz *v, VizRect r, VizColor c);
 void viz_frame(Viz *v, VizRect r, VizColor c);
 void viz_line(Viz *v, int x0, int y0, int x1, int y1, VizColor c);
+/* Text: a string is split into runs by whether the style's DejaVu face has each character;
+ * runs it lacks are drawn with the fallback face (same style, same pixel size) when that has
+ * them, their baselines on DejaVu's, all into the one cached texture of the string. A
+ * character neither face has draws DejaVu's box. The line's height stays DejaVu's, and widths
+ * are the sums of the runs', so they agree with what is drawn. */
+/* The fallback face of a style: its file (the face index of a collection in *index, if
+ * given), or NULL when the machine has no font with Hangul (text then draws boxes for it). */
+const char *viz_fallback_font(const Viz *v, VizFont font, long *index);
 /* Draws text with its top at y; returns its width in pixels. size in points (× scale). */
 int viz_text(Viz *v, int x, int y, const char *text, VizFont font, float size, VizColor c, VizAlign align);
 int viz_text_width(Viz *v, const char *text, VizFont font, float size);

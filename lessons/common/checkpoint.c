@@ -79,7 +79,13 @@ int checkpoint_save(const char *path, const CheckpointState *s, char *err, size_
 int checkpoint_read_settings(const char *path, char **settings_json, char *err, size_t errlen)
 {
     SafeTensors st;
-    if (st_load(&st, path, err, errlen)) return -1;
+    char inner[512];
+    if (st_load(&st, path, inner, sizeof inner)) {
+        if (strstr(inner, "No such file") || strstr(inner, "a folder") || strstr(inner, "not a regular file"))
+            snprintf(err, errlen, "%s", inner);
+        else snprintf(err, errlen, "%s: not an fmlab checkpoint (not a safetensors file: %.300s)", path, inner);
+        return -1;
+    }
     const char *fmt = st_metadata(&st, "format"), *settings = st_metadata(&st, "settings");
     int rc = 0;
     if (!fmt || strcmp(fmt, "fmlab-checkpoint") || !settings) {

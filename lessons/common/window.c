@@ -95,16 +95,17 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&a->lock);
         while (!a->queue.count && !(a->running && !a->diverged)) pthread_cond_wait(&a->wake, &a->lock);
         Cmd c;
-        if (!kit_queue_pop(&a->queue, &c)) { /* running: train on, publishing every steps_per_frame steps */
+        bool queued = kit_queue_pop(&a->queue, &c);
+        if (!queued) { /* running: train on, publishing every steps_per_frame steps */
             c = (Cmd){.type = CMD_STEPS, .steps = a->steps_per_frame};
         }
         pthread_mutex_unlock(&a->lock);
         if (c.type == CMD_QUIT) break;
         switch (c.type) {
         case CMD_STEPS:
-            a->steps_total = c.steps;
+            a->steps_total = queued ? c.steps : 0; /* "TRAINING n of N" for a command, not for run mode */
             for (long i = 0; i < c.steps && !a->stop && !a->interrupt && !a->diverged; i++) {
-                a->steps_done = i + 1;
+                if (queued) a->steps_done = i + 1;
                 kit_next_batch(r);
                 bool div;
                 kit_step(r, true, &div, what, sizeof what);
@@ -166,7 +167,8 @@ static void *worker_main(void *arg)
                (EXPORT.md: batch N+1, forward and backward without an update) */
             char dir[128], full[4400];
             snprintf(dir, sizeof dir, "fmlab-%s-export-step%ld", info->name, r->step);
-            if (r->batch_trained || !r->have_forward) kit_next_batch(r);
+            bool next = r->batch_trained || !r->have_forward;
+            if (next) kit_next_batch(r);
             look(r);
             r->opt.force = true;
             if (kit_export(r, dir, kit_render_png, err, sizeof err)) set_message(a, "Export failed: %.400s", err);
@@ -174,7 +176,8 @@ static void *worker_main(void *arg)
                 char *abs = realpath(dir, NULL);
                 snprintf(full, sizeof full, "%s", abs ? abs : dir);
                 free(abs);
-                set_message(a, "Exported the batch on screen to %.380s/ (weights, gradients, batch, attentions, metrics).", full);
+                set_message(a, next ? "Exported the next batch (not trained on, now on screen) to %.380s/: weights, gradients, batch, attentions, metrics."
+                                    : "Exported the batch on screen to %.380s/: weights, gradients, batch, attentions, metrics.", full);
             }
             break;
         }

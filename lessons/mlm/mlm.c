@@ -307,7 +307,7 @@ static const char *const extra[] = {"accuracy",        "eval_loss",          "ev
 static const KitModelSpec models[] = {{"bert", "BertForMaskedLM", 0, true, {""}}};
 
 const Lesson mlm_lesson = {
-    .info = {"mlm", "BERT masked language model (80/10/10)",
+    .info = {"mlm", "BERT masked language model",
              "Hide 15% of the tokens of Moby-Dick and train a tiny BERT to say what was there.", keys,
              (int)(sizeof keys / sizeof keys[0]), 32, 1e-3f},
     .models = models,

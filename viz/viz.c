@@ -1239,3 +1239,14 @@ bool viz_button(Viz *v, VizRect r, const char *label, bool active)
     viz_text(v, r.x + r.w / 2, r.y + (r.h - lh) / 2, label, FONT_SANS, 11, VIZ_TEXT, ALIGN_CENTER);
     return hover && v->mouse_clicked;
 }
+
+void viz_clip(Viz *v, const VizRect *r)
+{
+    viz_flush(v);
+    if (r) {
+        SDL_Rect c = {r->x, r->y, r->w > 0 ? r->w : 0, r->h > 0 ? r->h : 0};
+        SDL_RenderSetClipRect(v->r, &c);
+    } else {
+        SDL_RenderSetClipRect(v->r, NULL);
+    }
+}

@@ -114,6 +114,9 @@ void viz_end(Viz *v);            /* draws the tooltip; presents a window's rende
  * batches). viz_end and every viz call that draws otherwise do it; call it before drawing on
  * v->r with SDL directly, or reading an offscreen surface's pixels before viz_end. */
 void viz_flush(Viz *v);
+/* Draws only inside r from now on (NULL: everywhere again); what a panel draws past its
+ * rectangle at a large text size is cut off rather than drawn over its neighbours. */
+void viz_clip(Viz *v, const VizRect *r);
 /* Writes the offscreen surface (or the window's pixels) to a PNG, atomically. */
 int viz_save_png(Viz *v, const char *path, char *err, size_t errlen);
 void viz_set_mouse(Viz *v, int x, int y, bool down, bool clicked);

@@ -479,7 +479,9 @@ static void draw_panel(Viz *v, VizRect r, int id, const KitFrame *f, const Lesso
             c.y += dy;
             c.h -= dy;
         }
+        viz_clip(v, &r); /* a lesson panel never draws over its neighbours */
         p->draw(v, c, f);
+        viz_clip(v, NULL);
     } else if (id == np + 1) {
         attention_panel(v, r, f);
     } else if (id <= np + 1 + nc) {

@@ -167,7 +167,11 @@ static void predictions_panel(Viz *v, VizRect c, const KitFrame *f)
                       w->top_id + (size_t)t * TOPK, w->top_p + (size_t)t * TOPK, TOPK, w->labels[t], VIZ_ACCENT[2]);
         shown++;
     }
-    if (!shown) viz_text(v, c.x, c.y, "No position of this sequence was selected.", FONT_SANS, 12, VIZ_DIM, ALIGN_LEFT);
+    bool any = false;
+    for (int t = 0; t < s->T; t++) any |= w->labels[t] >= 0;
+    if (!shown)
+        viz_text_fit(v, c.x, c.y, c.w, any ? "Too little room at this text size: Z enlarges this panel."
+                                           : "No position of this sequence was selected.", FONT_SANS, 12, VIZ_DIM);
 }
 
 /* The probe: the typed sentence as the model reads it (its WordPiece pieces, each [mask]

@@ -406,13 +406,15 @@ void kit_set(Run *r, int key, double value)
 {
     const KeyDef *k = &r->lesson->info.keys[key];
     value = value < k->min ? k->min : value > k->max ? k->max : value;
+    double before[MAX_KEYS];
+    memcpy(before, r->opt.value, sizeof before);
     if (!k->integer && fabs(value * 1e6 - round(value * 1e6)) < 1e-3) value = round(value * 1e6) / 1e6; /* 0.15 + 0.05 = 0.2 */
     if (k->integer) value = round(value);
     r->opt.value[key] = value;
     if (r->lesson->on_setting) r->lesson->on_setting(r, key);
     if (!r->keep_history) return;
-    if (r->nset == r->setcap) {
-        int cap = r->setcap ? 2 * r->setcap : 64;
+    if (r->nset + r->lesson->info.nkeys > r->setcap) { /* room for every key that may change */
+        int cap = 2 * r->setcap + r->lesson->info.nkeys + 64;
         KitSetting *p = realloc(r->setlog, (size_t)cap * sizeof *p);
         if (!p) return;
         r->setlog = p;
@@ -420,7 +422,7 @@ void kit_set(Run *r, int key, double value)
     }
     /* what on_setting made of every key (it may move one to honour another) */
     for (int i = 0; i < r->lesson->info.nkeys && r->nset < r->setcap; i++)
-        if (i == key || r->opt.value[i] != value) r->setlog[r->nset++] = (KitSetting){r->step, i, r->opt.value[i]};
+        if (i == key || r->opt.value[i] != before[i]) r->setlog[r->nset++] = (KitSetting){r->step, i, r->opt.value[i]};
 }
 
 int kit_rewind(Run *r, long step, char *err, size_t errlen)

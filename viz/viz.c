@@ -975,7 +975,7 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
     /* x ticks: steps, as many as their labels fit side by side */
     snprintf(lab, sizeof lab, "%ld", n);
     int nx = g.w / (viz_text_width(v, lab, FONT_MONO, tsize) * 2 + viz_px(v, 8));
-    float xstep = nice_step((float)n, nx < 1 ? 1 : nx > 5 ? 5 : nx);
+    float xstep = nice_step((float)n, nx < 2 ? 2 : nx > 5 ? 5 : nx); /* at least one labelled step */
     if (xstep < 1) xstep = 1;
     for (float t = xstep; t <= n; t += xstep) {
         int x = XPIX(t - 1);

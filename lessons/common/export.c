@@ -21,6 +21,17 @@ static int64_t symbol_size(const Run *r, char c)
     }
 }
 
+/* lesson.json's and --describe's "tied": the groups of "model/name" weights that are one */
+static void add_tied(cJSON *j, const Lesson *l)
+{
+    cJSON *tied = cJSON_AddArrayToObject(j, "tied");
+    for (int t = 0; l->tied && l->tied[t]; t++) {
+        cJSON *group = cJSON_CreateArray();
+        for (int k = 0; l->tied[t][k]; k++) cJSON_AddItemToArray(group, cJSON_CreateString(l->tied[t][k]));
+        cJSON_AddItemToArray(tied, group);
+    }
+}
+
 static char *lesson_json(const Run *r)
 {
     const Lesson *l = r->lesson;
@@ -39,12 +50,7 @@ static char *lesson_json(const Run *r)
     for (int i = 0; i < l->info.nkeys; i++) cJSON_AddNumberToObject(settings, l->info.keys[i].name, r->opt.value[i]);
     cJSON_AddNumberToObject(settings, "lr", engine_json_float(r->opt.lr));
     cJSON_AddNumberToObject(settings, "batch_size", r->B);
-    cJSON *tied = cJSON_AddArrayToObject(j, "tied");
-    for (int t = 0; l->tied && l->tied[t]; t++) {
-        cJSON *group = cJSON_CreateArray();
-        for (int k = 0; l->tied[t][k]; k++) cJSON_AddItemToArray(group, cJSON_CreateString(l->tied[t][k]));
-        cJSON_AddItemToArray(tied, group);
-    }
+    add_tied(j, l);
     cJSON_AddStringToObject(j, "version", FMLAB_VERSION);
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
@@ -200,12 +206,7 @@ void kit_describe(const Lesson *l, FILE *f)
         }
         cJSON_AddItemToArray(batch, o);
     }
-    cJSON *tied = cJSON_AddArrayToObject(j, "tied");
-    for (int t = 0; l->tied && l->tied[t]; t++) {
-        cJSON *group = cJSON_CreateArray();
-        for (int k = 0; l->tied[t][k]; k++) cJSON_AddItemToArray(group, cJSON_CreateString(l->tied[t][k]));
-        cJSON_AddItemToArray(tied, group);
-    }
+    add_tied(j, l);
     char *s = cJSON_Print(j);
     if (s) fprintf(f, "%s\n", s);
     free(s);

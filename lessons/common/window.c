@@ -220,10 +220,6 @@ static void set_running(App *a, bool on)
     pthread_mutex_unlock(&a->lock);
 }
 
-static void set_status(App *a, const char *fmt, const char *s1)
-{
-    set_message(a, fmt, s1);
-}
 
 int kit_window(Run *r, const void *view_arg)
 {
@@ -342,10 +338,10 @@ int kit_window(Run *r, const void *view_arg)
                 case SDLK_s: {
                     char path[128];
                     snprintf(path, sizeof path, "fmlab-%s-step%ld.png", info->name, a.shown.step);
-                    if (viz_save_png(&v, path, err, sizeof err)) set_status(&a, "Screenshot failed: %.400s", err);
+                    if (viz_save_png(&v, path, err, sizeof err)) set_message(&a, "Screenshot failed: %.400s", err);
                     else {
                         char *abs = realpath(path, NULL);
-                        set_status(&a, "Saved the screenshot to %s", abs ? abs : path);
+                        set_message(&a, "Saved the screenshot to %s", abs ? abs : path);
                         free(abs);
                     }
                     break;
@@ -369,7 +365,7 @@ int kit_window(Run *r, const void *view_arg)
                 case SDLK_o: a.ui.zoom = a.ui.zoom ? 0 : -1; break; /* -1: the notes */
                 case SDLK_b:
                     a.ui.no_breakpoint = !a.ui.no_breakpoint;
-                    set_status(&a, "%s", a.ui.no_breakpoint ? "Word-order breakpoint off." : "Word-order breakpoint on: the run pauses when a head first looks at the neighbouring token.");
+                    set_message(&a, "%s", a.ui.no_breakpoint ? "Word-order breakpoint off." : "Word-order breakpoint on: the run pauses when a head first looks at the neighbouring token.");
                     break;
                 case SDLK_c: a.ui.attn_fixed = !a.ui.attn_fixed; break;
                 case SDLK_z: a.ui.zoom = a.ui.zoom ? 0 : a.ui.hover_panel; break;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lessons/common/trained.h"
 #include "lessons/common/view.h"
 
 /* ---------------------------------------------------------------- snapshot ---- */
@@ -43,6 +44,14 @@ int kit_snap_init(KitSnap *s, const Run *r, const LessonView *view)
             a->p = calloc((size_t)a->L * a->NH * T * T, sizeof *a->p);
             ok = ok && a->p;
         }
+    if (r->trained && r->trained->ok) { /* the long-trained model on the same sequence */
+        KitAttn *a = &s->attn[s->nattn++];
+        snprintf(a->name, sizeof a->name, "%.16s · %.24s", l->models[0].folder, r->trained->label);
+        a->L = r->trained->model.cfg.num_hidden_layers;
+        a->NH = r->trained->model.cfg.num_attention_heads;
+        a->p = calloc((size_t)a->L * a->NH * T * T, sizeof *a->p);
+        ok = ok && a->p;
+    }
     if (view && view->snapshot_bind) {
         s->lesson_size = view->snapshot_bind(NULL, s);
         s->lesson = calloc(1, s->lesson_size);
@@ -108,6 +117,19 @@ void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus)
                     memcpy(a->p + ((size_t)layer * a->NH + h) * T * T, attn[layer] + (((size_t)s->focus * a->NH + h) * T) * T,
                            (size_t)T * T * sizeof(float));
         }
+    float **trained = k < s->nattn ? kit_trained_attention(r->trained, s->tokens, T) : NULL;
+    s->trained_share = 0;
+    for (int layer = 0; trained && layer < s->attn[k].L; layer++) {
+        int NH = s->attn[k].NH;
+        memcpy(s->attn[k].p + (size_t)layer * NH * T * T, trained[layer], (size_t)NH * T * T * sizeof(float));
+        for (int h = 0; h < NH; h++)
+            for (int dir = -1; dir <= 1 && T > 1; dir += 2) {
+                float share = kit_neighbour_share(trained[layer], 1, NH, T, h, dir);
+                if (share > s->trained_share)
+                    s->trained_share = share, s->trained_layer = layer, s->trained_head = h, s->trained_dir = dir;
+            }
+    }
+    s->trained_step = trained ? r->trained->step : 0;
     int run = s->run;
     s->run = r->run;
     copy_table(&s->metrics, &s->rows_cap, &s->rows, run == r->run, r->metrics.data, r->metrics.rows, s->ncols);
@@ -398,6 +420,15 @@ static void order_panel(Viz *v, VizRect r, const KitSnap *s)
         viz_text_fit(v, c.x, c.y + c.h - lh, c.w, line, FONT_SANS, 10, VIZ_ACCENT[3]);
         c.h -= lh;
     }
+    if (s->trained_share > 0) { /* where this goes: the long-trained model on this sequence */
+        char line[160];
+        snprintf(line, sizeof line, "trained %ld steps: layer %d head %d, %.2f on the %s token", s->trained_step,
+                 s->trained_layer + 1, s->trained_head + 1, (double)s->trained_share,
+                 s->trained_dir < 0 ? "previous" : "next");
+        int lh = viz_text_height(v, FONT_SANS, 10);
+        viz_text_fit(v, c.x, c.y + c.h - lh, c.w, line, FONT_SANS, 10, VIZ_ACCENT[2]);
+        c.h -= lh;
+    }
     viz_lineplot(v, c, &p);
 }
 
@@ -567,6 +598,7 @@ int kit_render_png(Run *r, const char *path, char *err, size_t errlen)
 {
     const LessonView *view = r->view;
     KitSnap s;
+    kit_trained(r);
     if (kit_snap_init(&s, r, view)) {
         kit_snap_free(&s);
         return engine_error(err, errlen, "out of memory");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lessons/common/checkpoint.h"
+#include "lessons/common/trained.h"
 
 const char *kit_prog(const Run *r)
 {
@@ -284,6 +285,9 @@ static void history_free(Run *r)
 void kit_free(Run *r)
 {
     history_free(r);
+    if (r->trained) kit_trained_free(r->trained);
+    free(r->trained);
+    r->trained = NULL;
     free(r->order);
     r->order = NULL;
     free(r->step_rng);
@@ -463,6 +467,16 @@ int kit_rewind(Run *r, long step, char *err, size_t errlen)
 
 /* The share of attention on the previous and next token, per layer (the best head), of the
  * batch just trained on; the first head past KIT_ORDER_FOUND is remembered. */
+float kit_neighbour_share(const float *attn, int B, int NH, int T, int h, int dir)
+{
+    double sum = 0;
+    for (int b = 0; b < B; b++) {
+        const float *P = attn + ((size_t)b * NH + h) * T * T;
+        for (int q = dir < 0 ? 1 : 0; q < (dir < 0 ? T : T - 1); q++) sum += P[(size_t)q * T + q + dir];
+    }
+    return (float)(sum / ((double)B * (T - 1)));
+}
+
 static void record_order(Run *r)
 {
     float **attn = r->models[0].attn[0];
@@ -482,12 +496,7 @@ static void record_order(Run *r)
         row[l] = 0;
         for (int h = 0; h < NH; h++)
             for (int dir = -1; dir <= 1; dir += 2) {
-                double sum = 0;
-                for (int b = 0; b < B; b++) {
-                    const float *P = attn[l] + ((size_t)b * NH + h) * T * T;
-                    for (int q = dir < 0 ? 1 : 0; q < (dir < 0 ? T : T - 1); q++) sum += P[(size_t)q * T + q + dir];
-                }
-                float share = (float)(sum / ((double)B * (T - 1)));
+                float share = kit_neighbour_share(attn[l], B, NH, T, h, dir);
                 if (share > row[l]) row[l] = share;
                 if (!r->order_found && share > KIT_ORDER_FOUND) {
                     r->order_found = r->step;

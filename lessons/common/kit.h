@@ -34,6 +34,7 @@
 #define KIT_MAX_REFS 4
 
 typedef struct Run Run;
+typedef struct KitTrained KitTrained;
 
 /* A model of the lesson: exported as <folder>/ (config.json, model.safetensors, vocab.txt,
  * and grads.safetensors when trained). Models in the same block share one ParamBlock and one
@@ -154,6 +155,7 @@ struct Run {
     const void *view;                /* the lesson's LessonView in a program with a window */
     bool batch_trained;              /* the current batch was trained on (else only looked at) */
     float diverge_above;             /* a training loss above this is divergence (0: none) */
+    KitTrained *trained;             /* the shipped long-trained model (window and PNG only) */
     /* history (window only: kit_history_on) */
     bool keep_history;
     KitSlot slots[KIT_SLOTS];
@@ -175,6 +177,9 @@ struct Run {
     float order_share;
 };
 #define KIT_ORDER_FOUND 0.5f
+/* The share of attention head h puts on the previous (dir -1) or next (+1) token, averaged
+ * over the B sequences and T-1 queries of one layer's (B, NH, T, T) probabilities. */
+float kit_neighbour_share(const float *attn, int B, int NH, int T, int h, int dir);
 
 /* ---- for the lesson's hooks ---- */
 #define KIT_SELF(r, Type) ((Type *)(r)->self)

@@ -43,6 +43,10 @@ struct KitSnap {
     long order_rows, order_cap, order_from, order_found;
     int order_cols, order_layer, order_head, order_dir;
     float order_share;
+    /* the long-trained model on the same sequence: its most positional head (share 0: none) */
+    float trained_share;
+    int trained_layer, trained_head, trained_dir;
+    long trained_step;
     const Vocab *vocab;            /* read-only after start */
     const LessonInfo *info;
     void *lesson;                  /* the lesson's blob */
@@ -65,6 +69,8 @@ typedef struct KitUiState {
     bool probing;                  /* typing a probe */
     char probe[256];
     const void *probe_result;      /* the lesson's answer to the probe, or NULL */
+    const void *probe_trained;     /* the long-trained model's answer, or NULL */
+    const char *trained;           /* "trained 12000 steps", or why there is none */
     const char *notes;
 } KitUiState;
 
@@ -116,8 +122,9 @@ typedef struct LessonView {
     int ncurves;
     const KitKey *keys;
     int nkeys;
-    /* The probe (key /): runs on the worker; result is probe_size bytes. NULL: no probe. */
-    void (*probe)(Run *r, const char *text, void *result);
+    /* The probe (key /): runs on the worker with the run's model, and with the lesson's
+     * long-trained one when it ships (trained.h); result is probe_size bytes. NULL: none. */
+    void (*probe)(Run *r, Model *model, const char *text, void *result);
     size_t probe_size;
 } LessonView;
 

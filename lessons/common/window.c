@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lessons/common/queue.h"
+#include "lessons/common/trained.h"
 #include "lessons/common/view.h"
 
 typedef struct App {
@@ -77,9 +78,12 @@ static void look(Run *r)
 static void run_probe(App *a)
 {
     if (!a->view->probe || !a->probe_text[0]) return;
-    a->view->probe(a->r, a->probe_text, a->probe_work);
+    size_t n = a->view->probe_size;
+    a->view->probe(a->r, kit_model(a->r, 0), a->probe_text, a->probe_work);
+    KitTrained *t = a->r->trained;
+    if (t && t->ok) a->view->probe(a->r, &t->model, a->probe_text, (char *)a->probe_work + n);
     pthread_mutex_lock(&a->lock);
-    memcpy(a->probe_shared, a->probe_work, a->view->probe_size);
+    memcpy(a->probe_shared, a->probe_work, 2 * n);
     a->have_probe = true;
     pthread_mutex_unlock(&a->lock);
 }
@@ -251,11 +255,13 @@ int kit_window(Run *r, const void *view_arg)
     a.view = view;
     pthread_mutex_init(&a.lock, NULL);
     pthread_cond_init(&a.wake, NULL);
+    const KitTrained *trained = kit_trained(r);
+    a.ui.trained = trained ? (trained->ok ? trained->label : trained->why) : NULL;
     if (kit_snap_init(&a.snap, r, view) || kit_snap_init(&a.shown, r, view)) return EXIT_INTERNAL;
     if (view->probe) {
-        a.probe_work = calloc(1, view->probe_size);
-        a.probe_shared = calloc(1, view->probe_size);
-        a.probe_shown = calloc(1, view->probe_size);
+        a.probe_work = calloc(2, view->probe_size); /* the run's model's answer, the trained one's */
+        a.probe_shared = calloc(2, view->probe_size);
+        a.probe_shown = calloc(2, view->probe_size);
         if (!a.probe_work || !a.probe_shared || !a.probe_shown) return EXIT_INTERNAL;
     }
     a.ui.steps_per_frame = 1;
@@ -404,8 +410,9 @@ int kit_window(Run *r, const void *view_arg)
         pthread_mutex_lock(&a.lock);
         snprintf(a.ui.status, sizeof a.ui.status, "%.250s", a.message);
         kit_snap_copy(&a.shown, &a.snap, view);
-        if (a.have_probe) memcpy(a.probe_shown, a.probe_shared, view->probe_size);
+        if (a.have_probe) memcpy(a.probe_shown, a.probe_shared, 2 * view->probe_size);
         a.ui.probe_result = a.have_probe ? a.probe_shown : NULL;
+        a.ui.probe_trained = a.have_probe && trained && trained->ok ? (char *)a.probe_shown + view->probe_size : NULL;
         pthread_mutex_unlock(&a.lock);
         viz_begin(&v);
         kit_draw(&v, &a.shown, &a.ui, view);

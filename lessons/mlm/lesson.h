@@ -48,11 +48,13 @@ typedef struct Mlm {
 typedef struct MlmProbe {
     int32_t ids[PROBE_MAX];
     int len;
+    bool cut;                 /* the sentence was longer than seq_len: its end was left out */
     float top_p[PROBE_MAX * TOPK];
     int32_t top_id[PROBE_MAX * TOPK];
 } MlmProbe;
 
-/* Runs "[CLS] text [SEP]" (every "[mask]" becomes [MASK]) through the model. */
-void mlm_probe(Run *r, const char *text, MlmProbe *out);
+/* Runs "[CLS] text [SEP]" (every "[mask]" becomes [MASK]; at most seq_len tokens, the
+ * length the models were trained at) through the model: the run's or the trained one. */
+void mlm_probe(Run *r, Model *model, const char *text, MlmProbe *out);
 
 #endif

@@ -273,13 +273,15 @@ static const void *batch_data(const Run *r, int i)
 
 /* --------------------------------------------------------------------- probe ---- */
 
-void mlm_probe(Run *r, const char *text, MlmProbe *out)
+void mlm_probe(Run *r, Model *model, const char *text, MlmProbe *out)
 {
     Mlm *m = KIT_SELF(r, Mlm);
     int32_t *ids = out->ids;
-    int k = 0;
+    int k = 0, n = tokenizer_encode_masked(&m->vocab, text, ids + 1, PROBE_MAX - 2);
+    int fit = (r->T < PROBE_MAX ? r->T : PROBE_MAX) - 2;
+    out->cut = n > fit;
     ids[k++] = TOK_CLS;
-    k += tokenizer_encode_masked(&m->vocab, text, ids + k, PROBE_MAX - 2);
+    k += n < fit ? n : fit;
     ids[k++] = TOK_SEP;
     out->len = 0;
     Tape tp;
@@ -287,7 +289,6 @@ void mlm_probe(Run *r, const char *text, MlmProbe *out)
     tp.no_grad = true;
     Batch in = {1, k, ids, NULL, NULL};
     Forward f = {0};
-    Model *model = kit_model(r, 0);
     model_forward(model, &tp, &in, &f);
     Tensor *logits = model_lm_logits(model, &tp, f.hidden);
     int V = logits->shape[2];

@@ -196,27 +196,52 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
     }
     int hover;
     int y = c.y + viz_tokens(v, (VizRect){c.x, c.y, c.w, c.h / 3}, names, fills, pr->len, 11, &hover) + viz_px(v, 4);
+    int lh = viz_text_height(v, FONT_SANS, 10);
+    if (pr->cut) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "Only the first %d tokens are read: the models were trained at seq_len %d.", s->T, s->T);
+        viz_text_fit(v, c.x, y, c.w, msg, FONT_SANS, 10, VIZ_ACCENT[3]);
+        y += lh;
+    }
     if (!nmask) {
         viz_text(v, c.x, y, "No [mask] in the sentence: add one where the model should guess.", FONT_SANS, 11, VIZ_ACCENT[3],
                  ALIGN_LEFT);
         return;
     }
-    /* every [mask], side by side, as many columns as fit */
-    int lh = viz_text_height(v, FONT_SANS, 10), cols = nmask < 4 ? nmask : 4, cw = c.w / cols, k = 0;
+    /* the guesses at every [mask]: this run's model, and the long-trained one's beside it */
+    const MlmProbe *tr = f->ui->probe_trained;
+    int models = tr ? 2 : 1, bottom = c.y + c.h;
+    if (!tr && f->ui->trained) { /* why there is no trained model to compare with */
+        bottom -= lh;
+        viz_text_fit(v, c.x, bottom, c.w, f->ui->trained, FONT_SANS, 10, VIZ_DIM);
+    }
+    if (tr) {
+        char a[64], b[96];
+        snprintf(a, sizeof a, "this run, step %ld", s->step);
+        snprintf(b, sizeof b, "%s", f->ui->trained);
+        viz_text_fit(v, c.x, y, c.w / 2 - viz_px(v, 6), a, FONT_SANS, 10, VIZ_TEXT);
+        viz_text_fit(v, c.x + c.w / 2, y, c.w / 2, b, FONT_SANS, 10, VIZ_ACCENT[2]);
+        y += lh;
+    }
+    int per_row = tr ? (nmask < 2 ? 1 : 2) : (nmask < 4 ? nmask : 4);   /* masks side by side */
+    int rows = (nmask + per_row - 1) / per_row, cw = c.w / (per_row * models), rh = (bottom - y) / rows, k = 0;
     for (int i = 0; i < pr->len; i++) {
         if (pr->ids[i] != TOK_MASK) continue;
-        int cx = c.x + (k % cols) * cw, rows = (nmask + cols - 1) / cols, rh = (c.y + c.h - y) / rows;
-        int cy = y + (k / cols) * rh;
+        int cy = y + (k / per_row) * rh;
+        for (int mo = 0; mo < models; mo++) {
+            const MlmProbe *p = mo ? tr : pr;
+            int cx = c.x + (tr ? mo * (c.w / 2) + (k % per_row) * cw : (k % per_row) * cw);
+            char head[32];
+            snprintf(head, sizeof head, "[mask %d]", k + 1);
+            viz_text(v, cx, cy, head, FONT_SANS, 10, mo ? VIZ_ACCENT[2] : VIZ_ACCENT[0], ALIGN_LEFT);
+            kit_topk_bars(v, (VizRect){cx, cy + lh, cw - viz_px(v, 6), rh - lh}, s, p->top_id + i * TOPK,
+                          p->top_p + i * TOPK, TOPK, -1, mo ? VIZ_ACCENT[2] : VIZ_ACCENT[0]);
+        }
         k++;
-        char head[32];
-        snprintf(head, sizeof head, "[mask %d]", k);
-        viz_text(v, cx, cy, head, FONT_SANS, 10, VIZ_ACCENT[0], ALIGN_LEFT);
-        kit_topk_bars(v, (VizRect){cx, cy + lh, cw - viz_px(v, 6), rh - lh}, s, pr->top_id + i * TOPK, pr->top_p + i * TOPK,
-                      TOPK, -1, VIZ_ACCENT[0]);
     }
 }
 
-static void probe_run(Run *r, const char *text, void *result) { mlm_probe(r, text, result); }
+static void probe_run(Run *r, Model *model, const char *text, void *result) { mlm_probe(r, model, text, result); }
 
 /* ------------------------------------------------------------- description ---- */
 

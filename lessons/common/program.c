@@ -51,6 +51,15 @@ static void summary(const Run *r)
                 break;
             }
     }
+    if (r->order_found)
+        printf("  word order: found at step %ld (layer %d head %d, %.2f on the %s token)\n", r->order_found,
+               r->order_layer + 1, r->order_head + 1, (double)r->order_share, r->order_dir < 0 ? "previous" : "next");
+    else if (r->order_rows) {
+        float best = 0;
+        for (int l = 0; l < r->order_cols; l++) best = fmaxf(best, r->order[(r->order_rows - 1) * r->order_cols + l]);
+        printf("  word order: not yet (the most positional head puts %.2f on a neighbour; %.2f is found)\n", (double)best,
+               (double)KIT_ORDER_FOUND);
+    }
     if (r->opt.export_dir) print_path("export:", r->opt.export_dir);
     if (r->opt.save) print_path("checkpoint:", r->opt.save);
     if (r->opt.screenshot) print_path("screenshot:", r->opt.screenshot);
@@ -61,7 +70,7 @@ static int headless(Run *r, const KitUi *ui)
     const char *prog = kit_prog(r);
     char err[1024], what[256];
     double t0 = runtime_seconds();
-    long total = r->opt.steps;
+    long total = r->opt.steps, found = r->order_found;
     for (long s = 0; s < total; s++) {
         kit_next_batch(r);
         bool diverged;
@@ -72,6 +81,12 @@ static int headless(Run *r, const KitUi *ui)
         }
         runtime_progress(s + 1, total, loss, runtime_seconds() - t0);
         print_eval(r, stderr, isatty(STDERR_FILENO) ? "\r\033[K" : "");
+        if (r->order_found != found) { /* the window's word-order breakpoint, as a line */
+            found = r->order_found;
+            fprintf(stderr, "%sstep %ld: word order found: layer %d head %d puts %.2f of its attention on the %s token\n",
+                    isatty(STDERR_FILENO) ? "\r\033[K" : "", found, r->order_layer + 1, r->order_head + 1,
+                    (double)r->order_share, r->order_dir < 0 ? "previous" : "next");
+        }
     }
     if (r->opt.save && kit_save(r, r->opt.save, err, sizeof err)) {
         fprintf(stderr, "%s: --save %s\n", prog, err);

@@ -181,6 +181,9 @@ typedef struct VizPlot {
     float hline[2];              /* horizontal reference lines (NaN = none) */
     const char *hline_name[2];
     VizColor hline_color[2];
+    long xmark;                  /* a moment marked by a vertical line: the series index + 1 (0 = none) */
+    const char *xmark_name;      /* written beside it at the top */
+    VizColor xmark_color;
     bool logy;
     int smooth;                  /* moving-average window for the first series (0 = off) */
     bool bounded;                /* the y axis stays inside [lo, hi], the quantity's domain */

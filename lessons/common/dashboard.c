@@ -380,6 +380,11 @@ static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv
                                             .points = true, .stride = s->ncols};
     p.hline[0] = cv->ref >= 0 ? (float)s->refs[cv->ref] : NAN;
     p.hline_name[0] = cv->ref_name;
+    if (s->order_found > 0 && s->order_found <= s->rows) { /* the word-order breakpoint, on every curve */
+        p.xmark = s->order_found;
+        p.xmark_name = "word order";
+        p.xmark_color = VIZ_ACCENT[3];
+    }
     p.hline_color[0] = VIZ_ACCENT[7];
     p.hline[1] = NAN;
     p.smooth = 10;
@@ -412,6 +417,10 @@ static void order_panel(Viz *v, VizRect r, const KitSnap *s)
     p.bounded = true;
     p.lo = 0;
     p.hi = 1;
+    if (s->order_found > s->order_from) {
+        p.xmark = s->order_found - s->order_from;
+        p.xmark_color = VIZ_ACCENT[3];
+    }
     if (s->order_found) {
         char line[160];
         snprintf(line, sizeof line, "step %ld: layer %d head %d looks at the %s token (%.2f)", s->order_found,

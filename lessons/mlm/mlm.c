@@ -30,7 +30,7 @@ static const KeyDef keys[] = {
     {"num_attention_heads", 4, 1, 32, true, "heads per layer (must divide hidden_size)"},
     {"intermediate_size", 256, 8, 8192, true, "feed-forward width"},
     /* lesson */
-    {"seq_len", 32, 8, 512, true, "tokens per sequence, [CLS] and [SEP] included"},
+    {"seq_len", 16, 8, 512, true, "tokens per sequence, [CLS] and [SEP] included"},
     {"mlm_probability", 0.15, 0, 1, false, "chance that a token is selected for prediction"},
     {"mask_replace_prob", 0.8, 0, 1, false, "of the selected: replaced by [MASK]"},
     {"random_replace_prob", 0.1, 0, 1, false, "of the selected: replaced by a random token"},
@@ -310,7 +310,7 @@ static const KitModelSpec models[] = {{"bert", "BertForMaskedLM", 0, true, {""}}
 const Lesson mlm_lesson = {
     .info = {"mlm", "BERT masked language model",
              "Hide 15% of the tokens of Moby-Dick and train a tiny BERT to say what was there.", keys,
-             (int)(sizeof keys / sizeof keys[0]), 32, 1e-3f},
+             (int)(sizeof keys / sizeof keys[0]), 64, 2e-3f},
     .models = models,
     .nmodels = 1,
     .parts = parts,

@@ -760,8 +760,12 @@ static void footer_keys(Viz *v, char *out, size_t n, int max_w, const KitUiState
     }
     const char *items[16];
     int k = 0;
-    if (ui->zoom) items[k++] = "Z back";
-    if (page[0]) items[k++] = page;
+    if (ui->probing) { /* keys type into the probe now */
+        items[k++] = "Enter ask the model";
+        items[k++] = "Esc stop typing";
+    }
+    if (ui->zoom && !ui->probing) items[k++] = "Z back";
+    if (page[0] && !ui->probing) items[k++] = page;
     items[k++] = "Space step";
     items[k++] = "Enter run/pause";
     items[k++] = "← back";

@@ -1,6 +1,7 @@
 /* test_kit.c — the lesson kit's parts that need no lesson and no window: the window's command
  * queue (no key press lost, in order; a full queue merges rather than drops; a reset clears
- * what was waiting) and UTF-8 editing of the probe's text. */
+ * what was waiting) and UTF-8 editing of the probe's text, the input method's composition
+ * (Hangul being typed) included. */
 #include "testutil.h"
 
 #include <string.h>
@@ -103,6 +104,53 @@ static void test_utf8_backspace(void **state)
     assert_string_equal(s, "");
 }
 
+static void test_utf8_offset_and_append(void **state)
+{
+    (void)state;
+    const char *s = "a고래b";                       /* 1 + 3 + 3 + 1 bytes */
+    assert_int_equal(kit_utf8_offset(s, 0), 0);
+    assert_int_equal(kit_utf8_offset(s, 1), 1);
+    assert_int_equal(kit_utf8_offset(s, 2), 4);
+    assert_int_equal(kit_utf8_offset(s, 3), 7);
+    assert_int_equal(kit_utf8_offset(s, 4), 8);
+    assert_int_equal(kit_utf8_offset(s, 9), 8);       /* past the end: the end */
+    assert_int_equal(kit_utf8_offset(s, -1), 0);
+    char buf[8] = "ab";
+    assert_true(kit_utf8_append(buf, sizeof buf, "고"));   /* 2 + 3 bytes + NUL: fits */
+    assert_string_equal(buf, "ab고");
+    assert_false(kit_utf8_append(buf, sizeof buf, "래c"));  /* 2 bytes left: not half a 래 */
+    assert_string_equal(buf, "ab고");
+    assert_false(kit_utf8_append(buf, sizeof buf, "xyz"));  /* whole ASCII characters do fit */
+    assert_string_equal(buf, "ab고xy");
+    assert_int_equal(strlen(buf), 7);
+}
+
+/* SDL_TEXTEDITING while a Korean input method composes 한국: the composition replaces the
+ * last one (it is not appended to the probe), the caret is at its character offset in bytes,
+ * and a composition longer than the buffer is cut between characters. */
+static void test_preedit(void **state)
+{
+    (void)state;
+    char pre[16];
+    int caret = -1;
+    kit_preedit_set(pre, sizeof pre, &caret, "ㅎ", 1);
+    assert_string_equal(pre, "ㅎ");
+    assert_int_equal(caret, 3);
+    kit_preedit_set(pre, sizeof pre, &caret, "하", 1);
+    assert_string_equal(pre, "하");
+    kit_preedit_set(pre, sizeof pre, &caret, "한", 1);
+    assert_string_equal(pre, "한");
+    assert_int_equal(caret, 3);
+    kit_preedit_set(pre, sizeof pre, &caret, "한국", 1);   /* the caret after the first */
+    assert_int_equal(caret, 3);
+    kit_preedit_set(pre, sizeof pre, &caret, "", 0);       /* committed or cancelled */
+    assert_string_equal(pre, "");
+    assert_int_equal(caret, 0);
+    kit_preedit_set(pre, sizeof pre, &caret, "가나다라마바", 6); /* 18 bytes into 16 */
+    assert_string_equal(pre, "가나다라마");
+    assert_int_equal(caret, 15);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +158,8 @@ int main(void)
         cmocka_unit_test(test_queue_full_merges),
         cmocka_unit_test(test_queue_reset_clears),
         cmocka_unit_test(test_utf8_backspace),
+        cmocka_unit_test(test_utf8_offset_and_append),
+        cmocka_unit_test(test_preedit),
     };
     return cmocka_run_group_tests_name("kit", tests, NULL, NULL);
 }

@@ -26,7 +26,8 @@ const VizColor VIZ_ACCENT[8] = {{230, 159, 0, 255},   {86, 180, 233, 255},  {0, 
                                 {240, 228, 66, 255},  {0, 114, 178, 255},   {213, 94, 0, 255},
                                 {204, 121, 167, 255}, {153, 153, 153, 255}};
 
-static const char *font_files[FONT_COUNT] = {"DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf"};
+static const char *font_files[FONT_COUNT] = {"DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono.ttf",
+                                             "DejaVuSans.ttf"};
 
 /* ------------------------------------------------------------------ setup ---- */
 
@@ -99,7 +100,7 @@ static bool fontconfig_match(FcConfig *cfg, const char *pattern, char *path, siz
 static void find_fallbacks(Viz *v)
 {
     static const char *patterns[FONT_COUNT] = {"sans-serif:lang=ko", "sans-serif:lang=ko:weight=bold",
-                                               "monospace:lang=ko"};
+                                               "monospace:lang=ko", "sans-serif:lang=ko"};
     /* Debian: fonts-noto-cjk (faces 1 and 6 of the collections: Sans CJK KR, Sans Mono CJK
        KR), fonts-nanum, fonts-nanum-coding; each style falls back to the regular faces */
     static const struct { const char *path; long index; } known[FONT_COUNT][5] = {
@@ -112,6 +113,8 @@ static void find_fallbacks(Viz *v)
         {{"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 6},
          {"/usr/share/fonts/truetype/nanum/NanumGothicCoding.ttf", 0},
          {"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 1},
+         {"/usr/share/fonts/truetype/nanum/NanumGothic.ttf", 0}},
+        {{"/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 1},
          {"/usr/share/fonts/truetype/nanum/NanumGothic.ttf", 0}},
     };
 #ifdef VIZ_HAVE_FONTCONFIG
@@ -526,10 +529,20 @@ static void line_thick(Viz *v, int x0, int y0, int x1, int y1, int thick, VizCol
 
 static int font_px(int px) { return px < 6 ? 6 : px > 63 + 6 ? 63 + 6 : px; }
 
+/* FONT_ITALIC: the regular face, slanted by SDL_ttf (a face object of its own, since the
+   style belongs to the object) */
+static void set_style(VizFont f, TTF_Font *font)
+{
+    if (font && f == FONT_ITALIC) TTF_SetFontStyle(font, TTF_STYLE_ITALIC);
+}
+
 static TTF_Font *font_at(Viz *v, VizFont f, int px)
 {
     void **slot = &v->fonts[f][font_px(px) - 6];
-    if (!*slot) *slot = TTF_OpenFont(v->font_path[f], font_px(px));
+    if (!*slot) {
+        *slot = TTF_OpenFont(v->font_path[f], font_px(px));
+        set_style(f, *slot);
+    }
     return *slot;
 }
 
@@ -539,7 +552,10 @@ static TTF_Font *fallback_at(Viz *v, VizFont f, int px)
 {
     if (!v->fallback_path[f][0]) return NULL;
     void **slot = &v->fallback[f][font_px(px) - 6];
-    if (!*slot) *slot = TTF_OpenFontIndex(v->fallback_path[f], font_px(px), v->fallback_index[f]);
+    if (!*slot) {
+        *slot = TTF_OpenFontIndex(v->fallback_path[f], font_px(px), v->fallback_index[f]);
+        set_style(f, *slot);
+    }
     return *slot;
 }
 
@@ -752,6 +768,59 @@ int viz_text_fit(Viz *v, int x, int y, int max_w, const char *text, VizFont font
     return viz_text(v, x, y, buf, font, size, c, ALIGN_LEFT);
 }
 
+/* Text broken at spaces into lines of at most max_w, drawn when `draw`; at most max_lines
+ * lines (0: no limit), the last one cut with "…" if text remains, as is a word wider than a
+ * line. Returns the number of lines. */
+static int wrap_text(Viz *v, int x, int y, int max_w, const char *text, VizFont font, float size, VizColor c,
+                     int max_lines, bool draw)
+{
+    int lh = viz_text_height(v, font, size), lines = 0;
+    char buf[512];
+    const char *p = text;
+    while (*p == ' ') p++;
+    while (*p && (max_lines <= 0 || lines < max_lines)) {
+        size_t len = strlen(p), best = 0;
+        for (size_t e = 0; e < len;) { /* the longest run of whole words that fits */
+            while (e < len && p[e] == ' ') e++;
+            while (e < len && p[e] != ' ') e++;
+            if (e >= sizeof buf) break;
+            memcpy(buf, p, e);
+            buf[e] = 0;
+            if (viz_text_width(v, buf, font, size) > max_w) break;
+            best = e;
+        }
+        bool last = max_lines > 0 && lines + 1 == max_lines;
+        if (!best || (last && best < len)) { /* cut: the rest on the last line, or a long word */
+            size_t e = 0;
+            if (!last) while (e < len && p[e] != ' ') e++;
+            else e = len;
+            if (e >= sizeof buf) e = sizeof buf - 1;
+            memcpy(buf, p, e);
+            buf[e] = 0;
+            if (draw) viz_text_fit(v, x, y + lines * lh, max_w, buf, font, size, c);
+            best = e;
+        } else if (draw) {
+            memcpy(buf, p, best);
+            buf[best] = 0;
+            viz_text(v, x, y + lines * lh, buf, font, size, c, ALIGN_LEFT);
+        }
+        lines++;
+        p += best;
+        while (*p == ' ') p++;
+    }
+    return lines;
+}
+
+int viz_text_wrap(Viz *v, int x, int y, int max_w, const char *text, VizFont font, float size, VizColor c)
+{
+    return wrap_text(v, x, y, max_w, text, font, size, c, 0, true) * viz_text_height(v, font, size);
+}
+
+int viz_text_wrap_height(Viz *v, int max_w, const char *text, VizFont font, float size)
+{
+    return wrap_text(v, 0, 0, max_w, text, font, size, VIZ_TEXT, 0, false) * viz_text_height(v, font, size);
+}
+
 bool viz_hover(const Viz *v, VizRect r)
 {
     return v->mouse_x >= r.x && v->mouse_x < r.x + r.w && v->mouse_y >= r.y && v->mouse_y < r.y + r.h;
@@ -784,13 +853,14 @@ VizColor viz_colormap(VizColormap m, float t)
 
 /* ---------------------------------------------------------------- widgets ---- */
 
-VizRect viz_panel(Viz *v, VizRect r, const char *title)
+VizRect viz_panel(Viz *v, VizRect r, const char *title, const char *short_title)
 {
     viz_fill(v, r, VIZ_PANEL);
-    int pad = viz_px(v, 8);
-    int th = title ? viz_text_height(v, FONT_BOLD, 13) : 0;
-    if (title) viz_text_fit(v, r.x + pad, r.y + pad / 2, r.w - 2 * pad, title, FONT_BOLD, 13, VIZ_TEXT);
-    return (VizRect){r.x + pad, r.y + pad / 2 + th + pad / 2, r.w - 2 * pad, r.h - th - pad - pad / 2};
+    int pad = viz_px(v, 8), w = r.w - 2 * pad;
+    if (title && short_title && viz_text_width(v, title, FONT_BOLD, 13) > w) title = short_title;
+    int lines = title ? wrap_text(v, r.x + pad, r.y + pad / 2, w, title, FONT_BOLD, 13, VIZ_TEXT, 2, true) : 0;
+    int th = lines * viz_text_height(v, FONT_BOLD, 13);
+    return (VizRect){r.x + pad, r.y + pad / 2 + th + pad / 2, w, r.h - th - pad - pad / 2};
 }
 
 static void format_value(char *buf, size_t n, float x)
@@ -803,32 +873,59 @@ static void format_value(char *buf, size_t n, float x)
     else snprintf(buf, n, "%.3g", (double)x);
 }
 
+/* The label margins (left: row labels, bottom: column labels, each at most a quarter of r)
+ * and the side of a square cell, for labels of `lsize` points. */
+static float heatmap_geometry(Viz *v, VizRect r, const VizHeatmap *h, float lsize, int *left, int *bottom)
+{
+    int right = h->colorbar ? viz_px(v, 62) : 0;
+    *left = *bottom = 0;
+    if (h->row_labels)
+        for (int i = 0; i < h->rows; i++) {
+            int w = viz_text_width(v, h->row_labels[i], FONT_MONO, lsize);
+            if (w > *left) *left = w;
+        }
+    if (*left) *left += viz_px(v, 4);
+    if (*left > r.w / 4) *left = r.w / 4;
+    if (h->col_labels) {
+        for (int j = 0; j < h->cols; j++) {
+            int w = viz_text_width(v, h->col_labels[j], FONT_MONO, lsize);
+            if (w > *bottom) *bottom = w;
+        }
+        *bottom += viz_px(v, 4);
+        if (*bottom > r.h / 4) *bottom = r.h / 4;
+    }
+    int gw = r.w - *left - right - 2, gh = r.h - *bottom - 2; /* 1 px each side for the frame */
+    if (gw < h->cols || gh < h->rows) return 0;
+    float cw = (float)gw / h->cols, ch = (float)gh / h->rows;
+    return cw < ch ? cw : ch; /* square cells */
+}
+
+/* Whether labels of line height lh can label every row: DejaVu's line height has some 20%
+   of leading, so neighbours a little closer than a line apart still do not touch. */
+static bool labels_fit(float cell, int lh) { return cell >= lh * 0.8f; }
+
 void viz_heatmap(Viz *v, VizRect r, const VizHeatmap *h, int *hover_row, int *hover_col)
 {
     if (hover_row) *hover_row = -1;
     if (hover_col) *hover_col = -1;
+    /* labels at 10 points, or a little smaller if that labels every token */
     float lsize = 10;
+    int left, bottom;
+    float cell = heatmap_geometry(v, r, h, lsize, &left, &bottom);
+    if ((h->row_labels || h->col_labels) && cell > 0 && !labels_fit(cell, viz_text_height(v, FONT_MONO, lsize)))
+        for (float sz = 9.5f; sz >= 9; sz -= 0.5f) {
+            int l2, b2;
+            float c2 = heatmap_geometry(v, r, h, sz, &l2, &b2);
+            if (labels_fit(c2, viz_text_height(v, FONT_MONO, sz))) {
+                lsize = sz;
+                cell = c2;
+                left = l2;
+                bottom = b2;
+                break;
+            }
+        }
+    if (cell <= 0) return;
     int lh = viz_text_height(v, FONT_MONO, lsize);
-    int left = 0, bottom = 0, right = h->colorbar ? viz_px(v, 62) : 0;
-    if (h->row_labels)
-        for (int i = 0; i < h->rows; i++) {
-            int w = viz_text_width(v, h->row_labels[i], FONT_MONO, lsize);
-            if (w > left) left = w;
-        }
-    if (left) left += viz_px(v, 4);
-    if (left > r.w / 4) left = r.w / 4;
-    if (h->col_labels) {
-        for (int j = 0; j < h->cols; j++) {
-            int w = viz_text_width(v, h->col_labels[j], FONT_MONO, lsize);
-            if (w > bottom) bottom = w;
-        }
-        bottom += viz_px(v, 4);
-        if (bottom > r.h / 4) bottom = r.h / 4;
-    }
-    int gw = r.w - left - right - 2, gh = r.h - bottom - 2; /* 1 px each side for the frame */
-    if (gw < h->cols || gh < h->rows) return;
-    float cw = (float)gw / h->cols, ch = (float)gh / h->rows;
-    float cell = cw < ch ? cw : ch;  /* square cells */
     int x0 = r.x + left + 1, y0 = r.y + 1;
     float range = h->vmax - h->vmin;
     for (int i = 0; i < h->rows; i++)
@@ -852,14 +949,14 @@ void viz_heatmap(Viz *v, VizRect r, const VizHeatmap *h, int *hover_row, int *ho
     int used_w = (int)(h->cols * cell), used_h = (int)(h->rows * cell);
     viz_frame(v, (VizRect){x0 - 1, y0 - 1, used_w + 2, used_h + 2}, VIZ_GRID);
     /* labels: every row/column when they fit, else every k-th */
-    int step_r = cell >= lh * 0.9f ? 1 : (int)ceilf(lh / cell);
+    int step_r = labels_fit(cell, lh) ? 1 : (int)ceilf(lh * 0.8f / cell);
     for (int i = 0; h->row_labels && i < h->rows; i += step_r) {
         int w = viz_text_width(v, h->row_labels[i], FONT_MONO, lsize);
         if (w > left) continue;
         viz_text(v, x0 - viz_px(v, 3), y0 + (int)(i * cell + cell / 2) - lh / 2, h->row_labels[i], FONT_MONO, lsize,
                  VIZ_DIM, ALIGN_RIGHT);
     }
-    int step_c = cell >= lh * 0.9f ? 1 : (int)ceilf(lh / cell);
+    int step_c = step_r;
     for (int j = 0; h->col_labels && j < h->cols; j += step_c) {
         /* vertical column labels: drawn letter-stacked would be unreadable, so rotate */
         VizTextEntry *e = text_entry(v, h->col_labels[j], FONT_MONO, lsize, VIZ_DIM);
@@ -930,13 +1027,50 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
         if (ymax <= ymin) ymax = ymin + 1e-3f;
     }
     if (n < 2) n = 2;
-    /* legend on top (wrapping to a second row when needed), axes left and bottom */
-    int legend_w = 0;
-    for (int s = 0; s < p->nseries; s++) legend_w += viz_px(v, 28) + viz_text_width(v, p->series[s].name, FONT_SANS, tsize);
+    /* legend on top, its entries in as many rows as they need (never cut off at the side;
+       only a name wider than the whole plot is shortened), axes left and bottom */
+    const char *lname[VIZ_MAX_SERIES + 2];
+    VizColor lcolor[VIZ_MAX_SERIES + 2];
+    bool ldashed[VIZ_MAX_SERIES + 2];
+    int nl = 0;
+    for (int s = 0; s < p->nseries; s++) {
+        lname[nl] = p->series[s].name;
+        lcolor[nl] = p->series[s].color;
+        ldashed[nl++] = false;
+    }
     for (int k = 0; k < 2; k++)
-        if (isfinite(p->hline[k]) && p->hline_name[k]) legend_w += viz_px(v, 32) + viz_text_width(v, p->hline_name[k], FONT_SANS, tsize);
-    int legend_rows = legend_w > r.w ? 2 : 1;
-    int legend_h = legend_rows * lh + viz_px(v, 4);
+        if (isfinite(p->hline[k]) && p->hline_name[k]) {
+            lname[nl] = p->hline_name[k];
+            lcolor[nl] = p->hline_color[k];
+            ldashed[nl++] = true;
+        }
+    int key_w = viz_px(v, 18), sep = viz_px(v, 12), legend_h = 0;
+    for (int pass = 0; pass < 2; pass++) { /* 0: measure the rows, 1: draw them */
+        int lx = r.x, ly = r.y, row_h = 0;
+        for (int i = 0; i < nl; i++) {
+            int tw = viz_text_width(v, lname[i], FONT_SANS, tsize), th = lh;
+            if (key_w + tw > r.w) { /* a name wider than the plot: on lines of its own */
+                tw = r.w - key_w;
+                th = viz_text_wrap_height(v, tw, lname[i], FONT_SANS, tsize);
+            }
+            if (lx + key_w + tw > r.x + r.w && lx > r.x) {
+                lx = r.x;
+                ly += row_h;
+                row_h = 0;
+            }
+            if (pass == 1) {
+                if (ldashed[i])
+                    for (int d = 0; d < 3; d++)
+                        viz_fill(v, (VizRect){lx + d * viz_px(v, 5), ly + lh / 3, viz_px(v, 3), viz_px(v, 3)}, lcolor[i]);
+                else viz_fill(v, (VizRect){lx, ly + lh / 3, viz_px(v, 14), viz_px(v, 4)}, lcolor[i]);
+                viz_text_wrap(v, lx + key_w, ly, tw, lname[i], FONT_SANS, tsize, VIZ_TEXT);
+            }
+            row_h = th > row_h ? th : row_h;
+            lx += key_w + tw + sep;
+        }
+        legend_h = ly + row_h - r.y + (nl ? viz_px(v, 4) : 0);
+        if (pass == 0 && r.h - legend_h - 2 * lh - viz_px(v, 6) < 20) return; /* no room for a plot */
+    }
     char lab[32];
     format_value(lab, sizeof lab, ymax);
     int left = viz_text_width(v, lab, FONT_MONO, tsize) + viz_px(v, 8) + lh;
@@ -947,18 +1081,6 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
     VizRect g = {r.x + left, r.y + legend_h, r.w - left - viz_px(v, 6), r.h - legend_h - bottom};
     if (g.w < 20 || g.h < 20) return;
     viz_frame(v, g, VIZ_GRID);
-    /* legend */
-    int lx = r.x + lh, ly = r.y;
-    for (int s = 0; s < p->nseries; s++) {
-        viz_fill(v, (VizRect){lx, ly + lh / 3, viz_px(v, 14), viz_px(v, 4)}, p->series[s].color);
-        lx += viz_px(v, 18) + viz_text(v, lx + viz_px(v, 18), ly, p->series[s].name, FONT_SANS, tsize, VIZ_TEXT, ALIGN_LEFT) + viz_px(v, 10);
-    }
-    for (int k = 0; k < 2; k++)
-        if (isfinite(p->hline[k]) && p->hline_name[k]) {
-            if (legend_rows > 1) { lx = r.x + lh; ly += lh; }
-            for (int d = 0; d < 3; d++) viz_fill(v, (VizRect){lx + d * viz_px(v, 6), ly + lh / 3, viz_px(v, 4), viz_px(v, 3)}, p->hline_color[k]);
-            lx += viz_px(v, 22) + viz_text(v, lx + viz_px(v, 20), ly, p->hline_name[k], FONT_SANS, tsize, VIZ_TEXT, ALIGN_LEFT) + viz_px(v, 10);
-        }
     float ylo = p->logy ? log10f(fmaxf(ymin, 1e-6f)) : ymin, yhi = p->logy ? log10f(ymax) : ymax;
 #define YPIX(val) (g.y + g.h - (int)(((p->logy ? log10f(fmaxf(val, 1e-6f)) : (val)) - ylo) / (yhi - ylo) * g.h))
 #define XPIX(i) (g.x + (int)((double)(i) / (double)(n - 1) * (g.w - 1)))
@@ -983,7 +1105,11 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
         snprintf(lab, sizeof lab, "%.0f", (double)t);
         viz_text(v, x, g.y + g.h + viz_px(v, 3), lab, FONT_MONO, tsize, VIZ_DIM, ALIGN_CENTER);
     }
-    viz_text(v, g.x + g.w / 2, g.y + g.h + lh + viz_px(v, 4), p->xlabel, FONT_SANS, tsize, VIZ_DIM, ALIGN_CENTER);
+    /* the x label centred under the plot, but inside r */
+    int xw = viz_text_width(v, p->xlabel, FONT_SANS, tsize), xc = g.x + g.w / 2;
+    if (xc + xw / 2 > r.x + r.w) xc = r.x + r.w - xw / 2;
+    if (xc - xw / 2 < r.x) xc = r.x + xw / 2;
+    viz_text_fit(v, xw > r.w ? r.x : xc - xw / 2, g.y + g.h + lh + viz_px(v, 4), r.w, p->xlabel, FONT_SANS, tsize, VIZ_DIM);
     /* y label, rotated */
     VizTextEntry *e = text_entry(v, p->ylabel, FONT_SANS, tsize, VIZ_DIM);
     if (e) {
@@ -1139,7 +1265,7 @@ int viz_tokens(Viz *v, VizRect r, const char *const *tokens, const VizColor *fil
     return y + lh + 2 * pad - r.y;
 }
 
-int viz_legend(Viz *v, int x, int y, int max_w, const char *const *names, const VizColor *colors, int n)
+static int legend(Viz *v, int x, int y, int max_w, const char *const *names, const VizColor *colors, int n, bool draw)
 {
     float size = 10;
     int lh = viz_text_height(v, FONT_SANS, size), x0 = x, y0 = y, sq = lh - viz_px(v, 4);
@@ -1149,12 +1275,24 @@ int viz_legend(Viz *v, int x, int y, int max_w, const char *const *names, const 
             x = x0;
             y += lh + viz_px(v, 2);
         }
-        viz_fill(v, (VizRect){x, y + viz_px(v, 2), sq, sq}, colors[i]);
-        viz_frame(v, (VizRect){x, y + viz_px(v, 2), sq, sq}, VIZ_DIM);
-        viz_text(v, x + sq + viz_px(v, 4), y, names[i], FONT_SANS, size, VIZ_TEXT, ALIGN_LEFT);
+        if (draw) {
+            viz_fill(v, (VizRect){x, y + viz_px(v, 2), sq, sq}, colors[i]);
+            viz_frame(v, (VizRect){x, y + viz_px(v, 2), sq, sq}, VIZ_DIM);
+            viz_text(v, x + sq + viz_px(v, 4), y, names[i], FONT_SANS, size, VIZ_TEXT, ALIGN_LEFT);
+        }
         x += w;
     }
     return y - y0 + lh;
+}
+
+int viz_legend(Viz *v, int x, int y, int max_w, const char *const *names, const VizColor *colors, int n)
+{
+    return legend(v, x, y, max_w, names, colors, n, true);
+}
+
+int viz_legend_height(Viz *v, int max_w, const char *const *names, int n)
+{
+    return legend(v, 0, 0, max_w, names, NULL, n, false);
 }
 
 /* Markdown: one pass over lines; inline spans switch fonts; words wrap at the width. */
@@ -1202,7 +1340,8 @@ void viz_markdown(Viz *v, VizRect r, const char *md, int *scroll)
         }
         int lh = viz_text_height(v, font, size);
         int x = r.x + indent;
-        /* words, with **bold**, *italic* (drawn in the accent colour) and `code` spans */
+        /* words, with **bold**, *italic* (slanted, in the text's colour: the accent colours
+           are for headings and code, and blue reads as a link) and `code` spans */
         bool bold = false, italic = false, code = false;
         char *q = text;
         while (*q) {
@@ -1215,8 +1354,8 @@ void viz_markdown(Viz *v, VizRect r, const char *md, int *scroll)
             if (*q == ' ' && k < sizeof word - 2) word[k++] = *q++;
             if (!k) { q++; continue; }
             word[k] = 0;
-            VizFont f = code ? FONT_MONO : bold || font == FONT_BOLD ? FONT_BOLD : FONT_SANS;
-            VizColor c = code ? VIZ_ACCENT[3] : italic ? VIZ_ACCENT[1] : color;
+            VizFont f = code ? FONT_MONO : bold || font == FONT_BOLD ? FONT_BOLD : italic ? FONT_ITALIC : FONT_SANS;
+            VizColor c = code ? VIZ_ACCENT[3] : color;
             int w = viz_text_width(v, word, f, size);
             if (x + w > r.x + r.w && x > r.x + indent) {
                 x = r.x + indent;

@@ -20,7 +20,8 @@
 typedef struct VizColor { unsigned char r, g, b, a; } VizColor;
 typedef struct VizRect { int x, y, w, h; } VizRect;
 
-typedef enum VizFont { FONT_SANS, FONT_BOLD, FONT_MONO, FONT_COUNT } VizFont;
+/* FONT_ITALIC is DejaVu Sans slanted by SDL_ttf (the Markdown's *emphasis*). */
+typedef enum VizFont { FONT_SANS, FONT_BOLD, FONT_MONO, FONT_ITALIC, FONT_COUNT } VizFont;
 typedef enum VizAlign { ALIGN_LEFT, ALIGN_CENTER, ALIGN_RIGHT } VizAlign;
 typedef enum VizColormap { CMAP_VIRIDIS, CMAP_DIVERGING } VizColormap;
 
@@ -138,6 +139,10 @@ const char *viz_fallback_font(const Viz *v, VizFont font, long *index);
 int viz_text(Viz *v, int x, int y, const char *text, VizFont font, float size, VizColor c, VizAlign align);
 int viz_text_width(Viz *v, const char *text, VizFont font, float size);
 int viz_text_height(Viz *v, VizFont font, float size);
+/* Text broken at spaces into lines of at most max_w (a word wider than that is cut with
+ * "…"); returns the height drawn. viz_text_wrap_height: the same height, nothing drawn. */
+int viz_text_wrap(Viz *v, int x, int y, int max_w, const char *text, VizFont font, float size, VizColor c);
+int viz_text_wrap_height(Viz *v, int max_w, const char *text, VizFont font, float size);
 /* Text cut with "…" to fit max_w. */
 int viz_text_fit(Viz *v, int x, int y, int max_w, const char *text, VizFont font, float size, VizColor c);
 bool viz_hover(const Viz *v, VizRect r);
@@ -146,8 +151,10 @@ VizColor viz_colormap(VizColormap m, float t);   /* t in [0,1] */
 VizColor viz_mix(VizColor a, VizColor b, float t);
 
 /* ---- widgets ---- */
-/* A panel with a title bar; returns the content rectangle. */
-VizRect viz_panel(Viz *v, VizRect r, const char *title);
+/* A panel with a title bar; returns the content rectangle. The title is short_title (when
+ * given) if title does not fit on one line, and wraps to a second line if that does not fit
+ * either (cut with "…" only past two lines). */
+VizRect viz_panel(Viz *v, VizRect r, const char *title, const char *short_title);
 
 typedef struct VizHeatmap {
     const float *data;           /* rows × cols, row-major */
@@ -201,8 +208,10 @@ void viz_bars(Viz *v, VizRect r, const char *const *labels, const float *values,
 int viz_tokens_height(Viz *v, int width, const char *const *tokens, int n, float size);
 int viz_tokens(Viz *v, VizRect r, const char *const *tokens, const VizColor *fills, int n, float size, int *hover);
 
-/* A legend: coloured squares with names, in one row; returns the height used. */
+/* A legend: coloured squares with names, in rows of at most max_w; returns the height used.
+ * viz_legend_height: that height, nothing drawn. */
 int viz_legend(Viz *v, int x, int y, int max_w, const char *const *names, const VizColor *colors, int n);
+int viz_legend_height(Viz *v, int max_w, const char *const *names, int n);
 
 /* A scrollable panel of Markdown: # headings, paragraphs, - lists, **bold**, *italic*,
  * `code`; formulas as Unicode text. *scroll is in pixels. */

@@ -93,6 +93,7 @@ void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus)
     const Lesson *l = r->lesson;
     int T = s->T;
     s->step = r->step;
+    s->seed = r->opt.seed;
     s->B = r->B;
     s->focus = focus < 0 ? 0 : focus % r->B;
     s->have_forward = r->have_forward;
@@ -236,6 +237,24 @@ const char *kit_notes(const LessonInfo *info, int lang)
 
 /* ------------------------------------------------------------------ panels ---- */
 
+/* The header's figures, shorter as `brief` grows (0–4): the loss's note goes, then the
+ * learning rate, then the lesson's headline (more); the step, the loss and the seed stay. */
+static void header_figures(const KitSnap *s, int brief, const char *more, char *buf, size_t n)
+{
+    char loss[80], lr[32] = "";
+    /* which batch is on screen, and so whose loss this is */
+    if (!s->have_forward) snprintf(loss, sizeof loss, "loss —");
+    else if (brief < 2)
+        snprintf(loss, sizeof loss, "loss %.3f (%s)", (double)s->loss,
+                 s->batch_trained ? (brief ? "trained batch" : "this batch, before its update")
+                                  : (brief ? "new batch" : "new batch, not trained on"));
+    else snprintf(loss, sizeof loss, "loss %.3f", (double)s->loss);
+    if (brief < 3) snprintf(lr, sizeof lr, "lr %.2g   ", (double)s->lr);
+    const char *sep = brief < 4 ? "   " : "  ";
+    snprintf(buf, n, "step %ld%s%s%s%s%s%sseed %llu", s->step, sep, loss, sep, brief < 4 ? more : "",
+             brief < 4 && more[0] ? sep : "", lr, (unsigned long long)s->seed);
+}
+
 static void header(Viz *v, VizRect r, const KitFrame *f, const LessonView *view)
 {
     const KitSnap *s = f->s;
@@ -249,27 +268,27 @@ static void header(Viz *v, VizRect r, const KitFrame *f, const LessonView *view)
     else snprintf(state, sizeof state, "%s", ui->status[0] || ui->steps_per_frame ? "PAUSED" : "");
     int sw = viz_text(v, r.x + r.w - pad, y, state, FONT_BOLD, 14, ui->running || ui->steps_total ? VIZ_ACCENT[2] : VIZ_ACCENT[0],
                       ALIGN_RIGHT);
-    char title[160];
-    snprintf(title, sizeof title, "fmlab · %s", s->info->title);
-    int avail = r.w - 2 * pad - sw - viz_px(v, 24);
-    if (viz_text_width(v, title, FONT_BOLD, 16) > avail / 2) snprintf(title, sizeof title, "fmlab-%s", s->info->name);
-    int x = r.x + pad;
-    x += viz_text_fit(v, x, y, avail / 2, title, FONT_BOLD, 16, VIZ_TEXT) + viz_px(v, 20);
-    avail = r.x + r.w - pad - sw - viz_px(v, 12) - x;
-    /* which batch is on screen, and so whose loss this is */
-    char more[200] = "", loss[80], buf[320];
+    int room = r.w - 2 * pad - sw - viz_px(v, 12) - (sw ? viz_px(v, 12) : 0);
+    char more[200] = "", buf[320];
     if (view && view->headline) view->headline(f, more, sizeof more);
-    for (int brief = 0; brief < 3; brief++) {
-        if (!s->have_forward) snprintf(loss, sizeof loss, "loss —");
-        else if (brief < 2)
-            snprintf(loss, sizeof loss, "loss %.3f (%s)", (double)s->loss,
-                     s->batch_trained ? (brief ? "trained batch" : "this batch, before its update")
-                                      : (brief ? "new batch" : "new batch, not trained on"));
-        else snprintf(loss, sizeof loss, "loss %.3f", (double)s->loss);
-        snprintf(buf, sizeof buf, "step %ld   %s   %s%slr %.2g", s->step, loss, brief < 2 ? more : "",
-                 brief < 2 && more[0] ? "   " : "", (double)s->lr);
-        if (viz_text_width(v, buf, FONT_MONO, 13) <= avail) break;
+    /* the figures at their fullest that fit beside the lesson's long title (its headline
+       kept), else beside its short name (fmlab-mlm), shortened as far as needed */
+    char title[2][160];
+    snprintf(title[0], sizeof title[0], "fmlab · %s", s->info->title);
+    snprintf(title[1], sizeof title[1], "fmlab-%s", s->info->name);
+    int t = 0, brief = 0, gap = viz_px(v, 20);
+    for (t = 0; t < 2; t++) {
+        int avail = room - viz_text_width(v, title[t], FONT_BOLD, 16) - gap;
+        for (brief = 0; brief < (t ? 5 : 4); brief++) {
+            header_figures(s, brief, more, buf, sizeof buf);
+            if (viz_text_width(v, buf, FONT_MONO, 13) <= avail) break;
+        }
+        if (brief < (t ? 5 : 4)) break;
     }
+    if (t == 2) t = 1;
+    int x = r.x + pad;
+    x += viz_text_fit(v, x, y, room, title[t], FONT_BOLD, 16, VIZ_TEXT) + gap;
+    int avail = r.x + r.w - pad - sw - viz_px(v, 12) - x;
     viz_text_fit(v, x, y + viz_px(v, 2), avail, buf, FONT_MONO, 13, VIZ_TEXT);
 }
 
@@ -300,7 +319,10 @@ static void attention_panel(Viz *v, VizRect r, const KitFrame *f)
     char ptitle[128];
     if (s->nattn > 1) snprintf(ptitle, sizeof ptitle, "Attention of %s, every layer × head (M: next model)", a->name);
     else snprintf(ptitle, sizeof ptitle, "Attention of every layer × head");
-    VizRect c = viz_panel(v, r, ptitle);
+    char brief[96];
+    if (s->nattn > 1) snprintf(brief, sizeof brief, "Attention of %s (M: next)", a->name);
+    else snprintf(brief, sizeof brief, "Attention");
+    VizRect c = viz_panel(v, r, ptitle, brief);
     int T = s->T, lh = viz_text_height(v, FONT_SANS, 10);
     if (ui->layer >= a->L) ui->layer = a->L - 1;
     if (ui->head >= a->NH) ui->head = a->NH - 1;
@@ -346,12 +368,13 @@ static void attention_panel(Viz *v, VizRect r, const KitFrame *f)
     int w = wide ? c.w - tr_area.w - gap : c.w;
     char title[160];
     snprintf(title, sizeof title, "layer %d, head %d: rows = query, columns = key", layer + 1, head + 1);
-    viz_text_fit(v, x, y, w, title, FONT_BOLD, 11, VIZ_TEXT);
-    y += viz_text_height(v, FONT_BOLD, 11) + viz_px(v, 2);
+    y += viz_text_wrap(v, x, y, w, title, FONT_BOLD, 11, VIZ_TEXT) + viz_px(v, 2);
     snprintf(title, sizeof title, "colour: %s (C: %s) · 1–9 layer · click a thumbnail",
              ui->attn_fixed ? "fixed 0–1" : "each map's own min–max", ui->attn_fixed ? "own range" : "fixed 0–1");
-    viz_text_fit(v, x, y, w, title, FONT_SANS, 10, VIZ_DIM);
-    y += viz_text_height(v, FONT_SANS, 10) + viz_px(v, 2);
+    if (viz_text_width(v, title, FONT_SANS, 10) > w) /* the keys are in the help (H) */
+        snprintf(title, sizeof title, "colour: %s (C: %s)", ui->attn_fixed ? "fixed 0–1" : "own min–max",
+                 ui->attn_fixed ? "own range" : "0–1");
+    y += viz_text_wrap(v, x, y, w, title, FONT_SANS, 10, VIZ_DIM) + viz_px(v, 2);
     const char *labels[512];
     for (int t = 0; t < T && t < 512; t++) labels[t] = kit_token(s, s->tokens[t]);
     const float *p = a->p + ((size_t)layer * a->NH + head) * T * T;
@@ -366,7 +389,7 @@ static void attention_panel(Viz *v, VizRect r, const KitFrame *f)
 
 static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv)
 {
-    VizRect c = viz_panel(v, r, cv->title);
+    VizRect c = viz_panel(v, r, cv->title, cv->short_title);
     int a = kit_metric_col(s, cv->train), b = kit_metric_col(s, cv->heldout);
     VizPlot p = {0};
     p.xlabel = "optimizer step";
@@ -399,7 +422,7 @@ static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv
  * one half, the window pauses (B turns that off) and the step is marked here. */
 static void order_panel(Viz *v, VizRect r, const KitSnap *s)
 {
-    VizRect c = viz_panel(v, r, "Word order: attention on the neighbouring token");
+    VizRect c = viz_panel(v, r, "Word order: attention on the neighbouring token", "Word order");
     static const char *const names[6] = {"layer 1", "layer 2", "layer 3", "layer 4", "layer 5", "layer 6"};
     VizPlot p = {0};
     p.xlabel = s->order_from ? "optimizer steps since the checkpoint" : "optimizer step";
@@ -441,42 +464,209 @@ static void order_panel(Viz *v, VizRect r, const KitSnap *s)
     viz_lineplot(v, c, &p);
 }
 
-/* The shared keys, then the lesson's: the help overlay and the footer come from here. */
-static const char *const shared_help[] = {
-    "**Space**: one training step (one batch); **←**: back one step, exactly",
-    "**Enter**: run / pause",
-    "**+ / -**: more or fewer steps per frame while running",
-    "**N**: draw a new batch without training",
-    "**R**: reset with the same seed; **Shift+R**: with a new seed",
-    "**Tab** / **Shift+Tab**: next / previous sequence of the batch",
-    "**1–9**: layer of the enlarged attention map; click a thumbnail for a head",
-    "**S**: screenshot PNG; **E**: export (weights, gradients, batch)",
-    "**F** or **F11**: full screen; **Ctrl+= / Ctrl+-**: text size",
-    "**A**: reveal the answers of the notes' questions; **L**: notes in English / 한국어",
-    "**Z**: the panel under the mouse on the whole window, and back; **O**: the notes on the whole window",
-    "**C**: attention colours from each map's own min–max, or fixed 0–1",
-    "**B**: pause (or not) when a head first looks at the neighbouring token",
-    "**Page Up / Page Down** or the wheel over the notes: scroll",
-    "**H** or **F1**: this help; **Esc**: leave input, or quit",
-};
+/* ---------------------------------------------------------------- help ---- */
 
-static void help_overlay(Viz *v, const LessonView *view, const KitSnap *s)
+/* The help overlay: every key, the shared ones and the lesson's, in groups (training, the
+ * lesson's settings, view, probe, files), laid out in as many columns as fit, each as wide as
+ * its text; what does not fit the window's height scrolls (Page Up / Page Down). */
+typedef struct HelpEntry { char key[40], what[112]; } HelpEntry;
+typedef struct HelpGroup { const char *name; int first, n; } HelpGroup;
+
+#define HELP_MAX 64
+#define HELP_GROUPS 5
+
+static void help_add(HelpEntry *e, int *n, const char *key, const char *what)
 {
-    VizRect r = {v->w / 6, v->h / 8, v->w * 2 / 3, v->h * 3 / 4};
-    viz_fill(v, r, (VizColor){16, 18, 24, 255});
-    viz_frame(v, r, VIZ_ACCENT[3]);
-    static char help[4096];
-    int n = snprintf(help, sizeof help, "# Keys\n");
-    for (size_t i = 0; i < sizeof shared_help / sizeof *shared_help; i++)
-        n += snprintf(help + n, sizeof help - (size_t)n, "- %s\n", shared_help[i]);
-    if (view && view->probe)
-        n += snprintf(help + n, sizeof help - (size_t)n, "- **/**: type a probe for the model; **Enter** to run it\n");
-    if (s->nattn > 1) n += snprintf(help + n, sizeof help - (size_t)n, "- **M**: the next model's attention\n");
-    for (int i = 0; view && i < view->nkeys; i++)
-        n += snprintf(help + n, sizeof help - (size_t)n, "- **%c**: %s\n", view->keys[i].key, view->keys[i].help);
-    int scroll = 0;
-    viz_markdown(v, (VizRect){r.x + viz_px(v, 16), r.y + viz_px(v, 12), r.w - viz_px(v, 32), r.h - viz_px(v, 24)}, help,
-                 &scroll);
+    if (*n >= HELP_MAX) return;
+    snprintf(e[*n].key, sizeof e[*n].key, "%s", key);
+    snprintf(e[*n].what, sizeof e[*n].what, "%s", what);
+    (*n)++;
+}
+
+/* The lesson's keys, a pair that moves one setting down and up on one line ("[ / ]"). */
+static void help_lesson_keys(HelpEntry *e, int *n, const LessonView *view)
+{
+    for (int i = 0; view && i < view->nkeys; i++) {
+        const KitKey *k = &view->keys[i], *k2 = i + 1 < view->nkeys ? &view->keys[i + 1] : NULL;
+        const char *sp = strrchr(k->help, ' ');
+        size_t stem = sp ? (size_t)(sp - k->help) : 0;
+        if (k2 && sp && !strcmp(k->setting, k2->setting) && k->step < 0 && k2->step > 0 &&
+            !strncmp(k->help, k2->help, stem + 1) && strrchr(k2->help, ' ') == k2->help + stem) {
+            char key[40], what[112];
+            snprintf(key, sizeof key, "%c / %c", k->key, k2->key);
+            snprintf(what, sizeof what, "%s / %s", k->help, k2->help + stem + 1);
+            help_add(e, n, key, what);
+            i++;
+        } else {
+            char key[8];
+            snprintf(key, sizeof key, "%c", k->key);
+            help_add(e, n, key, k->help);
+        }
+    }
+}
+
+static int help_groups(HelpEntry *e, HelpGroup *g, const LessonView *view, const KitSnap *s)
+{
+    int n = 0, ng = 0;
+    g[ng] = (HelpGroup){"Training", n, 0};
+    help_add(e, &n, "Space", "one training step (one batch)");
+    help_add(e, &n, "←", "back one step, exactly");
+    help_add(e, &n, "Enter", "run / pause");
+    help_add(e, &n, "+ / -", "more / fewer steps per frame while running");
+    help_add(e, &n, "N", "a new batch without training");
+    help_add(e, &n, "R", "reset with the same seed");
+    help_add(e, &n, "Shift+R", "reset with the next seed");
+    help_add(e, &n, "B", "pause (or not) when a head first looks at the neighbouring token");
+    g[ng].n = n - g[ng].first;
+    ng++;
+    if (view && view->nkeys) {
+        g[ng] = (HelpGroup){"Settings, while it trains", n, 0};
+        help_lesson_keys(e, &n, view);
+        g[ng].n = n - g[ng].first;
+        ng++;
+    }
+    g[ng] = (HelpGroup){"View", n, 0};
+    help_add(e, &n, "Tab / Shift+Tab", "next / previous sequence of the batch");
+    help_add(e, &n, "1–9", "layer of the enlarged attention map (click a thumbnail for a head)");
+    if (s->nattn > 1) help_add(e, &n, "M", "the next model's attention");
+    help_add(e, &n, "C", "attention colours: each map's own min–max, or fixed 0–1");
+    help_add(e, &n, "Z", "the panel under the mouse on the whole window, and back");
+    help_add(e, &n, "P / Shift+P", "next / previous panel, when large text shows one at a time (or click its tab)");
+    help_add(e, &n, "O", "the notes on the whole window, and back");
+    help_add(e, &n, "Page Up / Down", "scroll the notes (or the wheel over them)");
+    help_add(e, &n, "A", "show the answers of the notes' questions");
+    help_add(e, &n, "L", "notes in English / 한국어");
+    help_add(e, &n, "F or F11", "full screen");
+    help_add(e, &n, "Ctrl+= / Ctrl+-", "larger / smaller text");
+    help_add(e, &n, "H or F1", "this help, and back");
+    help_add(e, &n, "Esc", "quit");
+    g[ng].n = n - g[ng].first;
+    ng++;
+    if (view && view->probe) {
+        g[ng] = (HelpGroup){"Probe", n, 0};
+        help_add(e, &n, "/", "type a sentence with [mask] in it");
+        help_add(e, &n, "Enter", "ask the model (asked again after every step)");
+        help_add(e, &n, "Esc", "stop typing");
+        g[ng].n = n - g[ng].first;
+        ng++;
+    }
+    g[ng] = (HelpGroup){"Files", n, 0};
+    help_add(e, &n, "S", "screenshot (PNG)");
+    help_add(e, &n, "E", "export: weights, gradients, batch, attention");
+    g[ng].n = n - g[ng].first;
+    return ng + 1;
+}
+
+#define HELP_KEY_PT 12
+#define HELP_TEXT_PT 12
+#define HELP_HEAD_PT 13
+
+/* One column of groups g[a..b) at most col_cap wide: the width of its keys (*key_w), its
+ * own width (keys, a gap, the descriptions wrapped to what is left) and its height. */
+static int help_column(Viz *v, const HelpEntry *e, const HelpGroup *g, int a, int b, int col_cap, int *key_w,
+                       int *width)
+{
+    int kw = 0, ww = 0, h = 0, gap = viz_px(v, 10);
+    for (int i = a; i < b; i++)
+        for (int k = g[i].first; k < g[i].first + g[i].n; k++) {
+            int w = viz_text_width(v, e[k].key, FONT_BOLD, HELP_KEY_PT);
+            kw = w > kw ? w : kw;
+            w = viz_text_width(v, e[k].what, FONT_SANS, HELP_TEXT_PT);
+            ww = w > ww ? w : ww;
+        }
+    if (ww > col_cap - kw - gap) ww = col_cap - kw - gap;
+    if (ww < viz_px(v, 40)) ww = viz_px(v, 40);
+    int head = viz_text_height(v, FONT_BOLD, HELP_HEAD_PT) + viz_px(v, 4), skip = viz_px(v, 10);
+    for (int i = a; i < b; i++) {
+        h += head + (i > a ? skip : 0);
+        for (int k = g[i].first; k < g[i].first + g[i].n; k++)
+            h += viz_text_wrap_height(v, ww, e[k].what, FONT_SANS, HELP_TEXT_PT);
+    }
+    *key_w = kw;
+    *width = kw + gap + ww;
+    return h;
+}
+
+/* The tallest column when groups are cut into columns at split[1..cols-1]. */
+static int help_tallest(Viz *v, const HelpEntry *e, const HelpGroup *g, const int *split, int cols, int cap)
+{
+    int tallest = 0, kw, w;
+    for (int c = 0; c < cols; c++) {
+        int h = help_column(v, e, g, split[c], split[c + 1], cap, &kw, &w);
+        tallest = h > tallest ? h : tallest;
+    }
+    return tallest;
+}
+
+static void help_overlay(Viz *v, KitUiState *ui, const LessonView *view, const KitSnap *s)
+{
+    static HelpEntry e[HELP_MAX];
+    HelpGroup g[HELP_GROUPS];
+    int ng = help_groups(e, g, view, s);
+    int margin = viz_px(v, 16), pad = viz_px(v, 14), colgap = viz_px(v, 28);
+    int avail_w = v->w - 2 * margin - 2 * pad;
+    int title_h = viz_text_height(v, FONT_BOLD, 16) + viz_px(v, 6);
+    int avail_h = v->h - 2 * margin - 2 * pad - title_h;
+    /* the most columns (up to 3) that fit the height; columns take whole groups in order, cut
+       where the tallest column is shortest; if none fits, the shortest, scrolled */
+    int cols = 1, split[4] = {0, ng, ng, ng}, height = 1 << 30;
+    for (int n = ng < 3 ? ng : 3; n >= 1; n--) {
+        int cap = (avail_w - (n - 1) * colgap) / n, best = 1 << 30, cut[4] = {0, ng, ng, ng}, at[4] = {0, ng, ng, ng};
+        for (int c1 = n > 1 ? 1 : ng; c1 <= (n > 1 ? ng - n + 1 : ng); c1++)
+            for (int c2 = n > 2 ? c1 + 1 : ng; c2 <= (n > 2 ? ng - 1 : ng); c2++) {
+                at[1] = c1;
+                at[2] = n > 2 ? c2 : ng;
+                int t = help_tallest(v, e, g, at, n, cap);
+                if (t < best) {
+                    best = t;
+                    memcpy(cut, at, sizeof cut);
+                }
+            }
+        if (best < height || best <= avail_h) {
+            height = best;
+            cols = n;
+            memcpy(split, cut, sizeof split);
+        }
+        if (best <= avail_h) break;
+    }
+    int cap = (avail_w - (cols - 1) * colgap) / cols, kw[3], cw[3], total_w = 0;
+    for (int c = 0; c < cols; c++) {
+        help_column(v, e, g, split[c], split[c + 1], cap, &kw[c], &cw[c]);
+        total_w += cw[c] + (c ? colgap : 0);
+    }
+    bool scrolls = height > avail_h;
+    const char *title = scrolls ? "Keys (Page Up / Page Down: more)" : "Keys";
+    int tw = viz_text_width(v, title, FONT_BOLD, 16), view_h = scrolls ? avail_h : height;
+    if (total_w < tw) total_w = tw;
+    VizRect box = {(v->w - total_w) / 2 - pad, (v->h - view_h - title_h) / 2 - pad, total_w + 2 * pad,
+                   view_h + title_h + 2 * pad};
+    viz_fill(v, box, (VizColor){16, 18, 24, 255});
+    viz_frame(v, box, VIZ_ACCENT[3]);
+    int max_scroll = scrolls ? height - avail_h : 0;
+    if (ui->help_scroll > max_scroll) ui->help_scroll = max_scroll;
+    if (ui->help_scroll < 0) ui->help_scroll = 0;
+    viz_text_fit(v, box.x + pad, box.y + pad, total_w, title, FONT_BOLD, 16, VIZ_ACCENT[0]);
+    VizRect area = {box.x + pad, box.y + pad + title_h, total_w, view_h};
+    viz_clip(v, &area);
+    int x = area.x, head = viz_text_height(v, FONT_BOLD, HELP_HEAD_PT) + viz_px(v, 4), skip = viz_px(v, 10);
+    for (int c = 0; c < cols; c++) {
+        int y = area.y - ui->help_scroll, ww = cw[c] - kw[c] - viz_px(v, 10);
+        for (int i = split[c]; i < split[c + 1]; i++) {
+            if (i > split[c]) y += skip;
+            viz_text(v, x, y, g[i].name, FONT_BOLD, HELP_HEAD_PT, VIZ_ACCENT[1], ALIGN_LEFT);
+            y += head;
+            for (int k = g[i].first; k < g[i].first + g[i].n; k++) {
+                viz_text(v, x, y, e[k].key, FONT_BOLD, HELP_KEY_PT, VIZ_ACCENT[3], ALIGN_LEFT);
+                y += viz_text_wrap(v, x + kw[c] + viz_px(v, 10), y, ww, e[k].what, FONT_SANS, HELP_TEXT_PT, VIZ_TEXT);
+            }
+        }
+        x += cw[c] + colgap;
+    }
+    viz_clip(v, NULL);
+    if (scrolls) { /* a scroll bar at the box's right edge */
+        int bh = view_h * view_h / height, by = area.y + (view_h - bh) * ui->help_scroll / (max_scroll ? max_scroll : 1);
+        viz_fill(v, (VizRect){box.x + box.w - viz_px(v, 6), by, viz_px(v, 3), bh}, VIZ_GRID);
+    }
 }
 
 /* The notes with the "## Answers" section folded until the student asks (key A). */
@@ -500,42 +690,159 @@ static const char *notes_shown(const char *md, bool reveal)
     return buf;
 }
 
+static int npanels(const LessonView *view) { return view ? view->npanels : 0; }
+static int ncurves(const LessonView *view)
+{
+    int nc = view ? view->ncurves : 0;
+    return nc < KIT_MAX_CURVES ? nc : KIT_MAX_CURVES;
+}
+
+/* A panel's short name: its tab, and its title where the full one does not fit. */
+static const char *short_title(int id, const LessonView *view)
+{
+    int np = npanels(view), nc = ncurves(view);
+    if (id <= np) return view->panels[id - 1].short_title ? view->panels[id - 1].short_title : view->panels[id - 1].title;
+    if (id == kit_panel_attention(np)) return "Attention";
+    if (id < kit_panel_order(np, nc)) {
+        const KitCurve *c = &view->curves[id - kit_panel_curve(np, 0)];
+        return c->short_title ? c->short_title : c->title;
+    }
+    if (id == kit_panel_order(np, nc)) return "Word order";
+    return "Notes";
+}
+
+/* The line being typed: "> " and the text, then the input method's composition underlined
+ * (Hangul being put together), then the caret. When it is wider than the panel, its start
+ * gives way ("…") so the caret stays in view. Returns the height used. */
+static int probe_line(Viz *v, VizRect c, KitUiState *ui)
+{
+    const float size = 12;
+    const VizColor col = VIZ_ACCENT[3];
+    const char *text = ui->probe, *pre = ui->probing ? ui->preedit : "";
+    int lh = viz_text_height(v, FONT_MONO, size);
+    char head[300];
+    int tail_w = viz_text_width(v, pre, FONT_MONO, size) + viz_text_width(v, "_", FONT_MONO, size);
+    for (;;) { /* drop characters from the start until the line fits */
+        snprintf(head, sizeof head, "%s%s", text == ui->probe ? "> " : "…", text);
+        if (!*text || viz_text_width(v, head, FONT_MONO, size) + tail_w <= c.w) break;
+        text++;
+        while ((*text & 0xC0) == 0x80) text++;
+    }
+    int x = c.x + viz_text(v, c.x, c.y, head, FONT_MONO, size, col, ALIGN_LEFT);
+    if (pre[0]) {
+        int pw = viz_text(v, x, c.y, pre, FONT_MONO, size, VIZ_TEXT, ALIGN_LEFT);
+        viz_fill(v, (VizRect){x, c.y + lh - viz_px(v, 2), pw, viz_px(v, 1.5f) > 1 ? viz_px(v, 1.5f) : 1}, VIZ_TEXT);
+        /* the caret inside the composition, where the input method puts it */
+        char part[128];
+        snprintf(part, sizeof part, "%.*s", ui->preedit_caret, pre);
+        ui->caret = (VizRect){x + viz_text_width(v, part, FONT_MONO, size), c.y, viz_px(v, 2), lh};
+        x += pw;
+    } else {
+        ui->caret = (VizRect){x, c.y, viz_px(v, 2), lh};
+    }
+    if (ui->probing) viz_text(v, x, c.y, "_", FONT_MONO, size, col, ALIGN_LEFT);
+    return lh + viz_px(v, 4);
+}
+
 /* The panels of the dashboard, numbered from 1: the lesson's, the attention, the curves,
- * the notes. Z shows the one under the mouse on the whole window. */
+ * the word order, the notes (layout.h). */
 static void draw_panel(Viz *v, VizRect r, int id, const KitFrame *f, const LessonView *view)
 {
     const KitSnap *s = f->s;
     KitUiState *ui = f->ui;
-    int np = view ? view->npanels : 0, nc = view ? view->ncurves : 0;
-    if (viz_hover(v, r)) ui->hover_panel = id;
+    int np = npanels(view), nc = ncurves(view);
     if (id <= np) {
         const KitPanel *p = &view->panels[id - 1];
-        VizRect c = viz_panel(v, r, p->title);
+        VizRect c = viz_panel(v, r, p->title, p->short_title);
+        viz_clip(v, &r); /* a lesson panel never draws over its neighbours */
         if (p->flags & KIT_PANEL_PROBE) { /* the line being typed, then the lesson's answer */
-            char line[300];
-            snprintf(line, sizeof line, "> %s%s", ui->probe, ui->probing ? "_" : "");
-            viz_text_fit(v, c.x, c.y, c.w, line, FONT_MONO, 12, VIZ_ACCENT[3]);
-            int dy = viz_text_height(v, FONT_MONO, 12) + viz_px(v, 4);
+            int dy = probe_line(v, c, ui);
             c.y += dy;
             c.h -= dy;
         }
-        viz_clip(v, &r); /* a lesson panel never draws over its neighbours */
         p->draw(v, c, f);
         viz_clip(v, NULL);
-    } else if (id == np + 1) {
+    } else if (id == kit_panel_attention(np)) {
         attention_panel(v, r, f);
-    } else if (id <= np + 1 + nc) {
-        curves_panel(v, r, s, &view->curves[id - np - 2]);
-    } else if (id == np + 2 + nc) {
+    } else if (id < kit_panel_order(np, nc)) {
+        curves_panel(v, r, s, &view->curves[id - kit_panel_curve(np, 0)]);
+    } else if (id == kit_panel_order(np, nc)) {
         order_panel(v, r, s);
     } else {
-        char title[96];
+        char title[96], brief[64];
         snprintf(title, sizeof title, "Notes (lessons/%s/%s; L: %s)", s->info->name, ui->lang ? "notes.ko.md" : "notes.md",
                  ui->lang ? "English" : "한국어");
-        VizRect c = viz_panel(v, r, title);
+        snprintf(brief, sizeof brief, "Notes (L: %s)", ui->lang ? "English" : "한국어");
+        VizRect c = viz_panel(v, r, title, brief);
+        /* lines of some 80 characters at most, centred: longer ones are hard to follow */
+        const char *sample = "the quick brown fox jumps over the lazy dog, ";
+        int measure = viz_text_width(v, sample, FONT_SANS, 12) * 80 / (int)strlen(sample);
+        if (c.w > measure) {
+            c.x += (c.w - measure) / 2;
+            c.w = measure;
+        }
         int scroll = ui->notes_scroll;
         viz_markdown(v, c, notes_shown(ui->notes ? ui->notes : kit_notes(s->info, ui->lang), ui->reveal), &scroll);
         ui->notes_scroll = scroll;
+    }
+}
+
+/* The footer's keys, the most useful first: as many as fit, then always H (all the keys). */
+static void footer_keys(Viz *v, char *out, size_t n, int max_w, const KitUiState *ui, const LessonView *view,
+                        const KitLayout *l)
+{
+    char page[64] = "";
+    if (l->mode == KIT_LAYOUT_PAGED && !ui->zoom) {
+        int at = 0;
+        for (int i = 0; i < l->npages; i++)
+            if (l->page_id[i] == l->page) at = i;
+        snprintf(page, sizeof page, "P next panel (%d of %d)", at + 1, l->npages);
+    }
+    const char *items[16];
+    int k = 0;
+    if (ui->probing) { /* keys type into the probe now */
+        items[k++] = "Enter ask the model";
+        items[k++] = "Esc stop typing";
+    }
+    if (ui->zoom && !ui->probing) items[k++] = "Z back";
+    if (page[0] && !ui->probing) items[k++] = page;
+    items[k++] = "Space step";
+    items[k++] = "Enter run/pause";
+    items[k++] = "← back";
+    items[k++] = "N new batch";
+    items[k++] = "Tab sequence";
+    items[k++] = "1-9 layer";
+    if (view && view->probe) items[k++] = "/ probe";
+    if (l->mode == KIT_LAYOUT_COMPACT && !ui->zoom) items[k++] = "O notes";
+    if (!ui->zoom) items[k++] = "Z zoom";
+    items[k++] = "S screenshot";
+    items[k++] = "E export";
+    const char *last = "H all keys · Esc quit";
+    if (viz_text_width(v, last, FONT_SANS, 11) > max_w) last = "H keys";
+    size_t len = 0;
+    out[0] = 0;
+    for (int i = 0; i < k; i++) {
+        char try[512];
+        snprintf(try, sizeof try, "%s%s · %s", out, items[i], last);
+        if (viz_text_width(v, try, FONT_SANS, 11) > max_w) continue; /* a shorter one may still fit */
+        len += (size_t)snprintf(out + len, n - len, "%s · ", items[i]);
+        if (len >= n) len = n - 1;
+    }
+    snprintf(out + len, n - len, "%s", last);
+}
+
+/* The tabs of the paged layout: every panel by its short name, the one shown lit. */
+static void draw_tabs(Viz *v, KitUiState *ui, const LessonView *view)
+{
+    const KitLayout *l = &ui->layout;
+    int pad = viz_px(v, 8), lh = viz_text_height(v, FONT_SANS, 11);
+    for (int i = 0; i < l->ntabs; i++) {
+        VizRect t = l->tab[i];
+        bool on = l->tab_id[i] == l->page;
+        viz_fill(v, t, on ? VIZ_ACCENT[4] : viz_hover(v, t) ? (VizColor){60, 66, 84, 255} : VIZ_PANEL);
+        viz_text_fit(v, t.x + pad, t.y + (t.h - lh) / 2, t.w - 2 * pad, short_title(l->tab_id[i], view),
+                     on ? FONT_BOLD : FONT_SANS, 11, on ? VIZ_TEXT : VIZ_DIM);
+        if (viz_hover(v, t) && v->mouse_clicked) ui->page = l->tab_id[i];
     }
 }
 
@@ -543,62 +850,52 @@ void kit_draw(Viz *v, const KitSnap *s, KitUiState *ui, const LessonView *view)
 {
     KitFrame f = {s, s->lesson, ui};
     int W = v->w, H = v->h, g = viz_px(v, 6);
-    int head_h = viz_text_height(v, FONT_BOLD, 16) + viz_px(v, 12);
-    int foot_h = viz_text_height(v, FONT_SANS, 11) + viz_px(v, 6);
-    header(v, (VizRect){0, 0, W, head_h}, &f, view);
-    int top = head_h + g, bottom = H - foot_h - g, body = bottom - top;
-    int np = view ? view->npanels : 0, nc = view ? view->ncurves : 0, order_id = np + 2 + nc, notes_id = np + 3 + nc;
-    ui->hover_panel = 0;
+    int np = npanels(view), nc = ncurves(view), notes_id = kit_panel_notes(np, nc);
     if (ui->zoom > notes_id) ui->zoom = 0;
     if (ui->zoom < 0) ui->zoom = notes_id;
     bool probe_on = ui->probing || ui->probe_result;
-    /* design pixels: at 1280×800 and scale 1 the three columns fit; a projector's larger text
-       (1280×800 × 1.5, 1920×1080 × 2) gets two columns, the curves side by side, and the notes
-       on request (O), so nothing is cut */
-    bool compact = W / v->scale < 1150 || H / v->scale < 700;
-    if (ui->zoom) {
-        draw_panel(v, (VizRect){g, top, W - 2 * g, body}, ui->zoom, &f, view);
-    } else {
-        VizRect cols[3], area = {g, top, W - 2 * g, body};
-        if (compact) viz_split(area, true, (const float[]){50, 50}, NULL, 2, g, cols);
-        else viz_split(area, true, (const float[]){39, 30, 31}, NULL, 3, g, cols);
-        /* the lesson's panels, stacked by weight; a probe panel only while it is in use */
-        float weights[16];
-        int ids[16], n = 0;
-        for (int i = 0; i < np && n < 16; i++)
-            if (!(view->panels[i].flags & KIT_PANEL_PROBE) || probe_on) {
-                weights[n] = view->panels[i].weight;
-                ids[n++] = i + 1;
-            }
-        VizRect rows[16];
-        viz_split(cols[0], false, weights, NULL, n, g, rows);
-        for (int i = 0; i < n; i++) draw_panel(v, rows[i], ids[i], &f, view);
-        VizRect right = compact ? cols[1] : cols[2];
-        if (compact) {
-            VizRect att = viz_cut_top(&right, right.h * 56 / 100, g);
-            draw_panel(v, att, np + 1, &f, view);
-            VizRect cv[8];
-            int n = nc < 7 ? nc : 7;
-            viz_split(right, true, NULL, NULL, n + 1, g, cv);
-            for (int i = 0; i < n; i++) draw_panel(v, cv[i], np + 2 + i, &f, view);
-            draw_panel(v, cv[n], order_id, &f, view);
-        } else {
-            draw_panel(v, cols[1], np + 1, &f, view);
-            for (int i = 0; i < nc; i++) draw_panel(v, viz_cut_top(&right, body * 23 / 100, g), np + 2 + i, &f, view);
-            draw_panel(v, viz_cut_top(&right, body * 23 / 100, g), order_id, &f, view);
-            draw_panel(v, right, notes_id, &f, view);
-        }
+    KitLayoutSpec spec = {.w = W, .h = H, .scale = v->scale, .gap = g, .nlesson = np, .ncurves = nc, .zoom = ui->zoom,
+                          .page = ui->page};
+    spec.head_h = viz_text_height(v, FONT_BOLD, 16) + viz_px(v, 12);
+    /* the footer: one line of keys, or the message, wrapped to three lines at most */
+    int foot_lh = viz_text_height(v, FONT_SANS, 11);
+    int foot_lines = ui->status[0] ? viz_text_wrap_height(v, W - 2 * g, ui->status, FONT_SANS, 11) / foot_lh : 1;
+    if (foot_lines > 3) foot_lines = 3;
+    if (foot_lines < 1) foot_lines = 1;
+    spec.foot_h = foot_lines * foot_lh + viz_px(v, 6);
+    float weight[KIT_MAX_LESSON_PANELS];
+    int tab_w[KIT_MAX_PANELS];
+    for (int i = 0; i < np && i < KIT_MAX_LESSON_PANELS; i++) {
+        weight[i] = view->panels[i].weight;
+        if ((view->panels[i].flags & KIT_PANEL_PROBE) && !probe_on) spec.hidden |= 1u << i;
+        /* typing a probe when one panel is shown at a time: the probe's page */
+        if ((view->panels[i].flags & KIT_PANEL_PROBE) && ui->probing && kit_layout_mode(W, H, v->scale) == KIT_LAYOUT_PAGED)
+            spec.page = ui->page = i + 1;
     }
+    for (int id = 1; id <= notes_id; id++)
+        tab_w[id - 1] = viz_text_width(v, short_title(id, view), FONT_BOLD, 11) + 2 * viz_px(v, 8);
+    spec.weight = weight;
+    spec.tab_w = tab_w;
+    spec.tab_h = foot_lh + viz_px(v, 8);
+    kit_layout(&spec, &ui->layout);
+    ui->page = ui->layout.page;
+    header(v, (VizRect){0, 0, W, spec.head_h}, &f, view);
+    draw_tabs(v, ui, view);
+    for (int i = 0; i < ui->layout.n; i++) draw_panel(v, ui->layout.rect[i], ui->layout.id[i], &f, view);
     /* footer */
-    static char keys[512];
-    int n = snprintf(keys, sizeof keys, "Space step · Enter run/pause · ← back · N new batch · Tab sequence · 1-9 layer · ");
-    if (view && view->probe) n += snprintf(keys + n, sizeof keys - (size_t)n, "/ probe · ");
-    if (compact) n += snprintf(keys + n, sizeof keys - (size_t)n, "O notes · ");
-    snprintf(keys + n, sizeof keys - (size_t)n, "Z %s · S screenshot · E export · H help · Esc quit", ui->zoom ? "back" : "zoom");
-    viz_text_fit(v, g, H - foot_h, W - 2 * g, ui->status[0] ? ui->status : keys, FONT_SANS, 11,
-                 ui->status[0] ? VIZ_ACCENT[3] : VIZ_DIM);
+    int fy = H - spec.foot_h + viz_px(v, 3);
+    if (ui->status[0]) {
+        VizRect fr = {g, fy, W - 2 * g, foot_lines * foot_lh};
+        viz_clip(v, &fr); /* a message longer than three lines ends there */
+        viz_text_wrap(v, g, fy, W - 2 * g, ui->status, FONT_SANS, 11, VIZ_ACCENT[3]);
+        viz_clip(v, NULL);
+    } else {
+        static char keys[512];
+        footer_keys(v, keys, sizeof keys, W - 2 * g, ui, view, &ui->layout);
+        viz_text_fit(v, g, fy, W - 2 * g, keys, FONT_SANS, 11, VIZ_DIM);
+    }
     if (ui->help) {
-        help_overlay(v, view, s);
+        help_overlay(v, ui, view, s);
         v->tooltip[0] = 0; /* nothing under the mouse shows through the overlay */
     }
 }

@@ -53,3 +53,35 @@ void kit_utf8_backspace(char *s)
     while (n > 0 && ((unsigned char)s[n - 1] & 0xC0) == 0x80) n--; /* continuation bytes */
     s[n > 0 ? n - 1 : 0] = 0;
 }
+
+int kit_utf8_offset(const char *s, int chars)
+{
+    int i = 0;
+    for (int k = 0; k < chars && s[i]; k++) {
+        i++;
+        while (((unsigned char)s[i] & 0xC0) == 0x80) i++;
+    }
+    return i;
+}
+
+bool kit_utf8_append(char *s, size_t n, const char *text)
+{
+    size_t have = strlen(s), add = strlen(text);
+    if (have + add < n) {
+        memcpy(s + have, text, add + 1);
+        return true;
+    }
+    size_t room = n > have + 1 ? n - have - 1 : 0;
+    while (room > 0 && ((unsigned char)text[room] & 0xC0) == 0x80) room--; /* not inside a character */
+    memcpy(s + have, text, room);
+    s[have + room] = 0;
+    return false;
+}
+
+void kit_preedit_set(char *dst, size_t n, int *caret, const char *text, int start)
+{
+    if (!n) return;
+    dst[0] = 0;
+    kit_utf8_append(dst, n, text);
+    *caret = kit_utf8_offset(dst, start);
+}

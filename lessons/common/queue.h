@@ -7,6 +7,7 @@
 #define FMLAB_LESSONS_QUEUE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum CmdType { CMD_STEPS, CMD_NEW_BATCH, CMD_RESET, CMD_EXPORT, CMD_PROBE, CMD_SET, CMD_FOCUS, CMD_REWIND, CMD_QUIT } CmdType;
@@ -32,5 +33,14 @@ bool kit_queue_pop(KitQueue *q, Cmd *out);
 
 /* Removes the last UTF-8 character of s (not its last byte). */
 void kit_utf8_backspace(char *s);
+/* The byte offset of the `chars`-th character of s (clamped to its end; negative: 0). */
+int kit_utf8_offset(const char *s, int chars);
+/* Appends text to s (a buffer of n bytes), as many of its whole characters as fit; returns
+ * whether all of it did. */
+bool kit_utf8_append(char *s, size_t n, const char *text);
+/* The input method's composition (SDL_TEXTEDITING: the text being composed, the caret at
+ * `start` characters into it) into dst (n bytes, whole characters only); *caret gets the
+ * caret's byte offset in dst. */
+void kit_preedit_set(char *dst, size_t n, int *caret, const char *text, int start);
 
 #endif

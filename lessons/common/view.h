@@ -12,6 +12,7 @@
 #define FMLAB_LESSONS_VIEW_H
 
 #include "lessons/common/kit.h"
+#include "lessons/common/layout.h"
 #include "viz/viz.h"
 
 #define KIT_MAX_ATTN (KIT_MAX_MODELS * KIT_MAX_STREAMS)
@@ -25,6 +26,7 @@ typedef struct KitAttn {
 typedef struct KitSnap KitSnap;
 struct KitSnap {
     long step;
+    uint64_t seed;                 /* the run's seed (R keeps it, Shift+R takes the next) */
     int run;                       /* the run's reset count: a new run means a new history */
     int B, T, focus;
     bool have_forward;
@@ -58,16 +60,23 @@ typedef struct KitUiState {
     int attn, layer, head;         /* the enlarged map: which model/stream, layer, head */
     int notes_scroll;
     bool help, running, reveal;
+    int help_scroll;               /* pixels, when the help is taller than the window */
     int steps_per_frame;
     char status[256];              /* a message line (divergence, saved files) */
     long steps_done, steps_total;  /* a command of several steps under way (--steps) */
-    int zoom;                      /* 0, or 1 + the panel shown on the whole window (Z) */
-    int hover_panel;               /* 1 + the panel under the mouse (set while drawing) */
+    int zoom;                      /* 0, or the panel shown on the whole window (Z; O: -1, the notes) */
+    int page;                      /* the panel shown when the window shows one at a time */
+    KitLayout layout;              /* where the last frame put the panels: what Z, P and a
+                                      click on a tab refer to */
     int lang;                      /* 0 English, 1 Korean (L) */
     bool attn_fixed;               /* attention colours on a fixed 0–1 range (C) */
     bool no_breakpoint;            /* B: do not pause when a head discovers word order */
     bool probing;                  /* typing a probe */
     char probe[256];
+    char preedit[128];             /* the input method's composition (Hangul being typed), not
+                                      yet part of probe; drawn underlined at the caret */
+    int preedit_caret;             /* the caret inside preedit, in bytes */
+    VizRect caret;                 /* where the last frame drew the caret (for the IME window) */
     const void *probe_result;      /* the lesson's answer to the probe, or NULL */
     const void *probe_trained;     /* the long-trained model's answer, or NULL */
     const char *trained;           /* "trained 12000 steps", or why there is none */
@@ -89,6 +98,8 @@ typedef struct KitPanel {
     void (*draw)(Viz *v, VizRect content, const KitFrame *f);
     float weight;                  /* share of the lesson's column */
     int flags;
+    const char *short_title;       /* a word or two: the panel's tab, and its title when the
+                                      full one does not fit (NULL: the title) */
 } KitPanel;
 
 /* A key that changes a setting while the window runs: value += step, clamped to its range. */
@@ -107,6 +118,7 @@ typedef struct KitCurve {
     const char *ref_name;
     bool bounded;                  /* the quantity's domain: the axis stays inside [lo, hi] */
     float lo, hi;
+    const char *short_title;       /* as KitPanel's */
 } KitCurve;
 
 typedef struct LessonView {

@@ -292,6 +292,11 @@ int kit_window(Run *r, const void *view_arg)
     }
     bool quit = false;
     int rc = EXIT_OK;
+    /* the mouse as of the event being handled (window points): Z takes the panel under it
+       then, not where the last frame saw it, which may be another panel if it moved since */
+    int event_mx = -1, event_my = -1;
+    SDL_GetMouseState(&event_mx, &event_my);
+    VizRect ime_rect = {0};
     while (!quit) {
         Uint32 frame_start = SDL_GetTicks();
         SDL_Event e;
@@ -299,17 +304,34 @@ int kit_window(Run *r, const void *view_arg)
         while (SDL_PollEvent(&e)) {
             if (e.type == SDL_QUIT) quit = true;
             else if (e.type == SDL_MOUSEBUTTONDOWN && e.button.button == SDL_BUTTON_LEFT) clicked = true;
-            else if (e.type == SDL_MOUSEWHEEL) a.ui.notes_scroll -= e.wheel.y * viz_px(&v, 40);
-            else if (e.type == SDL_TEXTINPUT && a.ui.probing) {
+            else if (e.type == SDL_MOUSEMOTION) {
+                event_mx = e.motion.x;
+                event_my = e.motion.y;
+            } else if (e.type == SDL_MOUSEWHEEL) {
+                if (a.ui.help) a.ui.help_scroll -= e.wheel.y * viz_px(&v, 40);
+                else a.ui.notes_scroll -= e.wheel.y * viz_px(&v, 40);
+            } else if (e.type == SDL_TEXTEDITING && a.ui.probing) { /* a composition (Hangul) under way */
+                kit_preedit_set(a.ui.preedit, sizeof a.ui.preedit, &a.ui.preedit_caret, e.edit.text, e.edit.start);
+#if SDL_VERSION_ATLEAST(2, 0, 22)
+            } else if (e.type == SDL_TEXTEDITING_EXT) { /* a composition longer than SDL_TEXTEDITING holds */
+                if (a.ui.probing)
+                    kit_preedit_set(a.ui.preedit, sizeof a.ui.preedit, &a.ui.preedit_caret, e.editExt.text,
+                                    e.editExt.start);
+                SDL_free(e.editExt.text);
+#endif
+            } else if (e.type == SDL_TEXTINPUT && a.ui.probing) {
+                a.ui.preedit[0] = 0; /* the composition is committed as this text */
                 if (!a.ui.probe[0] && !strcmp(e.text.text, "/")) continue; /* the key that opened the probe */
-                size_t n = strlen(a.ui.probe);
-                if (n + strlen(e.text.text) < sizeof a.ui.probe - 1) strcat(a.ui.probe, e.text.text);
+                kit_utf8_append(a.ui.probe, sizeof a.ui.probe, e.text.text);
             } else if (e.type == SDL_KEYDOWN) {
                 SDL_Keycode k = e.key.keysym.sym;
                 Uint16 mod = e.key.keysym.mod;
                 if (a.ui.probing) {
+                    /* while the input method composes, Backspace and Enter are its own */
+                    if (a.ui.preedit[0] && (k == SDLK_BACKSPACE || k == SDLK_RETURN)) continue;
                     if (k == SDLK_ESCAPE) {
                         a.ui.probing = false;
+                        a.ui.preedit[0] = 0;
                         SDL_StopTextInput();
                     } else if (k == SDLK_BACKSPACE) {
                         kit_utf8_backspace(a.ui.probe);
@@ -335,7 +357,8 @@ int kit_window(Run *r, const void *view_arg)
                 case SDLK_n: send(&a, (Cmd){.type = CMD_NEW_BATCH, .steps = 1}); break;
                 case SDLK_r:
                     set_running(&a, false);
-                    send(&a, (Cmd){.type = CMD_RESET, .seed = (mod & KMOD_SHIFT) ? r->opt.seed + 1 : r->opt.seed});
+                    /* the seed on screen: the worker owns r->opt.seed */
+                    send(&a, (Cmd){.type = CMD_RESET, .seed = (mod & KMOD_SHIFT) ? a.shown.seed + 1 : a.shown.seed});
                     break;
                 case SDLK_TAB:
                     a.focus = (a.focus + ((mod & KMOD_SHIFT) ? r->B - 1 : 1)) % r->B;
@@ -365,6 +388,8 @@ int kit_window(Run *r, const void *view_arg)
                     if (!view->probe) break;
                     a.ui.probing = true;
                     a.ui.probe[0] = 0;
+                    a.ui.preedit[0] = 0;
+                    ime_rect = (VizRect){0};
                     SDL_StartTextInput();
                     break;
                 case SDLK_LEFT: set_running(&a, false); send(&a, (Cmd){.type = CMD_REWIND, .steps = 1}); break;
@@ -374,10 +399,13 @@ int kit_window(Run *r, const void *view_arg)
                     set_message(&a, "%s", a.ui.no_breakpoint ? "Word-order breakpoint off." : "Word-order breakpoint on: the run pauses when a head first looks at the neighbouring token.");
                     break;
                 case SDLK_c: a.ui.attn_fixed = !a.ui.attn_fixed; break;
-                case SDLK_z: a.ui.zoom = a.ui.zoom ? 0 : a.ui.hover_panel; break;
+                case SDLK_z:
+                    a.ui.zoom = a.ui.zoom ? 0 : kit_layout_panel_at(&a.ui.layout, (int)(event_mx * dpi), (int)(event_my * dpi));
+                    break;
+                case SDLK_p: a.ui.page = kit_layout_turn(&a.ui.layout, (mod & KMOD_SHIFT) ? -1 : 1); break;
                 case SDLK_l: a.ui.lang = !a.ui.lang; a.ui.notes = kit_notes(info, a.ui.lang); a.ui.notes_scroll = 0; break;
-                case SDLK_PAGEDOWN: a.ui.notes_scroll += v.h / 3; break;
-                case SDLK_PAGEUP: a.ui.notes_scroll -= v.h / 3; break;
+                case SDLK_PAGEDOWN: *(a.ui.help ? &a.ui.help_scroll : &a.ui.notes_scroll) += v.h / 3; break;
+                case SDLK_PAGEUP: *(a.ui.help ? &a.ui.help_scroll : &a.ui.notes_scroll) -= v.h / 3; break;
                 default: handled = false; break;
                 }
                 if (handled) continue;
@@ -417,6 +445,12 @@ int kit_window(Run *r, const void *view_arg)
         viz_begin(&v);
         kit_draw(&v, &a.shown, &a.ui, view);
         viz_end(&v);
+        /* the input method's candidate window under the caret (window points) */
+        VizRect c = a.ui.caret;
+        if (a.ui.probing && memcmp(&c, &ime_rect, sizeof c)) {
+            ime_rect = c;
+            SDL_SetTextInputRect(&(SDL_Rect){(int)(c.x / dpi), (int)(c.y / dpi), (int)(c.w / dpi) + 1, (int)(c.h / dpi)});
+        }
         /* about 60 frames a second: the software renderer has no vsync to pace it */
         Uint32 spent = SDL_GetTicks() - frame_start;
         SDL_Delay(spent < 16 ? 16 - spent : 1);

@@ -80,7 +80,7 @@ static void corruption_panel(Viz *v, VizRect c, const KitFrame *f)
 {
     const KitSnap *s = f->s;
     const MlmSnap *w = f->snap;
-    int T = s->T, lh = viz_text_height(v, FONT_SANS, 11);
+    int T = s->T, lh = viz_text_height(v, FONT_SANS, 11), gap = viz_px(v, 6);
     const char *names[2][512];
     VizColor fills[2][512];
     for (int t = 0; t < T && t < 512; t++) {
@@ -89,57 +89,72 @@ static void corruption_panel(Viz *v, VizRect c, const KitFrame *f)
         fills[0][t] = w->kind[t] ? viz_mix(kind_color(w->kind[t]), VIZ_PANEL, 0.55f) : kind_color(0);
         fills[1][t] = kind_color(w->kind[t]);
     }
-    int y = c.y;
-    char title[96];
-    snprintf(title, sizeof title, "original text (sequence %d of %d; Tab: next)", s->focus + 1, s->B);
-    viz_text(v, c.x, y, title, FONT_SANS, 11, VIZ_DIM, ALIGN_LEFT);
-    y += lh;
-    int hover = -1;
-    /* the largest token size at which both strips, the legend and the tallies fit */
-    float tsize = 11;
-    int fixed = 5 * lh + 2 * viz_text_height(v, FONT_MONO, 11) + viz_px(v, 16);
-    while (tsize > 9 && 2 * viz_tokens_height(v, c.w, names[1], T, tsize) + fixed > c.h) tsize -= 0.5f;
-    int avail = viz_tokens_height(v, c.w, names[1], T, tsize) + 1;
-    y += viz_tokens(v, (VizRect){c.x, y, c.w, avail}, names[0], fills[0], T, tsize, &hover) + viz_px(v, 6);
-    if (hover >= 0) viz_tooltip(v, "position %d: \"%s\" (id %d)", hover, names[0][hover], w->original[hover]);
-    viz_text(v, c.x, y, "what the model sees (input_ids)", FONT_SANS, 11, VIZ_DIM, ALIGN_LEFT);
-    y += lh;
-    y += viz_tokens(v, (VizRect){c.x, y, c.w, avail}, names[1], fills[1], T, tsize, &hover) + viz_px(v, 6);
-    if (hover >= 0)
-        viz_tooltip(v, "position %d: %s; input \"%s\", label %s", hover, kind_names[w->kind[hover]], names[1][hover],
-                    w->labels[hover] >= 0 ? names[0][hover] : "-100 (ignored)");
-    VizColor lc[4] = {kind_color(0), kind_color(1), kind_color(2), kind_color(3)};
-    static const char *const legend[4] = {"not selected", "[MASK]", "random token", "kept (still predicted)"};
-    y += viz_legend(v, c.x, y, c.w, legend, lc, 4) + viz_px(v, 4);
-    /* the realised rates since the last change of a rate (or step 1) against the targets */
+    /* the realised rates since the last change of a rate (or step 1) against the targets, and
+       the held-out loss and accuracy by kind: which positions are easy, which hard */
     double n = (double)w->tally[4], sel = (double)(w->tally[1] + w->tally[2] + w->tally[3]);
-    char buf[256];
     double mask = kit_snap_value(s, "mask_replace_prob"), rnd = kit_snap_value(s, "random_replace_prob");
-    int ml = viz_text_height(v, FONT_MONO, 11);
-    if (n > 0 && sel > 0 && y + 2 * ml <= c.y + c.h) {
-        snprintf(buf, sizeof buf, "since step %lld: selected %.2f%% (target %.0f%%)", (long long)w->tally[5] + 1, 100 * sel / n,
-                 100.0 * kit_snap_value(s, "mlm_probability"));
-        viz_text_fit(v, c.x, y, c.w, buf, FONT_MONO, 11, VIZ_TEXT);
-        y += ml;
-        snprintf(buf, sizeof buf, "[MASK] %.1f%% · random %.1f%% · kept %.1f%% (targets %.0f · %.0f · %.0f)",
+    char rate[2][256] = {"", ""}, held[256] = "";
+    if (n > 0 && sel > 0) {
+        snprintf(rate[0], sizeof rate[0], "since step %lld: selected %.2f%% (target %.0f%%)", (long long)w->tally[5] + 1,
+                 100 * sel / n, 100.0 * kit_snap_value(s, "mlm_probability"));
+        /* no-break spaces (U+00A0) keep "(targets 80 · 10 · 10)" on one line when it wraps */
+        snprintf(rate[1], sizeof rate[1],
+                 "[MASK] %.1f%% · random %.1f%% · kept %.1f%% (targets\u00a0%.0f\u00a0·\u00a0%.0f\u00a0·\u00a0%.0f)",
                  100 * w->tally[1] / sel, 100 * w->tally[2] / sel, 100 * w->tally[3] / sel, 100.0 * mask, 100.0 * rnd,
                  100.0 * (1 - mask - rnd));
-        viz_text_fit(v, c.x, y, c.w, buf, FONT_MONO, 11, VIZ_TEXT);
-        if (viz_hover(v, (VizRect){c.x, y - ml, c.w, 2 * ml}))
-            viz_tooltip(v, "%.0f tokens seen, %.0f selected: %lld [MASK], %lld random, %lld kept", n, sel,
-                        (long long)w->tally[1], (long long)w->tally[2], (long long)w->tally[3]);
-        y += ml;
     }
-    /* the held-out loss and accuracy by kind: which positions are easy, which hard */
     static const char *const cols[6] = {"eval_mask_loss",     "eval_random_loss",     "eval_kept_loss",
                                         "eval_mask_accuracy", "eval_random_accuracy", "eval_kept_accuracy"};
     double e[6];
     for (int i = 0; i < 6; i++) e[i] = kit_last_value(s, cols[i]);
-    if (!isnan(e[0]) && y + ml <= c.y + c.h) {
-        snprintf(buf, sizeof buf, "held-out: [MASK] %.2f %.0f%% · random %.2f %.0f%% · kept %.2f %.0f%%",
-                 e[0], 100 * e[3], e[1], 100 * e[4], e[2], 100 * e[5]);
-        viz_text_fit(v, c.x, y, c.w, buf, FONT_MONO, 11, VIZ_ACCENT[3]);
-        if (viz_hover(v, (VizRect){c.x, y, c.w, ml}))
+    if (!isnan(e[0]))
+        snprintf(held, sizeof held, "held-out: [MASK] %.2f %.0f%% · random %.2f %.0f%% · kept %.2f %.0f%%", e[0],
+                 100 * e[3], e[1], 100 * e[4], e[2], 100 * e[5]);
+    VizColor lc[4] = {kind_color(0), kind_color(1), kind_color(2), kind_color(3)};
+    static const char *const legend[4] = {"not selected", "[MASK]", "random token", "kept (still predicted)"};
+    int h_rate = viz_text_wrap_height(v, c.w, rate[0], FONT_MONO, 11) + viz_text_wrap_height(v, c.w, rate[1], FONT_MONO, 11);
+    int h_held = viz_text_wrap_height(v, c.w, held, FONT_MONO, 11);
+    int h_legend = viz_legend_height(v, c.w, legend, 4) + viz_px(v, 4);
+    /* what fits, most needed first: what the model sees, the legend and the rates; then the
+       original text above them at the largest token size that fits (else its tokens are in
+       the tooltips of what the model sees); then the held-out line */
+    float tsize = 11;
+    bool original = false;
+    for (int both = 1; both >= 0 && !original; both--)
+        for (tsize = 11; tsize >= 9; tsize -= 0.5f)
+            if ((1 + both) * (lh + viz_tokens_height(v, c.w, names[1], T, tsize) + gap) + h_legend + h_rate <= c.h) {
+                original = both;
+                break;
+            }
+    if (tsize < 9) tsize = 9;
+    int strip = viz_tokens_height(v, c.w, names[1], T, tsize) + 1, hover = -1, y = c.y;
+    char title[96];
+    if (original) {
+        snprintf(title, sizeof title, "original text (sequence %d of %d; Tab: next)", s->focus + 1, s->B);
+        y += viz_text_wrap(v, c.x, y, c.w, title, FONT_SANS, 11, VIZ_DIM);
+        y += viz_tokens(v, (VizRect){c.x, y, c.w, strip}, names[0], fills[0], T, tsize, &hover) + gap;
+        if (hover >= 0) viz_tooltip(v, "position %d: \"%s\" (id %d)", hover, names[0][hover], w->original[hover]);
+        snprintf(title, sizeof title, "what the model sees (input_ids)");
+    } else {
+        snprintf(title, sizeof title, "what the model sees (sequence %d of %d; hover: the original)", s->focus + 1, s->B);
+    }
+    y += viz_text_wrap(v, c.x, y, c.w, title, FONT_SANS, 11, VIZ_DIM);
+    y += viz_tokens(v, (VizRect){c.x, y, c.w, strip}, names[1], fills[1], T, tsize, &hover) + gap;
+    if (hover >= 0)
+        viz_tooltip(v, "position %d: %s; input \"%s\", original \"%s\", label %s", hover, kind_names[w->kind[hover]],
+                    names[1][hover], names[0][hover], w->labels[hover] >= 0 ? "the original" : "-100 (ignored)");
+    y += viz_legend(v, c.x, y, c.w, legend, lc, 4) + viz_px(v, 4);
+    if (rate[0][0]) {
+        int y0 = y;
+        y += viz_text_wrap(v, c.x, y, c.w, rate[0], FONT_MONO, 11, VIZ_TEXT);
+        y += viz_text_wrap(v, c.x, y, c.w, rate[1], FONT_MONO, 11, VIZ_TEXT);
+        if (viz_hover(v, (VizRect){c.x, y0, c.w, y - y0}))
+            viz_tooltip(v, "%.0f tokens seen, %.0f selected: %lld [MASK], %lld random, %lld kept", n, sel,
+                        (long long)w->tally[1], (long long)w->tally[2], (long long)w->tally[3]);
+    }
+    if (held[0] && y + h_held <= c.y + c.h) {
+        viz_text_wrap(v, c.x, y, c.w, held, FONT_MONO, 11, VIZ_ACCENT[3]);
+        if (viz_hover(v, (VizRect){c.x, y, c.w, h_held}))
             viz_tooltip(v, "loss (nats) and accuracy on the held-out set at each kind of selected position, last evaluation");
     }
 }
@@ -246,15 +261,16 @@ static void probe_run(Run *r, Model *model, const char *text, void *result) { ml
 /* ------------------------------------------------------------- description ---- */
 
 static const KitPanel panels[] = {
-    {"The objective: hide tokens, predict them", corruption_panel, 47, 0},
-    {"Top-5 guesses at the selected positions", predictions_panel, 31, 0},
-    {"Probe: a sentence with [mask] in it, then Enter (Esc leaves)", probe_panel, 30, KIT_PANEL_PROBE},
+    {"The objective: hide tokens, predict them", corruption_panel, 47, 0, "The objective"},
+    {"Top-5 guesses at the selected positions", predictions_panel, 31, 0, "Top-5 guesses"},
+    {"Probe: a sentence with [mask] in it, then Enter (Esc leaves)", probe_panel, 30, KIT_PANEL_PROBE, "Probe"},
 };
 
 static const KitCurve curves[] = {
-    {"Loss at selected tokens (nats)", "cross-entropy", "mlm", "eval_loss", REF_UNIGRAM_ENTROPY, "unigram entropy", false, 0, 0},
+    {"Loss at selected tokens (nats)", "cross-entropy", "mlm", "eval_loss", REF_UNIGRAM_ENTROPY, "unigram entropy", false, 0, 0,
+     "Loss (nats)"},
     {"Accuracy at selected tokens", "accuracy", "accuracy", "eval_accuracy", REF_UNIGRAM_ACCURACY,
-     "unigram (most frequent token)", true, 0, 1},
+     "unigram (most frequent token)", true, 0, 1, "Accuracy"},
 };
 
 static const KitKey keys[] = {

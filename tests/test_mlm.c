@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lessons/common/trained.h"
 #include "lessons/mlm/lesson.h"
 
 #ifdef EXERCISE
@@ -307,6 +308,84 @@ static void test_rewind(void **state)
     free(hist);
     kit_free(&r);
 }
+
+/* The long-trained model that ships with the lesson (lessons/mlm/trained/) loads next to a
+ * run at the defaults, refuses a run it cannot be compared with (another vocabulary, longer
+ * sequences) with a sentence saying so, and has learned what the live model has not yet:
+ * context. Its probe puts "whale" among the top 3 after "the white", and a head that
+ * attends to a neighbouring token. */
+static bool in_top(const MlmProbe *p, const Vocab *v, int pos, int k, const char *word)
+{
+    for (int j = 0; j < k; j++)
+        if (!strcmp(vocab_token(v, p->top_id[pos * TOPK + j]), word)) return true;
+    return false;
+}
+
+static void open_run(Run *r, int argc, char **argv)
+{
+    RunOptions o;
+    assert_int_equal(runtime_parse(argc, argv, &mlm_lesson.info, &o), -1);
+    assert_int_equal(kit_init(r, &mlm_lesson, &o), -1);
+}
+
+static void test_trained(void **state)
+{
+    (void)state;
+    static Run r;
+    char *argv[] = {"fmlab-mlm", "--headless", NULL};
+    open_run(&r, 2, argv);
+    KitTrained *t = kit_trained(&r);
+    assert_non_null(t);
+    if (!t->ok) print_message("%s\n", t->why);
+    assert_true(t->ok);
+    assert_int_equal(t->seq_len, r.T);
+    assert_true(t->step >= 5000);
+    print_message("%s: held-out loss %.3f, accuracy %.3f\n", t->label, t->eval_loss, t->eval_accuracy);
+    assert_true(t->eval_loss < 4.8 && t->eval_accuracy > 0.2);
+    static MlmProbe live, trained;
+    mlm_probe(&r, kit_model(&r, 0), "the white [mask] .", &live);
+    mlm_probe(&r, &t->model, "the white [mask] .", &trained);
+    assert_int_equal(trained.len, 6); /* [CLS] the white [MASK] . [SEP] */
+    assert_int_equal(trained.ids[3], TOK_MASK);
+    for (int j = 0; j < TOPK; j++) print_message("  %-10s %.3f\n", vocab_token(r.vocab, trained.top_id[3 * TOPK + j]),
+                                                trained.top_p[3 * TOPK + j]);
+    assert_true(in_top(&trained, r.vocab, 3, 3, "whale"));
+    assert_false(in_top(&live, r.vocab, 3, 3, "whale")); /* a fresh model knows no context */
+    /* a sentence longer than seq_len is cut to it, and says so */
+    mlm_probe(&r, &t->model, "call me [mask] . some years ago never mind how long precisely having little or no money",
+              &trained);
+    assert_true(trained.cut);
+    assert_int_equal(trained.len, r.T);
+    /* its attention on a sequence: some head looks at a neighbour */
+    int32_t ids[64];
+    int n = 0;
+    ids[n++] = TOK_CLS;
+    n += tokenizer_encode(r.vocab, "it was the whale , the white whale , that ahab hunted .", ids + n, r.T - 2);
+    ids[n++] = TOK_SEP;
+    float **attn = kit_trained_attention(t, ids, n);
+    assert_non_null(attn);
+    float best = 0;
+    for (int l = 0; l < t->model.cfg.num_hidden_layers; l++)
+        for (int h = 0; h < t->model.cfg.num_attention_heads; h++)
+            for (int dir = -1; dir <= 1; dir += 2) best = fmaxf(best, kit_neighbour_share(attn[l], 1, t->model.cfg.num_attention_heads, n, h, dir));
+    print_message("most positional head of the trained model: %.2f\n", best);
+    assert_true(best > KIT_ORDER_FOUND);
+    kit_free(&r);
+
+    /* runs it cannot be compared with */
+    char *longer[] = {"fmlab-mlm", "--headless", "--set", "seq_len=32", NULL};
+    open_run(&r, 4, longer);
+    t = kit_trained(&r);
+    assert_false(t->ok);
+    assert_non_null(strstr(t->why, "seq_len is 32"));
+    kit_free(&r);
+    char *vocab[] = {"fmlab-mlm", "--headless", "--set", "vocab_size=500", NULL};
+    open_run(&r, 4, vocab);
+    t = kit_trained(&r);
+    assert_false(t->ok);
+    assert_non_null(strstr(t->why, "vocabulary"));
+    kit_free(&r);
+}
 #endif
 
 int main(void)
@@ -317,6 +396,7 @@ int main(void)
 #ifndef EXERCISE
         cmocka_unit_test(test_training_smoke),
         cmocka_unit_test(test_rewind),
+        cmocka_unit_test(test_trained),
 #endif
     };
     return cmocka_run_group_tests_name("mlm", tests, NULL, NULL);

@@ -628,6 +628,15 @@ float kit_step(Run *r, bool update, bool *diverged, char *what, size_t whatlen)
         if (r->max_grad_norm > 0) clip_grad_norm(&r->blocks[b].pb, r->max_grad_norm);
         adamw_step(&r->blocks[b].adam, &r->blocks[b].pb, lr);
     }
+    /* finite gradients can still make a step that is not (a huge learning rate, a moment
+       gone wrong): the weights are checked too, so the run stops at the step that broke them */
+    for (int b = 0; b < r->nblocks && !bad; b++)
+        if (r->blocks[b].trained) bad = params_nonfinite_data(&r->blocks[b].pb);
+    if (bad) {
+        *diverged = true;
+        snprintf(what, whatlen, "step %ld: %s became NaN or Inf in the update", r->step + 1, bad->name);
+        return v;
+    }
     r->step++;
     float row[METRICS_MAX_COLS];
     int c = 0;

@@ -69,26 +69,49 @@ static int check_header_text(const unsigned char *s, size_t n, char *err, size_t
     return 0;
 }
 
-/* FNV-1a, 64 bits: short, and plenty to tell a damaged or mixed file from the one written. */
-static uint64_t fnv1a(uint64_t h, const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
-}
-#define FNV_BASIS 0xcbf29ce484222325ULL
-#define CHECKSUM_DIGITS 16
+/* CRC-32 as zlib computes it (polynomial 0xedb88320): what zip, gzip and PNG use to notice
+ * damage, and what anyone can check (Python: zlib.crc32). */
+typedef struct Crc32 {
+    uint32_t table[256];
+    uint32_t crc;
+} Crc32;
 
-/* The hash of buf[0, size) with the 16 digits at `at` taken as '0'. */
-static uint64_t checksum_of(const unsigned char *buf, size_t size, size_t at)
+static void crc32_begin(Crc32 *c)
 {
-    static const unsigned char zeros[CHECKSUM_DIGITS] = "0000000000000000";
-    uint64_t h = fnv1a(FNV_BASIS, buf, at);
-    h = fnv1a(h, zeros, CHECKSUM_DIGITS);
-    return fnv1a(h, buf + at + CHECKSUM_DIGITS, size - at - CHECKSUM_DIGITS);
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t x = n;
+        for (int k = 0; k < 8; k++) x = x & 1 ? 0xedb88320u ^ (x >> 1) : x >> 1;
+        c->table[n] = x;
+    }
+    c->crc = 0xffffffffu;
+}
+
+static void crc32_add(Crc32 *c, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint32_t crc = c->crc;
+    for (size_t i = 0; i < n; i++) crc = c->table[(crc ^ b[i]) & 0xff] ^ (crc >> 8);
+    c->crc = crc;
+}
+
+static uint32_t crc32_end(const Crc32 *c) { return c->crc ^ 0xffffffffu; }
+
+#define CHECKSUM_DIGITS 8
+static const unsigned char checksum_zeros[CHECKSUM_DIGITS] = "00000000";
+
+/* The checksum of buf[0, size) with the digits at `at` taken as '0'. */
+static uint32_t checksum_of(const unsigned char *buf, size_t size, size_t at)
+{
+    Crc32 c;
+    crc32_begin(&c);
+    crc32_add(&c, buf, at);
+    crc32_add(&c, checksum_zeros, CHECKSUM_DIGITS);
+    crc32_add(&c, buf + at + CHECKSUM_DIGITS, size - at - CHECKSUM_DIGITS);
+    return crc32_end(&c);
 }
 
 /* The place of the checksum's digits in the header: the one occurrence of
- * "fmlab_checksum":"<16 hex digits>" (an escaped or repeated key is refused). */
+ * "fmlab_crc32":"<8 hex digits>" (an escaped or repeated key is refused). */
 static int find_checksum(const unsigned char *h, size_t n, size_t *at)
 {
     static const char key[] = "\"" ST_CHECKSUM_KEY "\":\"";
@@ -223,10 +246,10 @@ static int parse_owned(SafeTensors *st, char *err, size_t errlen)
     if (sum) {
         size_t at = 0;
         if (find_checksum(st->buf + 8, (size_t)hlen, &at))
-            return engine_error(err, errlen, "its checksum is not 16 hex digits written once");
+            return engine_error(err, errlen, "its checksum is not %d hex digits written once", CHECKSUM_DIGITS);
         at += 8;
         char want[CHECKSUM_DIGITS + 1];
-        snprintf(want, sizeof want, "%016llx", (unsigned long long)checksum_of(st->buf, st->size, at));
+        snprintf(want, sizeof want, "%08lx", (unsigned long)checksum_of(st->buf, st->size, at));
         if (memcmp(want, st->buf + at, CHECKSUM_DIGITS))
             return engine_error(err, errlen, "checksum mismatch: the file was damaged or changed after it was written");
         st->verified = true;
@@ -423,7 +446,7 @@ int st_writer_save(const StWriter *w, const char *path, char *err, size_t errlen
     if (w->metadata_json || w->checksum) {
         cJSON *meta = w->metadata_json ? cJSON_Parse(w->metadata_json) : cJSON_CreateObject();
         /* the digits are filled in below, once the hash of everything else is known */
-        if (w->checksum) cJSON_AddStringToObject(meta, ST_CHECKSUM_KEY, "0000000000000000");
+        if (w->checksum) cJSON_AddStringToObject(meta, ST_CHECKSUM_KEY, "00000000");
         cJSON_AddItemToObject(root, "__metadata__", meta);
     }
     size_t off = 0;
@@ -450,12 +473,14 @@ int st_writer_save(const StWriter *w, const char *path, char *err, size_t errlen
         ENGINE_CHECK(find_checksum((const unsigned char *)json, sf.hlen, &at) == 0,
                      "st_writer_save: the checksum's place in the header is ambiguous");
         static const unsigned char spaces[8] = "        ";
-        uint64_t h = fnv1a(FNV_BASIS, sf.len8, 8);
-        h = fnv1a(h, (const unsigned char *)json, sf.hlen);
-        h = fnv1a(h, spaces, sf.padded - sf.hlen);
-        for (int i = 0; i < w->count; i++) h = fnv1a(h, w->entries[i].data, entry_bytes(&w->entries[i]));
+        Crc32 c;
+        crc32_begin(&c);
+        crc32_add(&c, sf.len8, 8);
+        crc32_add(&c, json, sf.hlen);
+        crc32_add(&c, spaces, sf.padded - sf.hlen);
+        for (int i = 0; i < w->count; i++) crc32_add(&c, w->entries[i].data, entry_bytes(&w->entries[i]));
         char digits[CHECKSUM_DIGITS + 1];
-        snprintf(digits, sizeof digits, "%016llx", (unsigned long long)h);
+        snprintf(digits, sizeof digits, "%08lx", (unsigned long)crc32_end(&c));
         memcpy(json + at, digits, CHECKSUM_DIGITS);
     }
     int rc = engine_write_atomic(path, write_st, &sf, err, errlen);

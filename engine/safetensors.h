@@ -14,8 +14,8 @@
  * never a crash, a hang or a read out of bounds.
  *
  * A writer may make the file self-verifying (StWriter.checksum): the metadata then holds
- * "fmlab_checksum", the FNV-1a 64-bit hash of the whole file (length, header and data) as 16
- * hex digits, computed with those 16 digits written as '0'. A reader checks it whenever it is
+ * "fmlab_crc32", the CRC-32 (zlib's) of the whole file (length, header and data) as 8 hex
+ * digits, computed with those 8 digits written as '0'. A reader checks it whenever it is
  * present, so a file damaged or altered after it was written, or one mixed from two writers,
  * is refused. It detects accidents, not forgery: anyone can recompute it.
  *
@@ -33,7 +33,7 @@ typedef enum StDtype { ST_F32, ST_I64, ST_I32, ST_DTYPE_COUNT } StDtype;
 /* More tensors than any model of fmlab has (a 24-layer BERT's checkpoint holds about 1,200):
  * a header that claims more is refused before anything is allocated for them. */
 #define ST_MAX_TENSORS 65536
-#define ST_CHECKSUM_KEY "fmlab_checksum"
+#define ST_CHECKSUM_KEY "fmlab_crc32"
 
 typedef struct StTensor {
     char name[ST_MAX_NAME];

@@ -67,9 +67,9 @@ void runtime_usage(const LessonInfo *info, FILE *f)
         else snprintf(range, sizeof range, "%g..%g, default %g", k->min, k->max, k->def);
         fprintf(f, "  %-24s %s (%s)\n", k->name, k->help, range);
     }
-    fprintf(f, "\nexit status: 0 done, 1 internal error, 2 bad usage or input, 3 training diverged: a loss or\n"
-               "gradient became NaN or Inf, or the training loss rose above 3 × ln(vocab_size), three times the\n"
-               "loss of guessing every token uniformly\n");
+    fprintf(f, "\nexit status: 0 done, 1 internal error, 2 bad usage or input, 3 training diverged: a loss, a\n"
+               "gradient or a weight became NaN or Inf, or the training loss rose above 3 × ln(vocab_size), three\n"
+               "times the loss of guessing every token uniformly\n");
 }
 
 int runtime_key_index(const LessonInfo *info, const char *name)

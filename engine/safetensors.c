@@ -277,10 +277,15 @@ int st_load(SafeTensors *st, const char *path, char *err, size_t errlen)
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) return engine_error(err, errlen, "%s: %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        int dir = S_ISDIR(sb.st_mode);
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
         close(fd);
-        return engine_error(err, errlen, "%s: %s, not a safetensors file", path, dir ? "a folder" : "not a regular file");
+        return engine_error(err, errlen, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return engine_error(err, errlen, "%s: %s, not a safetensors file", path,
+                            S_ISDIR(sb.st_mode) ? "a folder" : "not a regular file");
     }
     if ((uint64_t)sb.st_size >= SIZE_MAX / 2) { close(fd); return engine_error(err, errlen, "%s: too large", path); }
     size_t size = (size_t)sb.st_size;
@@ -445,6 +450,10 @@ int st_writer_save(const StWriter *w, const char *path, char *err, size_t errlen
     if (!root) return engine_error(err, errlen, "out of memory");
     if (w->metadata_json || w->checksum) {
         cJSON *meta = w->metadata_json ? cJSON_Parse(w->metadata_json) : cJSON_CreateObject();
+        if (!meta) {
+            cJSON_Delete(root);
+            return engine_error(err, errlen, "out of memory");
+        }
         /* the digits are filled in below, once the hash of everything else is known */
         if (w->checksum) cJSON_AddStringToObject(meta, ST_CHECKSUM_KEY, "00000000");
         cJSON_AddItemToObject(root, "__metadata__", meta);

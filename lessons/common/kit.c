@@ -171,9 +171,9 @@ static int apply_checkpoint_settings(const LessonInfo *info, RunOptions *o, cons
     if (!cJSON_IsObject(j)) rc = runtime_usage_error(info, "--resume %s: its settings are not a JSON object", ck);
     else if (!cJSON_IsString(seed) || !runtime_parse_seed(seed->valuestring, &saved_seed))
         rc = runtime_usage_error(info, "--resume %s: its seed is not a whole number from 0 to 2^63-1", ck);
-    else if ((rc = saved_number(info, ck, cJSON_GetObjectItemCaseSensitive(j, "batch"), "batch", &batch)) >= 0) {
-    } else if ((rc = saved_number(info, ck, cJSON_GetObjectItemCaseSensitive(j, "lr"), "lr", &lr)) >= 0) {
-    } else if (!cJSON_IsObject(k)) rc = runtime_usage_error(info, "--resume %s: its settings have no keys", ck);
+    if (rc < 0) rc = saved_number(info, ck, cJSON_GetObjectItemCaseSensitive(j, "batch"), "batch", &batch);
+    if (rc < 0) rc = saved_number(info, ck, cJSON_GetObjectItemCaseSensitive(j, "lr"), "lr", &lr);
+    if (rc < 0 && !cJSON_IsObject(k)) rc = runtime_usage_error(info, "--resume %s: its settings have no keys", ck);
     for (const cJSON *it = rc < 0 ? k->child : NULL; it && rc < 0; it = it->next)
         if (runtime_key_index(info, it->string) < 0)
             rc = runtime_usage_error(info, "--resume %s: unknown setting \"%s\"", ck, printable_key(it->string));

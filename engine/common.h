@@ -37,8 +37,11 @@ int engine_error(char *err, size_t errlen, const char *fmt, ...);
 double engine_json_float(float x);
 
 /* Writes a file so that a crash never leaves half of it under its real name: write() fills
- * PATH.tmp, which is then renamed to PATH. write returns false on an error of its own.
- * 0, or -1 with a message naming PATH. */
+ * a temporary of this call's own next to PATH (PATH.tmp-<pid>-<n>, created exclusively, never
+ * through a symlink), which is synced to disk, renamed to PATH, and the folder synced. Two runs
+ * writing PATH at once each rename a whole file of their own; the last one wins. Temporaries
+ * left by a killed run (its pid no longer running) are removed by the next write to PATH.
+ * write returns false on an error of its own. 0, or -1 with a message naming PATH. */
 #include <stdio.h>
 typedef bool (*EngineWriteFn)(FILE *f, const void *ctx);
 int engine_write_atomic(const char *path, EngineWriteFn write, const void *ctx, char *err, size_t errlen);

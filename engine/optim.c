@@ -7,6 +7,8 @@ AdamW adamw_default(void) { return (AdamW){0.9f, 0.999f, 1e-8f, 0.01f, 0}; }
 
 void adamw_step(AdamW *opt, ParamBlock *pb, float lr)
 {
+    ENGINE_CHECK(opt->step >= 0 && opt->step < INT64_MAX, "adamw_step: step %lld (a checkpoint's should have been refused)",
+                 (long long)opt->step);
     opt->step++;
     double bc1 = 1.0 - pow(opt->beta1, (double)opt->step);
     double bc2 = 1.0 - pow(opt->beta2, (double)opt->step);

@@ -83,6 +83,16 @@ const Tensor *params_nonfinite_grad(const ParamBlock *pb)
     return NULL;
 }
 
+const Tensor *params_nonfinite_data(const ParamBlock *pb)
+{
+    for (int i = 0; i < pb->count; i++) {
+        const Tensor *t = pb->params[i];
+        for (size_t j = 0; j < t->size; j++)
+            if (!isfinite(t->data[j])) return t;
+    }
+    return NULL;
+}
+
 void init_normal(Tensor *t, Rng *r, float std)
 {
     for (size_t i = 0; i < t->size; i++) t->data[i] = rng_normal(r, 0.0f, std);

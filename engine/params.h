@@ -31,6 +31,9 @@ void params_zero_grad(ParamBlock *pb);
 Tensor *params_find(const ParamBlock *pb, const char *name);
 /* The first parameter whose gradient holds a NaN or Inf, or NULL. */
 const Tensor *params_nonfinite_grad(const ParamBlock *pb);
+/* The first parameter whose value holds a NaN or Inf, or NULL (checked after each update:
+ * finite gradients can still make a non-finite step). */
+const Tensor *params_nonfinite_data(const ParamBlock *pb);
 
 /* Initialisation as BERT and GPT-2 do it: normal(0, 0.02) weights, zero biases, LayerNorm
  * weight 1. */

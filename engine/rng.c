@@ -12,6 +12,14 @@ void rng_seed(Rng *r, uint64_t seed, uint64_t stream)
     rng_u32(r);
 }
 
+bool rng_set_state(Rng *r, uint64_t state, uint64_t inc)
+{
+    if (!(inc & 1u)) return false;
+    r->state = state;
+    r->inc = inc;
+    return true;
+}
+
 uint32_t rng_u32(Rng *r)
 {
     uint64_t old = r->state;

@@ -13,6 +13,10 @@ typedef struct Rng {
 } Rng;
 
 void rng_seed(Rng *r, uint64_t seed, uint64_t stream);
+/* Restores a saved state (a checkpoint's). PCG needs an odd increment, as rng_seed makes it:
+ * with an even one the period collapses (state 0, inc 0 yields 0 forever, and rng_below then
+ * never returns). false, leaving r alone, when inc is even. */
+bool rng_set_state(Rng *r, uint64_t state, uint64_t inc);
 uint32_t rng_u32(Rng *r);
 float rng_uniform(Rng *r);                   /* [0, 1), 24 random bits */
 double rng_uniform_double(Rng *r);           /* [0, 1), 53 random bits */

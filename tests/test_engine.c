@@ -3,12 +3,19 @@
  * (statistical tests at p ≈ 1e-6 or stricter, so a correct generator practically never
  * fails and a biased one does), the tape (printing, accumulation, mark and rewind, op names),
  * the parameter block, the optimizers against PyTorch, the schedule, and safetensors,
- * including files that are broken on purpose. */
+ * including files that are broken on purpose, checksums, and writers that race each other or
+ * are killed half-way. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---------------- gemm ---------------- */
@@ -681,6 +688,282 @@ static void test_safetensors_malformed(void **state)
     assert_int_equal(st_writer_save(&wr, "/nonexistent/dir/x.safetensors", err, sizeof err), -1);
 }
 
+/* What a careful reader refuses beyond the structure: a NUL hidden in a string, bytes that are
+ * not UTF-8, control characters in names, numbers too large to convert, a folder or a FIFO in
+ * place of a file, a transposed matrix, and more tensors than ST_MAX_TENSORS. */
+static void test_safetensors_strict(void **state)
+{
+    (void)state;
+    expect_bad("nul-dtype.st", "{\"a\":{\"dtype\":\"F32\\u0000x\",\"shape\":[2],\"data_offsets\":[0,8]}}", 0, 8, "NUL");
+    expect_bad("nul-name.st", "{\"a\\u0000b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 0, 8, "NUL");
+    expect_bad("utf8.st", "{\"a\xff\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 0, 8, "UTF-8");
+    expect_bad("overlong.st", "{\"a\xc0\xaf\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 0, 8, "UTF-8");
+    expect_bad("surrogate.st", "{\"a\xed\xa0\x80\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 0, 8, "UTF-8");
+    expect_bad("cut-utf8.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}\xe2\x82", 0, 8, "UTF-8");
+    expect_bad("raw-ctl.st", "{\"a\x1b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 0, 8, "control");
+    expect_bad("esc-ctl.st", "{\"a\\u001b[2J\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 0, 8, "control");
+    expect_bad("bigshape.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1e300],\"data_offsets\":[0,8]}}", 0, 8, "shape");
+    expect_bad("infshape.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1e999],\"data_offsets\":[0,8]}}", 0, 8, "shape");
+    expect_bad("bigoff.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[1e300,1e301]}}", 0, 8, "data_offsets");
+    expect_bad("stroff.st", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[\"0\",8]}}", 0, 8, "data_offsets");
+    expect_bad("twometa.st", "{\"__metadata__\":{},\"__metadata__\":{}}", 0, 0, "twice");
+    /* a UTF-8 name is fine */
+    char err[256], path[160];
+    SafeTensors st;
+    const char *ok = "{\"\xea\xb3\xa0\xeb\x9e\x98\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
+    unsigned char file[128] = {0};
+    size_t hl = strlen(ok);
+    file[0] = (unsigned char)hl;
+    memcpy(file + 8, ok, hl);
+    assert_int_equal(st_parse(&st, file, 8 + hl + 8, err, sizeof err), 0);
+    st_free(&st);
+
+    /* not a regular file: refused by name, at once (a FIFO with no writer would block fopen) */
+    assert_int_equal(st_load(&st, tmpdir, err, sizeof err), -1);
+    assert_non_null(strstr(err, "a folder"));
+    path_in_tmp(path, sizeof path, "fifo");
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(st_load(&st, path, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a regular file"));
+    assert_int_equal(st_load(&st, "/dev/zero", err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a regular file"));
+
+    /* the shape, not only the element count */
+    float w[6] = {1, 2, 3, 4, 5, 6}, back[6];
+    StWriter wr;
+    st_writer_init(&wr);
+    int64_t s23[2] = {2, 3}, s32[2] = {3, 2};
+    st_writer_add(&wr, "w", ST_F32, 2, s23, w);
+    path_in_tmp(path, sizeof path, "shape.st");
+    assert_int_equal(st_writer_save(&wr, path, err, sizeof err), 0);
+    st_writer_free(&wr);
+    assert_int_equal(st_load(&st, path, err, sizeof err), 0);
+    assert_int_equal(st_read_f32_shape(&st, "w", back, 2, s32, err, sizeof err), -1);
+    assert_non_null(strstr(err, "[2, 3], expected [3, 2]"));
+    assert_int_equal(st_read_f32_shape(&st, "w", back, 2, s23, err, sizeof err), 0);
+    assert_memory_equal(back, w, sizeof w);
+    st_free(&st);
+
+    /* many tensors: names checked by sorting (a quadratic check took minutes at 65536) */
+    for (int n = 50000; n <= ST_MAX_TENSORS + 1; n += ST_MAX_TENSORS + 1 - 50000) {
+        size_t cap = (size_t)n * 64 + 64, k = 8;
+        char *b = malloc(cap);
+        assert_non_null(b);
+        k += (size_t)sprintf(b + k, "{");
+        for (int i = 0; i < n; i++)
+            k += (size_t)sprintf(b + k, "%s\"t%d\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}", i ? "," : "",
+                                 i == n - 1 && n == 50000 ? 17 : i); /* the last repeats t17 */
+        k += (size_t)sprintf(b + k, "}");
+        for (int i = 0; i < 8; i++) b[i] = (char)((uint64_t)(k - 8) >> (8 * i));
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        assert_int_equal(st_parse(&st, b, k, err, sizeof err), -1);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        print_message("%d tensors refused in %.3f s: %s\n", n, (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9, err);
+        assert_non_null(strstr(err, n == 50000 ? "\"t17\" appears twice" : "more than 65536 tensors"));
+        /* without the repeat, all of them load and are found */
+        if (n == 50000) {
+            char *last = strstr(b + k - 80, "\"t17\"");
+            assert_non_null(last);
+            memcpy(last, "\"t00\"", 5);
+            assert_int_equal(st_parse(&st, b, k, err, sizeof err), 0);
+            assert_int_equal(st.count, n);
+            assert_non_null(st_find(&st, "t49998"));
+            assert_non_null(st_find(&st, "t00"));
+            assert_null(st_find(&st, "t50000"));
+            st_free(&st);
+        }
+        free(b);
+    }
+}
+
+static void save_pattern(const char *path, float value, int64_t n, bool checksum)
+{
+    float *w = malloc((size_t)n * sizeof *w);
+    assert_non_null(w);
+    for (int64_t i = 0; i < n; i++) w[i] = value;
+    StWriter wr;
+    st_writer_init(&wr);
+    wr.checksum = checksum;
+    st_writer_add(&wr, "w", ST_F32, 1, &n, w);
+    char name[32];
+    snprintf(name, sizeof name, "%g", (double)value);
+    st_writer_metadata(&wr, "value", name);
+    char err[256];
+    int rc = st_writer_save(&wr, path, err, sizeof err);
+    if (rc) print_message("%s\n", err);
+    assert_int_equal(rc, 0);
+    st_writer_free(&wr);
+    free(w);
+}
+
+/* 0 when path holds one whole pattern written by save_pattern: every value the same and the
+ * same as its metadata, as many as that writer writes (n_of(value)). */
+static int check_pattern(const char *path, int64_t (*n_of)(float), char *err, size_t errlen)
+{
+    SafeTensors st;
+    if (st_load(&st, path, err, errlen)) return -1;
+    const StTensor *t = st_find(&st, "w");
+    const char *v = st_metadata(&st, "value");
+    int rc = t && v && st.verified ? 0 : engine_error(err, errlen, "no tensor, value or checksum");
+    float first = 0;
+    if (rc == 0) memcpy(&first, t->data, sizeof first);
+    if (rc == 0 && (strtof(v, NULL) != first || t->count != n_of(first)))
+        rc = engine_error(err, errlen, "metadata %s, data %g, %lld values", v, (double)first, (long long)t->count);
+    for (int64_t i = 0; rc == 0 && i < t->count; i++) {
+        float x;
+        memcpy(&x, (const float *)t->data + i, sizeof x);
+        if (x != first) rc = engine_error(err, errlen, "value %lld is %g, not %g", (long long)i, (double)x, (double)first);
+    }
+    st_free(&st);
+    return rc;
+}
+
+static int count_temporaries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) n += strstr(e->d_name, ".tmp") != NULL;
+    if (d) closedir(d);
+    return n;
+}
+
+static void test_safetensors_checksum(void **state)
+{
+    (void)state;
+    char path[160], err[256];
+    path_in_tmp(path, sizeof path, "sum.st");
+    save_pattern(path, 3.0f, 1000, true);
+    SafeTensors st;
+    assert_int_equal(st_load(&st, path, err, sizeof err), 0);
+    assert_true(st.verified);
+    char sum[9];
+    assert_non_null(st_metadata(&st, ST_CHECKSUM_KEY));
+    assert_int_equal(strlen(st_metadata(&st, ST_CHECKSUM_KEY)), 8);
+    strcpy(sum, st_metadata(&st, ST_CHECKSUM_KEY));
+    size_t size = st.size;
+    unsigned char *b = malloc(size);
+    memcpy(b, st.buf, size);
+    st_free(&st);
+    /* one bit anywhere in the data, in a metadata value or in the checksum itself */
+    size_t at_value = (size_t)(strstr((char *)b + 8, "\"value\":\"3\"") - (char *)b) + 9;
+    size_t at_sum = (size_t)(strstr((char *)b + 8, sum) - (char *)b);
+    size_t where[] = {size - 1, size - 4000, at_value, at_sum, at_sum + 7};
+    for (size_t i = 0; i < sizeof where / sizeof *where; i++) {
+        b[where[i]] ^= 1;
+        int rc = st_parse(&st, b, size, err, sizeof err);
+        if (rc == 0) print_message("a flipped bit at byte %zu was not noticed\n", where[i]);
+        assert_int_equal(rc, -1);
+        assert_non_null(strstr(err, "checksum"));
+        b[where[i]] ^= 1;
+    }
+    assert_int_equal(st_parse(&st, b, size, err, sizeof err), 0);
+    st_free(&st);
+    free(b);
+    /* without the option, no checksum: the files of an export stay as before */
+    save_pattern(path, 3.0f, 10, false);
+    assert_int_equal(st_load(&st, path, err, sizeof err), 0);
+    assert_false(st.verified);
+    assert_null(st_metadata(&st, ST_CHECKSUM_KEY));
+    st_free(&st);
+}
+
+static int64_t two_sizes(float v) { return v == 1.0f ? 1000 : 3000; }
+
+/* Two processes save to one path 60 times each while this one reads it: every read is one
+ * writer's whole file (the old fixed PATH.tmp let their bytes mix), and no temporary stays. */
+static void test_atomic_concurrent_writers(void **state)
+{
+    (void)state;
+    char dir[160], path[192], err[256];
+    path_in_tmp(dir, sizeof dir, "race");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/ck.st", dir);
+    pid_t kids[2];
+    for (int k = 0; k < 2; k++) {
+        kids[k] = fork();
+        assert_true(kids[k] >= 0);
+        if (kids[k] == 0) {
+            for (int i = 0; i < 60; i++) save_pattern(path, k ? 2.0f : 1.0f, two_sizes(k ? 2.0f : 1.0f), true);
+            _exit(0);
+        }
+    }
+    int reads = 0, running = 2;
+    while (running) {
+        if (access(path, F_OK) == 0) {
+            int rc = check_pattern(path, two_sizes, err, sizeof err);
+            if (rc) print_message("read %d: %s\n", reads, err);
+            assert_int_equal(rc, 0);
+            reads++;
+        }
+        running = 0;
+        for (int k = 0; k < 2; k++) running += waitpid(kids[k], NULL, WNOHANG) == 0;
+    }
+    for (int k = 0; k < 2; k++) waitpid(kids[k], NULL, 0);
+    assert_int_equal(check_pattern(path, two_sizes, err, sizeof err), 0);
+    assert_true(reads > 0);
+    assert_int_equal(count_temporaries(dir), 0);
+}
+
+static int64_t big_size(float v) { return v == 7.0f ? 10 : 1 << 21; }
+
+/* kill -9 at random moments of saves of 8 MB: the file under the real name is always a whole
+ * one (the old or a new), a temporary left behind is removed by the next save, and a symlink
+ * planted at the old fixed temporary name is not followed. */
+static void test_atomic_killed_writer(void **state)
+{
+    (void)state;
+    char dir[160], path[192], err[256], victim[192], planted[200];
+    path_in_tmp(dir, sizeof dir, "kill");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/ck.st", dir);
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    snprintf(planted, sizeof planted, "%s.tmp", path);
+    FILE *f = fopen(victim, "w");
+    fputs("mine", f);
+    fclose(f);
+    assert_int_equal(symlink(victim, planted), 0);
+    save_pattern(path, 7.0f, big_size(7.0f), true);
+    Rng r;
+    rng_seed(&r, 42, 0);
+    int left = 0;
+    for (int i = 0; i < 12; i++) {
+        pid_t kid = fork();
+        assert_true(kid >= 0);
+        if (kid == 0) {
+            for (;;) save_pattern(path, (float)(8 + i), big_size(8), true);
+        }
+        struct timespec ts = {0, (long)rng_below(&r, 40) * 1000000L};
+        nanosleep(&ts, NULL);
+        kill(kid, SIGKILL);
+        waitpid(kid, NULL, 0);
+        int rc = check_pattern(path, big_size, err, sizeof err);
+        if (rc) print_message("kill %d: %s\n", i, err);
+        assert_int_equal(rc, 0);
+        left += count_temporaries(dir) > 1; /* beyond the planted link */
+    }
+    print_message("%d of 12 kills left a temporary\n", left);
+    /* the next save removes what the killed writers left, and only that */
+    save_pattern(path, 7.0f, big_size(7.0f), true);
+    assert_int_equal(check_pattern(path, big_size, err, sizeof err), 0);
+    assert_int_equal(count_temporaries(dir), 1);
+    f = fopen(victim, "r");
+    char back[8] = "";
+    assert_non_null(fgets(back, sizeof back, f));
+    fclose(f);
+    assert_string_equal(back, "mine");
+    /* the temporary of a process that still runs is left alone */
+    char live[240];
+    snprintf(live, sizeof live, "%s.tmp-%ld-0", path, (long)getppid());
+    f = fopen(live, "w");
+    fclose(f);
+    save_pattern(path, 7.0f, 10, true);
+    assert_int_equal(access(live, F_OK), 0);
+    unlink(live);
+    unlink(planted);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -715,6 +998,10 @@ int main(void)
         cmocka_unit_test(test_lr_schedule),
         cmocka_unit_test(test_safetensors_roundtrip),
         cmocka_unit_test(test_safetensors_malformed),
+        cmocka_unit_test(test_safetensors_strict),
+        cmocka_unit_test(test_safetensors_checksum),
+        cmocka_unit_test(test_atomic_concurrent_writers),
+        cmocka_unit_test(test_atomic_killed_writer),
     };
     return cmocka_run_group_tests_name("engine", tests, setup, teardown);
 }

@@ -4,6 +4,7 @@
 #include "lessons/common/kit.h"
 
 #include <cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,39 +137,68 @@ static char *settings_json(const Run *r)
     return s;
 }
 
-/* --resume: the checkpoint's settings are the run's; a flag that says otherwise is an error. */
+/* A settings name from a checkpoint, fit to print in a one-line message. */
+static const char *printable_key(const char *s)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_");
+    return n && n <= 40 && !s[n] ? s : "(an unprintable name)";
+}
+
+/* One saved setting as a number that passes the command line's own check of it. */
+static int saved_number(const LessonInfo *info, const char *ck, const cJSON *j, const char *name, double *out)
+{
+    char msg[160];
+    if (!j) return runtime_usage_error(info, "--resume %s: its settings have no %s", ck, name);
+    if (!cJSON_IsNumber(j)) return runtime_usage_error(info, "--resume %s: its setting %s is not a number", ck, name);
+    if (runtime_check_setting(info, name, j->valuedouble, msg, sizeof msg))
+        return runtime_usage_error(info, "--resume %s: its setting %s is %g, but %s", ck, name, j->valuedouble, msg);
+    *out = j->valuedouble;
+    return -1;
+}
+
+/* --resume: the checkpoint's settings become the run's. A file may come from anywhere, so
+ * they pass exactly the checks of the command line (runtime_check_setting) and every one must
+ * be there: a missing, unknown or non-numeric setting is an error that names it. A flag that
+ * says otherwise than the checkpoint is an error too. */
 static int apply_checkpoint_settings(const LessonInfo *info, RunOptions *o, const char *json)
 {
+    const char *ck = o->resume;
     cJSON *j = cJSON_Parse(json);
-    if (!j) return runtime_usage_error(info, "--resume %s: unreadable settings", o->resume);
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed"), *k = cJSON_GetObjectItemCaseSensitive(j, "keys");
+    double batch = 0, lr = 0, value[MAX_KEYS];
+    uint64_t saved_seed = 0;
     int rc = -1;
-    const cJSON *seed = cJSON_GetObjectItem(j, "seed"), *batch = cJSON_GetObjectItem(j, "batch"),
-                *lr = cJSON_GetObjectItem(j, "lr"), *k = cJSON_GetObjectItem(j, "keys");
-    if (!(cJSON_IsString(seed) || cJSON_IsNumber(seed)) || !cJSON_IsNumber(batch) || !cJSON_IsNumber(lr) ||
-        !cJSON_IsObject(k)) {
+    if (!cJSON_IsObject(j)) rc = runtime_usage_error(info, "--resume %s: its settings are not a JSON object", ck);
+    else if (!cJSON_IsString(seed) || !runtime_parse_seed(seed->valuestring, &saved_seed))
+        rc = runtime_usage_error(info, "--resume %s: its seed is not a whole number from 0 to 2^63-1", ck);
+    if (rc < 0) rc = saved_number(info, ck, cJSON_GetObjectItemCaseSensitive(j, "batch"), "batch", &batch);
+    if (rc < 0) rc = saved_number(info, ck, cJSON_GetObjectItemCaseSensitive(j, "lr"), "lr", &lr);
+    if (rc < 0 && !cJSON_IsObject(k)) rc = runtime_usage_error(info, "--resume %s: its settings have no keys", ck);
+    for (const cJSON *it = rc < 0 ? k->child : NULL; it && rc < 0; it = it->next)
+        if (runtime_key_index(info, it->string) < 0)
+            rc = runtime_usage_error(info, "--resume %s: unknown setting \"%s\"", ck, printable_key(it->string));
+    for (int i = 0; rc < 0 && i < info->nkeys; i++)
+        rc = saved_number(info, ck, cJSON_GetObjectItemCaseSensitive(k, info->keys[i].name), info->keys[i].name, &value[i]);
+    if (rc >= 0) {
         cJSON_Delete(j);
-        return runtime_usage_error(info, "--resume %s: incomplete settings", o->resume);
+        return rc;
     }
-    uint64_t saved_seed = cJSON_IsString(seed) ? strtoull(seed->valuestring, NULL, 10) : (uint64_t)seed->valuedouble;
     if (o->seed_set && o->seed != saved_seed)
         rc = runtime_usage_error(info, "--seed %llu conflicts with the checkpoint's %llu", (unsigned long long)o->seed,
                                  (unsigned long long)saved_seed);
-    else if (o->batch_set && o->batch != batch->valueint)
-        rc = runtime_usage_error(info, "--batch %d conflicts with the checkpoint's %d", o->batch, batch->valueint);
-    else if (o->lr_set && (float)lr->valuedouble != o->lr)
-        rc = runtime_usage_error(info, "--lr conflicts with the checkpoint's %g", lr->valuedouble);
-    for (int i = 0; rc < 0 && i < info->nkeys; i++) {
-        const cJSON *v = cJSON_GetObjectItem(k, info->keys[i].name);
-        if (!cJSON_IsNumber(v)) continue;
-        if (o->set[i] && o->value[i] != v->valuedouble)
+    else if (o->batch_set && o->batch != (int)batch)
+        rc = runtime_usage_error(info, "--batch %d conflicts with the checkpoint's %d", o->batch, (int)batch);
+    else if (o->lr_set && (float)lr != o->lr)
+        rc = runtime_usage_error(info, "--lr conflicts with the checkpoint's %g", lr);
+    for (int i = 0; rc < 0 && i < info->nkeys; i++)
+        if (o->set[i] && o->value[i] != value[i])
             rc = runtime_usage_error(info, "--set %s=%g conflicts with the checkpoint's %g", info->keys[i].name,
-                                     o->value[i], v->valuedouble);
-        o->value[i] = v->valuedouble;
-    }
+                                     o->value[i], value[i]);
     if (rc < 0) {
         o->seed = saved_seed;
-        o->batch = batch->valueint;
-        o->lr = (float)lr->valuedouble;
+        o->batch = (int)batch;
+        o->lr = (float)lr;
+        memcpy(o->value, value, (size_t)info->nkeys * sizeof *value);
     }
     cJSON_Delete(j);
     return rc;
@@ -195,23 +225,66 @@ static void init_weights(Run *r, uint64_t seed)
     for (int i = 0; i < r->lesson->nmodels; i++) model_init_weights(&r->models[i].model, &init);
 }
 
-int kit_init(Run *r, const Lesson *l, const RunOptions *o)
+/* The word-order history and its first discovery, so that a resumed run shows what an
+ * uninterrupted one does. The table has a column per layer of the first model and a row per
+ * step up to the checkpoint's; the discovery ("step layer head dir share", step 0: none) names
+ * a step, layer and head that exist. */
+static int read_word_order(Run *r, const CheckpointFile *ck, char *err, size_t errlen)
 {
-    const LessonInfo *info = &l->info;
-    ENGINE_CHECK(l->nmodels <= KIT_MAX_MODELS && l->nparts <= KIT_MAX_PARTS && l->nextra <= KIT_MAX_EXTRA &&
-                     l->nbatch <= KIT_MAX_BATCH && 3 + l->nparts + l->nextra <= METRICS_MAX_COLS,
-                 "lesson %s: a table is larger than the kit's limits", info->name);
-    memset(r, 0, sizeof *r);
-    r->lesson = l;
-    r->opt = *o;
-    char err[1024];
-    if (o->resume) {
-        char *saved = NULL;
-        if (checkpoint_read_settings(o->resume, &saved, err, sizeof err)) return runtime_usage_error(info, "--resume %s", err);
-        int rc = apply_checkpoint_settings(info, &r->opt, saved);
-        free(saved);
-        if (rc >= 0) return rc;
+    int64_t rows, cols;
+    char *found;
+    if (checkpoint_read_extra(ck, "word_order", &r->order, &rows, &cols, "word_order_found", &found, err, errlen)) return -1;
+    const ModelConfig *c = &r->models[0].model.cfg;
+    int rc = 0;
+    if (rows && (rows > r->step || cols != c->num_hidden_layers))
+        rc = engine_error(err, errlen, "%s: the word-order table is %lld × %lld, not at most %ld × %d", ck->path,
+                          (long long)rows, (long long)cols, r->step, c->num_hidden_layers);
+    for (int64_t i = 0; rc == 0 && i < rows * cols; i++)
+        if (!(r->order[i] >= 0 && r->order[i] <= 1))
+            rc = engine_error(err, errlen, "%s: the word-order table holds %g, not a share from 0 to 1", ck->path,
+                              (double)r->order[i]);
+    if (rc == 0 && found) {
+        /* five numbers, one space apart; converted with range checks (sscanf's are undefined) */
+        double v[5];
+        const char *p = found;
+        int n = 0;
+        for (; n < 5; n++) {
+            char *end;
+            errno = 0;
+            v[n] = strtod(p, &end);
+            if (errno || end == p || *p == ' ' || !isfinite(v[n]) || *end != (n < 4 ? ' ' : '\0')) break;
+            p = end + (n < 4);
+        }
+        bool none = n == 5 && v[0] == 0;
+        bool ok = n == 5 && v[0] == floor(v[0]) && v[0] >= 1 && v[0] <= (double)r->step && v[1] == floor(v[1]) &&
+                  v[1] >= 0 && v[1] < c->num_hidden_layers && v[2] == floor(v[2]) && v[2] >= 0 &&
+                  v[2] < c->num_attention_heads && (v[3] == -1 || v[3] == 1) && v[4] >= 0 && v[4] <= 1;
+        if (ok) {
+            r->order_found = (long)v[0];
+            r->order_layer = (int)v[1];
+            r->order_head = (int)v[2];
+            r->order_dir = (int)v[3];
+            r->order_share = (float)v[4];
+        } else if (!none) {
+            rc = engine_error(err, errlen, "%s: word_order_found is not \"step layer head direction share\" of this model",
+                              ck->path);
+        }
     }
+    free(found);
+    if (rc) return rc;
+    r->order_rows = r->order_cap = rows;
+    r->order_cols = rows ? (int)cols : 0;
+    r->order_from = r->step - rows;
+    return 0;
+}
+
+/* the run of kit_init, after the settings: the lesson, its model, the trainer, and the state
+   of a checkpoint when ck is not NULL */
+static int kit_build(Run *r, const CheckpointFile *ck)
+{
+    const Lesson *l = r->lesson;
+    const LessonInfo *info = &l->info;
+    char err[1024];
     if (r->opt.threads) engine_set_threads(r->opt.threads);
     r->B = r->opt.batch;
     r->T = runtime_key_index(info, "seq_len") >= 0 ? (int)kit_value(r, "seq_len") : 0;
@@ -248,28 +321,33 @@ int kit_init(Run *r, const Lesson *l, const RunOptions *o)
     metrics_init(&r->metrics, nc, cols);
     if (!tape_init(&r->tape, r->arena_bytes ? r->arena_bytes : (64u << 20), 8192))
         return runtime_usage_error(info, "out of memory for the activations");
-    if (r->opt.resume) {
+    if (ck) {
         CheckpointState cs = checkpoint_state(r);
-        char *s = NULL;
-        if (checkpoint_load(r->opt.resume, &cs, &s, err, sizeof err)) return runtime_usage_error(info, "--resume %s", err);
-        free(s);
+        if (checkpoint_load(ck, &cs, err, sizeof err)) return runtime_usage_error(info, "--resume %s", err);
         r->step = cs.step;
-        /* the word-order history and its first discovery, so a resumed run shows what an
-           uninterrupted one does */
-        int64_t rows, cols;
-        char *found;
-        if (checkpoint_read_extra(r->opt.resume, "word_order", &r->order, &rows, &cols, "word_order_found", &found, err,
-                                  sizeof err))
-            return runtime_usage_error(info, "--resume %s", err);
-        r->order_rows = r->order_cap = rows;
-        r->order_cols = (int)cols;
-        r->order_from = r->step - rows;
-        if (found && sscanf(found, "%ld %d %d %d %f", &r->order_found, &r->order_layer, &r->order_head, &r->order_dir,
-                            &r->order_share) != 5)
-            r->order_found = 0;
-        free(found);
+        if (read_word_order(r, ck, err, sizeof err)) return runtime_usage_error(info, "--resume %s", err);
     }
     return -1;
+}
+
+int kit_init(Run *r, const Lesson *l, const RunOptions *o)
+{
+    const LessonInfo *info = &l->info;
+    ENGINE_CHECK(l->nmodels <= KIT_MAX_MODELS && l->nparts <= KIT_MAX_PARTS && l->nextra <= KIT_MAX_EXTRA &&
+                     l->nbatch <= KIT_MAX_BATCH && 3 + l->nparts + l->nextra <= METRICS_MAX_COLS,
+                 "lesson %s: a table is larger than the kit's limits", info->name);
+    memset(r, 0, sizeof *r);
+    r->lesson = l;
+    r->opt = *o;
+    if (!o->resume) return kit_build(r, NULL);
+    /* the checkpoint is read once: its settings shape the run, then it fills the run in */
+    char err[1024];
+    CheckpointFile ck;
+    if (checkpoint_open(&ck, o->resume, info->name, err, sizeof err)) return runtime_usage_error(info, "--resume %s", err);
+    int rc = apply_checkpoint_settings(info, &r->opt, checkpoint_settings(&ck));
+    if (rc < 0) rc = kit_build(r, &ck);
+    checkpoint_close(&ck);
+    return rc;
 }
 
 static void history_free(Run *r)
@@ -549,6 +627,15 @@ float kit_step(Run *r, bool update, bool *diverged, char *what, size_t whatlen)
         if (!r->blocks[b].trained) continue;
         if (r->max_grad_norm > 0) clip_grad_norm(&r->blocks[b].pb, r->max_grad_norm);
         adamw_step(&r->blocks[b].adam, &r->blocks[b].pb, lr);
+    }
+    /* finite gradients can still make a step that is not (a huge learning rate, a moment
+       gone wrong): the weights are checked too, so the run stops at the step that broke them */
+    for (int b = 0; b < r->nblocks && !bad; b++)
+        if (r->blocks[b].trained) bad = params_nonfinite_data(&r->blocks[b].pb);
+    if (bad) {
+        *diverged = true;
+        snprintf(what, whatlen, "step %ld: %s became NaN or Inf in the update", r->step + 1, bad->name);
+        return v;
     }
     r->step++;
     float row[METRICS_MAX_COLS];

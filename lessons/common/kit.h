@@ -215,8 +215,9 @@ void kit_free(Run *r);
 void kit_reset(Run *r, uint64_t seed);
 void kit_next_batch(Run *r);
 /* Forward and backward on the current batch; with update, clips, steps AdamW and appends
- * the metrics row (evaluating every eval_every steps). Returns the loss; on NaN/Inf sets
- * *diverged and names the step and tensor in what, and makes no update. */
+ * the metrics row (evaluating every eval_every steps). Returns the loss; on NaN/Inf in the
+ * loss or a gradient sets *diverged, names the step and tensor in what, and makes no update;
+ * on NaN/Inf in a weight after the update likewise, and the step is not counted. */
 float kit_step(Run *r, bool update, bool *diverged, char *what, size_t whatlen);
 /* The held-out columns now (what the kit records every eval_every steps). */
 void kit_evaluate(Run *r, float *extra);

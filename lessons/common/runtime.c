@@ -67,9 +67,9 @@ void runtime_usage(const LessonInfo *info, FILE *f)
         else snprintf(range, sizeof range, "%g..%g, default %g", k->min, k->max, k->def);
         fprintf(f, "  %-24s %s (%s)\n", k->name, k->help, range);
     }
-    fprintf(f, "\nexit status: 0 done, 1 internal error, 2 bad usage or input, 3 training diverged: a loss or\n"
-               "gradient became NaN or Inf, or the training loss rose above 3 × ln(vocab_size), three times the\n"
-               "loss of guessing every token uniformly\n");
+    fprintf(f, "\nexit status: 0 done, 1 internal error, 2 bad usage or input, 3 training diverged: a loss, a\n"
+               "gradient or a weight became NaN or Inf, or the training loss rose above 3 × ln(vocab_size), three\n"
+               "times the loss of guessing every token uniformly\n");
 }
 
 int runtime_key_index(const LessonInfo *info, const char *name)
@@ -84,6 +84,36 @@ double runtime_value(const LessonInfo *info, const RunOptions *o, const char *na
     int i = runtime_key_index(info, name);
     ENGINE_CHECK(i >= 0, "lesson %s has no key %s", info->name, name);
     return o->value[i];
+}
+
+int runtime_check_setting(const LessonInfo *info, const char *name, double v, char *err, size_t errlen)
+{
+    double lo, hi;
+    bool integer, open_below = false;
+    if (!strcmp(name, "batch")) {
+        lo = 1, hi = 4096, integer = true;
+    } else if (!strcmp(name, "lr")) {
+        lo = 0, hi = 10, integer = false, open_below = true;
+    } else {
+        int i = runtime_key_index(info, name);
+        ENGINE_CHECK(i >= 0, "lesson %s has no key %s", info->name, name);
+        lo = info->keys[i].min, hi = info->keys[i].max, integer = info->keys[i].integer;
+    }
+    if (isfinite(v) && (open_below ? v > lo : v >= lo) && v <= hi && (!integer || v == floor(v))) return 0;
+    if (integer) snprintf(err, errlen, "%s takes a whole number from %.0f to %.0f", name, lo, hi);
+    else if (open_below) snprintf(err, errlen, "%s takes a number above %g and at most %g", name, lo, hi);
+    else snprintf(err, errlen, "%s takes a number from %g to %g", name, lo, hi);
+    return -1;
+}
+
+bool runtime_parse_seed(const char *s, uint64_t *out)
+{
+    if (!*s || strspn(s, "0123456789") != strlen(s)) return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, NULL, 10);
+    if (errno || v > (unsigned long long)INT64_MAX) return false;
+    *out = v;
+    return true;
 }
 
 static bool parse_long(const char *s, long lo, long hi, long *out)
@@ -150,13 +180,14 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
     int c;
     long v;
     double d;
+    char msg[160];
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'h': runtime_usage(info, stdout); return EXIT_OK;
         case O_VERSION: printf("%s %s\n", prog_name(info), FMLAB_VERSION); return EXIT_OK;
         case O_SEED:
-            if (!parse_long(optarg, 0, LONG_MAX, &v)) return runtime_usage_error(info, "--seed takes a whole number >= 0, not \"%s\"", optarg);
-            o->seed = (uint64_t)v;
+            if (!runtime_parse_seed(optarg, &o->seed))
+                return runtime_usage_error(info, "--seed takes a whole number from 0 to 2^63-1, not \"%s\"", optarg);
             o->seed_set = true;
             break;
         case O_STEPS:
@@ -164,12 +195,14 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
             o->steps = v;
             break;
         case O_BATCH:
-            if (!parse_long(optarg, 1, 4096, &v)) return runtime_usage_error(info, "--batch takes a whole number from 1 to 4096, not \"%s\"", optarg);
+            if (runtime_check_setting(info, "batch", parse_long(optarg, LONG_MIN, LONG_MAX, &v) ? (double)v : NAN, msg, sizeof msg))
+                return runtime_usage_error(info, "--%s, not \"%s\"", msg, optarg);
             o->batch = (int)v;
             o->batch_set = true;
             break;
         case O_LR:
-            if (!parse_double(optarg, &d) || d <= 0 || d > 10) return runtime_usage_error(info, "--lr takes a number above 0 and at most 10, not \"%s\"", optarg);
+            if (runtime_check_setting(info, "lr", parse_double(optarg, &d) ? d : NAN, msg, sizeof msg))
+                return runtime_usage_error(info, "--%s, not \"%s\"", msg, optarg);
             o->lr = (float)d;
             o->lr_set = true;
             break;
@@ -187,12 +220,8 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
                 snprintf(what, sizeof what, "unknown key \"%s\"", key);
                 return key_list_error(info, what);
             }
-            const KeyDef *k = &info->keys[i];
-            if (!parse_double(eq + 1, &d) || (k->integer && d != floor(d)) || d < k->min || d > k->max) {
-                if (k->integer)
-                    return runtime_usage_error(info, "%s takes a whole number from %.0f to %.0f, not \"%s\"", key, k->min, k->max, eq + 1);
-                return runtime_usage_error(info, "%s takes a number from %g to %g, not \"%s\"", key, k->min, k->max, eq + 1);
-            }
+            if (runtime_check_setting(info, key, parse_double(eq + 1, &d) ? d : NAN, msg, sizeof msg))
+                return runtime_usage_error(info, "%s, not \"%s\"", msg, eq + 1);
             o->value[i] = d;
             o->set[i] = true;
             break;

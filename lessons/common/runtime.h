@@ -66,6 +66,14 @@ void runtime_usage(const LessonInfo *info, FILE *f);
 /* The value of a key by name (the key must exist: a programmer error otherwise). */
 double runtime_value(const LessonInfo *info, const RunOptions *o, const char *name);
 int runtime_key_index(const LessonInfo *info, const char *name);
+/* The one check of a setting's value, for the command line and for a resumed checkpoint's
+ * settings alike: name is "batch" (--batch), "lr" (--lr) or one of the lesson's keys. 0 when
+ * v is a valid value (finite, in range, whole where it must be); otherwise -1 and err says
+ * which values are ("num_attention_heads takes a whole number from 1 to 32"). NaN, for a
+ * value that is not a number at all, always fails. */
+int runtime_check_setting(const LessonInfo *info, const char *name, double v, char *err, size_t errlen);
+/* --seed's value: a whole decimal number from 0 to 2^63-1 and nothing else. */
+bool runtime_parse_seed(const char *s, uint64_t *out);
 /* A usage error: "fmlab-<lesson>: <message>" on stderr; returns EXIT_USAGE. */
 int runtime_usage_error(const LessonInfo *info, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

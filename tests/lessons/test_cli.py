@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A lesson program through the contract of docs/CLI.md and docs/EXPORT.md, as an outside test
 sees it: flags, exit statuses, one-line messages, nothing written on bad input, every file of the
-export for every model, byte-identical exports for the same flags, and a resumed run identical to
-an uninterrupted one.
+export for every model, byte-identical exports for the same flags, a resumed run identical to
+an uninterrupted one, and checkpoints crafted to be wrong (each refused at once, naming the problem),
+saved by two runs at once, or killed while saving.
 
   test_cli.py PATH/TO/fmlab-<lesson>
 
@@ -19,6 +20,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 PROG = os.path.abspath(sys.argv[1])
 STEPS = 20
@@ -33,13 +35,13 @@ LESSON_BAD = {
 }
 
 
-def run(args, cwd, env=None):
+def run(args, cwd, env=None, timeout=600):
     e = dict(os.environ)
     e.pop("DISPLAY", None)
     e.pop("WAYLAND_DISPLAY", None)
     if env:
         e.update(env)
-    p = subprocess.run([PROG] + args, cwd=cwd, capture_output=True, text=True, env=e, timeout=600)
+    p = subprocess.run([PROG] + args, cwd=cwd, capture_output=True, text=True, env=e, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -93,6 +95,30 @@ def st_read(path):
     h = json.loads(raw[8:8 + n])
     h.pop("__metadata__", None)
     return h, raw[8 + n:]
+
+
+def st_raw(path):
+    """(the whole header, data bytes) of a safetensors file."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    return json.loads(raw[8:8 + n]), raw[8 + n:]
+
+
+def st_write(path, header, data, checksum=True):
+    """A safetensors file from a header and data, with fmlab's checksum made to match (the CRC-32
+    of engine/safetensors.h) unless checksum is False."""
+    if checksum:
+        header["__metadata__"]["fmlab_crc32"] = "0" * 8
+    js = json.dumps(header, separators=(",", ":")).encode()
+    js += b" " * (-len(js) % 8)
+    raw = bytearray(struct.pack("<Q", len(js)) + js + data)
+    if checksum:
+        key = b'"fmlab_crc32":"'
+        at = raw.index(key + b"0" * 8) + len(key)
+        raw[at:at + 8] = b"%08x" % zlib.crc32(raw)
+    with open(path, "wb") as f:
+        f.write(raw)
 
 
 def st_header(path):
@@ -364,6 +390,154 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run(args, tmp)
     check("--resume with a conflicting --set %s is a usage error" % k0["name"],
           rc == 2 and "conflicts" in err and err.count("\n") == 1 and listing(tmp) == before, "rc %d, stderr %r" % (rc, err))
+
+    # ---- resume from a crafted checkpoint: a file from anywhere is refused (exit 2, one line
+    # naming the problem), at once, never with a hang or a crash
+    ck_header, ck_data = st_raw(os.path.join(tmp, "ck.safetensors"))
+    meta = ck_header["__metadata__"]
+    saved = json.loads(meta["settings"])
+    crafted = []  # (name, header, data, fix the checksum, word the message must contain)
+
+    def craft(name, change=None, data_change=None, fix=True, needle=None):
+        h, d = json.loads(json.dumps(ck_header)), bytearray(ck_data)
+        if change:
+            change(h)
+        if data_change:
+            data_change(h, d)
+        crafted.append((name, h, bytes(d), fix, needle))
+
+    def set_setting(key, value):
+        def change(h):
+            s2 = json.loads(h["__metadata__"]["settings"])
+            if key in ("batch", "lr", "seed"):
+                s2[key] = value
+            elif value is None:
+                del s2["keys"][key]
+            else:
+                s2["keys"][key] = value
+            h["__metadata__"]["settings"] = json.dumps(s2)
+        return change
+
+    def set_meta(key, value):
+        def change(h):
+            h["__metadata__"][key] = value
+        return change
+
+    for st in SETTINGS:  # every setting just outside its range, as --set would refuse it
+        out_of_range = st["min"] - 1 if st["min"] >= 1 or not st["integer"] else st["max"] + 1
+        craft("%s=%s" % (st["name"], fmt(out_of_range)), set_setting(st["name"], out_of_range), needle=st["name"])
+    craft("batch=0", set_setting("batch", 0), needle="batch")
+    craft("lr=-1", set_setting("lr", -1), needle="lr")
+    craft("seed as a rounded number", set_setting("seed", 5e15), needle="seed")
+    craft("%s missing" % KEYS[-1], set_setting(KEYS[-1], None), needle=KEYS[-1])
+    craft("%s not a number" % KEYS[0], set_setting(KEYS[0], "64"), needle=KEYS[0])
+    craft("an unknown setting", set_setting("no_such_key", 1), needle="no_such_key")
+    craft("rng 0 0", set_meta("rng", "0 0"), needle="rng")
+    craft("rng not numbers", set_meta("rng", "12 x"), needle="rng")
+    craft("step not a number", set_meta("step", "1e1"), needle="step")
+    craft("step beyond the history", set_meta("step", str(half + 1)), needle="metrics")
+    if "adam_step" in meta:
+        craft("adam_step -1", set_meta("adam_step", "-1"), needle="adam_step")
+        craft("adam_step beyond the step", set_meta("adam_step", "9223372036854775807"), needle="adam_step")
+    craft("a checkpoint of another lesson", set_meta("lesson", "x" + LESSON), needle="lesson")
+    craft("a flipped data byte", data_change=lambda h, d: d.__setitem__(len(d) // 2, d[len(d) // 2] ^ 1), fix=False,
+          needle="checksum")
+    craft("no checksum", lambda h: h["__metadata__"].pop("fmlab_crc32"), fix=False, needle="checksum")
+    params = sorted(k for k in ck_header if k.startswith("param."))
+
+    def poke(name, value, fmt_="<f"):
+        def change(h, d):
+            a, _ = h[name]["data_offsets"]
+            d[a:a + struct.calcsize(fmt_)] = struct.pack(fmt_, value)
+        return change
+
+    craft("NaN in %s" % params[0], data_change=poke(params[0], float("nan")), needle=params[0])
+    moments = [k for k in ck_header if k.startswith("adam_v.")]
+    if moments:
+        craft("a negative second moment", data_change=poke(moments[0], -1.0), needle=moments[0])
+    if "counters" in ck_header:
+        craft("a counter at INT64_MAX", data_change=poke("counters", 2 ** 63 - 1, "<q"), needle="counter")
+    flat = [k for k in params if len(ck_header[k]["shape"]) == 2 and len(set(ck_header[k]["shape"])) == 2]
+    if flat:
+        craft("%s transposed" % flat[0], lambda h: h[flat[0]].__setitem__("shape", h[flat[0]]["shape"][::-1]),
+              needle="shape")
+    craft("dtype F32\\u0000", lambda h: h[params[0]].__setitem__("dtype", "F32\u0000"), needle="NUL")
+    for name, h, d, fix, needle in crafted:
+        st_write(os.path.join(tmp, "bad.ckpt"), h, d, fix)
+        before = listing(tmp)
+        try:
+            rc, out, err = run(["--headless", "--resume", "bad.ckpt", "--steps", "1"], tmp, timeout=60)
+        except subprocess.TimeoutExpired:
+            rc, err = "timeout", ""
+        check("resume refuses a crafted checkpoint: %s" % name,
+              rc == 2 and err.count("\n") == 1 and needle in err and "bad.ckpt" in err and listing(tmp) == before,
+              "rc %s, stderr %r" % (rc, err))
+    os.remove(os.path.join(tmp, "bad.ckpt"))
+    os.mkfifo(os.path.join(tmp, "fifo.ckpt"))
+    for path, needle in (("fifo.ckpt", "not a regular file"), (".", "folder")):
+        try:
+            rc, out, err = run(["--headless", "--resume", path], tmp, timeout=60)
+        except subprocess.TimeoutExpired:
+            rc, err = "timeout", ""
+        check("--resume %s is refused at once, by name" % path, rc == 2 and needle in err, "rc %s, stderr %r" % (rc, err))
+    os.remove(os.path.join(tmp, "fifo.ckpt"))
+
+    # an update that overflows a weight is divergence naming it, though every gradient is finite
+    if moments:
+        h = json.loads(json.dumps(ck_header))
+        d = bytearray(ck_data)
+        m_name = "adam_m." + params[0][len("param."):]
+        a, b = h[m_name]["data_offsets"]
+        d[a:b] = struct.pack("<f", 3e38) * ((b - a) // 4)
+        st_write(os.path.join(tmp, "boom.ckpt"), h, bytes(d))
+        rc, out, err = run(["--headless", "--resume", "boom.ckpt", "--steps", "1", "--save", "boom2.ckpt"], tmp, timeout=120)
+        check("a weight made Inf by the update is divergence naming it (exit 3), and nothing is saved",
+              rc == 3 and params[0][len("param."):] in err and not os.path.exists(os.path.join(tmp, "boom2.ckpt")),
+              "rc %s, stderr %r" % (rc, err))
+        os.remove(os.path.join(tmp, "boom.ckpt"))
+
+    # a 64-bit seed survives save and resume exactly, into lesson.json too
+    big = "5000000000000001"
+    rc1, _, e1 = run(["--headless", "--steps", "1", "--seed", big, "--save", "big.ckpt"], tmp)
+    rc2, out, e2 = run(["--headless", "--resume", "big.ckpt", "--seed", big, "--steps", "1", "--export", "big",
+                        "--no-screenshot"], tmp)
+    seed_back = json.load(open(os.path.join(tmp, "big", "lesson.json")))["seed"] if rc2 == 0 else None
+    check("--seed %s survives save and resume exactly (lesson.json reads it as that integer)" % big,
+          rc1 == 0 and rc2 == 0 and seed_back == int(big) and ("seed " + big) in out, "rc %d %d, seed %r, %s%s" % (
+              rc1, rc2, seed_back, e1, e2))
+
+    # two runs saving to one path at once: the file is always one run's whole checkpoint
+    mixed = []
+    for round_ in range(2):
+        procs = [subprocess.Popen([PROG, "--headless", "--steps", "1", "--seed", str(7 + k), "--save", "race.ckpt"],
+                                  cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for k in range(2)]
+        codes = [p.wait(timeout=300) for p in procs]
+        rc, out, err = run(["--headless", "--resume", "race.ckpt", "--steps", "0"], tmp)
+        if codes != [0, 0] or rc != 0 or not any("seed %d\n" % (7 + k) in out for k in range(2)):
+            mixed.append("round %d: savers %s, resume %d %r" % (round_, codes, rc, err))
+    check("two runs saving to one path at once leave one whole checkpoint", not mixed, mixed)
+
+    # kill -9 while a run saves: the checkpoint under the name is the old one or the new one
+    import random
+    import signal
+    import time
+    rnd = random.Random(1)
+    t0 = time.monotonic()
+    rc, _, err = run(["--headless", "--steps", "0", "--save", "race.ckpt"], tmp)
+    full = time.monotonic() - t0
+    broken = []
+    for i in range(6):
+        p = subprocess.Popen([PROG, "--headless", "--steps", "0", "--seed", "3", "--save", "race.ckpt"], cwd=tmp,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rnd.uniform(0.2, 1.0) * full)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        rc, out, err = run(["--headless", "--resume", "race.ckpt", "--steps", "0"], tmp)
+        if rc != 0:
+            broken.append("kill %d: resume %d %r" % (i, rc, err))
+    rc, _, err = run(["--headless", "--steps", "0", "--save", "race.ckpt"], tmp)  # removes what the kills left
+    check("kill -9 during --save (6 times) leaves a whole checkpoint, and the next save cleans up",
+          not broken and rc == 0, broken or err)
 
     rc, out, err = run(["--headless", "--steps", "2", "--screenshot", "shot.png", "--size", "1024x640"], tmp)
     png = open(os.path.join(tmp, "shot.png"), "rb").read() if rc == 0 else b""

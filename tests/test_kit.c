@@ -1,11 +1,13 @@
 /* test_kit.c — the lesson kit's parts that need no lesson and no window: the window's command
  * queue (no key press lost, in order; a full queue merges rather than drops; a reset clears
- * what was waiting) and UTF-8 editing of the probe's text. */
+ * what was waiting), UTF-8 editing of the probe's text, and the escaping of what messages
+ * quote of their input. */
 #include "testutil.h"
 
 #include <string.h>
 
 #include "lessons/common/queue.h"
+#include "lessons/common/runtime.h"
 
 static void test_queue_order(void **state)
 {
@@ -103,6 +105,31 @@ static void test_utf8_backspace(void **state)
     assert_string_equal(s, "");
 }
 
+/* What messages quote of their input: one line, nothing a terminal acts on, text kept. */
+static void test_escape(void **state)
+{
+    (void)state;
+    char out[256];
+    static const struct { const char *in, *want; } cases[] = {
+        {"plain out/dir_1.ckpt", "plain out/dir_1.ckpt"},
+        {"two\nlines\r\tand tab", "two\\nlines\\r\\tand tab"},
+        {"\x1b[2J\x1b]0;title\x07 \x7f", "\\x1b[2J\\x1b]0;title\\x07 \\x7f"},
+        {"고래 café 🐋", "고래 café 🐋"},                                   /* UTF-8 stays */
+        {"bad \xff \xc0\xaf \xe0\x80\xaf \xed\xa0\x80 \xf4\x90\x80\x80 end",  /* not UTF-8, overlong, */
+         "bad \\xff \\xc0\\xaf \\xe0\\x80\\xaf \\xed\\xa0\\x80 \\xf4\\x90\\x80\\x80 end"}, /* surrogate, > U+10FFFF */
+        {"cut \xe3\x81", "cut \\xe3\\x81"},                                 /* truncated at the end */
+        {"\xc2\x9b" "31m \xe2\x80\xae" "txt \xe2\x80\xa8", "\\u009b31m \\u202etxt \\u2028"}, /* C1 CSI, bidi, LS */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_string_equal(runtime_escape(cases[i].in, out, sizeof out), cases[i].want);
+    /* a small buffer cuts between characters, never inside an escape or a sequence */
+    char small[12];
+    runtime_escape("ab\n고래고래", small, sizeof small);
+    assert_string_equal(small, "ab\\n");
+    runtime_escape("a\x01\x02\x03\x04", small, sizeof small);
+    assert_string_equal(small, "a\\x01");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +137,7 @@ int main(void)
         cmocka_unit_test(test_queue_full_merges),
         cmocka_unit_test(test_queue_reset_clears),
         cmocka_unit_test(test_utf8_backspace),
+        cmocka_unit_test(test_escape),
     };
     return cmocka_run_group_tests_name("kit", tests, NULL, NULL);
 }

@@ -79,7 +79,7 @@ int kit_load_vocab(Run *r, Vocab *v, int vocab_size)
     corpus_texts_free(docs, ndocs);
     if (rc) return runtime_usage_error(&r->lesson->info, "vocab_size=%d: %s", vocab_size, err);
     if (v->size < vocab_size)
-        fprintf(stderr, "%s: the text yields only %d tokens; vocab_size is %d\n", kit_prog(r), v->size, v->size);
+        runtime_message(kit_prog(r), "the text yields only %d tokens; vocab_size is %d", v->size, v->size);
     return -1;
 }
 

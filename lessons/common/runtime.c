@@ -21,14 +21,87 @@ static const char *prog_name(const LessonInfo *info)
     return name;
 }
 
-int runtime_usage_error(const LessonInfo *info, const char *fmt, ...)
+/* ---------------------------------------------------------------- messages ---- */
+
+/* The code point of the UTF-8 sequence at s (n bytes long, n >= 1), or -1 if it is not
+ * well-formed: a stray continuation byte, a truncated sequence, an overlong form, a surrogate
+ * or a value past U+10FFFF. */
+static long utf8_decode(const unsigned char *s, size_t n, int *len)
+{
+    unsigned c = s[0];
+    int k = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? (c < 0xF0 ? 3 : 0) : c >= 0xC2 ? 2 : 0;
+    if (c < 0x80) { *len = 1; return (long)c; }
+    if (!k || (size_t)k > n) return -1;
+    long cp = (long)(c & (0x7F >> k));
+    for (int i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80) return -1;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+        return -1;
+    *len = k;
+    return cp;
+}
+
+/* Code points that move the cursor, end a line or reorder the text around them: C1 controls,
+ * the line and paragraph separators, the bidirectional marks, embeddings and isolates. */
+static bool unsafe_code_point(long cp)
+{
+    return (cp >= 0x80 && cp <= 0x9F) || cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) ||
+           (cp >= 0x2066 && cp <= 0x2069);
+}
+
+const char *runtime_escape(const char *s, char *out, size_t outlen)
+{
+    size_t o = 0, n = strlen(s);
+    const unsigned char *u = (const unsigned char *)s;
+    if (!outlen) return out;
+    for (size_t i = 0; i < n && o + 8 < outlen;) {
+        int len = 1;
+        long cp = utf8_decode(u + i, n - i, &len);
+        if (cp == '\n' || cp == '\r' || cp == '\t') {
+            out[o++] = '\\';
+            out[o++] = cp == '\n' ? 'n' : cp == '\r' ? 'r' : 't';
+        } else if (cp < 0 || cp < 0x20 || cp == 0x7F) {
+            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", u[i]);
+            len = 1;
+        } else if (unsafe_code_point(cp)) {
+            o += (size_t)snprintf(out + o, outlen - o, "\\u%04lx", cp);
+        } else {
+            memcpy(out + o, u + i, (size_t)len);
+            o += (size_t)len;
+        }
+        i += (size_t)len;
+    }
+    out[o] = 0;
+    return out;
+}
+
+/* "prog: message[tail]" and a newline on stderr, the message escaped: the one way every
+ * message that may quote a flag value, a path or a file's text is printed. */
+static void vmessage(const char *prog, const char *tail, const char *fmt, va_list ap)
+{
+    char msg[2048], safe[4 * sizeof msg];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fprintf(stderr, "%s: %s%s\n", prog, runtime_escape(msg, safe, sizeof safe), tail);
+}
+
+void runtime_message(const char *prog, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "%s: ", prog_name(info));
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vmessage(prog, "", fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see %s --help)\n", prog_name(info));
+}
+
+int runtime_usage_error(const LessonInfo *info, const char *fmt, ...)
+{
+    char tail[96];
+    snprintf(tail, sizeof tail, " (see %s --help)", prog_name(info));
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(prog_name(info), tail, fmt, ap);
+    va_end(ap);
     return EXIT_USAGE;
 }
 
@@ -108,9 +181,12 @@ static bool parse_double(const char *s, double *out)
 
 static int key_list_error(const LessonInfo *info, const char *what)
 {
-    fprintf(stderr, "%s: %s; valid keys:", prog_name(info), what);
-    for (int i = 0; i < info->nkeys; i++) fprintf(stderr, " %s", info->keys[i].name);
-    fprintf(stderr, "\n");
+    char keys[1024];
+    size_t n = 0;
+    keys[0] = 0;
+    for (int i = 0; i < info->nkeys && n < sizeof keys; i++)
+        n += (size_t)snprintf(keys + n, sizeof keys - n, " %s", info->keys[i].name);
+    runtime_message(prog_name(info), "%s; valid keys:%s", what, keys);
     return EXIT_USAGE;
 }
 

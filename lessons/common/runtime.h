@@ -66,8 +66,18 @@ void runtime_usage(const LessonInfo *info, FILE *f);
 /* The value of a key by name (the key must exist: a programmer error otherwise). */
 double runtime_value(const LessonInfo *info, const RunOptions *o, const char *name);
 int runtime_key_index(const LessonInfo *info, const char *name);
-/* A usage error: "fmlab-<lesson>: <message>" on stderr; returns EXIT_USAGE. */
+/* A usage error: "fmlab-<lesson>: <message> (see fmlab-<lesson> --help)" on stderr, escaped as
+ * runtime_message does; returns EXIT_USAGE. */
 int runtime_usage_error(const LessonInfo *info, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "<prog>: <message>" and a newline on stderr, the message passed through runtime_escape: every
+ * message that quotes a flag value, a path or text read from a file is printed this way, so
+ * that it stays one line and cannot drive the terminal. */
+void runtime_message(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s made safe to print: newline, carriage return and tab as \n \r \t, other control bytes and
+ * bytes that are not well-formed UTF-8 as \xNN, C1 controls, line separators and bidirectional
+ * controls as \uNNNN; other text, UTF-8 included, unchanged. Cut short (never inside a sequence)
+ * to fit outlen, which should be 4 times strlen(s) + 8 to hold all of it. Returns out. */
+const char *runtime_escape(const char *s, char *out, size_t outlen);
 
 /* The folder of the shipped datasets (datasets/ of the source tree, or the installed
  * share/fmlab/datasets), or NULL with a message in err. FMLAB_DATA overrides. */

@@ -39,8 +39,20 @@ def run(args, cwd, env=None):
     e.pop("WAYLAND_DISPLAY", None)
     if env:
         e.update(env)
-    p = subprocess.run([PROG] + args, cwd=cwd, capture_output=True, text=True, env=e, timeout=600)
-    return p.returncode, p.stdout, p.stderr
+    p = subprocess.run([PROG] + args, cwd=cwd, capture_output=True, env=e, timeout=600)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def one_line(err):
+    """One message: a single line, nothing a terminal would act on (control characters, C1
+    controls, bidirectional overrides, line separators)."""
+    unsafe = [c for c in err[:-1] if ord(c) < 32 or 0x7f <= ord(c) <= 0x9f or c in "\u2028\u2029\u202a\u202b\u202c\u202d\u202e\ufffd"]
+    return err.endswith("\n") and err.count("\n") == 1 and not unsafe
+
+
+def shown(arg):
+    """An argument as the name of a check: printable."""
+    return ascii(arg) if isinstance(arg, bytes) or not arg.isprintable() else arg
 
 
 def check(name, ok, detail=""):
@@ -183,14 +195,19 @@ with tempfile.TemporaryDirectory() as tmp:
         (["--headless", "--resume", "missing.ckpt"], "missing.ckpt"),
         (["--headless", "--resume", "corrupt.ckpt"], "corrupt.ckpt"),
         (["extra-argument"], "unexpected"),
+        # what a message quotes is escaped: one line, no byte a terminal acts on, valid UTF-8
+        (["--lang", "en\n\x1b[31mred"], "--lang"),
+        (["--set", "bad\nkey\x1b[2J=1"], "valid keys"),
+        (["--headless", "--resume", b"no\xff\xc2\x9bsuch\n\xe2\x80\xae.ckpt"], ".ckpt"),
+        (["--headless", "--steps", "2", "--export", "no/such\x1b]0;title\x07/out"], "does not exist"),
     ]
     bad += LESSON_BAD.get(LESSON, [])
     for args, needle in bad:
         before = listing(tmp)
         rc, out, err = run(args, tmp)
-        ok = rc == 2 and err.count("\n") == 1 and err.endswith("\n") and needle in err and listing(tmp) == before
+        ok = rc == 2 and one_line(err) and needle in err and listing(tmp) == before
         unlisted = [k for k in KEYS if k not in err] if needle == "valid keys" else []  # the message lists them all
-        check("exit 2: " + " ".join(args), ok and not unlisted,
+        check("exit 2: " + " ".join(shown(x) for x in args), ok and not unlisted,
               "rc %d, stderr %r" % (rc, err) + (", keys not listed: %s" % unlisted if unlisted else ""))
     check("a refused export leaves the folder alone", open(os.path.join(tmp, "full", "keep.txt")).read() == "mine")
 
@@ -364,6 +381,18 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run(args, tmp)
     check("--resume with a conflicting --set %s is a usage error" % k0["name"],
           rc == 2 and "conflicts" in err and err.count("\n") == 1 and listing(tmp) == before, "rc %d, stderr %r" % (rc, err))
+
+    # a checkpoint's own text in a message is escaped too
+    raw = open(os.path.join(tmp, "ck.safetensors"), "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    h = json.loads(raw[8:8 + n])
+    h["__metadata__"]["lesson"] = "x\n\x1b[2J\x1b]0;owned\x07\u202e"
+    head = json.dumps(h).encode()
+    open(os.path.join(tmp, "evil.ckpt"), "wb").write(struct.pack("<Q", len(head)) + head + raw[8 + n:])
+    before = listing(tmp)
+    rc, out, err = run(["--headless", "--resume", "evil.ckpt", "--steps", "1"], tmp)
+    check("a checkpoint whose metadata holds control characters: exit 2, one line, escaped",
+          rc == 2 and one_line(err) and "evil.ckpt" in err and listing(tmp) == before, "rc %d, stderr %r" % (rc, err))
 
     rc, out, err = run(["--headless", "--steps", "2", "--screenshot", "shot.png", "--size", "1024x640"], tmp)
     png = open(os.path.join(tmp, "shot.png"), "rb").read() if rc == 0 else b""

@@ -4,7 +4,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -159,9 +161,21 @@ double runtime_value(const LessonInfo *info, const RunOptions *o, const char *na
     return o->value[i];
 }
 
+/* Numbers on the command line are decimal and nothing else: digits, a sign, a point and an
+ * exponent. No spaces, no hex, no inf or nan, no trailing text; out of range is out. */
+static bool decimal_text(const char *s, bool real)
+{
+    if (!*s) return false;
+    for (const char *c = s; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || *c == '-' || *c == '+' || (real && (*c == '.' || *c == 'e' || *c == 'E'))))
+            return false;
+    return true;
+}
+
 static bool parse_long(const char *s, long lo, long hi, long *out)
 {
     char *end;
+    if (!decimal_text(s, false)) return false;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < lo || v > hi) return false;
@@ -169,14 +183,51 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
     return true;
 }
 
+/* the whole of 0 .. 2^64-1 exactly; strtoull alone would take "-1" as 2^64-1 */
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!decimal_text(s, false) || *s < '0' || *s > '9') return false;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > UINT64_MAX) return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
 static bool parse_double(const char *s, double *out)
 {
     char *end;
+    if (!decimal_text(s, true)) return false;
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end || !isfinite(v)) return false;
     *out = v;
     return true;
+}
+
+/* WxH, each a whole number in its range */
+static bool parse_size(const char *s, int *w, int *h)
+{
+    const char *x = strchr(s, 'x');
+    char ws[32];
+    long lw, lh;
+    if (!x || (size_t)(x - s) >= sizeof ws) return false;
+    memcpy(ws, s, (size_t)(x - s));
+    ws[x - s] = 0;
+    if (!parse_long(ws, RUNTIME_MIN_WIDTH, RUNTIME_MAX_SIZE, &lw) || !parse_long(x + 1, RUNTIME_MIN_HEIGHT, RUNTIME_MAX_SIZE, &lh))
+        return false;
+    *w = (int)lw;
+    *h = (int)lh;
+    return true;
+}
+
+/* Is arg "--name" or "--name=value"? getopt_long also takes any unambiguous prefix (--st for
+ * --steps); fmlab does not, so that a mistyped flag cannot quietly mean another one. */
+static bool whole_flag(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return !strncmp(arg, "--", 2) && !strncmp(arg + 2, name, n) && (arg[2 + n] == 0 || arg[2 + n] == '=');
 }
 
 static int key_list_error(const LessonInfo *info, const char *what)
@@ -223,16 +274,27 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
     };
     opterr = 0;
     optind = 1;
-    int c;
+    int c, idx = -1;
     long v;
     double d;
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
+        if (idx >= 0 && c != ':') {
+            /* what was typed: the element just read, or the one before it when the value came
+               as the next argument */
+            const char *arg = optarg == argv[optind - 1] && optind >= 2 ? argv[optind - 2] : argv[optind - 1];
+            if (!whole_flag(arg, opts[idx].name)) {
+                size_t n = strcspn(arg, "=");
+                return runtime_usage_error(info, "unknown flag \"%.*s\" (flags are not abbreviated: did you mean --%s?)",
+                                           (int)n, arg, opts[idx].name);
+            }
+        }
+        idx = -1;
         switch (c) {
         case 'h': runtime_usage(info, stdout); return EXIT_OK;
         case O_VERSION: printf("%s %s\n", prog_name(info), FMLAB_VERSION); return EXIT_OK;
         case O_SEED:
-            if (!parse_long(optarg, 0, LONG_MAX, &v)) return runtime_usage_error(info, "--seed takes a whole number >= 0, not \"%s\"", optarg);
-            o->seed = (uint64_t)v;
+            if (!parse_u64(optarg, &o->seed))
+                return runtime_usage_error(info, "--seed takes a whole number from 0 to %" PRIu64 ", not \"%s\"", UINT64_MAX, optarg);
             o->seed_set = true;
             break;
         case O_STEPS:
@@ -245,7 +307,10 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
             o->batch_set = true;
             break;
         case O_LR:
-            if (!parse_double(optarg, &d) || d <= 0 || d > 10) return runtime_usage_error(info, "--lr takes a number above 0 and at most 10, not \"%s\"", optarg);
+            /* above 0 as a float too: 1e-50 would become a learning rate of 0 */
+            if (!parse_double(optarg, &d) || (float)d < FLT_MIN || d > 10)
+                return runtime_usage_error(info, "--lr takes a number above 0 (at least %g) and at most 10, not \"%s\"",
+                                           (double)FLT_MIN, optarg);
             o->lr = (float)d;
             o->lr_set = true;
             break;
@@ -290,15 +355,11 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
         case O_NOSHOT: o->no_screenshot = true; break;
         case O_SAVE: o->save = optarg; break;
         case O_RESUME: o->resume = optarg; break;
-        case O_SIZE: {
-            int w, h;
-            char extra;
-            if (sscanf(optarg, "%dx%d%c", &w, &h, &extra) != 2 || w < 640 || h < 400 || w > 8192 || h > 8192)
-                return runtime_usage_error(info, "--size takes WxH from 640x400 to 8192x8192, not \"%s\"", optarg);
-            o->width = w;
-            o->height = h;
+        case O_SIZE:
+            if (!parse_size(optarg, &o->width, &o->height))
+                return runtime_usage_error(info, "--size takes WxH from %dx%d to %dx%d, not \"%s\"", RUNTIME_MIN_WIDTH,
+                                           RUNTIME_MIN_HEIGHT, RUNTIME_MAX_SIZE, RUNTIME_MAX_SIZE, optarg);
             break;
-        }
         case O_FULL: o->fullscreen = true; break;
         case O_FONT:
             if (!parse_double(optarg, &d) || d < 0.5 || d > 4) return runtime_usage_error(info, "--font-scale takes a number from 0.5 to 4, not \"%s\"", optarg);
@@ -309,7 +370,11 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
             o->threads = (int)v;
             break;
         case ':': return runtime_usage_error(info, "%s needs a value", argv[optind - 1]);
-        default: return runtime_usage_error(info, "unknown flag \"%s\"", argv[optind - 1]);
+        default:
+            for (const struct option *f = opts; f->name; f++) /* a known flag given a value: --headless=1 */
+                if (optopt && f->val == optopt && f->has_arg == no_argument && whole_flag(argv[optind - 1], f->name))
+                    return runtime_usage_error(info, "--%s takes no value, not \"%s\"", f->name, argv[optind - 1]);
+            return runtime_usage_error(info, "unknown flag \"%s\"", argv[optind - 1]);
         }
     }
     if (optind < argc) return runtime_usage_error(info, "unexpected argument \"%s\"", argv[optind]);

@@ -19,6 +19,11 @@ enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_DIVERGED = 3 };
 
 #define MAX_KEYS 32
 
+/* --size's range, in pixels: the window and the screenshot drawn offscreen at that size */
+#define RUNTIME_MIN_WIDTH 640
+#define RUNTIME_MIN_HEIGHT 400
+#define RUNTIME_MAX_SIZE 8192
+
 /* One --set key: model keys use Hugging Face config names; lesson keys are the lesson's. */
 typedef struct KeyDef {
     const char *name;

@@ -195,6 +195,11 @@ with tempfile.TemporaryDirectory() as tmp:
         (["--headless", "--resume", "missing.ckpt"], "missing.ckpt"),
         (["--headless", "--resume", "corrupt.ckpt"], "corrupt.ckpt"),
         (["extra-argument"], "unexpected"),
+        (["--size", "4294967936x800"], "--size"),          # once a 640x800 window, exit 0
+        (["--seed", "18446744073709551616"], "--seed"),
+        (["--lr", "1e-50"], "--lr"),                       # 0 as a float
+        (["--st", "1"], "--steps"),                        # flags are not abbreviated
+        (["--headless", "--no-screen"], "--no-screenshot"),
         # what a message quotes is escaped: one line, no byte a terminal acts on, valid UTF-8
         (["--lang", "en\n\x1b[31mred"], "--lang"),
         (["--set", "bad\nkey\x1b[2J=1"], "valid keys"),
@@ -363,6 +368,9 @@ with tempfile.TemporaryDirectory() as tmp:
     attempt("another seed gives another run", lambda: (
         json.load(open(os.path.join(c, "lesson.json")))["seed"] == 2
         and not filecmp.cmp(os.path.join(a, "metrics.csv"), os.path.join(c, "metrics.csv"), shallow=False), ""))
+    rc, out, err = run(["--headless", "--seed", str(2**64 - 1), "--export", "maxseed", "--no-screenshot"], tmp)
+    attempt("--seed takes the whole 64-bit range, exactly", lambda: (
+        rc == 0 and json.load(open(os.path.join(tmp, "maxseed", "lesson.json")))["seed"] == 2**64 - 1, err))
     rc, out, err = run(["--headless", "--steps", "3", "--export", "full", "--force", "--no-screenshot"], tmp)
     check("--force replaces a non-empty export folder", rc == 0 and listing(os.path.join(tmp, "full")) == export_files(False),
           err if rc else listing(os.path.join(tmp, "full")))

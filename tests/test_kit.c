@@ -1,11 +1,20 @@
 /* test_kit.c — the lesson kit's parts that need no lesson and no window: the window's command
  * queue (no key press lost, in order; a full queue merges rather than drops; a reset clears
  * what was waiting), UTF-8 editing of the probe's text, the escaping of what messages quote
- * of their input, and the command line's numbers and flags. */
+ * of their input, the command line's numbers and flags, and exports replaced in one step
+ * with the temporaries of killed runs cleaned up. */
+#define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "lessons/common/queue.h"
 #include "lessons/common/runtime.h"
@@ -198,6 +207,162 @@ static void test_parse_ranges(void **state)
     assert_int_equal(parse(&o, (const char *[]){"--export", "out", "--st", "1", NULL}), 2);
 }
 
+/* ---- exports: replaced in one step, and what killed runs leave behind is cleaned up ---- */
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static bool read_file(const char *dir, const char *name, char *text, size_t n)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "r");
+    if (!f) return false;
+    size_t got = fread(text, 1, n - 1, f);
+    text[got] = 0;
+    fclose(f);
+    return true;
+}
+
+/* DIR holds a whole export: both files, of the same version */
+static bool whole_export(const char *dir)
+{
+    char a[64], b[64];
+    return read_file(dir, "a", a, sizeof a) && read_file(dir, "b", b, sizeof b) && a[0] && !strcmp(a, b);
+}
+
+/* a fresh export of version v into dir, replacing what is there */
+static int export_version(const char *dir, long v, bool aside)
+{
+    char tmp[512], err[256], text[32];
+    if (export_begin(dir, tmp, sizeof tmp, err, sizeof err)) return -1;
+    snprintf(text, sizeof text, "%ld", v);
+    write_file(tmp, "a", text);
+    write_file(tmp, "b", text);
+    return aside ? export_commit_aside(tmp, dir, err, sizeof err) : export_commit(tmp, dir, true, err, sizeof err);
+}
+
+/* the entries of folder whose name starts with prefix */
+static int count_prefixed(const char *folder, const char *prefix)
+{
+    DIR *d = opendir(folder);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) n += !strncmp(e->d_name, prefix, strlen(prefix));
+    if (d) closedir(d);
+    return n;
+}
+
+static long dead_pid(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    waitpid(pid, NULL, 0);
+    return (long)pid;
+}
+
+/* kill -9 at any moment of --export --force leaves DIR whole, old or new (it was missing
+ * when the kill fell between moving the old folder aside and renaming the new one in) */
+static void test_export_kill(void **state)
+{
+    (void)state;
+    char top[] = "/tmp/fmlab-test-kit-XXXXXX", dir[256];
+    assert_non_null(mkdtemp(top));
+    snprintf(dir, sizeof dir, "%s/out", top);
+    assert_int_equal(export_version(dir, 1, false), 0);
+    for (int t = 0; t < 100; t++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            for (long v = 2;; v++) export_version(dir, v, false);
+        }
+        nanosleep(&(struct timespec){0, 1000000L + 25000L * t}, NULL); /* 1 to 3.5 ms */
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        if (!whole_export(dir)) print_message("try %d: %s is not a whole export\n", t, dir);
+        assert_true(whole_export(dir));
+    }
+    /* the killed runs' folders are named as theirs, and the next export removes them */
+    assert_int_equal(export_version(dir, 100, false), 0);
+    assert_int_equal(count_prefixed(top, "out."), 0);
+    assert_int_equal(count_prefixed(top, "out"), 1);
+    char text[64];
+    assert_true(read_file(dir, "a", text, sizeof text) && !strcmp(text, "100"));
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", top);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* which temporaries a sweep removes: only target's, of a process that is gone, never through
+ * a link; an old export moved aside goes back if its place is free */
+static void test_stale_sweep(void **state)
+{
+    (void)state;
+    char top[] = "/tmp/fmlab-test-kit-XXXXXX", p[512], target[256], keep[256], text[64];
+    assert_non_null(mkdtemp(top));
+    snprintf(target, sizeof target, "%s/out", top);
+    snprintf(keep, sizeof keep, "%s/keep", top);
+    mkdir(keep, 0755);
+    write_file(keep, "precious", "mine");
+    long dead = dead_pid();
+    const char *gone[] = {"out.tmp-%ld-Ab12cd", "out.tmp-%ld-zzzzzz"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/", top);
+        snprintf(p + strlen(p), sizeof p - strlen(p), gone[i], dead);
+        if (i == 0) {
+            mkdir(p, 0700);
+            write_file(p, "half", "x");
+            char link[600];
+            snprintf(link, sizeof link, "%s/into-keep", p);
+            assert_int_equal(symlink(keep, link), 0);
+        } else {
+            write_file(top, p + strlen(top) + 1, "a half-written file");
+        }
+    }
+    snprintf(p, sizeof p, "%s/out.tmp-%ld-Link00", top, dead); /* a link to a folder: only the link goes */
+    assert_int_equal(symlink(keep, p), 0);
+    snprintf(p, sizeof p, "%s/out.old-%ld-Old000", top, dead);  /* the old export of a run killed half-way */
+    mkdir(p, 0755);
+    write_file(p, "a", "old");
+    const char *stay[] = {"out.tmp-1-abcdef",      /* pid 1 runs */
+                          "out.tmp-%ld-abcde",     /* not six characters */
+                          "outer.tmp-%ld-abcdef",  /* another target's */
+                          "out.tmp-0%ld-abcdef", "out.new-%ld-abcdef", "out.tmp-%ld-abc.ef"};
+    for (size_t i = 0; i < sizeof stay / sizeof stay[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, stay[i], dead);
+        write_file(top, name, "stays");
+    }
+    snprintf(p, sizeof p, "out.tmp-%ld-abcdef", (long)getpid()); /* this process's own */
+    write_file(top, p, "stays");
+    assert_int_equal(runtime_stale_sweep(target), 4);
+    assert_true(read_file(keep, "precious", text, sizeof text) && !strcmp(text, "mine"));
+    assert_true(read_file(target, "a", text, sizeof text) && !strcmp(text, "old"));
+    assert_int_equal(count_prefixed(top, "out."), 6);
+    assert_int_equal(count_prefixed(top, "outer."), 1);
+    /* runtime_stale_name: the pid, then six characters for mkstemp/mkdtemp */
+    char name[300];
+    assert_int_equal(runtime_stale_name(name, sizeof name, "a/b/ck.safetensors/", "tmp"), 0);
+    snprintf(p, sizeof p, "a/b/ck.safetensors.tmp-%ld-XXXXXX", (long)getpid());
+    assert_string_equal(name, p);
+    assert_int_equal(runtime_stale_name(name, 10, "a/b/ck.safetensors", "tmp"), -1);
+    /* where the file system cannot swap two folders: the old one is moved aside, then removed */
+    snprintf(target, sizeof target, "%s/aside", top);
+    assert_int_equal(export_version(target, 1, false), 0);
+    assert_int_equal(export_version(target, 2, true), 0);
+    assert_true(read_file(target, "a", text, sizeof text) && !strcmp(text, "2") && whole_export(target));
+    assert_int_equal(count_prefixed(top, "aside."), 0);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", top);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +372,8 @@ int main(void)
         cmocka_unit_test(test_utf8_backspace),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_parse_ranges),
+        cmocka_unit_test(test_export_kill),
+        cmocka_unit_test(test_stale_sweep),
     };
     return cmocka_run_group_tests_name("kit", tests, NULL, NULL);
 }

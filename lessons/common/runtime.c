@@ -4,12 +4,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <float.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -540,55 +543,165 @@ int export_check_target(const char *dir, bool force, char *err, size_t errlen)
     return 0;
 }
 
-static int remove_tree(const char *dir)
+/* Removes path and, if it is a folder, everything in it, without following a symbolic link
+ * anywhere: a link is removed, never what it points to. */
+static int remove_tree_at(int at, const char *name)
 {
-    DIR *d = opendir(dir);
-    if (!d) return remove(dir);
+    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return unlinkat(at, name, 0); /* a file or a link */
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
     struct dirent *e;
-    char p[PATH_MAX];
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) remove_tree_at(dirfd(d), e->d_name);
+    closedir(d);
+    return unlinkat(at, name, AT_REMOVEDIR);
+}
+
+static int remove_tree(const char *path) { return remove_tree_at(AT_FDCWD, path); }
+
+/* path without trailing slashes, in out; its folder and last component in dir and base */
+static void split_path(const char *path, char *out, size_t n, char *dir, char *base)
+{
+    snprintf(out, n, "%s", path);
+    size_t len = strlen(out);
+    while (len > 1 && out[len - 1] == '/') out[--len] = 0;
+    const char *slash = strrchr(out, '/');
+    if (!slash) snprintf(dir, PATH_MAX, ".");
+    else if (slash == out) snprintf(dir, PATH_MAX, "/");
+    else snprintf(dir, PATH_MAX, "%.*s", (int)(slash - out), out);
+    snprintf(base, NAME_MAX + 1, "%s", slash ? slash + 1 : out);
+}
+
+/* ------------------------------------------------------------- temporaries ---- */
+
+int runtime_stale_name(char *buf, size_t n, const char *target, const char *kind)
+{
+    char path[PATH_MAX], dir[PATH_MAX], base[NAME_MAX + 1];
+    split_path(target, path, sizeof path, dir, base);
+    int len = snprintf(buf, n, "%s.%s-%ld-XXXXXX", path, kind, (long)getpid());
+    if (len < 0 || (size_t)len >= n || strlen(base) + strlen(kind) + 30 > NAME_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+/* The pid of name if it is one of target's temporaries ("<base>.<kind>-<pid>-XXXXXX", kind
+ * tmp or old), else 0. */
+static long stale_pid(const char *name, const char *base, bool *old)
+{
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) || name[n] != '.') return 0;
+    const char *p = name + n + 1;
+    if (!strncmp(p, "tmp-", 4)) *old = false;
+    else if (!strncmp(p, "old-", 4)) *old = true;
+    else return 0;
+    p += 4;
+    char *end;
+    if (*p < '1' || *p > '9') return 0;
+    errno = 0;
+    long pid = strtol(p, &end, 10);
+    if (errno || pid <= 0 || pid > INT_MAX || *end != '-' || strlen(end + 1) != 6) return 0;
+    for (const char *c = end + 1; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'))) return 0;
+    return pid;
+}
+
+int runtime_stale_sweep(const char *target)
+{
+    char path[PATH_MAX], dir[PATH_MAX], base[NAME_MAX + 1];
+    split_path(target, path, sizeof path, dir, base);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    struct dirent *e;
     while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (is_dir(p)) remove_tree(p);
-        else remove(p);
+        bool old;
+        long pid = stale_pid(e->d_name, base, &old);
+        if (!pid || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* still running (or not ours to ask) */
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) || st.st_uid != getuid()) continue;
+        /* an old export moved aside by a run killed before it put the new one in place: it
+           goes back where it was, if that place is still free */
+        if (old && S_ISDIR(st.st_mode) && renameat(dirfd(d), e->d_name, AT_FDCWD, path) == 0) {
+            removed++;
+            continue;
+        }
+        if (remove_tree_at(dirfd(d), e->d_name) == 0) removed++;
     }
     closedir(d);
-    return rmdir(dir);
+    return removed;
 }
+
+/* ------------------------------------------------------------------ export ---- */
 
 int export_begin(const char *dir, char *tmp, size_t tmplen, char *err, size_t errlen)
 {
-    char base[PATH_MAX];
-    snprintf(base, sizeof base, "%s", dir);
-    size_t n = strlen(base);
-    while (n > 1 && base[n - 1] == '/') base[--n] = 0;
-    snprintf(tmp, tmplen, "%s.tmp-XXXXXX", base);
-    if (!mkdtemp(tmp)) { snprintf(err, errlen, "--export %s: %s", dir, strerror(errno)); return -1; }
+    runtime_stale_sweep(dir);
+    if (runtime_stale_name(tmp, tmplen, dir, "tmp") || !mkdtemp(tmp)) {
+        snprintf(err, errlen, "--export %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Swaps two folders in one step, or fails with EINVAL or ENOSYS where the kernel or the file
+ * system cannot (Linux before 3.15, some network file systems). */
+static int exchange(const char *a, const char *b)
+{
+#ifdef RENAME_EXCHANGE
+    return renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+#else
+    (void)a;
+    (void)b;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int export_commit_aside(const char *tmp, const char *dir, char *err, size_t errlen)
+{
+    char path[PATH_MAX], parent[PATH_MAX], base[NAME_MAX + 1], old[PATH_MAX + 64];
+    split_path(dir, path, sizeof path, parent, base);
+    if (runtime_stale_name(old, sizeof old, path, "old") || !mkdtemp(old) || rmdir(old) || rename(path, old)) {
+        snprintf(err, errlen, "--export %s: cannot move the old folder aside: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "--export %s: %s", dir, strerror(errno));
+        rename(old, path);
+        return -1;
+    }
+    remove_tree(old);
     return 0;
 }
 
 int export_commit(const char *tmp, const char *dir, bool force, char *err, size_t errlen)
 {
-    struct stat st;
-    char old[PATH_MAX + 16] = "";
-    if (stat(dir, &st) == 0) {
-        if (dir_empty(dir)) rmdir(dir);
-        else if (force) {
-            snprintf(old, sizeof old, "%s.old-XXXXXX", dir);
-            if (!mkdtemp(old) || rmdir(old) || rename(dir, old)) {
-                snprintf(err, errlen, "--export %s: cannot move the old folder aside: %s", dir, strerror(errno));
-                return -1;
-            }
-        }
-    }
+    char path[PATH_MAX], parent[PATH_MAX], base[NAME_MAX + 1];
+    split_path(dir, path, sizeof path, parent, base);
     chmod(tmp, 0755); /* mkdtemp made it private; an export is for others to read */
-    if (rename(tmp, dir) != 0) {
+    if (rename(tmp, path) == 0) return 0; /* DIR did not exist or was empty: replaced in one step */
+    if (!force || (errno != ENOTEMPTY && errno != EEXIST)) {
         snprintf(err, errlen, "--export %s: %s", dir, strerror(errno));
-        if (old[0]) rename(old, dir);
         return -1;
     }
-    if (old[0]) remove_tree(old);
-    return 0;
+    /* --force on a full DIR: swap the new export and the old one in one step, so that DIR is
+       always one or the other, then remove the old one from the temporary name */
+    if (exchange(tmp, path) == 0) {
+        remove_tree(tmp);
+        return 0;
+    }
+    if (errno != EINVAL && errno != ENOSYS) {
+        snprintf(err, errlen, "--export %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return export_commit_aside(tmp, dir, err, errlen);
 }
 
 void export_abort(const char *tmp) { remove_tree(tmp); }

@@ -95,12 +95,28 @@ const char *runtime_source_dir(void);
 void runtime_progress(long step, long total, double loss, double seconds);
 
 /* Export directory handling (EXPORT.md): the directory must not exist or be empty unless
- * force. export_begin makes a fresh temporary sibling directory and returns its path;
- * export_commit renames it into place (replacing an old one under force). */
+ * force. export_begin removes what killed runs left of earlier exports to dir (below), makes a
+ * fresh temporary sibling directory and returns its path; export_commit renames it into place.
+ * Under force a non-empty dir is swapped with the new one in one step (renameat2's
+ * RENAME_EXCHANGE), so an interruption leaves dir whole, old or new; where the file system
+ * cannot swap, export_commit_aside moves the old dir to dir.old-<pid>-XXXXXX first, and the
+ * next export to dir puts it back if the run died before the new one was in place. */
 int export_check_target(const char *dir, bool force, char *err, size_t errlen);
 int export_begin(const char *dir, char *tmp, size_t tmplen, char *err, size_t errlen);
 int export_commit(const char *tmp, const char *dir, bool force, char *err, size_t errlen);
+int export_commit_aside(const char *tmp, const char *dir, char *err, size_t errlen);
 void export_abort(const char *tmp);
+
+/* Temporaries of a file or folder target are named <target>.<kind>-<pid>-XXXXXX (kind "tmp",
+ * or "old" for an export moved aside), in target's folder. runtime_stale_name writes such a
+ * name for mkstemp/mkdtemp (-1 with errno ENAMETOOLONG if it does not fit). runtime_stale_sweep
+ * removes target's temporaries whose process no longer runs (a run killed with SIGKILL or a
+ * power cut cannot clean up after itself), if they belong to this user; a link is removed,
+ * never followed; an "old" folder goes back to target if target is missing. Returns how many
+ * it removed or put back. Processes are told apart by pid only: a folder that two machines
+ * share can lose the other machine's temporary, and that run then fails with an error. */
+int runtime_stale_name(char *buf, size_t n, const char *target, const char *kind);
+int runtime_stale_sweep(const char *target);
 /* Checks that a file can be created at path (its folder exists and is writable). */
 int check_writable(const char *path, char *err, size_t errlen);
 

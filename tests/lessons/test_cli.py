@@ -19,9 +19,11 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 PROG = os.path.abspath(sys.argv[1])
 STEPS = 20
+KILLS = 10  # kill -9 during an export, a run each
 passed = failed = 0
 
 # Bad inputs of one lesson only: (flags, a word the one-line message must contain).
@@ -33,13 +35,17 @@ LESSON_BAD = {
 }
 
 
-def run(args, cwd, env=None):
+def environment(env=None):
     e = dict(os.environ)
     e.pop("DISPLAY", None)
     e.pop("WAYLAND_DISPLAY", None)
     if env:
         e.update(env)
-    p = subprocess.run([PROG] + args, cwd=cwd, capture_output=True, env=e, timeout=600)
+    return e
+
+
+def run(args, cwd, env=None):
+    p = subprocess.run([PROG] + args, cwd=cwd, capture_output=True, env=environment(env), timeout=600)
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
@@ -371,9 +377,36 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, out, err = run(["--headless", "--seed", str(2**64 - 1), "--export", "maxseed", "--no-screenshot"], tmp)
     attempt("--seed takes the whole 64-bit range, exactly", lambda: (
         rc == 0 and json.load(open(os.path.join(tmp, "maxseed", "lesson.json")))["seed"] == 2**64 - 1, err))
-    rc, out, err = run(["--headless", "--steps", "3", "--export", "full", "--force", "--no-screenshot"], tmp)
+    force = ["--headless", "--steps", "3", "--export", "full", "--force", "--no-screenshot"]
+    rc, out, err = run(force, tmp)
     check("--force replaces a non-empty export folder", rc == 0 and listing(os.path.join(tmp, "full")) == export_files(False),
           err if rc else listing(os.path.join(tmp, "full")))
+
+    # kill -9 at any moment of --export --force: DIR stays whole, the old export or the new one.
+    # The export takes some 20 ms at the end of a run: the kills fall from the moment its
+    # temporary folder appears to 30 ms after.
+    broken = []
+    for i in range(KILLS):
+        p = subprocess.Popen([PROG] + force, cwd=tmp, env=environment(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        mine = "full.tmp-%d-" % p.pid  # named with its pid
+        while p.poll() is None and not any(f.startswith(mine) for f in os.listdir(tmp)):
+            time.sleep(0.002)
+        time.sleep(0.030 * i / (KILLS - 1))
+        p.kill()
+        p.wait()
+        full = os.path.join(tmp, "full")
+        try:
+            json.load(open(os.path.join(full, "lesson.json")))
+            whole = listing(full) == export_files(False)
+        except Exception:
+            whole = False
+        if not whole:
+            broken.append((i, listing(full) if os.path.isdir(full) else "missing"))
+    check("kill -9 during --export --force %d times: DIR is always a whole export" % KILLS, not broken, broken[:3])
+    rc, out, err = run(force, tmp)
+    left = [f for f in os.listdir(tmp) if f.startswith("full.")]
+    check("the next export removes what killed runs left", rc == 0 and not left, err if rc else left)
 
     # ---- save half way, resume: the same as the run in one go
     half = STEPS // 2

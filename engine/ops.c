@@ -120,24 +120,37 @@ Tensor *op_scale(Tape *tp, Tensor *x, float s)
 /* ======================================================================================
  * exp, erf and tanh without calls or branches, so that the loops over activations
  * vectorise. exp_fast: x = k·ln2 + r, |r| ≤ ln2/2, e^r by its Taylor polynomial to r⁸, 2^k
- * put into the exponent bits; within 2 ulp of expf on [-87, 88] (inputs are clamped there).
+ * put into the exponent bits; within 2 ulp of expf on [-87, 88]. A finite x outside that
+ * range saturates at its end (e^-87, e^88); the other inputs are expf's: NaN gives NaN,
+ * +Inf gives +Inf, -Inf gives 0. Every step is defined for every float: the clamps let only
+ * a NaN through, k is read from the rounding constant's bits (no float-to-int cast of a NaN)
+ * and the exponent is built in unsigned arithmetic; the infinities cost two vector ops each.
  * erf_fast: Numerical Recipes' erfc Chebyshev fit (fractional error < 1.2e-7) on top of it.
  * GELU computed with them stays within one float ulp of the exact erf form on [-12, 12].
  * Not used where an exact 0 matters (masked softmax keeps expf of -inf).
  * ====================================================================================== */
 static inline float exp_fast(float x)
 {
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    float kf = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest: 1.5·2²³ */
-    float r = (x - kf * 0.693145751953125f) - kf * 1.428606765330187045e-06f;
+    float xc = x < -87.0f ? -87.0f : x;
+    xc = xc > 88.0f ? 88.0f : xc;
+    /* round to nearest by adding 1.5·2²³: the sum's low mantissa bits hold k, |k| ≤ 127 */
+    float big = xc * 1.44269504088896341f + 12582912.0f;
+    float kf = big - 12582912.0f;
+    float r = (xc - kf * 0.693145751953125f) - kf * 1.428606765330187045e-06f;
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.6666667e-1f + r * (4.1666667e-2f + r * (8.3333333e-3f +
               r * (1.3888889e-3f + r * 1.9841270e-4f))))));
-    int32_t bits = ((int32_t)kf + 127) << 23;
+    uint32_t bits;
+    memcpy(&bits, &big, sizeof bits);
+    bits = (bits - 0x4B400000u + 127u) << 23; /* 0x4B400000 is 1.5·2²³: bits - it = k; NaN: any bits, p is NaN */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    float y = p * scale;
+    float over = x - FLT_MAX; /* +Inf for x = +Inf, at most 0 for any finite x: a max, not a select */
+    y = over > y ? over : y;
+    return x == -INFINITY ? 0.0f : y;
 }
+
+float op_exp_fast(float x) { return exp_fast(x); }
 
 static inline float erf_fast(float x)
 {

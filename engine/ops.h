@@ -108,6 +108,9 @@ void op_gelu_erf_backward(float *dx, const float *dout, const float *x, size_t n
 void op_gelu_tanh_forward(float *out, const float *x, size_t n);
 void op_gelu_tanh_backward(float *dx, const float *dout, const float *x, size_t n);
 void op_tanh_forward(float *out, const float *x, size_t n);
+/* The exp of the activation kernels (GELU, cross-entropy's softmax), for tests: within 2 ulp of
+ * expf on [-87, 88], saturating at those ends for finite x; NaN, +Inf, -Inf as expf. */
+float op_exp_fast(float x);
 void op_tanh_backward(float *dx, const float *dout, const float *out, size_t n);
 
 /* per batch op(a) (M,K) · op(b) (K,N); shared: b is one (K,N) for every batch */

@@ -2,14 +2,15 @@
  * plain triple loop, bit-identical results across thread counts, the RNG's distributions
  * (statistical tests at p ≈ 1e-6 or stricter, so a correct generator practically never
  * fails and a biased one does), the tape (printing, accumulation, mark and rewind, op names),
- * the parameter block, the optimizers against PyTorch, the schedule, and safetensors,
- * including files that are broken on purpose, checksums, and writers that race each other or
- * are killed half-way. */
+ * the parameter block, the activations' exp against expf (special values included), the
+ * optimizers against PyTorch, the schedule, and safetensors, including files that are broken
+ * on purpose, checksums, and writers that race each other or are killed half-way. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,46 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+/* ---------------- exp_fast ---------------- */
+
+/* distance in units in the last place between two finite floats of the same sign */
+static int64_t ulps(float a, float b)
+{
+    int32_t ia, ib;
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&ib, &b, sizeof ib);
+    return llabs((int64_t)ia - ib);
+}
+
+/* The activations' exp against expf: 2 ulp inside [-87, 88], saturation outside for finite
+ * inputs, and the special values as expf has them (each of them was undefined behaviour
+ * once: a float-to-int cast of NaN, a left shift of a negative number). */
+static void test_exp_fast(void **state)
+{
+    (void)state;
+    int64_t worst = 0;
+    for (int i = 0; i <= 175000; i++) {
+        float x = -87.0f + (float)i * 0.001f;
+        if (x > 88.0f) break;
+        int64_t u = ulps(op_exp_fast(x), expf(x));
+        if (u > worst) worst = u;
+    }
+    assert_true(worst <= 2);
+    assert_true(isnan(op_exp_fast(NAN)));
+    assert_true(isnan(op_exp_fast(-NAN)));
+    assert_true(isinf(op_exp_fast(INFINITY)) && op_exp_fast(INFINITY) > 0);
+    assert_true(op_exp_fast(-INFINITY) == 0.0f && !signbit(op_exp_fast(-INFINITY)));
+    assert_true(op_exp_fast(0.0f) == 1.0f && op_exp_fast(-0.0f) == 1.0f);
+    assert_true(op_exp_fast(FLT_MIN) == 1.0f && op_exp_fast(1e-45f) == 1.0f && op_exp_fast(-1e-45f) == 1.0f);
+    const float hi = op_exp_fast(88.0f), lo = op_exp_fast(-87.0f);
+    assert_true(ulps(hi, expf(88.0f)) <= 2 && ulps(lo, expf(-87.0f)) <= 2);
+    const float big[] = {88.5f, 89.0f, 104.0f, 1e10f, FLT_MAX};
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+        assert_true(op_exp_fast(big[i]) == hi);
+        assert_true(op_exp_fast(-big[i]) == lo);
+    }
+}
 
 /* ---------------- gemm ---------------- */
 
@@ -982,6 +1023,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exp_fast),
         cmocka_unit_test(test_gemm_kernels),
         cmocka_unit_test(test_gemm_leading_dims),
         cmocka_unit_test(test_threads_bit_identical),

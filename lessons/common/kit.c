@@ -80,7 +80,7 @@ int kit_load_vocab(Run *r, Vocab *v, int vocab_size)
     corpus_texts_free(docs, ndocs);
     if (rc) return runtime_usage_error(&r->lesson->info, "vocab_size=%d: %s", vocab_size, err);
     if (v->size < vocab_size)
-        fprintf(stderr, "%s: the text yields only %d tokens; vocab_size is %d\n", kit_prog(r), v->size, v->size);
+        runtime_message(kit_prog(r), "the text yields only %d tokens; vocab_size is %d", v->size, v->size);
     return -1;
 }
 
@@ -170,7 +170,7 @@ static int apply_checkpoint_settings(const LessonInfo *info, RunOptions *o, cons
     int rc = -1;
     if (!cJSON_IsObject(j)) rc = runtime_usage_error(info, "--resume %s: its settings are not a JSON object", ck);
     else if (!cJSON_IsString(seed) || !runtime_parse_seed(seed->valuestring, &saved_seed))
-        rc = runtime_usage_error(info, "--resume %s: its seed is not a whole number from 0 to 2^63-1", ck);
+        rc = runtime_usage_error(info, "--resume %s: its seed is not a whole number from 0 to 2^64-1", ck);
     if (rc < 0) rc = saved_number(info, ck, cJSON_GetObjectItemCaseSensitive(j, "batch"), "batch", &batch);
     if (rc < 0) rc = saved_number(info, ck, cJSON_GetObjectItemCaseSensitive(j, "lr"), "lr", &lr);
     if (rc < 0 && !cJSON_IsObject(k)) rc = runtime_usage_error(info, "--resume %s: its settings have no keys", ck);

@@ -76,7 +76,7 @@ static int headless(Run *r, const KitUi *ui)
         bool diverged;
         float loss = kit_step(r, true, &diverged, what, sizeof what);
         if (diverged) {
-            fprintf(stderr, "%s: training diverged at %s; try a lower --lr (now %g)\n", prog, what, (double)r->opt.lr);
+            runtime_message(prog, "training diverged at %s; try a lower --lr (now %g)", what, (double)r->opt.lr);
             return EXIT_DIVERGED;
         }
         runtime_progress(s + 1, total, loss, runtime_seconds() - t0);
@@ -89,7 +89,7 @@ static int headless(Run *r, const KitUi *ui)
         }
     }
     if (r->opt.save && kit_save(r, r->opt.save, err, sizeof err)) {
-        fprintf(stderr, "%s: --save %s\n", prog, err);
+        runtime_message(prog, "--save %s", err);
         return EXIT_USAGE;
     }
     KitRenderFn render = ui ? ui->render_png : NULL;
@@ -99,21 +99,21 @@ static int headless(Run *r, const KitUi *ui)
         bool diverged;
         kit_step(r, false, &diverged, what, sizeof what);
         if (diverged) {
-            fprintf(stderr, "%s: the exported batch diverged at %s\n", prog, what);
+            runtime_message(prog, "the exported batch diverged at %s", what);
             return EXIT_DIVERGED;
         }
         if (kit_export(r, r->opt.export_dir, r->opt.no_screenshot ? NULL : render, err, sizeof err)) {
-            fprintf(stderr, "%s: %s\n", prog, err);
+            runtime_message(prog, "%s", err);
             return EXIT_USAGE;
         }
     }
     if (r->opt.screenshot) {
         if (!render) {
-            fprintf(stderr, "%s: --screenshot needs a build with the window (SDL2)\n", prog);
+            runtime_message(prog, "--screenshot needs a build with the window (SDL2)");
             return EXIT_USAGE;
         }
         if (render(r, r->opt.screenshot, err, sizeof err)) {
-            fprintf(stderr, "%s: --screenshot %s\n", prog, err);
+            runtime_message(prog, "--screenshot %s", err);
             return EXIT_USAGE;
         }
     }

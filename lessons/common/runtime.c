@@ -4,10 +4,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <float.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,14 +26,87 @@ static const char *prog_name(const LessonInfo *info)
     return name;
 }
 
-int runtime_usage_error(const LessonInfo *info, const char *fmt, ...)
+/* ---------------------------------------------------------------- messages ---- */
+
+/* The code point of the UTF-8 sequence at s (n bytes long, n >= 1), or -1 if it is not
+ * well-formed: a stray continuation byte, a truncated sequence, an overlong form, a surrogate
+ * or a value past U+10FFFF. */
+static long utf8_decode(const unsigned char *s, size_t n, int *len)
+{
+    unsigned c = s[0];
+    int k = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? (c < 0xF0 ? 3 : 0) : c >= 0xC2 ? 2 : 0;
+    if (c < 0x80) { *len = 1; return (long)c; }
+    if (!k || (size_t)k > n) return -1;
+    long cp = (long)(c & (0x7F >> k));
+    for (int i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80) return -1;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+        return -1;
+    *len = k;
+    return cp;
+}
+
+/* Code points that move the cursor, end a line or reorder the text around them: C1 controls,
+ * the line and paragraph separators, the bidirectional marks, embeddings and isolates. */
+static bool unsafe_code_point(long cp)
+{
+    return (cp >= 0x80 && cp <= 0x9F) || cp == 0x200E || cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) ||
+           (cp >= 0x2066 && cp <= 0x2069);
+}
+
+const char *runtime_escape(const char *s, char *out, size_t outlen)
+{
+    size_t o = 0, n = strlen(s);
+    const unsigned char *u = (const unsigned char *)s;
+    if (!outlen) return out;
+    for (size_t i = 0; i < n && o + 8 < outlen;) {
+        int len = 1;
+        long cp = utf8_decode(u + i, n - i, &len);
+        if (cp == '\n' || cp == '\r' || cp == '\t') {
+            out[o++] = '\\';
+            out[o++] = cp == '\n' ? 'n' : cp == '\r' ? 'r' : 't';
+        } else if (cp < 0 || cp < 0x20 || cp == 0x7F) {
+            o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", u[i]);
+            len = 1;
+        } else if (unsafe_code_point(cp)) {
+            o += (size_t)snprintf(out + o, outlen - o, "\\u%04lx", cp);
+        } else {
+            memcpy(out + o, u + i, (size_t)len);
+            o += (size_t)len;
+        }
+        i += (size_t)len;
+    }
+    out[o] = 0;
+    return out;
+}
+
+/* "prog: message[tail]" and a newline on stderr, the message escaped: the one way every
+ * message that may quote a flag value, a path or a file's text is printed. */
+static void vmessage(const char *prog, const char *tail, const char *fmt, va_list ap)
+{
+    char msg[2048], safe[4 * sizeof msg];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fprintf(stderr, "%s: %s%s\n", prog, runtime_escape(msg, safe, sizeof safe), tail);
+}
+
+void runtime_message(const char *prog, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "%s: ", prog_name(info));
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vmessage(prog, "", fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see %s --help)\n", prog_name(info));
+}
+
+int runtime_usage_error(const LessonInfo *info, const char *fmt, ...)
+{
+    char tail[96];
+    snprintf(tail, sizeof tail, " (see %s --help)", prog_name(info));
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(prog_name(info), tail, fmt, ap);
+    va_end(ap);
     return EXIT_USAGE;
 }
 
@@ -89,19 +167,19 @@ double runtime_value(const LessonInfo *info, const RunOptions *o, const char *na
 int runtime_check_setting(const LessonInfo *info, const char *name, double v, char *err, size_t errlen)
 {
     double lo, hi;
-    bool integer, open_below = false;
+    bool integer;
     if (!strcmp(name, "batch")) {
         lo = 1, hi = 4096, integer = true;
-    } else if (!strcmp(name, "lr")) {
-        lo = 0, hi = 10, integer = false, open_below = true;
+    } else if (!strcmp(name, "lr")) { /* above 0 as a float too: 1e-50 would be a learning rate of 0 */
+        lo = FLT_MIN, hi = 10, integer = false;
     } else {
         int i = runtime_key_index(info, name);
         ENGINE_CHECK(i >= 0, "lesson %s has no key %s", info->name, name);
         lo = info->keys[i].min, hi = info->keys[i].max, integer = info->keys[i].integer;
     }
-    if (isfinite(v) && (open_below ? v > lo : v >= lo) && v <= hi && (!integer || v == floor(v))) return 0;
+    if (isfinite(v) && v >= lo && v <= hi && (!integer || v == floor(v))) return 0;
     if (integer) snprintf(err, errlen, "%s takes a whole number from %.0f to %.0f", name, lo, hi);
-    else if (open_below) snprintf(err, errlen, "%s takes a number above %g and at most %g", name, lo, hi);
+    else if (!strcmp(name, "lr")) snprintf(err, errlen, "lr takes a number above 0 (at least %g) and at most %g", lo, hi);
     else snprintf(err, errlen, "%s takes a number from %g to %g", name, lo, hi);
     return -1;
 }
@@ -111,14 +189,26 @@ bool runtime_parse_seed(const char *s, uint64_t *out)
     if (!*s || strspn(s, "0123456789") != strlen(s)) return false;
     errno = 0;
     unsigned long long v = strtoull(s, NULL, 10);
-    if (errno || v > (unsigned long long)INT64_MAX) return false;
+    if (errno) return false;
     *out = v;
+    return true;
+}
+
+/* Numbers on the command line are decimal and nothing else: digits, a sign, a point and an
+ * exponent. No spaces, no hex, no inf or nan, no trailing text; out of range is out. */
+static bool decimal_text(const char *s, bool real)
+{
+    if (!*s) return false;
+    for (const char *c = s; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || *c == '-' || *c == '+' || (real && (*c == '.' || *c == 'e' || *c == 'E'))))
+            return false;
     return true;
 }
 
 static bool parse_long(const char *s, long lo, long hi, long *out)
 {
     char *end;
+    if (!decimal_text(s, false)) return false;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < lo || v > hi) return false;
@@ -126,9 +216,11 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
     return true;
 }
 
+/* the whole of 0 .. 2^64-1 exactly; strtoull alone would take "-1" as 2^64-1 */
 static bool parse_double(const char *s, double *out)
 {
     char *end;
+    if (!decimal_text(s, true)) return false;
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || *end || !isfinite(v)) return false;
@@ -136,11 +228,38 @@ static bool parse_double(const char *s, double *out)
     return true;
 }
 
+/* WxH, each a whole number in its range */
+static bool parse_size(const char *s, int *w, int *h)
+{
+    const char *x = strchr(s, 'x');
+    char ws[32];
+    long lw, lh;
+    if (!x || (size_t)(x - s) >= sizeof ws) return false;
+    memcpy(ws, s, (size_t)(x - s));
+    ws[x - s] = 0;
+    if (!parse_long(ws, RUNTIME_MIN_WIDTH, RUNTIME_MAX_SIZE, &lw) || !parse_long(x + 1, RUNTIME_MIN_HEIGHT, RUNTIME_MAX_SIZE, &lh))
+        return false;
+    *w = (int)lw;
+    *h = (int)lh;
+    return true;
+}
+
+/* Is arg "--name" or "--name=value"? getopt_long also takes any unambiguous prefix (--st for
+ * --steps); fmlab does not, so that a mistyped flag cannot quietly mean another one. */
+static bool whole_flag(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return !strncmp(arg, "--", 2) && !strncmp(arg + 2, name, n) && (arg[2 + n] == 0 || arg[2 + n] == '=');
+}
+
 static int key_list_error(const LessonInfo *info, const char *what)
 {
-    fprintf(stderr, "%s: %s; valid keys:", prog_name(info), what);
-    for (int i = 0; i < info->nkeys; i++) fprintf(stderr, " %s", info->keys[i].name);
-    fprintf(stderr, "\n");
+    char keys[1024];
+    size_t n = 0;
+    keys[0] = 0;
+    for (int i = 0; i < info->nkeys && n < sizeof keys; i++)
+        n += (size_t)snprintf(keys + n, sizeof keys - n, " %s", info->keys[i].name);
+    runtime_message(prog_name(info), "%s; valid keys:%s", what, keys);
     return EXIT_USAGE;
 }
 
@@ -177,17 +296,28 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
     };
     opterr = 0;
     optind = 1;
-    int c;
+    int c, idx = -1;
     long v;
     double d;
     char msg[160];
-    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, &idx)) != -1) {
+        if (idx >= 0 && c != ':') {
+            /* what was typed: the element just read, or the one before it when the value came
+               as the next argument */
+            const char *arg = optarg == argv[optind - 1] && optind >= 2 ? argv[optind - 2] : argv[optind - 1];
+            if (!whole_flag(arg, opts[idx].name)) {
+                size_t n = strcspn(arg, "=");
+                return runtime_usage_error(info, "unknown flag \"%.*s\" (flags are not abbreviated: did you mean --%s?)",
+                                           (int)n, arg, opts[idx].name);
+            }
+        }
+        idx = -1;
         switch (c) {
         case 'h': runtime_usage(info, stdout); return EXIT_OK;
         case O_VERSION: printf("%s %s\n", prog_name(info), FMLAB_VERSION); return EXIT_OK;
         case O_SEED:
             if (!runtime_parse_seed(optarg, &o->seed))
-                return runtime_usage_error(info, "--seed takes a whole number from 0 to 2^63-1, not \"%s\"", optarg);
+                return runtime_usage_error(info, "--seed takes a whole number from 0 to %" PRIu64 ", not \"%s\"", UINT64_MAX, optarg);
             o->seed_set = true;
             break;
         case O_STEPS:
@@ -243,15 +373,11 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
         case O_NOSHOT: o->no_screenshot = true; break;
         case O_SAVE: o->save = optarg; break;
         case O_RESUME: o->resume = optarg; break;
-        case O_SIZE: {
-            int w, h;
-            char extra;
-            if (sscanf(optarg, "%dx%d%c", &w, &h, &extra) != 2 || w < 640 || h < 400 || w > 8192 || h > 8192)
-                return runtime_usage_error(info, "--size takes WxH from 640x400 to 8192x8192, not \"%s\"", optarg);
-            o->width = w;
-            o->height = h;
+        case O_SIZE:
+            if (!parse_size(optarg, &o->width, &o->height))
+                return runtime_usage_error(info, "--size takes WxH from %dx%d to %dx%d, not \"%s\"", RUNTIME_MIN_WIDTH,
+                                           RUNTIME_MIN_HEIGHT, RUNTIME_MAX_SIZE, RUNTIME_MAX_SIZE, optarg);
             break;
-        }
         case O_FULL: o->fullscreen = true; break;
         case O_FONT:
             if (!parse_double(optarg, &d) || d < 0.5 || d > 4) return runtime_usage_error(info, "--font-scale takes a number from 0.5 to 4, not \"%s\"", optarg);
@@ -262,7 +388,11 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
             o->threads = (int)v;
             break;
         case ':': return runtime_usage_error(info, "%s needs a value", argv[optind - 1]);
-        default: return runtime_usage_error(info, "unknown flag \"%s\"", argv[optind - 1]);
+        default:
+            for (const struct option *f = opts; f->name; f++) /* a known flag given a value: --headless=1 */
+                if (optopt && f->val == optopt && f->has_arg == no_argument && whole_flag(argv[optind - 1], f->name))
+                    return runtime_usage_error(info, "--%s takes no value, not \"%s\"", f->name, argv[optind - 1]);
+            return runtime_usage_error(info, "unknown flag \"%s\"", argv[optind - 1]);
         }
     }
     if (optind < argc) return runtime_usage_error(info, "unexpected argument \"%s\"", argv[optind]);
@@ -428,55 +558,165 @@ int export_check_target(const char *dir, bool force, char *err, size_t errlen)
     return 0;
 }
 
-static int remove_tree(const char *dir)
+/* Removes path and, if it is a folder, everything in it, without following a symbolic link
+ * anywhere: a link is removed, never what it points to. */
+static int remove_tree_at(int at, const char *name)
 {
-    DIR *d = opendir(dir);
-    if (!d) return remove(dir);
+    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return unlinkat(at, name, 0); /* a file or a link */
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
     struct dirent *e;
-    char p[PATH_MAX];
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) remove_tree_at(dirfd(d), e->d_name);
+    closedir(d);
+    return unlinkat(at, name, AT_REMOVEDIR);
+}
+
+static int remove_tree(const char *path) { return remove_tree_at(AT_FDCWD, path); }
+
+/* path without trailing slashes, in out; its folder and last component in dir and base */
+static void split_path(const char *path, char *out, size_t n, char *dir, char *base)
+{
+    snprintf(out, n, "%s", path);
+    size_t len = strlen(out);
+    while (len > 1 && out[len - 1] == '/') out[--len] = 0;
+    const char *slash = strrchr(out, '/');
+    if (!slash) snprintf(dir, PATH_MAX, ".");
+    else if (slash == out) snprintf(dir, PATH_MAX, "/");
+    else snprintf(dir, PATH_MAX, "%.*s", (int)(slash - out), out);
+    snprintf(base, NAME_MAX + 1, "%s", slash ? slash + 1 : out);
+}
+
+/* ------------------------------------------------------------- temporaries ---- */
+
+int runtime_stale_name(char *buf, size_t n, const char *target, const char *kind)
+{
+    char path[PATH_MAX], dir[PATH_MAX], base[NAME_MAX + 1];
+    split_path(target, path, sizeof path, dir, base);
+    int len = snprintf(buf, n, "%s.%s-%ld-XXXXXX", path, kind, (long)getpid());
+    if (len < 0 || (size_t)len >= n || strlen(base) + strlen(kind) + 30 > NAME_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+/* The pid of name if it is one of target's temporaries ("<base>.<kind>-<pid>-XXXXXX", kind
+ * tmp or old), else 0. */
+static long stale_pid(const char *name, const char *base, bool *old)
+{
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) || name[n] != '.') return 0;
+    const char *p = name + n + 1;
+    if (!strncmp(p, "tmp-", 4)) *old = false;
+    else if (!strncmp(p, "old-", 4)) *old = true;
+    else return 0;
+    p += 4;
+    char *end;
+    if (*p < '1' || *p > '9') return 0;
+    errno = 0;
+    long pid = strtol(p, &end, 10);
+    if (errno || pid <= 0 || pid > INT_MAX || *end != '-' || strlen(end + 1) != 6) return 0;
+    for (const char *c = end + 1; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'))) return 0;
+    return pid;
+}
+
+int runtime_stale_sweep(const char *target)
+{
+    char path[PATH_MAX], dir[PATH_MAX], base[NAME_MAX + 1];
+    split_path(target, path, sizeof path, dir, base);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    struct dirent *e;
     while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (is_dir(p)) remove_tree(p);
-        else remove(p);
+        bool old;
+        long pid = stale_pid(e->d_name, base, &old);
+        if (!pid || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* still running (or not ours to ask) */
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) || st.st_uid != getuid()) continue;
+        /* an old export moved aside by a run killed before it put the new one in place: it
+           goes back where it was, if that place is still free */
+        if (old && S_ISDIR(st.st_mode) && renameat(dirfd(d), e->d_name, AT_FDCWD, path) == 0) {
+            removed++;
+            continue;
+        }
+        if (remove_tree_at(dirfd(d), e->d_name) == 0) removed++;
     }
     closedir(d);
-    return rmdir(dir);
+    return removed;
 }
+
+/* ------------------------------------------------------------------ export ---- */
 
 int export_begin(const char *dir, char *tmp, size_t tmplen, char *err, size_t errlen)
 {
-    char base[PATH_MAX];
-    snprintf(base, sizeof base, "%s", dir);
-    size_t n = strlen(base);
-    while (n > 1 && base[n - 1] == '/') base[--n] = 0;
-    snprintf(tmp, tmplen, "%s.tmp-XXXXXX", base);
-    if (!mkdtemp(tmp)) { snprintf(err, errlen, "--export %s: %s", dir, strerror(errno)); return -1; }
+    runtime_stale_sweep(dir);
+    if (runtime_stale_name(tmp, tmplen, dir, "tmp") || !mkdtemp(tmp)) {
+        snprintf(err, errlen, "--export %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Swaps two folders in one step, or fails with EINVAL or ENOSYS where the kernel or the file
+ * system cannot (Linux before 3.15, some network file systems). */
+static int exchange(const char *a, const char *b)
+{
+#ifdef RENAME_EXCHANGE
+    return renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+#else
+    (void)a;
+    (void)b;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int export_commit_aside(const char *tmp, const char *dir, char *err, size_t errlen)
+{
+    char path[PATH_MAX], parent[PATH_MAX], base[NAME_MAX + 1], old[PATH_MAX + 64];
+    split_path(dir, path, sizeof path, parent, base);
+    if (runtime_stale_name(old, sizeof old, path, "old") || !mkdtemp(old) || rmdir(old) || rename(path, old)) {
+        snprintf(err, errlen, "--export %s: cannot move the old folder aside: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "--export %s: %s", dir, strerror(errno));
+        rename(old, path);
+        return -1;
+    }
+    remove_tree(old);
     return 0;
 }
 
 int export_commit(const char *tmp, const char *dir, bool force, char *err, size_t errlen)
 {
-    struct stat st;
-    char old[PATH_MAX + 16] = "";
-    if (stat(dir, &st) == 0) {
-        if (dir_empty(dir)) rmdir(dir);
-        else if (force) {
-            snprintf(old, sizeof old, "%s.old-XXXXXX", dir);
-            if (!mkdtemp(old) || rmdir(old) || rename(dir, old)) {
-                snprintf(err, errlen, "--export %s: cannot move the old folder aside: %s", dir, strerror(errno));
-                return -1;
-            }
-        }
-    }
+    char path[PATH_MAX], parent[PATH_MAX], base[NAME_MAX + 1];
+    split_path(dir, path, sizeof path, parent, base);
     chmod(tmp, 0755); /* mkdtemp made it private; an export is for others to read */
-    if (rename(tmp, dir) != 0) {
+    if (rename(tmp, path) == 0) return 0; /* DIR did not exist or was empty: replaced in one step */
+    if (!force || (errno != ENOTEMPTY && errno != EEXIST)) {
         snprintf(err, errlen, "--export %s: %s", dir, strerror(errno));
-        if (old[0]) rename(old, dir);
         return -1;
     }
-    if (old[0]) remove_tree(old);
-    return 0;
+    /* --force on a full DIR: swap the new export and the old one in one step, so that DIR is
+       always one or the other, then remove the old one from the temporary name */
+    if (exchange(tmp, path) == 0) {
+        remove_tree(tmp);
+        return 0;
+    }
+    if (errno != EINVAL && errno != ENOSYS) {
+        snprintf(err, errlen, "--export %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    return export_commit_aside(tmp, dir, err, errlen);
 }
 
 void export_abort(const char *tmp) { remove_tree(tmp); }

@@ -19,6 +19,11 @@ enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_USAGE = 2, EXIT_DIVERGED = 3 };
 
 #define MAX_KEYS 32
 
+/* --size's range, in pixels: the window and the screenshot drawn offscreen at that size */
+#define RUNTIME_MIN_WIDTH 640
+#define RUNTIME_MIN_HEIGHT 400
+#define RUNTIME_MAX_SIZE 8192
+
 /* One --set key: model keys use Hugging Face config names; lesson keys are the lesson's. */
 typedef struct KeyDef {
     const char *name;
@@ -72,10 +77,20 @@ int runtime_key_index(const LessonInfo *info, const char *name);
  * which values are ("num_attention_heads takes a whole number from 1 to 32"). NaN, for a
  * value that is not a number at all, always fails. */
 int runtime_check_setting(const LessonInfo *info, const char *name, double v, char *err, size_t errlen);
-/* --seed's value: a whole decimal number from 0 to 2^63-1 and nothing else. */
+/* --seed's value: a whole decimal number from 0 to 2^64-1 and nothing else. */
 bool runtime_parse_seed(const char *s, uint64_t *out);
-/* A usage error: "fmlab-<lesson>: <message>" on stderr; returns EXIT_USAGE. */
+/* A usage error: "fmlab-<lesson>: <message> (see fmlab-<lesson> --help)" on stderr, escaped as
+ * runtime_message does; returns EXIT_USAGE. */
 int runtime_usage_error(const LessonInfo *info, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "<prog>: <message>" and a newline on stderr, the message passed through runtime_escape: every
+ * message that quotes a flag value, a path or text read from a file is printed this way, so
+ * that it stays one line and cannot drive the terminal. */
+void runtime_message(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s made safe to print: newline, carriage return and tab as \n \r \t, other control bytes and
+ * bytes that are not well-formed UTF-8 as \xNN, C1 controls, line separators and bidirectional
+ * controls as \uNNNN; other text, UTF-8 included, unchanged. Cut short (never inside a sequence)
+ * to fit outlen, which should be 4 times strlen(s) + 8 to hold all of it. Returns out. */
+const char *runtime_escape(const char *s, char *out, size_t outlen);
 
 /* The folder of the shipped datasets (datasets/ of the source tree, or the installed
  * share/fmlab/datasets), or NULL with a message in err. FMLAB_DATA overrides. */
@@ -88,12 +103,28 @@ const char *runtime_source_dir(void);
 void runtime_progress(long step, long total, double loss, double seconds);
 
 /* Export directory handling (EXPORT.md): the directory must not exist or be empty unless
- * force. export_begin makes a fresh temporary sibling directory and returns its path;
- * export_commit renames it into place (replacing an old one under force). */
+ * force. export_begin removes what killed runs left of earlier exports to dir (below), makes a
+ * fresh temporary sibling directory and returns its path; export_commit renames it into place.
+ * Under force a non-empty dir is swapped with the new one in one step (renameat2's
+ * RENAME_EXCHANGE), so an interruption leaves dir whole, old or new; where the file system
+ * cannot swap, export_commit_aside moves the old dir to dir.old-<pid>-XXXXXX first, and the
+ * next export to dir puts it back if the run died before the new one was in place. */
 int export_check_target(const char *dir, bool force, char *err, size_t errlen);
 int export_begin(const char *dir, char *tmp, size_t tmplen, char *err, size_t errlen);
 int export_commit(const char *tmp, const char *dir, bool force, char *err, size_t errlen);
+int export_commit_aside(const char *tmp, const char *dir, char *err, size_t errlen);
 void export_abort(const char *tmp);
+
+/* Temporaries of a file or folder target are named <target>.<kind>-<pid>-XXXXXX (kind "tmp",
+ * or "old" for an export moved aside), in target's folder. runtime_stale_name writes such a
+ * name for mkstemp/mkdtemp (-1 with errno ENAMETOOLONG if it does not fit). runtime_stale_sweep
+ * removes target's temporaries whose process no longer runs (a run killed with SIGKILL or a
+ * power cut cannot clean up after itself), if they belong to this user; a link is removed,
+ * never followed; an "old" folder goes back to target if target is missing. Returns how many
+ * it removed or put back. Processes are told apart by pid only: a folder that two machines
+ * share can lose the other machine's temporary, and that run then fails with an error. */
+int runtime_stale_name(char *buf, size_t n, const char *target, const char *kind);
+int runtime_stale_sweep(const char *target);
 /* Checks that a file can be created at path (its folder exists and is writable). */
 int check_writable(const char *path, char *err, size_t errlen);
 

@@ -236,7 +236,7 @@ int kit_window(Run *r, const void *view_arg)
         return EXIT_USAGE;
     }
     if (SDL_Init(SDL_INIT_VIDEO) != 0) {
-        fprintf(stderr, "%s: cannot open a window: %s\n", prog, SDL_GetError());
+        runtime_message(prog, "cannot open a window: %s", SDL_GetError());
         return EXIT_USAGE;
     }
     Uint32 flags = SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI | (r->opt.fullscreen ? SDL_WINDOW_FULLSCREEN_DESKTOP : 0);
@@ -245,7 +245,7 @@ int kit_window(Run *r, const void *view_arg)
     SDL_Window *win = SDL_CreateWindow(title, SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, r->opt.width, r->opt.height, flags);
     SDL_Renderer *ren = win ? viz_create_renderer(win, true) : NULL;
     if (!ren) {
-        fprintf(stderr, "%s: cannot open a window: %s\n", prog, SDL_GetError());
+        runtime_message(prog, "cannot open a window: %s", SDL_GetError());
         SDL_Quit();
         return EXIT_USAGE;
     }
@@ -287,7 +287,7 @@ int kit_window(Run *r, const void *view_arg)
     SDL_GetWindowSize(win, &ww, &wh);
     float dpi = ww ? (float)pw / ww : 1;
     if (viz_open_renderer(&v, ren, pw, ph, font_scale * dpi, assets, err, sizeof err)) {
-        fprintf(stderr, "%s: %s\n", prog, err);
+        runtime_message(prog, "%s", err);
         return EXIT_USAGE;
     }
     bool quit = false;
@@ -463,7 +463,7 @@ int kit_window(Run *r, const void *view_arg)
     pthread_mutex_unlock(&a.lock);
     pthread_join(a.worker, NULL);
     if (r->opt.save && kit_save(r, r->opt.save, err, sizeof err)) {
-        fprintf(stderr, "%s: --save %s\n", prog, err);
+        runtime_message(prog, "--save %s", err);
         rc = EXIT_USAGE;
     }
     viz_close(&v);

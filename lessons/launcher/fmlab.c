@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "lessons/common/runtime.h"
 #ifdef FMLAB_HAVE_VIZ
 #include "viz/viz.h"
 #endif
@@ -68,18 +69,18 @@ static int run_lesson(const char *name, int argc, char **argv)
     for (int i = 0; i < NLESSONS; i++)
         if (!strcmp(lessons[i].name, name)) known = i;
     if (known < 0) {
-        fprintf(stderr, "fmlab: no lesson named \"%s\" (fmlab --list shows them)\n", name);
+        runtime_message("fmlab", "no lesson named \"%s\" (fmlab --list shows them)", name);
         return 2;
     }
     if (program_path(name, path, sizeof path)) {
-        fprintf(stderr, "fmlab: %s is not built or not executable\n", path);
+        runtime_message("fmlab", "%s is not built or not executable", path);
         return 2;
     }
     char **args = calloc((size_t)argc + 2, sizeof *args);
     args[0] = path;
     for (int i = 0; i < argc; i++) args[i + 1] = argv[i];
     execv(path, args);
-    fprintf(stderr, "fmlab: cannot start %s: %s\n", path, strerror(errno));
+    runtime_message("fmlab", "cannot start %s: %s", path, strerror(errno));
     free(args);
     return 1;
 }
@@ -111,7 +112,7 @@ static int menu_window(void)
     SDL_GetWindowSize(win, &ww, &wh);
     float dpi = ww ? (float)pw / ww : 1;
     if (viz_open_renderer(&v, ren, pw, ph, dpi, assets, err, sizeof err)) {
-        fprintf(stderr, "fmlab: %s\n", err);
+        runtime_message("fmlab", "%s", err);
         SDL_Quit();
         return -2;
     }
@@ -188,7 +189,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (argc > 1 && argv[1][0] == '-') {
-        fprintf(stderr, "fmlab: unknown flag \"%s\" (fmlab --help)\n", argv[1]);
+        runtime_message("fmlab", "unknown flag \"%s\" (fmlab --help)", argv[1]);
         return 2;
     }
     if (argc > 1) return run_lesson(argv[1], argc - 2, argv + 2);
@@ -208,7 +209,7 @@ int main(int argc, char **argv)
         if (chosen < 0) return 0;
         char path[PATH_MAX + 32];
         if (program_path(lessons[chosen].name, path, sizeof path)) {
-            fprintf(stderr, "fmlab: %s is not built\n", path);
+            runtime_message("fmlab", "%s is not built", path);
             return 2;
         }
         pid_t pid = fork();

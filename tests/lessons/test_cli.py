@@ -20,10 +20,12 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 
 PROG = os.path.abspath(sys.argv[1])
 STEPS = 20
+KILLS = 10  # kill -9 during an export, a run each
 passed = failed = 0
 
 # Bad inputs of one lesson only: (flags, a word the one-line message must contain).
@@ -35,14 +37,30 @@ LESSON_BAD = {
 }
 
 
-def run(args, cwd, env=None, timeout=600):
+def environment(env=None):
     e = dict(os.environ)
     e.pop("DISPLAY", None)
     e.pop("WAYLAND_DISPLAY", None)
     if env:
         e.update(env)
-    p = subprocess.run([PROG] + args, cwd=cwd, capture_output=True, text=True, env=e, timeout=timeout)
-    return p.returncode, p.stdout, p.stderr
+    return e
+
+
+def run(args, cwd, env=None, timeout=600):
+    p = subprocess.run([PROG] + args, cwd=cwd, capture_output=True, env=environment(env), timeout=timeout)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def one_line(err):
+    """One message: a single line, nothing a terminal would act on (control characters, C1
+    controls, bidirectional overrides, line separators)."""
+    unsafe = [c for c in err[:-1] if ord(c) < 32 or 0x7f <= ord(c) <= 0x9f or c in "\u2028\u2029\u202a\u202b\u202c\u202d\u202e\ufffd"]
+    return err.endswith("\n") and err.count("\n") == 1 and not unsafe
+
+
+def shown(arg):
+    """An argument as the name of a check: printable."""
+    return ascii(arg) if isinstance(arg, bytes) or not arg.isprintable() else arg
 
 
 def check(name, ok, detail=""):
@@ -209,14 +227,24 @@ with tempfile.TemporaryDirectory() as tmp:
         (["--headless", "--resume", "missing.ckpt"], "missing.ckpt"),
         (["--headless", "--resume", "corrupt.ckpt"], "corrupt.ckpt"),
         (["extra-argument"], "unexpected"),
+        (["--size", "4294967936x800"], "--size"),          # once a 640x800 window, exit 0
+        (["--seed", "18446744073709551616"], "--seed"),
+        (["--lr", "1e-50"], "--lr"),                       # 0 as a float
+        (["--st", "1"], "--steps"),                        # flags are not abbreviated
+        (["--headless", "--no-screen"], "--no-screenshot"),
+        # what a message quotes is escaped: one line, no byte a terminal acts on, valid UTF-8
+        (["--lang", "en\n\x1b[31mred"], "--lang"),
+        (["--set", "bad\nkey\x1b[2J=1"], "valid keys"),
+        (["--headless", "--resume", b"no\xff\xc2\x9bsuch\n\xe2\x80\xae.ckpt"], ".ckpt"),
+        (["--headless", "--steps", "2", "--export", "no/such\x1b]0;title\x07/out"], "does not exist"),
     ]
     bad += LESSON_BAD.get(LESSON, [])
     for args, needle in bad:
         before = listing(tmp)
         rc, out, err = run(args, tmp)
-        ok = rc == 2 and err.count("\n") == 1 and err.endswith("\n") and needle in err and listing(tmp) == before
+        ok = rc == 2 and one_line(err) and needle in err and listing(tmp) == before
         unlisted = [k for k in KEYS if k not in err] if needle == "valid keys" else []  # the message lists them all
-        check("exit 2: " + " ".join(args), ok and not unlisted,
+        check("exit 2: " + " ".join(shown(x) for x in args), ok and not unlisted,
               "rc %d, stderr %r" % (rc, err) + (", keys not listed: %s" % unlisted if unlisted else ""))
     check("a refused export leaves the folder alone", open(os.path.join(tmp, "full", "keep.txt")).read() == "mine")
 
@@ -372,9 +400,39 @@ with tempfile.TemporaryDirectory() as tmp:
     attempt("another seed gives another run", lambda: (
         json.load(open(os.path.join(c, "lesson.json")))["seed"] == 2
         and not filecmp.cmp(os.path.join(a, "metrics.csv"), os.path.join(c, "metrics.csv"), shallow=False), ""))
-    rc, out, err = run(["--headless", "--steps", "3", "--export", "full", "--force", "--no-screenshot"], tmp)
+    rc, out, err = run(["--headless", "--seed", str(2**64 - 1), "--export", "maxseed", "--no-screenshot"], tmp)
+    attempt("--seed takes the whole 64-bit range, exactly", lambda: (
+        rc == 0 and json.load(open(os.path.join(tmp, "maxseed", "lesson.json")))["seed"] == 2**64 - 1, err))
+    force = ["--headless", "--steps", "3", "--export", "full", "--force", "--no-screenshot"]
+    rc, out, err = run(force, tmp)
     check("--force replaces a non-empty export folder", rc == 0 and listing(os.path.join(tmp, "full")) == export_files(False),
           err if rc else listing(os.path.join(tmp, "full")))
+
+    # kill -9 at any moment of --export --force: DIR stays whole, the old export or the new one.
+    # The export takes some 20 ms at the end of a run: the kills fall from the moment its
+    # temporary folder appears to 30 ms after.
+    broken = []
+    for i in range(KILLS):
+        p = subprocess.Popen([PROG] + force, cwd=tmp, env=environment(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        mine = "full.tmp-%d-" % p.pid  # named with its pid
+        while p.poll() is None and not any(f.startswith(mine) for f in os.listdir(tmp)):
+            time.sleep(0.002)
+        time.sleep(0.030 * i / (KILLS - 1))
+        p.kill()
+        p.wait()
+        full = os.path.join(tmp, "full")
+        try:
+            json.load(open(os.path.join(full, "lesson.json")))
+            whole = listing(full) == export_files(False)
+        except Exception:
+            whole = False
+        if not whole:
+            broken.append((i, listing(full) if os.path.isdir(full) else "missing"))
+    check("kill -9 during --export --force %d times: DIR is always a whole export" % KILLS, not broken, broken[:3])
+    rc, out, err = run(force, tmp)
+    left = [f for f in os.listdir(tmp) if f.startswith("full.")]
+    check("the next export removes what killed runs left", rc == 0 and not left, err if rc else left)
 
     # ---- save half way, resume: the same as the run in one go
     half = STEPS // 2
@@ -538,6 +596,18 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, _, err = run(["--headless", "--steps", "0", "--save", "race.ckpt"], tmp)  # removes what the kills left
     check("kill -9 during --save (6 times) leaves a whole checkpoint, and the next save cleans up",
           not broken and rc == 0, broken or err)
+
+    # a checkpoint's own text in a message is escaped too
+    raw = open(os.path.join(tmp, "ck.safetensors"), "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    h = json.loads(raw[8:8 + n])
+    h["__metadata__"]["lesson"] = "x\n\x1b[2J\x1b]0;owned\x07\u202e"
+    st_write(os.path.join(tmp, "evil.ckpt"), h, raw[8 + n:])  # its checksum made to match
+    before = listing(tmp)
+    rc, out, err = run(["--headless", "--resume", "evil.ckpt", "--steps", "1"], tmp)
+    check("a checkpoint whose metadata holds control characters: exit 2, one line, escaped",
+          rc == 2 and one_line(err) and "evil.ckpt" in err and "lesson" in err and listing(tmp) == before,
+          "rc %d, stderr %r" % (rc, err))
 
     rc, out, err = run(["--headless", "--steps", "2", "--screenshot", "shot.png", "--size", "1024x640"], tmp)
     png = open(os.path.join(tmp, "shot.png"), "rb").read() if rc == 0 else b""

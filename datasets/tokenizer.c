@@ -73,6 +73,7 @@ int vocab_add(Vocab *v, const char *token, size_t len)
     memcpy(copy, token, len);
     copy[len] = 0;
     v->tokens[v->size++] = copy;
+    if (len > v->max_len) v->max_len = len;
     if (2 * v->size > v->nslots) {
         if (!rehash(v, v->nslots ? 2 * v->nslots : 1024)) { free(copy); v->size--; return -1; }
     } else {
@@ -101,6 +102,8 @@ int vocab_load(Vocab *v, const char *path, char *err, size_t errlen)
         lineno++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
         if (n == 0) rc = engine_error(err, errlen, "%s: line %d is empty", path, lineno);
+        else if (memchr(line, 0, (size_t)n)) /* a token would end there, and could repeat another */
+            rc = engine_error(err, errlen, "%s: line %d holds a NUL byte: not a text file", path, lineno);
         else if (vocab_id(v, line, (size_t)n) >= 0) rc = engine_error(err, errlen, "%s: line %d repeats \"%s\"", path, lineno, line);
         else if (lineno <= TOK_NUM_SPECIAL && strcmp(line, special_tokens[lineno - 1]) != 0)
             rc = engine_error(err, errlen, "%s: line %d must be %s", path, lineno, special_tokens[lineno - 1]);
@@ -206,7 +209,11 @@ int tokenizer_encode_word(const Vocab *v, const char *word, size_t len, int32_t 
     int count = 0;
     size_t start = 0;
     while (start < len) {
-        size_t end = len;
+        /* longest first, but no longer than the vocabulary's longest token: a word of L bytes
+           then costs L·max_len lookups, not L² (a 100-byte word of unknown letters) */
+        size_t room = start == 0 ? v->max_len : v->max_len > 2 ? v->max_len - 2 : 0;
+        size_t end = len - start > room ? start + room : len;
+        while (end > start && end < len && ((unsigned char)word[end] & 0xC0) == 0x80) end--; /* whole characters */
         int found = -1;
         while (end > start) {
             size_t pl = end - start;

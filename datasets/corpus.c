@@ -241,6 +241,11 @@ void corpus_pairs(const Corpus *c, Rng *r, PairTask task, int B, int T, int32_t 
     for (int b = 0; b < B; b++) {
         int d = pick_doc_with(c, r, 2, -1);
         int first = c->doc_start[d], last = c->doc_start[d + 1]; /* sentences first..last-1 */
+        if (last - first < 2) { /* no document has two sentences: the corpus reads as one */
+            d = -1;
+            first = 0;
+            last = c->nsent;
+        }
         /* a chunk of consecutive sentences of at least 2 and up to `room` tokens */
         int s0 = first + (int)rng_below(r, (uint32_t)(last - first - 1));
         int s1 = s0 + 1;

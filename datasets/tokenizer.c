@@ -399,8 +399,13 @@ int vocab_learn(Vocab *v, const char *const *texts, int ntexts, int vocab_size, 
         }
     }
 
-    int nslots = 1 << 18;
-    pairs = calloc((size_t)nslots, sizeof *pairs);
+    /* a round holds at most one slot per adjacent pair of the words, so a table of twice
+       that many is never full (a fixed size would loop forever on a text of more distinct
+       pairs, and cost megabytes for a short one) */
+    size_t npairs = 0, nslots = 1024;
+    for (int w = 0; w < wt.n; w++) npairs += nsym[w] > 1 ? (size_t)nsym[w] - 1 : 0;
+    while (nslots < 2 * npairs) nslots *= 2;
+    pairs = calloc(nslots, sizeof *pairs);
     if (!pairs) { rc = engine_error(err, errlen, "out of memory"); goto done; }
     for (int round = 1; v->size < vocab_size; round++) {
         uint64_t best_key = 0;
@@ -408,7 +413,7 @@ int vocab_learn(Vocab *v, const char *const *texts, int ntexts, int vocab_size, 
         for (int w = 0; w < wt.n; w++) {
             for (int i = 0; i + 1 < nsym[w]; i++) {
                 uint64_t key = ((uint64_t)(uint32_t)sym[w][i] << 32) | (uint32_t)sym[w][i + 1];
-                uint64_t slot = (key * 0x9E3779B97F4A7C15ULL) >> 40;
+                uint64_t slot = (key * 0x9E3779B97F4A7C15ULL) >> 32;
                 PairSlot *p;
                 for (;; slot++) {
                     p = &pairs[slot & (uint64_t)(nslots - 1)];

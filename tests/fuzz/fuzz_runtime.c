@@ -5,25 +5,12 @@
  * accepts, and then every setting is inside the range of its key (whole for integer keys)
  * and every option inside its documented range. */
 #define _POSIX_C_SOURCE 200809L
-#include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
 #include "lessons/mlm/lesson.h"
-
-/* glibc's getopt keeps a pointer into the last argv it scanned; runtime_parse sets optind
- * to 1, which does not reset it, so a parse that stopped inside "-hx" would resume in the
- * previous (freed) arguments. A program parses once; the harness, many times, so it resets
- * getopt fully (optind 0) after each parse. */
-static void getopt_reset(void)
-{
-    char *argv[] = {"fuzz", NULL};
-    optind = 0;
-    opterr = 0;
-    (void)getopt(1, argv, "");
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -42,7 +29,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const LessonInfo *info = &mlm_lesson.info;
     RunOptions o;
     int rc = runtime_parse(n, argv, info, &o);
-    getopt_reset();
     if (rc != -1 && rc != EXIT_OK && rc != EXIT_USAGE) abort();
     if (rc == -1) {
         for (int i = 0; i < info->nkeys; i++) {

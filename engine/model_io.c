@@ -134,14 +134,14 @@ int model_save_grads(const Model *m, const char *path, char *err, size_t errlen)
     return save_tensors(m, path, true, err, errlen);
 }
 
-/* A config's value by key: absent is false (the caller keeps its default or reports the key
- * missing); present but unusable (not a number, not whole, outside an int; for floats, not
+/* A config's value by key: absent or null is false (the caller keeps its default or reports
+ * the key missing, as transformers does for GPT-2's "pad_token_id": null); present but unusable (not a number, not whole, outside an int; for floats, not
  * finite or outside float) is false too, with the key in *bad, so a value is never silently
  * truncated, clamped or rounded to infinity. */
 static bool get_int(const cJSON *j, const char *key, int *out, const char **bad)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!v) return false;
+    if (!v || cJSON_IsNull(v)) return false;
     double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
     if (!(d >= INT_MIN && d <= INT_MAX) || d != floor(d)) {
         if (!*bad) *bad = key;
@@ -154,7 +154,7 @@ static bool get_int(const cJSON *j, const char *key, int *out, const char **bad)
 static bool get_float(const cJSON *j, const char *key, float *out, const char **bad)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!v) return false;
+    if (!v || cJSON_IsNull(v)) return false;
     double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
     if (!(d >= -FLT_MAX && d <= FLT_MAX)) {
         if (!*bad) *bad = key;

@@ -363,7 +363,8 @@ static void test_config_values(void **state)
                                       "\"n_layer\": 1, \"n_head\": 1, \"n_positions\": 16, \"n_embd\": 1000000000}",
                                       &c, err, sizeof err), -1);
     assert_non_null(strstr(err, "at most"));
-    assert_int_equal(load_config_text("ok", BERT_HEAD "\"hidden_size\": 64.0}", &c, err, sizeof err), 0);
+    assert_int_equal(load_config_text("ok", BERT_HEAD "\"hidden_size\": 64.0, \"pad_token_id\": null}", &c, err,
+                                      sizeof err), 0);
     assert_int_equal(c.hidden_size, 64);
 
     /* a key after 64 KiB of spaces is read */

@@ -14,10 +14,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The input as a file of the reader's: fuzz_file() is a path, created once per process in
- * $TMPDIR (or /dev/shm, else /tmp) with the given name inside a private folder (so a reader that wants
- * <dir>/config.json finds it there; fuzz_dir() is that folder), rewritten with the bytes of
- * each input. Removed at exit. A failure to write is a broken machine: it aborts. */
+/* The input as a file of the reader's: fuzz_write() writes the bytes to <folder>/<name> and
+ * returns that path, the folder being a private one made once per process in $TMPDIR (else
+ * /dev/shm, else /tmp) and removed at exit; fuzz_dir() is the folder (a reader that wants
+ * <dir>/config.json is given it). A failure to write is a broken machine: it aborts. */
 const char *fuzz_write(const char *name, const uint8_t *data, size_t size);
 const char *fuzz_dir(void);
 

@@ -15,11 +15,14 @@ esac
 
 # What building and running need (Noto Sans CJK draws the Hangul that DejaVu lacks, found
 # through fontconfig), then what the tests add: PyTorch as the parity oracle,
-# OpenBLAS as the benchmark peer, Xvfb/xdotool/ImageMagick to drive and photograph the window.
+# OpenBLAS as the benchmark peer, Xvfb/xdotool/ImageMagick to drive and photograph the window,
+# valgrind for the memory benchmark, clang with its sanitizer and libFuzzer runtimes for CI's
+# fuzzing (tests/fuzz/README.md).
 pkgs=(gcc meson ninja-build pkg-config libcjson-dev libsdl2-dev libsdl2-ttf-dev libsdl2-image-dev
       libcglm-dev libfontconfig-dev fonts-dejavu-core fonts-noto-cjk)
 if [ "$mode" = test ]; then
-  pkgs+=(libcmocka-dev libopenblas-dev python3 python3-torch python3-numpy xvfb xauth xdotool imagemagick)
+  pkgs+=(libcmocka-dev libopenblas-dev python3 python3-torch python3-numpy xvfb xauth xdotool imagemagick
+        valgrind clang libclang-rt-dev)
 fi
 
 missing=()

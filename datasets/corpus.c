@@ -10,13 +10,19 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The whole file, NUL-terminated; checks that it is text (no NUL byte, valid enough UTF-8). */
 static char *read_text(const char *path, size_t *len, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) { engine_error(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
-    size_t cap = 1 << 20, n = 0;
+    /* room for the whole file as its size says, so a small file costs no megabyte; the loop
+       still grows the buffer if the file grows while it is read */
+    struct stat sb;
+    size_t cap = fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 && sb.st_size < (1 << 30)
+                     ? (size_t)sb.st_size + 2 : 1 << 20,
+           n = 0;
     char *buf = malloc(cap);
     for (size_t got; buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
         n += got;
@@ -241,6 +247,11 @@ void corpus_pairs(const Corpus *c, Rng *r, PairTask task, int B, int T, int32_t 
     for (int b = 0; b < B; b++) {
         int d = pick_doc_with(c, r, 2, -1);
         int first = c->doc_start[d], last = c->doc_start[d + 1]; /* sentences first..last-1 */
+        if (last - first < 2) { /* no document has two sentences: the corpus reads as one */
+            d = -1;
+            first = 0;
+            last = c->nsent;
+        }
         /* a chunk of consecutive sentences of at least 2 and up to `room` tokens */
         int s0 = first + (int)rng_below(r, (uint32_t)(last - first - 1));
         int s1 = s0 + 1;

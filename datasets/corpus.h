@@ -46,7 +46,8 @@ typedef enum PairTask {
 } PairTask;
 
 /* B pairs of length T (T >= 5) into ids, token_type_ids, attention_mask (each B·T) and
- * labels (B). Each label is 1 with probability 1/2. */
+ * labels (B). Each label is 1 with probability 1/2. A pair is cut from one document; in a
+ * corpus where no document has two sentences, the whole corpus counts as one. */
 void corpus_pairs(const Corpus *c, Rng *r, PairTask task, int B, int T, int32_t *ids, int32_t *types,
                   uint8_t *mask, int32_t *labels);
 

@@ -73,6 +73,7 @@ int vocab_add(Vocab *v, const char *token, size_t len)
     memcpy(copy, token, len);
     copy[len] = 0;
     v->tokens[v->size++] = copy;
+    if (len > v->max_len) v->max_len = len;
     if (2 * v->size > v->nslots) {
         if (!rehash(v, v->nslots ? 2 * v->nslots : 1024)) { free(copy); v->size--; return -1; }
     } else {
@@ -101,6 +102,8 @@ int vocab_load(Vocab *v, const char *path, char *err, size_t errlen)
         lineno++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
         if (n == 0) rc = engine_error(err, errlen, "%s: line %d is empty", path, lineno);
+        else if (memchr(line, 0, (size_t)n)) /* a token would end there, and could repeat another */
+            rc = engine_error(err, errlen, "%s: line %d holds a NUL byte: not a text file", path, lineno);
         else if (vocab_id(v, line, (size_t)n) >= 0) rc = engine_error(err, errlen, "%s: line %d repeats \"%s\"", path, lineno, line);
         else if (lineno <= TOK_NUM_SPECIAL && strcmp(line, special_tokens[lineno - 1]) != 0)
             rc = engine_error(err, errlen, "%s: line %d must be %s", path, lineno, special_tokens[lineno - 1]);
@@ -206,7 +209,11 @@ int tokenizer_encode_word(const Vocab *v, const char *word, size_t len, int32_t 
     int count = 0;
     size_t start = 0;
     while (start < len) {
-        size_t end = len;
+        /* longest first, but no longer than the vocabulary's longest token: a word of L bytes
+           then costs L·max_len lookups, not L² (a 100-byte word of unknown letters) */
+        size_t room = start == 0 ? v->max_len : v->max_len > 2 ? v->max_len - 2 : 0;
+        size_t end = len - start > room ? start + room : len;
+        while (end > start && end < len && ((unsigned char)word[end] & 0xC0) == 0x80) end--; /* whole characters */
         int found = -1;
         while (end > start) {
             size_t pl = end - start;
@@ -392,8 +399,13 @@ int vocab_learn(Vocab *v, const char *const *texts, int ntexts, int vocab_size, 
         }
     }
 
-    int nslots = 1 << 18;
-    pairs = calloc((size_t)nslots, sizeof *pairs);
+    /* a round holds at most one slot per adjacent pair of the words, so a table of twice
+       that many is never full (a fixed size would loop forever on a text of more distinct
+       pairs, and cost megabytes for a short one) */
+    size_t npairs = 0, nslots = 1024;
+    for (int w = 0; w < wt.n; w++) npairs += nsym[w] > 1 ? (size_t)nsym[w] - 1 : 0;
+    while (nslots < 2 * npairs) nslots *= 2;
+    pairs = calloc(nslots, sizeof *pairs);
     if (!pairs) { rc = engine_error(err, errlen, "out of memory"); goto done; }
     for (int round = 1; v->size < vocab_size; round++) {
         uint64_t best_key = 0;
@@ -401,7 +413,7 @@ int vocab_learn(Vocab *v, const char *const *texts, int ntexts, int vocab_size, 
         for (int w = 0; w < wt.n; w++) {
             for (int i = 0; i + 1 < nsym[w]; i++) {
                 uint64_t key = ((uint64_t)(uint32_t)sym[w][i] << 32) | (uint32_t)sym[w][i + 1];
-                uint64_t slot = (key * 0x9E3779B97F4A7C15ULL) >> 40;
+                uint64_t slot = (key * 0x9E3779B97F4A7C15ULL) >> 32;
                 PairSlot *p;
                 for (;; slot++) {
                     p = &pairs[slot & (uint64_t)(nslots - 1)];

@@ -29,6 +29,7 @@ typedef struct Vocab {
     int size, cap;
     int *slots;              /* open-addressing hash: token -> id, -1 = empty */
     int nslots;
+    size_t max_len;          /* the longest token's bytes: no longer piece is looked up */
 } Vocab;
 
 void vocab_init(Vocab *v);
@@ -42,7 +43,7 @@ static inline bool vocab_is_special(int id) { return id >= 0 && id < TOK_NUM_SPE
 bool vocab_starts_word(const Vocab *v, int id);
 
 /* BERT's vocab.txt. Loading checks that the first five lines are the special tokens, that
- * no line is empty or repeated, and that there is at least one more token.
+ * no line is empty, repeated or holds a NUL byte, and that there is at least one more token.
  * 0, or -1 with a one-line reason naming the file. */
 int vocab_load(Vocab *v, const char *path, char *err, size_t errlen);
 int vocab_save(const Vocab *v, const char *path, char *err, size_t errlen);

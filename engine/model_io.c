@@ -4,10 +4,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include <cJSON.h>
 #include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "nn.h"
 #include "safetensors.h"
@@ -76,6 +80,15 @@ static cJSON *config_json(const ModelConfig *c)
     return j;
 }
 
+/* <dir>/<name> into path; -1 with a message when it does not fit (never a cut path, which
+ * would name another file). */
+static int join_path(char *path, size_t n, const char *dir, const char *name, char *err, size_t errlen)
+{
+    int k = snprintf(path, n, "%s/%s", dir, name);
+    if (k < 0 || (size_t)k >= n) return engine_error(err, errlen, "%.200s...: the path is longer than %zu bytes", dir, n - 1);
+    return 0;
+}
+
 static int save_tensors(const Model *m, const char *path, bool grads, char *err, size_t errlen)
 {
     StWriter w;
@@ -97,11 +110,12 @@ static int save_tensors(const Model *m, const char *path, bool grads, char *err,
 int model_save(const Model *m, const char *dir, char *err, size_t errlen)
 {
     char path[4096];
+    if (join_path(path, sizeof path, dir, "model.safetensors", err, errlen)) return -1;
     cJSON *j = config_json(&m->cfg);
     char *text = cJSON_Print(j);
     cJSON_Delete(j);
     if (!text) return engine_error(err, errlen, "out of memory");
-    snprintf(path, sizeof path, "%s/config.json", dir);
+    join_path(path, sizeof path, dir, "config.json", err, errlen);   /* shorter: fits */
     size_t n = strlen(text);
     char *line = malloc(n + 2);
     if (!line) { free(text); return engine_error(err, errlen, "out of memory"); }
@@ -111,7 +125,7 @@ int model_save(const Model *m, const char *dir, char *err, size_t errlen)
     free(line);
     free(text);
     if (rc) return rc;
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    join_path(path, sizeof path, dir, "model.safetensors", err, errlen);
     return save_tensors(m, path, false, err, errlen);
 }
 
@@ -120,33 +134,56 @@ int model_save_grads(const Model *m, const char *path, char *err, size_t errlen)
     return save_tensors(m, path, true, err, errlen);
 }
 
-static bool get_int(const cJSON *j, const char *key, int *out)
+/* A config's value by key: absent or null is false (the caller keeps its default or reports
+ * the key missing, as transformers does for GPT-2's "pad_token_id": null); present but unusable (not a number, not whole, outside an int; for floats, not
+ * finite or outside float) is false too, with the key in *bad, so a value is never silently
+ * truncated, clamped or rounded to infinity. */
+static bool get_int(const cJSON *j, const char *key, int *out, const char **bad)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!cJSON_IsNumber(v)) return false;
-    *out = v->valueint;
+    if (!v || cJSON_IsNull(v)) return false;
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(d >= INT_MIN && d <= INT_MAX) || d != floor(d)) {
+        if (!*bad) *bad = key;
+        return false;
+    }
+    *out = (int)d;
     return true;
 }
 
-static bool get_float(const cJSON *j, const char *key, float *out)
+static bool get_float(const cJSON *j, const char *key, float *out, const char **bad)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!cJSON_IsNumber(v)) return false;
-    *out = (float)v->valuedouble;
+    if (!v || cJSON_IsNull(v)) return false;
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(d >= -FLT_MAX && d <= FLT_MAX)) {
+        if (!*bad) *bad = key;
+        return false;
+    }
+    *out = (float)d;
     return true;
 }
+
+/* config.json is a few hundred bytes; a larger file is refused, not read in part. */
+#define CONFIG_MAX_BYTES (1 << 20)
 
 int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errlen)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (join_path(path, sizeof path, dir, "config.json", err, errlen)) return -1;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) return engine_error(err, errlen, "%s: not a regular file", path);
     FILE *f = fopen(path, "rb");
     if (!f) return engine_error(err, errlen, "%s: %s", path, strerror(errno));
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    char *buf = malloc(CONFIG_MAX_BYTES + 1);
+    if (!buf) { fclose(f); return engine_error(err, errlen, "%s: out of memory", path); }
+    size_t n = fread(buf, 1, CONFIG_MAX_BYTES + 1, f);
+    bool bad_read = ferror(f);
     fclose(f);
-    buf[n] = 0;
-    cJSON *j = cJSON_Parse(buf);
+    if (bad_read) { free(buf); return engine_error(err, errlen, "%s: read error", path); }
+    if (n > CONFIG_MAX_BYTES) { free(buf); return engine_error(err, errlen, "%s: larger than %d bytes: not a config.json", path, CONFIG_MAX_BYTES); }
+    cJSON *j = cJSON_ParseWithLength(buf, n);
+    free(buf);
     if (!j) return engine_error(err, errlen, "%s: not valid JSON", path);
     const cJSON *arch = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "architectures"), 0);
     int kind = -1;
@@ -157,29 +194,35 @@ int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errle
         return engine_error(err, errlen, "%s: \"architectures\" names no class fmlab knows", path);
     }
     ModelConfig c = model_config_default((ModelKind)kind);
-    bool ok = get_int(j, "vocab_size", &c.vocab_size);
-    get_int(j, "pad_token_id", &c.pad_token_id);
-    get_float(j, "initializer_range", &c.initializer_range);
+    const char *bad = NULL;
+    bool ok = get_int(j, "vocab_size", &c.vocab_size, &bad);
+    get_int(j, "pad_token_id", &c.pad_token_id, &bad);
+    get_float(j, "initializer_range", &c.initializer_range, &bad);
     const char *act_key = "hidden_act";
     if (kind == MODEL_GPT2) {
-        ok = ok && get_int(j, "n_embd", &c.hidden_size) && get_int(j, "n_layer", &c.num_hidden_layers) &&
-             get_int(j, "n_head", &c.num_attention_heads) && get_int(j, "n_positions", &c.max_position_embeddings);
-        if (!get_int(j, "n_inner", &c.intermediate_size)) c.intermediate_size = 4 * c.hidden_size;
-        get_float(j, "layer_norm_epsilon", &c.layer_norm_eps);
+        ok = ok && get_int(j, "n_embd", &c.hidden_size, &bad) && get_int(j, "n_layer", &c.num_hidden_layers, &bad) &&
+             get_int(j, "n_head", &c.num_attention_heads, &bad) &&
+             get_int(j, "n_positions", &c.max_position_embeddings, &bad);
+        /* GPT-2's default inner width; check bounds hidden_size, so 4 times it is an int */
+        if (!get_int(j, "n_inner", &c.intermediate_size, &bad))
+            c.intermediate_size = c.hidden_size <= 0 ? 1 : c.hidden_size <= MODEL_MAX_DIM / 4 ? 4 * c.hidden_size : INT_MAX;
+        get_float(j, "layer_norm_epsilon", &c.layer_norm_eps, &bad);
         act_key = "activation_function";
     } else if (kind == MODEL_DISTILBERT) {
-        ok = ok && get_int(j, "dim", &c.hidden_size) && get_int(j, "n_layers", &c.num_hidden_layers) &&
-             get_int(j, "n_heads", &c.num_attention_heads) && get_int(j, "hidden_dim", &c.intermediate_size) &&
-             get_int(j, "max_position_embeddings", &c.max_position_embeddings);
+        ok = ok && get_int(j, "dim", &c.hidden_size, &bad) && get_int(j, "n_layers", &c.num_hidden_layers, &bad) &&
+             get_int(j, "n_heads", &c.num_attention_heads, &bad) &&
+             get_int(j, "hidden_dim", &c.intermediate_size, &bad) &&
+             get_int(j, "max_position_embeddings", &c.max_position_embeddings, &bad);
         act_key = "activation";
     } else {
-        ok = ok && get_int(j, "hidden_size", &c.hidden_size) && get_int(j, "num_hidden_layers", &c.num_hidden_layers) &&
-             get_int(j, "num_attention_heads", &c.num_attention_heads) &&
-             get_int(j, "intermediate_size", &c.intermediate_size) &&
-             get_int(j, "max_position_embeddings", &c.max_position_embeddings);
-        get_int(j, "type_vocab_size", &c.type_vocab_size);
-        get_float(j, "layer_norm_eps", &c.layer_norm_eps);
-        if (!get_int(j, "embedding_size", &c.embedding_size)) c.embedding_size = c.hidden_size;
+        ok = ok && get_int(j, "hidden_size", &c.hidden_size, &bad) &&
+             get_int(j, "num_hidden_layers", &c.num_hidden_layers, &bad) &&
+             get_int(j, "num_attention_heads", &c.num_attention_heads, &bad) &&
+             get_int(j, "intermediate_size", &c.intermediate_size, &bad) &&
+             get_int(j, "max_position_embeddings", &c.max_position_embeddings, &bad);
+        get_int(j, "type_vocab_size", &c.type_vocab_size, &bad);
+        get_float(j, "layer_norm_eps", &c.layer_norm_eps, &bad);
+        if (!get_int(j, "embedding_size", &c.embedding_size, &bad)) c.embedding_size = c.hidden_size;
     }
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, act_key);
     if (cJSON_IsString(act)) {
@@ -187,10 +230,16 @@ int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errle
         else if (strcmp(act->valuestring, "gelu_new") == 0) c.hidden_act = ACT_GELU_NEW;
         else ok = false;
     }
+    if (bad) {
+        /* the key's name is from fmlab's own table, not from the file: safe to print */
+        cJSON_Delete(j);
+        return engine_error(err, errlen, "%s: the value of \"%s\" is not a number in range (sizes and ids are whole)",
+                            path, bad);
+    }
     cJSON_Delete(j);
     if (!ok) return engine_error(err, errlen, "%s: missing or unsupported fields for %s", path, model_kind_name[kind]);
-    const char *bad = model_config_check(&c);
-    if (bad) return engine_error(err, errlen, "%s: %s", path, bad);
+    const char *why = model_config_check(&c);
+    if (why) return engine_error(err, errlen, "%s: %s", path, why);
     *cfg = c;
     return 0;
 }
@@ -198,7 +247,7 @@ int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errle
 int model_load_weights(Model *m, const char *dir, char *err, size_t errlen)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (join_path(path, sizeof path, dir, "model.safetensors", err, errlen)) return -1;
     SafeTensors st;
     if (st_load(&st, path, err, errlen)) return -1;
     int rc = 0;

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "nn.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -90,14 +91,27 @@ const char *model_config_check(const ModelConfig *c)
     if (c->hidden_size < 1 || c->num_hidden_layers < 1 || c->num_attention_heads < 1 || c->intermediate_size < 1 ||
         c->embedding_size < 1 || c->max_position_embeddings < 1)
         return "sizes must be positive";
+    if (c->vocab_size > MODEL_MAX_DIM || c->hidden_size > MODEL_MAX_DIM || c->intermediate_size > MODEL_MAX_DIM ||
+        c->embedding_size > MODEL_MAX_DIM || c->max_position_embeddings > MODEL_MAX_DIM ||
+        c->num_hidden_layers > MODEL_MAX_LAYERS) {
+        snprintf(msg, sizeof msg, "sizes must be at most %d (layers at most %d)", MODEL_MAX_DIM, MODEL_MAX_LAYERS);
+        return msg;
+    }
+    if (c->type_vocab_size < 0 || c->type_vocab_size > MODEL_MAX_DIM) return "type_vocab_size must not be negative or above the size limit";
+    /* the largest weight matrices: embeddings, GPT-2's fused qkv, the feed-forward */
+    int64_t H = c->hidden_size, E = c->embedding_size;
+    if ((int64_t)c->vocab_size * E > INT_MAX || (int64_t)c->max_position_embeddings * E > INT_MAX ||
+        3 * H * H > INT_MAX || (int64_t)c->intermediate_size * H > INT_MAX || E * H > INT_MAX)
+        return "a weight matrix would hold more than 2^31 - 1 elements";
     if (c->hidden_size % c->num_attention_heads) {
         snprintf(msg, sizeof msg, "hidden_size %d is not a multiple of num_attention_heads %d", c->hidden_size,
                  c->num_attention_heads);
         return msg;
     }
     if (c->pad_token_id < 0 || c->pad_token_id >= c->vocab_size) return "pad_token_id outside the vocabulary";
-    if (!(c->layer_norm_eps > 0)) return "layer_norm_eps must be positive";
-    if (!(c->initializer_range > 0)) return "initializer_range must be positive";
+    if (!(c->layer_norm_eps > 0) || !isfinite(c->layer_norm_eps)) return "layer_norm_eps must be positive and finite";
+    if (!(c->initializer_range > 0) || !isfinite(c->initializer_range))
+        return "initializer_range must be positive and finite";
     return NULL;
 }
 

@@ -57,6 +57,11 @@ extern const char *const model_type_name[MODEL_KIND_COUNT];   /* "bert", "gpt2",
 /* Hugging Face's defaults for the class, at fmlab's lesson size (vocab 2000, hidden 64,
  * 2 layers, 4 heads, intermediate 256, 512 positions). */
 ModelConfig model_config_default(ModelKind kind);
+/* The largest size of any one dimension a config may give (vocabulary, widths, positions),
+ * and of the layer count; a weight matrix must also hold at most INT_MAX elements. Far above
+ * any model fmlab trains, low enough that every size the engine derives is an int. */
+#define MODEL_MAX_DIM (1 << 20)
+#define MODEL_MAX_LAYERS 1024
 /* NULL if valid, else a sentence naming the bad field. */
 const char *model_config_check(const ModelConfig *c);
 

@@ -132,6 +132,37 @@ static void test_learn_reproduces_vocab(void **state)
     corpus_texts_free(docs, ndocs);
 }
 
+/* A text of more distinct adjacent pairs than a fixed table of 2^18 holds (600 CJK
+ * characters, every two-character word of them: 360,000 pairs) learns its merge instead of
+ * looping forever. */
+static void test_learn_many_pairs(void **state)
+{
+    (void)state;
+    enum { A = 600 };
+    char *text = malloc((size_t)A * A * 7 + 1), *p = text, err[256];
+    assert_non_null(text);
+    for (int a = 0; a < A; a++)
+        for (int b = 0; b < A; b++) {
+            for (int k = 0; k < 2; k++) {
+                unsigned c = 0x4E00u + (unsigned)(k ? b : a); /* 3 bytes of UTF-8 */
+                *p++ = (char)(0xE0 | (c >> 12));
+                *p++ = (char)(0x80 | ((c >> 6) & 0x3F));
+                *p++ = (char)(0x80 | (c & 0x3F));
+            }
+            *p++ = ' ';
+        }
+    *p = 0;
+    const char *texts[1] = {text};
+    Vocab learned;
+    /* the specials, each character as a word start and as "##" continuation, one merge */
+    assert_int_equal(vocab_learn(&learned, texts, 1, TOK_NUM_SPECIAL + 2 * A + 1, err, sizeof err), 0);
+    assert_int_equal(learned.size, TOK_NUM_SPECIAL + 2 * A + 1);
+    /* every pair occurs once: the tie goes to the alphabetically first, the first two characters */
+    assert_string_equal(vocab_token(&learned, learned.size - 1), "\xe4\xb8\x80\xe4\xb8\x80");
+    vocab_free(&learned);
+    free(text);
+}
+
 static void test_coverage(void **state)
 {
     (void)state;
@@ -386,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_learn_reproduces_vocab),
         cmocka_unit_test(test_coverage),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_learn_many_pairs),
         cmocka_unit_test(test_windows),
         cmocka_unit_test(test_pairs),
         cmocka_unit_test(test_spam_files),

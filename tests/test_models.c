@@ -319,6 +319,75 @@ static void test_save_load(void **state)
     assert_non_null(strstr(err, "not a multiple"));
 }
 
+/* Writes text as <tmpdir>/<name>/config.json and loads it: 0 or -1 with err. */
+static int load_config_text(const char *name, const char *text, ModelConfig *c, char *err, size_t errlen)
+{
+    char dir[128], path[160];
+    snprintf(dir, sizeof dir, "%s/%s", tmpdir, name);
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return model_config_load(c, dir, err, errlen);
+}
+
+#define BERT_HEAD "{\"architectures\": [\"BertForMaskedLM\"], \"vocab_size\": 100, \"num_hidden_layers\": 1, " \
+                  "\"num_attention_heads\": 4, \"intermediate_size\": 8, \"max_position_embeddings\": 16, "
+
+/* config.json's values are used as written or refused: never truncated (64.5), clamped
+ * (3e9 into an int), rounded to infinity (1e300 into a float) or overflowing on the way (GPT-2's
+ * 4·n_embd); a long file is read whole; a folder path too long for the buffer is an error,
+ * not another file. */
+static void test_config_values(void **state)
+{
+    (void)state;
+    ModelConfig c;
+    char err[512];
+    assert_int_equal(load_config_text("frac", BERT_HEAD "\"hidden_size\": 64.5}", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "\"hidden_size\""));
+    assert_int_equal(load_config_text("big", BERT_HEAD "\"hidden_size\": 3e9}", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "\"hidden_size\""));
+    assert_int_equal(load_config_text("str", BERT_HEAD "\"hidden_size\": \"64\"}", &c, err, sizeof err), -1);
+    assert_int_equal(load_config_text("eps", BERT_HEAD "\"hidden_size\": 64, \"layer_norm_eps\": 1e300}", &c, err,
+                                      sizeof err), -1);
+    assert_non_null(strstr(err, "layer_norm_eps"));
+    assert_int_equal(load_config_text("huge", BERT_HEAD "\"hidden_size\": 2000000}", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "at most"));
+    assert_int_equal(load_config_text("matrix", "{\"architectures\": [\"BertForMaskedLM\"], \"vocab_size\": 1000000, "
+                                      "\"num_hidden_layers\": 1, \"num_attention_heads\": 1, \"intermediate_size\": 8, "
+                                      "\"max_position_embeddings\": 16, \"hidden_size\": 4096}", &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "weight matrix"));
+    assert_int_equal(load_config_text("gpt2", "{\"architectures\": [\"GPT2LMHeadModel\"], \"vocab_size\": 100, "
+                                      "\"n_layer\": 1, \"n_head\": 1, \"n_positions\": 16, \"n_embd\": 1000000000}",
+                                      &c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "at most"));
+    assert_int_equal(load_config_text("ok", BERT_HEAD "\"hidden_size\": 64.0, \"pad_token_id\": null}", &c, err,
+                                      sizeof err), 0);
+    assert_int_equal(c.hidden_size, 64);
+
+    /* a key after 64 KiB of spaces is read */
+    size_t pad = 70000;
+    char *text = malloc(pad + 256);
+    assert_non_null(text);
+    strcpy(text, BERT_HEAD "\"hidden_size\": 32,");
+    size_t n = strlen(text);
+    memset(text + n, ' ', pad);
+    strcpy(text + n + pad, "\"type_vocab_size\": 5}");
+    assert_int_equal(load_config_text("long", text, &c, err, sizeof err), 0);
+    assert_int_equal(c.type_vocab_size, 5);
+    free(text);
+
+    /* a folder whose path does not fit */
+    char dir[5000];
+    memset(dir, 'a', sizeof dir - 1);
+    dir[0] = '/';
+    dir[sizeof dir - 1] = 0;
+    assert_int_equal(model_config_load(&c, dir, err, sizeof err), -1);
+    assert_non_null(strstr(err, "longer than"));
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -343,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_attention_masks),
         cmocka_unit_test(test_blocks_compose_to_model),
         cmocka_unit_test(test_save_load),
+        cmocka_unit_test(test_config_values),
     };
     return cmocka_run_group_tests_name("models", tests, setup, teardown);
 }

@@ -382,7 +382,8 @@ static void test_layout_split(void **state)
         int mn[4];
         for (int i = 0; i < n; i++) { wt[i] = RND(5) * 0.7f; mn[i] = RND(3) ? RND(120) : 0; }
         bool horizontal = RND(2);
-        VizRect r = {RND(50), RND(50), horizontal ? len : 30, horizontal ? 30 : len};
+        int x0 = RND(50), y0 = RND(50); /* in this order: an initializer list's is unspecified */
+        VizRect r = {x0, y0, horizontal ? len : 30, horizontal ? 30 : len};
         int k = viz_split(r, horizontal, wt, mn, n, gap, out);
         int pos = horizontal ? r.x : r.y, got = 0, sum = 0;
         long need = 0;

@@ -1097,8 +1097,12 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
     /* x ticks: steps, as many as their labels fit side by side */
     snprintf(lab, sizeof lab, "%ld", n);
     int nx = g.w / (viz_text_width(v, lab, FONT_MONO, tsize) * 2 + viz_px(v, 8));
-    float xstep = nice_step((float)n, nx < 2 ? 2 : nx > 5 ? 5 : nx); /* at least one labelled step */
+    float xstep = nice_step((float)n, nx < 2 ? 2 : nx > 5 ? 5 : nx);
     if (xstep < 1) xstep = 1;
+    /* neighbouring labels never touch: widen the step until they are a label and a gap apart */
+    float room = (float)(viz_text_width(v, lab, FONT_MONO, tsize) + viz_px(v, 8));
+    while (xstep < n && xstep * (float)(g.w - 1) / (float)(n - 1) < room) xstep *= 2;
+    if (xstep > n) xstep = (float)n; /* at least one labelled step: the last */
     for (float t = xstep; t <= n; t += xstep) {
         int x = XPIX(t - 1);
         viz_line(v, x, g.y + g.h, x, g.y + g.h + viz_px(v, 3), VIZ_GRID);

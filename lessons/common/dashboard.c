@@ -426,7 +426,7 @@ static void order_panel(Viz *v, VizRect r, const KitSnap *s)
     static const char *const names[6] = {"layer 1", "layer 2", "layer 3", "layer 4", "layer 5", "layer 6"};
     VizPlot p = {0};
     p.xlabel = s->order_from ? "optimizer steps since the checkpoint" : "optimizer step";
-    p.ylabel = "share on prev/next";
+    p.ylabel = "share";
     for (int l = 0; l < s->order_cols && l < 6; l++)
         p.series[p.nseries++] = (VizSeries){.name = names[l], .y = s->order + l, .n = s->order_rows, .color = VIZ_ACCENT[(l + 1) % 8],
                                             .stride = s->order_cols};
@@ -448,18 +448,18 @@ static void order_panel(Viz *v, VizRect r, const KitSnap *s)
         char line[160];
         snprintf(line, sizeof line, "step %ld: layer %d head %d looks at the %s token (%.2f)", s->order_found,
                  s->order_layer + 1, s->order_head + 1, s->order_dir < 0 ? "previous" : "next", (double)s->order_share);
-        int lh = viz_text_height(v, FONT_SANS, 10);
-        viz_text_fit(v, c.x, c.y + c.h - lh, c.w, line, FONT_SANS, 10, VIZ_ACCENT[3]);
-        c.h -= lh;
+        int h = viz_text_wrap_height(v, c.w, line, FONT_SANS, 10); /* wrapped: a narrow panel keeps it whole */
+        viz_text_wrap(v, c.x, c.y + c.h - h, c.w, line, FONT_SANS, 10, VIZ_ACCENT[3]);
+        c.h -= h;
     }
     if (s->trained_share > 0) { /* where this goes: the long-trained model on this sequence */
         char line[160];
         snprintf(line, sizeof line, "trained %ld steps: layer %d head %d, %.2f on the %s token", s->trained_step,
                  s->trained_layer + 1, s->trained_head + 1, (double)s->trained_share,
                  s->trained_dir < 0 ? "previous" : "next");
-        int lh = viz_text_height(v, FONT_SANS, 10);
-        viz_text_fit(v, c.x, c.y + c.h - lh, c.w, line, FONT_SANS, 10, VIZ_ACCENT[2]);
-        c.h -= lh;
+        int h = viz_text_wrap_height(v, c.w, line, FONT_SANS, 10); /* wrapped: a narrow panel keeps it whole */
+        viz_text_wrap(v, c.x, c.y + c.h - h, c.w, line, FONT_SANS, 10, VIZ_ACCENT[2]);
+        c.h -= h;
     }
     viz_lineplot(v, c, &p);
 }

@@ -261,6 +261,10 @@ int model_load_weights(Model *m, const char *dir, char *err, size_t errlen)
             rc = engine_error(err, errlen, "%s: tensor \"%s\" has another shape than this model's", path, m->named[i].name);
         else if (st_read_f32(&st, m->named[i].name, t->data, (int64_t)t->size, inner, sizeof inner))
             rc = engine_error(err, errlen, "%s: %s", path, inner);
+        for (int64_t k = 0; rc == 0 && k < (int64_t)t->size; k++) /* a weight is a number: NaN or Inf is damage */
+            if (!isfinite(t->data[k]))
+                rc = engine_error(err, errlen, "%s: tensor \"%s\" holds a value that is not finite (element %lld)", path,
+                                  m->named[i].name, (long long)k);
     }
     st_free(&st);
     return rc;

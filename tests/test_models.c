@@ -298,6 +298,17 @@ static void test_save_load(void **state)
             assert_non_null(strstr(err, "intermediate.dense.weight"));
             model_free(&m2);
             params_free(&pb2);
+            /* a weight that is not a number is damage, named, not a model to train on */
+            m.named[0].t->data[1] = NAN;
+            assert_int_equal(model_save(&m, dir, err, sizeof err), 0);
+            params_init(&pb2);
+            model_init(&m2, &c, &pb2, "", NULL);
+            assert_true(params_finalize(&pb2));
+            assert_int_equal(model_load_weights(&m2, dir, err, sizeof err), -1);
+            assert_non_null(strstr(err, m.named[0].name));
+            assert_non_null(strstr(err, "not finite"));
+            model_free(&m2);
+            params_free(&pb2);
         }
         model_free(&m);
         params_free(&pb);

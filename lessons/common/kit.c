@@ -80,7 +80,7 @@ int kit_load_vocab(Run *r, Vocab *v, int vocab_size)
     corpus_texts_free(docs, ndocs);
     if (rc) return runtime_usage_error(&r->lesson->info, "vocab_size=%d: %s", vocab_size, err);
     if (v->size < vocab_size)
-        runtime_message(kit_prog(r), "vocab_size is %d, but the text yields only %d tokens: the vocabulary has %d", vocab_size, v->size, v->size);
+        runtime_message(kit_prog(r), "vocab_size is %d, but the text yields only %d distinct tokens: the vocabulary has that many", vocab_size, v->size);
     return -1;
 }
 

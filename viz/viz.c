@@ -273,6 +273,8 @@ void viz_end(Viz *v)
         VizRect r = {v->mouse_x + viz_px(v, 14), v->mouse_y + viz_px(v, 14), tw + 2 * pad, th + 2 * pad};
         if (r.x + r.w > v->w) r.x = v->mouse_x - r.w - viz_px(v, 6);
         if (r.y + r.h > v->h) r.y = v->mouse_y - r.h - viz_px(v, 6);
+        if (r.x < 0) r.x = r.w < v->w ? (v->w - r.w) / 2 : 0; /* wider than either side: centred */
+        if (r.y < 0) r.y = 0;
         viz_fill(v, r, (VizColor){12, 12, 16, 240});
         viz_frame(v, r, VIZ_ACCENT[3]);
         viz_text(v, r.x + pad, r.y + pad, v->tooltip, FONT_MONO, size, VIZ_TEXT, ALIGN_LEFT);
@@ -1203,6 +1205,12 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
 
 void viz_bars(Viz *v, VizRect r, const char *const *labels, const float *values, int n, VizColor c, const char *fmt)
 {
+    viz_bars_range(v, r, labels, values, n, c, fmt, 0);
+}
+
+void viz_bars_range(Viz *v, VizRect r, const char *const *labels, const float *values, int n, VizColor c, const char *fmt,
+                    float full)
+{
     if (n <= 0) return;
     float size = 11;
     int lh = viz_text_height(v, FONT_MONO, size);
@@ -1216,14 +1224,16 @@ void viz_bars(Viz *v, VizRect r, const char *const *labels, const float *values,
     if (label_w > r.w / 3) label_w = r.w / 3;
     int value_w = viz_text_width(v, "0.000", FONT_MONO, size) + viz_px(v, 6);
     int bar_w = r.w - label_w - value_w - viz_px(v, 8);
-    float vmax = 0;
-    for (int i = 0; i < n; i++) vmax = fmaxf(vmax, values[i]);
+    float vmax = full;
+    for (int i = 0; full <= 0 && i < n; i++) vmax = fmaxf(vmax, values[i]);
     if (vmax <= 0) vmax = 1;
     for (int i = 0; i < n; i++) {
         int y = r.y + i * row;
         viz_text_fit(v, r.x, y + (row - lh) / 2, label_w, labels[i], FONT_MONO, size, VIZ_TEXT);
-        int bw = (int)(bar_w * fmaxf(values[i], 0) / vmax);
+        int bw = (int)(bar_w * fminf(fmaxf(values[i], 0), vmax) / vmax);
         VizRect b = {r.x + label_w + viz_px(v, 4), y + viz_px(v, 2), bw, row - viz_px(v, 4)};
+        if (full > 0) /* a fixed scale: its track shows where full is */
+            viz_fill(v, (VizRect){b.x, b.y, bar_w, b.h}, (VizColor){VIZ_GRID.r, VIZ_GRID.g, VIZ_GRID.b, 90});
         viz_fill(v, b, c);
         char val[32];
         snprintf(val, sizeof val, fmt ? fmt : "%.3f", (double)values[i]);

@@ -201,6 +201,10 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p);
 /* Bars with labels and values, largest first as given (top-k predictions). */
 void viz_bars(Viz *v, VizRect r, const char *const *labels, const float *values, int n, VizColor c,
               const char *fmt);
+/* The same on a fixed scale: a value of `full` fills the bar (probabilities: 1), over a faint
+ * track; full <= 0 scales to the largest value as viz_bars does. */
+void viz_bars_range(Viz *v, VizRect r, const char *const *labels, const float *values, int n, VizColor c, const char *fmt,
+                    float full);
 
 /* A row-wrapped strip of token boxes, each with its fill colour; returns the height used.
  * *hover gets the token index under the mouse (or -1). */

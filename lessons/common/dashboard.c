@@ -198,7 +198,7 @@ void kit_topk_bars(Viz *v, VizRect r, const KitSnap *s, const int32_t *ids, cons
         labels[n] = lab[n];
         vals[n++] = p[j];
     }
-    viz_bars(v, r, labels, vals, n, color, "%.3f");
+    viz_bars_range(v, r, labels, vals, n, color, "%.3f", 1); /* probabilities on one scale, 0 to 1 */
 }
 
 double kit_last_value(const KitSnap *s, const char *col)
@@ -435,8 +435,8 @@ static void order_panel(Viz *v, VizRect r, const KitSnap *s)
     p.hline_name[0] = "1/T: spread evenly";
     p.hline_color[0] = VIZ_ACCENT[7];
     p.hline[1] = KIT_ORDER_FOUND;
-    p.hline_name[1] = NULL;
-    p.hline_color[1] = VIZ_GRID;
+    p.hline_name[1] = "0.5: breakpoint";
+    p.hline_color[1] = VIZ_ACCENT[3];
     p.bounded = true;
     p.lo = 0;
     p.hi = 1;
@@ -539,7 +539,7 @@ static int help_groups(HelpEntry *e, HelpGroup *g, const LessonView *view, const
     help_add(e, &n, "F or F11", "full screen");
     help_add(e, &n, "Ctrl+= / Ctrl+-", "larger / smaller text");
     help_add(e, &n, "H or F1", "this help, and back");
-    help_add(e, &n, "Esc", "quit");
+    help_add(e, &n, "Esc Esc", "quit (twice within 3 s)");
     g[ng].n = n - g[ng].first;
     ng++;
     if (view && view->probe) {
@@ -552,7 +552,7 @@ static int help_groups(HelpEntry *e, HelpGroup *g, const LessonView *view, const
     }
     g[ng] = (HelpGroup){"Files", n, 0};
     help_add(e, &n, "S", "screenshot (PNG)");
-    help_add(e, &n, "E", "export: weights, gradients, batch, attention");
+    help_add(e, &n, "E", "pause and export: weights, gradients, batch, attention");
     g[ng].n = n - g[ng].first;
     return ng + 1;
 }
@@ -800,9 +800,9 @@ static void footer_keys(Viz *v, char *out, size_t n, int max_w, const KitUiState
     }
     const char *items[16];
     int k = 0;
-    if (ui->probing) { /* keys type into the probe now */
-        items[k++] = "Enter ask the model";
-        items[k++] = "Esc stop typing";
+    if (ui->probing) { /* every other key types into the probe now */
+        snprintf(out, n, "%s", "Typing a probe: Enter ask the model · Backspace delete · Esc stop typing");
+        return;
     }
     if (ui->zoom && !ui->probing) items[k++] = "Z back";
     if (page[0] && !ui->probing) items[k++] = page;
@@ -817,7 +817,7 @@ static void footer_keys(Viz *v, char *out, size_t n, int max_w, const KitUiState
     if (!ui->zoom) items[k++] = "Z zoom";
     items[k++] = "S screenshot";
     items[k++] = "E export";
-    const char *last = "H all keys · Esc quit";
+    const char *last = "H all keys · Esc Esc quit";
     if (viz_text_width(v, last, FONT_SANS, 11) > max_w) last = "H keys";
     size_t len = 0;
     out[0] = 0;

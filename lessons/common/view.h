@@ -147,7 +147,8 @@ int lesson_main(const Lesson *l, const LessonView *view, int argc, char **argv);
 const char *kit_token(const KitSnap *s, int32_t id);   /* the token's text, or "?" */
 int kit_value_index(const KitSnap *s, const char *key);
 double kit_snap_value(const KitSnap *s, const char *key);
-/* Bars of the k most probable tokens (ids < 0 end the list); the id `mark` gets a ✓. */
+/* Bars of the k most probable tokens on one scale from 0 to 1, so two models side by side
+ * compare (ids < 0 end the list); the id `mark` gets a ✓. */
 void kit_topk_bars(Viz *v, VizRect r, const KitSnap *s, const int32_t *ids, const float *p, int k, int32_t mark,
                    VizColor color);
 /* The newest value of a metric column that is not NaN (held-out figures), or NaN. */

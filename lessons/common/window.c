@@ -291,6 +291,7 @@ int kit_window(Run *r, const void *view_arg)
         return EXIT_USAGE;
     }
     bool quit = false;
+    Uint32 esc_at = 0;               /* when Esc was pressed to quit, or 0 */
     int rc = EXIT_OK;
     /* the mouse as of the event being handled (window points): Z takes the panel under it
        then, not where the last frame saw it, which may be another panel if it moved since */
@@ -349,7 +350,13 @@ int kit_window(Run *r, const void *view_arg)
                 }
                 bool handled = true;
                 switch (k) {
-                case SDLK_ESCAPE: quit = true; break;
+                case SDLK_ESCAPE: /* twice within 3 s: one stray Esc in class must not end the run */
+                    if (esc_at && SDL_GetTicks() - esc_at < 3000) quit = true;
+                    else {
+                        esc_at = SDL_GetTicks();
+                        set_message(&a, "%s", "Press Esc again to quit.");
+                    }
+                    break;
                 case SDLK_SPACE: set_running(&a, false); send(&a, (Cmd){.type = CMD_STEPS, .steps = 1}); break;
                 case SDLK_RETURN: set_running(&a, !a.running); break;
                 case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: if (a.steps_per_frame < 64) a.steps_per_frame *= 2; break;

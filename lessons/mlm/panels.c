@@ -108,7 +108,7 @@ static void corruption_panel(Viz *v, VizRect c, const KitFrame *f)
     double e[6];
     for (int i = 0; i < 6; i++) e[i] = kit_last_value(s, cols[i]);
     if (!isnan(e[0]))
-        snprintf(held, sizeof held, "held-out: [MASK] %.2f %.0f%% · random %.2f %.0f%% · kept %.2f %.0f%%", e[0],
+        snprintf(held, sizeof held, "held-out loss (nats) / accuracy: [MASK] %.2f / %.0f%% · random %.2f / %.0f%% · kept %.2f / %.0f%%", e[0],
                  100 * e[3], e[1], 100 * e[4], e[2], 100 * e[5]);
     VizColor lc[4] = {kind_color(0), kind_color(1), kind_color(2), kind_color(3)};
     static const char *const legend[4] = {"not selected", "[MASK]", "random token", "kept (still predicted)"};

@@ -804,7 +804,7 @@ static void footer_keys(Viz *v, char *out, size_t n, int max_w, const KitUiState
         snprintf(out, n, "%s", "Typing a probe: Enter ask the model · Backspace delete · Esc stop typing");
         return;
     }
-    if (ui->zoom && !ui->probing) items[k++] = "Z back";
+    if (ui->zoom) items[k++] = ui->zoom == kit_panel_notes(npanels(view), ncurves(view)) ? "O back" : "Z back";
     if (page[0] && !ui->probing) items[k++] = page;
     items[k++] = "Space step";
     items[k++] = "Enter run/pause";

@@ -417,7 +417,15 @@ int kit_window(Run *r, const void *view_arg)
                 }
                 if (handled) continue;
                 if (k >= SDLK_1 && k <= SDLK_9) {
+                    int layers = a.shown.nattn ? a.shown.attn[a.ui.attn < a.shown.nattn ? a.ui.attn : 0].L : 0;
                     a.ui.layer = k - SDLK_1;
+                    if (layers && a.ui.layer >= layers) { /* say so, rather than seem to ignore the key */
+                        a.ui.layer = layers - 1;
+                        char m[96];
+                        snprintf(m, sizeof m, "This model has %d layer%s: layer %d is shown.", layers, layers > 1 ? "s" : "",
+                                 layers);
+                        set_message(&a, "%s", m);
+                    }
                     continue;
                 }
                 for (int i = 0; i < view->nkeys; i++)

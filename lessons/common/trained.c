@@ -99,7 +99,12 @@ void kit_trained_load(KitTrained *t, const Run *r)
     model_init(&t->model, &cfg, &t->pb, "", NULL);
     if (!params_finalize(&t->pb)) return why(t, "out of memory for the trained model");
     if (model_load_weights(&t->model, mdir, err, sizeof err)) return why(t, "%s", err);
-    size_t bytes = (size_t)cfg.num_hidden_layers * cfg.num_attention_heads * 512 * 512 * 4 * 2 + (32u << 20);
+    /* one sequence of at most seq_len tokens: its activations are small; its attention maps
+       and scores dominate */
+    size_t n = (size_t)t->seq_len;
+    size_t bytes = (size_t)cfg.num_hidden_layers * (cfg.num_attention_heads * n * n * 4 * 2 +
+                                                    n * (size_t)(24 * cfg.hidden_size + 6 * cfg.intermediate_size) * 4) +
+                   n * (size_t)cfg.vocab_size * 8 + (4u << 20);
     if (!tape_init(&t->tape, bytes, 4096)) return why(t, "out of memory for the trained model");
     t->tape.no_grad = true;
     snprintf(path, sizeof path, "%s/metrics.csv", dir);

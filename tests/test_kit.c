@@ -167,8 +167,8 @@ static void test_preedit(void **state)
 }
 
 static const KeyDef test_keys[] = {
-    {"num_attention_heads", 4, 1, 32, true, "heads"},
-    {"mlm_probability", 0.15, 0, 1, false, "rate"},
+    {"num_attention_heads", 4, 1, 32, true, "heads", NULL},
+    {"mlm_probability", 0.15, 0, 1, false, "rate", NULL},
 };
 static const LessonInfo test_info = {"t", "test", "a test", test_keys, 2, 32, 1e-3f};
 
@@ -257,12 +257,50 @@ static void test_escape(void **state)
     runtime_escape("a\x01\x02\x03\x04", small, sizeof small);
     assert_string_equal(small, "a\\x01");
 }
+/* A setting of named choices: --set takes the names only, the value is the index, the
+ * checkpoint check refuses anything else with the names listed. */
+static const char *const objectives[] = {"nsp", "sop", "none", NULL};
+static const KeyDef choice_keys[] = {
+    {"objective", 0, 0, 2, true, "what B is", objectives},
+    {"seq_len", 16, 8, 512, true, "tokens", NULL},
+};
+static const LessonInfo choice_info = {"t", "test", "a test", choice_keys, 2, 32, 1e-3f};
+
+static void test_choice_setting(void **state)
+{
+    (void)state;
+    char err[160];
+    RunOptions o;
+    char *sop[] = {"p", "--set", "objective=sop", NULL}, *none[] = {"p", "--set", "objective=none", NULL};
+    assert_int_equal(runtime_parse(3, sop, &choice_info, &o), -1);
+    assert_true(o.value[0] == 1 && o.set[0]);
+    assert_int_equal(runtime_parse(3, none, &choice_info, &o), -1);
+    assert_true(o.value[0] == 2);
+    assert_string_equal(runtime_choice_name(&choice_keys[0], 1), "sop");
+    assert_null(runtime_choice_name(&choice_keys[1], 16));
+    const char *bad[] = {"objective=1", "objective=SOP", "objective=", "objective=nsp ", "objective=sopx"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *argv[] = {"p", "--set", (char *)bad[i], NULL};
+        FILE *keep = stderr;
+        stderr = fopen("/dev/null", "w");
+        int rc = runtime_parse(3, argv, &choice_info, &o);
+        fclose(stderr);
+        stderr = keep;
+        assert_int_equal(rc, 2);
+    }
+    double bad_values[] = {-1, 3, 0.5, NAN};
+    for (size_t i = 0; i < sizeof bad_values / sizeof *bad_values; i++) {
+        assert_int_equal(runtime_check_setting(&choice_info, "objective", bad_values[i], err, sizeof err), -1);
+        assert_string_equal(err, "objective takes nsp, sop or none");
+    }
+    assert_int_equal(runtime_check_setting(&choice_info, "objective", 2, err, sizeof err), 0);
+}
 
 /* ---- the command line: every number in its range, exactly, and no abbreviated flags ---- */
 
 static const KeyDef cli_keys[] = {
-    {"hidden_size", 64, 8, 1024, true, "width"},
-    {"mlm_probability", 0.15, 0, 1, false, "share"},
+    {"hidden_size", 64, 8, 1024, true, "width", NULL},
+    {"mlm_probability", 0.15, 0, 1, false, "share", NULL},
 };
 static const LessonInfo cli_info = {"t", "test", "a lesson for the parser", cli_keys, 2, 32, 1e-3f};
 
@@ -485,6 +523,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_order),
+        cmocka_unit_test(test_choice_setting),
         cmocka_unit_test(test_queue_full_merges),
         cmocka_unit_test(test_queue_reset_clears),
         cmocka_unit_test(test_utf8_backspace),

@@ -47,7 +47,11 @@ static char *lesson_json(const Run *r)
     cJSON_AddNumberToObject(losses, "total", engine_json_float(r->loss));
     for (int i = 0; i < l->nparts; i++) cJSON_AddNumberToObject(losses, l->parts[i], engine_json_float(r->parts[i]));
     cJSON *settings = cJSON_AddObjectToObject(j, "settings");
-    for (int i = 0; i < l->info.nkeys; i++) cJSON_AddNumberToObject(settings, l->info.keys[i].name, r->opt.value[i]);
+    for (int i = 0; i < l->info.nkeys; i++) {
+        const KeyDef *k = &l->info.keys[i];
+        if (k->choices) cJSON_AddStringToObject(settings, k->name, runtime_choice_name(k, r->opt.value[i]));
+        else cJSON_AddNumberToObject(settings, k->name, r->opt.value[i]);
+    }
     cJSON_AddNumberToObject(settings, "lr", engine_json_float(r->opt.lr));
     cJSON_AddNumberToObject(settings, "batch_size", r->B);
     add_tied(j, l);
@@ -170,6 +174,10 @@ void kit_describe(const Lesson *l, FILE *f)
         cJSON_AddNumberToObject(o, "max", k->max);
         cJSON_AddBoolToObject(o, "integer", k->integer);
         cJSON_AddStringToObject(o, "help", k->help);
+        if (k->choices) {
+            cJSON *c = cJSON_AddArrayToObject(o, "choices");
+            for (int n = 0; k->choices[n]; n++) cJSON_AddItemToArray(c, cJSON_CreateString(k->choices[n]));
+        }
         cJSON_AddItemToArray(keys, o);
     }
     cJSON *models = cJSON_AddArrayToObject(j, "models");

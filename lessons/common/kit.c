@@ -191,9 +191,15 @@ static int apply_checkpoint_settings(const LessonInfo *info, RunOptions *o, cons
     else if (o->lr_set && (float)lr != o->lr)
         rc = runtime_usage_error(info, "--lr conflicts with the checkpoint's %g", lr);
     for (int i = 0; rc < 0 && i < info->nkeys; i++)
-        if (o->set[i] && o->value[i] != value[i])
-            rc = runtime_usage_error(info, "--set %s=%g conflicts with the checkpoint's %g", info->keys[i].name,
-                                     o->value[i], value[i]);
+        if (o->set[i] && o->value[i] != value[i]) {
+            const KeyDef *k = &info->keys[i];
+            if (k->choices)
+                rc = runtime_usage_error(info, "--set %s=%s conflicts with the checkpoint's %s", k->name,
+                                         runtime_choice_name(k, o->value[i]), runtime_choice_name(k, value[i]));
+            else
+                rc = runtime_usage_error(info, "--set %s=%g conflicts with the checkpoint's %g", k->name, o->value[i],
+                                         value[i]);
+        }
     if (rc < 0) {
         o->seed = saved_seed;
         o->batch = (int)batch;
@@ -487,6 +493,7 @@ void kit_history_on(Run *r)
 void kit_set(Run *r, int key, double value)
 {
     const KeyDef *k = &r->lesson->info.keys[key];
+    if (k->choices) value = value < k->min ? k->max : value > k->max ? k->min : value; /* a key cycles the choices */
     value = value < k->min ? k->min : value > k->max ? k->max : value;
     double before[MAX_KEYS];
     memcpy(before, r->opt.value, sizeof before);

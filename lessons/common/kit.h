@@ -99,10 +99,10 @@ typedef struct Lesson {
 
 /* The trainer's keys, in this order, at the end of every lesson's key table. */
 #define KIT_TRAINER_KEYS(warmup, eval_every)                                                          \
-    {"warmup_steps", (warmup), 0, 1000000, true, "steps of linear learning-rate warm-up"},            \
-    {"weight_decay", 0.01, 0, 1, false, "AdamW's decoupled weight decay"},                            \
-    {"max_grad_norm", 1.0, 0, 1000, false, "clip the gradient's global norm (0 = off)"},              \
-    {"eval_every", (eval_every), 1, 1000000, true, "steps between held-out evaluations"}
+    {"warmup_steps", (warmup), 0, 1000000, true, "steps of linear learning-rate warm-up", NULL},              \
+    {"weight_decay", 0.01, 0, 1, false, "AdamW's decoupled weight decay", NULL},                              \
+    {"max_grad_norm", 1.0, 0, 1000, false, "clip the gradient's global norm (0 = off)", NULL},                \
+    {"eval_every", (eval_every), 1, 1000000, true, "steps between held-out evaluations", NULL}
 
 typedef struct KitBlock {
     ParamBlock pb;
@@ -222,8 +222,8 @@ float kit_step(Run *r, bool update, bool *diverged, char *what, size_t whatlen);
 /* The held-out columns now (what the kit records every eval_every steps). */
 void kit_evaluate(Run *r, float *extra);
 int kit_save(Run *r, const char *path, char *err, size_t errlen);
-/* A setting changed while the run goes on (clamped to its range; the lesson's on_setting
- * hook follows; logged for rewinding). */
+/* A setting changed while the run goes on (clamped to its range, a choice setting cycling
+ * round; the lesson's on_setting hook follows; logged for rewinding). */
 void kit_set(Run *r, int key, double value);
 /* Keeps the history from now on (the window): the state now is the first slot. */
 void kit_history_on(Run *r);

@@ -141,13 +141,43 @@ void runtime_usage(const LessonInfo *info, FILE *f)
     for (int i = 0; i < info->nkeys; i++) {
         const KeyDef *k = &info->keys[i];
         char range[64];
-        if (k->integer) snprintf(range, sizeof range, "%.0f..%.0f, default %.0f", k->min, k->max, k->def);
+        if (k->choices) {
+            size_t n = 0;
+            for (int c = 0; k->choices[c] && n < sizeof range; c++)
+                n += (size_t)snprintf(range + n, sizeof range - n, "%s%s", c ? "|" : "", k->choices[c]);
+            if (n < sizeof range) snprintf(range + n, sizeof range - n, ", default %s", runtime_choice_name(k, k->def));
+        } else if (k->integer) snprintf(range, sizeof range, "%.0f..%.0f, default %.0f", k->min, k->max, k->def);
         else snprintf(range, sizeof range, "%g..%g, default %g", k->min, k->max, k->def);
         fprintf(f, "  %-24s %s (%s)\n", k->name, k->help, range);
     }
     fprintf(f, "\nexit status: 0 done, 1 internal error, 2 bad usage or input, 3 training diverged: a loss, a\n"
                "gradient or a weight became NaN or Inf, or the training loss rose above 3 × ln(vocab_size), three\n"
                "times the loss of guessing every token uniformly\n");
+}
+
+const char *runtime_choice_name(const KeyDef *k, double v)
+{
+    if (!k->choices) return NULL;
+    for (int c = 0; k->choices[c]; c++)
+        if (v == c) return k->choices[c];
+    return "?";
+}
+
+/* the index of a choice by name, or -1 */
+static int choice_index(const KeyDef *k, const char *name)
+{
+    for (int c = 0; k->choices[c]; c++)
+        if (!strcmp(k->choices[c], name)) return c;
+    return -1;
+}
+
+/* "nsp or sop", "a, b or c" */
+static void choice_list(const KeyDef *k, char *out, size_t n)
+{
+    size_t u = 0;
+    out[0] = 0;
+    for (int c = 0; k->choices[c] && u < n; c++)
+        u += (size_t)snprintf(out + u, n - u, "%s%s", c == 0 ? "" : k->choices[c + 1] ? ", " : " or ", k->choices[c]);
 }
 
 int runtime_key_index(const LessonInfo *info, const char *name)
@@ -176,6 +206,13 @@ int runtime_check_setting(const LessonInfo *info, const char *name, double v, ch
         int i = runtime_key_index(info, name);
         ENGINE_CHECK(i >= 0, "lesson %s has no key %s", info->name, name);
         lo = info->keys[i].min, hi = info->keys[i].max, integer = info->keys[i].integer;
+        if (info->keys[i].choices) {
+            if (isfinite(v) && v >= lo && v <= hi && v == floor(v)) return 0;
+            char list[256];
+            choice_list(&info->keys[i], list, sizeof list);
+            snprintf(err, errlen, "%s takes %s", name, list);
+            return -1;
+        }
     }
     if (isfinite(v) && v >= lo && v <= hi && (!integer || v == floor(v))) return 0;
     if (integer) snprintf(err, errlen, "%s takes a whole number from %.0f to %.0f", name, lo, hi);
@@ -350,7 +387,9 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
                 snprintf(what, sizeof what, "unknown key \"%s\"", key);
                 return key_list_error(info, what);
             }
-            if (runtime_check_setting(info, key, parse_double(eq + 1, &d) ? d : NAN, msg, sizeof msg))
+            if (info->keys[i].choices) d = choice_index(&info->keys[i], eq + 1) >= 0 ? choice_index(&info->keys[i], eq + 1) : NAN;
+            else if (!parse_double(eq + 1, &d)) d = NAN;
+            if (runtime_check_setting(info, key, d, msg, sizeof msg))
                 return runtime_usage_error(info, "%s, not \"%s\"", msg, eq + 1);
             o->value[i] = d;
             o->set[i] = true;

@@ -30,7 +30,13 @@ typedef struct KeyDef {
     double def, min, max;
     bool integer;
     const char *help;
+    /* a setting that is one of a few named choices (NULL-terminated; NULL: a number). Its
+       value is the index (min 0, max the last index, integer); --set and lesson.json use the
+       name ("objective=sop"), checkpoints the index. */
+    const char *const *choices;
 } KeyDef;
+/* The name of a choice setting's value ("sop"), or NULL for a number setting. */
+const char *runtime_choice_name(const KeyDef *k, double v);
 
 typedef struct LessonInfo {
     const char *name;          /* "mlm": the program is fmlab-mlm */

@@ -24,16 +24,16 @@
 
 static const KeyDef keys[] = {
     /* model (Hugging Face BertConfig names) */
-    {"vocab_size", 2000, 100, 30000, true, "WordPiece vocabulary size (2000 is shipped; others are learned at start)"},
-    {"hidden_size", 64, 8, 1024, true, "width of every token's vector"},
-    {"num_hidden_layers", 2, 1, 24, true, "encoder layers"},
-    {"num_attention_heads", 4, 1, 32, true, "heads per layer (must divide hidden_size)"},
-    {"intermediate_size", 256, 8, 8192, true, "feed-forward width"},
+    {"vocab_size", 2000, 100, 30000, true, "WordPiece vocabulary size (2000 is shipped; others are learned at start)", NULL},
+    {"hidden_size", 64, 8, 1024, true, "width of every token's vector", NULL},
+    {"num_hidden_layers", 2, 1, 24, true, "encoder layers", NULL},
+    {"num_attention_heads", 4, 1, 32, true, "heads per layer (must divide hidden_size)", NULL},
+    {"intermediate_size", 256, 8, 8192, true, "feed-forward width", NULL},
     /* lesson */
-    {"seq_len", 16, 8, 512, true, "tokens per sequence, [CLS] and [SEP] included"},
-    {"mlm_probability", 0.15, 0, 1, false, "chance that a token is selected for prediction"},
-    {"mask_replace_prob", 0.8, 0, 1, false, "of the selected: replaced by [MASK]"},
-    {"random_replace_prob", 0.1, 0, 1, false, "of the selected: replaced by a random token"},
+    {"seq_len", 16, 8, 512, true, "tokens per sequence, [CLS] and [SEP] included", NULL},
+    {"mlm_probability", 0.15, 0, 1, false, "chance that a token is selected for prediction", NULL},
+    {"mask_replace_prob", 0.8, 0, 1, false, "of the selected: replaced by [MASK]", NULL},
+    {"random_replace_prob", 0.1, 0, 1, false, "of the selected: replaced by a random token", NULL},
     KIT_TRAINER_KEYS(100, 25),
 };
 

@@ -1,6 +1,6 @@
 /* test_mlm.c — fmlab-mlm's objective and training.
  *
- * The corruption (masking.c, and the student's exercise.c when built as the exercise test):
+ * The corruption (lessons/common/masking.c, and the student's exercise.c when built as the exercise test):
  * exact structure on every position, then its proportions over many batches with tests at
  * about p = 1e-6: the selection rate (binomial), the 80/10/10 split (chi-square, 2 dof), and
  * the random replacements spread uniformly over the non-special tokens (chi-square).

@@ -1,6 +1,6 @@
 /* exercise.c — your turn: write BERT's corruption yourself.
  *
- * Fill in exercise_corrupt below so that it does what mlm_corrupt in masking.c does (read
+ * Fill in exercise_corrupt below so that it does what mlm_corrupt in lessons/common/masking.c does (read
  * masking.h for the contract, not masking.c!). For every position i of original[0..n):
  *   - special tokens (ids 0-4, see vocab_is_special) are never selected;
  *   - any other token is selected with probability c->mlm_probability (rng_bernoulli);
@@ -12,7 +12,7 @@
  *
  * Check it with:  meson test -C build --suite exercise
  * The test checks the structure at every position and the proportions over many batches. */
-#include "lessons/mlm/masking.h"
+#include "lessons/common/masking.h"
 #include "engine/ops.h"
 #include "datasets/tokenizer.h"
 

@@ -5,7 +5,7 @@
 
 #include "datasets/corpus.h"
 #include "lessons/common/kit.h"
-#include "lessons/mlm/masking.h"
+#include "lessons/common/masking.h"
 
 extern const Lesson mlm_lesson;
 

@@ -1,7 +1,7 @@
 /* mlm.c — fmlab-mlm: BERT's masked language model, trained live on Moby-Dick.
  *
  * What is new here: the model sees each sentence with about 15% of its tokens hidden or
- * changed (masking.c: 80% [MASK], 10% a random token, 10% unchanged) and learns to say what
+ * changed (lessons/common/masking.c: 80% [MASK], 10% a random token, 10% unchanged) and learns to say what
  * was there, from both sides at once. Nothing tells it which tokens were changed; it has to
  * predict the original at every selected position.
  *
@@ -53,7 +53,7 @@ static int batch_alloc(MlmBatch *b, int B, int T)
     return 0;
 }
 
-/* [CLS] + a window of running text + [SEP], then the corruption of masking.c. */
+/* [CLS] + a window of running text + [SEP], then the corruption of lessons/common/masking.c (shared with nsp). */
 static void draw_batch(Mlm *m, const Corpus *c, Rng *r, MlmBatch *b, bool tally)
 {
     corpus_windows(c, r, b->B, b->T, true, b->original);

@@ -1,4 +1,5 @@
-/* masking.c — the objective of this lesson, as the paper defines it:
+/* masking.c — BERT's masked-LM corruption, as the paper defines it (fmlab-mlm's objective, and the
+ * MLM half of fmlab-nsp's):
  *
  *   "The training data generator chooses 15% of the token positions at random for
  *    prediction. If the i-th token is chosen, we replace the i-th token with (1) the [MASK]
@@ -11,7 +12,7 @@
  * label; the loss ignores the rest (-100). Why keep 10% unchanged and 10% random? If the
  * model only ever had to predict at [MASK], it would learn nothing useful about the real
  * tokens it sees at fine-tuning time, where [MASK] never appears. */
-#include "lessons/mlm/masking.h"
+#include "lessons/common/masking.h"
 
 #include "engine/ops.h"      /* IGNORE_INDEX */
 #include "datasets/tokenizer.h"

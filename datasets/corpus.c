@@ -218,15 +218,30 @@ static Span sentence_span(const Corpus *c, int s0, int s1)
     return (Span){c->sent_start[s0], c->sent_start[s1] - c->sent_start[s0]};
 }
 
-/* Cuts one token from the longer of the two spans, from its front or its back at random
- * (BERT's truncate_seq_pair), until they fit together in `room` tokens. */
-static void truncate_pair(Rng *r, Span *a, Span *b, size_t room)
+int corpus_pack_pair(Rng *r, const int32_t *a, int na, const int32_t *b, int nb, int T, int32_t *ids, int32_t *types,
+                     uint8_t *mask)
 {
-    while (a->len + b->len > room) {
-        Span *t = a->len > b->len ? a : b;
-        if (rng_bernoulli(r, 0.5f)) t->start++;
-        t->len--;
+    /* BERT's truncate_seq_pair: one token at a time from the longer side (B when they are
+       equal), from its front or its back at random, until both fit with [CLS] and two [SEP] */
+    while (na + nb > T - 3) {
+        bool cut_a = na > nb;
+        if (rng_bernoulli(r, 0.5f)) { /* the front */
+            if (cut_a) a++;
+            else b++;
+        }
+        if (cut_a) na--;
+        else nb--;
     }
+    int k = 0;
+    ids[k] = TOK_CLS, types[k++] = 0;
+    for (int i = 0; i < na; i++) ids[k] = a[i], types[k++] = 0;
+    ids[k] = TOK_SEP, types[k++] = 0;
+    for (int i = 0; i < nb; i++) ids[k] = b[i], types[k++] = 1;
+    ids[k] = TOK_SEP, types[k++] = 1;
+    int len = k;
+    for (int i = 0; i < T; i++) mask[i] = i < len;
+    for (; k < T; k++) ids[k] = TOK_PAD, types[k] = 0;
+    return len;
 }
 
 static int pick_doc_with(const Corpus *c, Rng *r, int min_sent, int avoid)
@@ -241,7 +256,7 @@ static int pick_doc_with(const Corpus *c, Rng *r, int min_sent, int avoid)
 }
 
 void corpus_pairs(const Corpus *c, Rng *r, PairTask task, int B, int T, int32_t *ids, int32_t *types,
-                  uint8_t *mask, int32_t *labels)
+                  uint8_t *mask, int32_t *labels, int *docs)
 {
     size_t room = (size_t)T - 3;
     for (int b = 0; b < B; b++) {
@@ -260,7 +275,7 @@ void corpus_pairs(const Corpus *c, Rng *r, PairTask task, int B, int T, int32_t 
             len += (size_t)corpus_sent_len(c, s1++);
         int a_end = s0 + 1 + (int)rng_below(r, (uint32_t)(s1 - s0 - 1)); /* A = s0..a_end-1, B = a_end..s1-1 */
         Span A = sentence_span(c, s0, a_end), Bs = sentence_span(c, a_end, s1);
-        int label = rng_bernoulli(r, 0.5f);
+        int label = rng_bernoulli(r, 0.5f), doc_b = d;
         if (task == PAIR_NSP && label == 1) {
             /* NotNext: B is a run of sentences from a random other document */
             int d2 = pick_doc_with(c, r, 1, d);
@@ -269,23 +284,16 @@ void corpus_pairs(const Corpus *c, Rng *r, PairTask task, int B, int T, int32_t 
             size_t want = room > A.len ? room - A.len : 1, got = (size_t)corpus_sent_len(c, t0);
             while (t1 < l2 && got < want) got += (size_t)corpus_sent_len(c, t1++);
             Bs = sentence_span(c, t0, t1);
+            doc_b = d2;
         } else if (task == PAIR_SOP && label == 1) {
             Span t = A;
             A = Bs;
             Bs = t;
         }
-        truncate_pair(r, &A, &Bs, room);
-        int32_t *row = ids + (size_t)b * T, *ty = types + (size_t)b * T;
-        uint8_t *mk = mask + (size_t)b * T;
-        int k = 0;
-        row[k] = TOK_CLS, ty[k++] = 0;
-        for (size_t i = 0; i < A.len; i++) row[k] = c->ids[A.start + i], ty[k++] = 0;
-        row[k] = TOK_SEP, ty[k++] = 0;
-        for (size_t i = 0; i < Bs.len; i++) row[k] = c->ids[Bs.start + i], ty[k++] = 1;
-        row[k] = TOK_SEP, ty[k++] = 1;
-        for (int i = 0; i < T; i++) mk[i] = i < k;
-        for (; k < T; k++) row[k] = TOK_PAD, ty[k] = 0;
+        corpus_pack_pair(r, c->ids + A.start, (int)A.len, c->ids + Bs.start, (int)Bs.len, T, ids + (size_t)b * T,
+                         types + (size_t)b * T, mask + (size_t)b * T);
         labels[b] = label;
+        if (docs) docs[2 * b] = d, docs[2 * b + 1] = doc_b;
     }
 }
 

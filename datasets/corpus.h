@@ -47,9 +47,18 @@ typedef enum PairTask {
 
 /* B pairs of length T (T >= 5) into ids, token_type_ids, attention_mask (each B·T) and
  * labels (B). Each label is 1 with probability 1/2. A pair is cut from one document; in a
- * corpus where no document has two sentences, the whole corpus counts as one. */
+ * corpus where no document has two sentences, the whole corpus counts as one (document -1).
+ * docs (2·B, or NULL) gets the document of A and of B for each pair. */
 void corpus_pairs(const Corpus *c, Rng *r, PairTask task, int B, int T, int32_t *ids, int32_t *types,
-                  uint8_t *mask, int32_t *labels);
+                  uint8_t *mask, int32_t *labels, int *docs);
+/* One pair packed into a row of T (T >= 5): [CLS] A [SEP] B [SEP] then [PAD]s; token_type_ids
+ * 0 through the first [SEP], 1 through the second, 0 on padding; attention_mask 1 on the
+ * tokens, 0 on padding. When A and B do not fit in T-3 tokens, one token at a time is cut
+ * from the longer (from B when they are as long), from its front when rng_bernoulli(r, 0.5)
+ * says so and from its back otherwise (BERT's truncate_seq_pair), so both stay non-empty if
+ * they were. Returns the length before the padding. */
+int corpus_pack_pair(Rng *r, const int32_t *a, int na, const int32_t *b, int nb, int T, int32_t *ids, int32_t *types,
+                     uint8_t *mask);
 
 /* Token frequencies of the corpus (counts[V]), for the unigram baseline lines. */
 void corpus_unigram(const Corpus *c, int V, int64_t *counts);

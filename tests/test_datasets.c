@@ -310,7 +310,7 @@ static void test_pairs(void **state)
             uint8_t *mask = malloc((size_t)B * T);
             Rng r;
             rng_seed(&r, 40 + (uint64_t)T, (uint64_t)task);
-            corpus_pairs(&train, &r, (PairTask)task, B, T, ids, types, mask, labels);
+            corpus_pairs(&train, &r, (PairTask)task, B, T, ids, types, mask, labels, NULL);
             int contiguous_ok = 0, checked = 0;
             for (int b = 0; b < B; b++) {
                 int a0, al, b0, bl;
@@ -348,7 +348,7 @@ static void test_pairs(void **state)
     uint8_t *mask = malloc((size_t)N * T2);
     Rng r;
     rng_seed(&r, 99, 0);
-    corpus_pairs(&train, &r, PAIR_NSP, N, T2, ids, types, mask, labels);
+    corpus_pairs(&train, &r, PAIR_NSP, N, T2, ids, types, mask, labels, NULL);
     int ones = 0;
     for (int i = 0; i < N; i++) ones += labels[i];
     assert_true(fabs(ones - N / 2.0) < 5 * sqrt(N * 0.25));

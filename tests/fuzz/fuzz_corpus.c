@@ -44,8 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         Rng r;
         rng_seed(&r, size, 0);
         corpus_windows(&c, &r, B, T, true, ids);
-        corpus_pairs(&c, &r, PAIR_NSP, B, T, ids, types, mask, labels);
-        corpus_pairs(&c, &r, PAIR_SOP, B, T, ids, types, mask, labels);
+        corpus_pairs(&c, &r, PAIR_NSP, B, T, ids, types, mask, labels, NULL);
+        corpus_pairs(&c, &r, PAIR_SOP, B, T, ids, types, mask, labels, NULL);
         double entropy, best;
         corpus_unigram_baseline(&c, vocab.size, &entropy, &best);
         corpus_free(&c);

@@ -1244,39 +1244,64 @@ void viz_bars_range(Viz *v, VizRect r, const char *const *labels, const float *v
 
 static bool dark(VizColor c) { return 0.299f * c.r + 0.587f * c.g + 0.114f * c.b < 140; }
 
-int viz_tokens_height(Viz *v, int width, const char *const *tokens, int n, float size)
-{
-    int lh = viz_text_height(v, FONT_MONO, size), pad = viz_px(v, 3), gap = viz_px(v, 3);
-    int x = 0, rows = 1;
-    for (int i = 0; i < n; i++) {
-        int w = viz_text_width(v, tokens[i], FONT_MONO, size) + 2 * pad;
-        if (w > width) w = width;
-        if (x + w > width && x > 0) { x = 0; rows++; }
-        x += w + gap;
-    }
-    return rows * (lh + 2 * pad + gap) - gap;
-}
-
-int viz_tokens(Viz *v, VizRect r, const char *const *tokens, const VizColor *fills, int n, float size, int *hover)
+/* The token strip, with (under != NULL) a small label under each box and (bars != NULL) a
+ * colour band between the box and its label; draw false only measures. */
+static int tokens(Viz *v, VizRect r, const char *const *toks, const VizColor *fills, int n, float size,
+                  const char *const *under, const VizColor *bars, int *hover, bool draw)
 {
     if (hover) *hover = -1;
+    float small = size * 0.8f;
     int lh = viz_text_height(v, FONT_MONO, size), pad = viz_px(v, 3), gap = viz_px(v, 3);
+    int band = bars ? viz_px(v, 5) : 0, sub = under ? viz_text_height(v, FONT_SANS, small) : 0;
+    int box = lh + 2 * pad, row = box + band + sub + gap;
     int x = r.x, y = r.y;
     for (int i = 0; i < n; i++) {
-        int w = viz_text_width(v, tokens[i], FONT_MONO, size) + 2 * pad;
+        int w = viz_text_width(v, toks[i], FONT_MONO, size) + 2 * pad;
+        if (under) {
+            int wu = viz_text_width(v, under[i], FONT_SANS, small) + pad;
+            w = wu > w ? wu : w;
+        }
         if (w > r.w) w = r.w;
         if (x + w > r.x + r.w && x > r.x) {
             x = r.x;
-            y += lh + 2 * pad + gap;
+            y += row;
         }
-        if (y + lh + 2 * pad > r.y + r.h) break;
-        VizRect b = {x, y, w, lh + 2 * pad};
-        viz_fill(v, b, fills[i]);
-        viz_text_fit(v, x + pad, y + pad, w - 2 * pad, tokens[i], FONT_MONO, size, dark(fills[i]) ? VIZ_TEXT : (VizColor){10, 10, 10, 255});
-        if (hover && viz_hover(v, b)) *hover = i;
+        if (draw) {
+            if (y + box > r.y + r.h) break;
+            VizRect b = {x, y, w, box};
+            viz_fill(v, b, fills[i]);
+            viz_text_fit(v, x + pad, y + pad, w - 2 * pad, toks[i], FONT_MONO, size,
+                         dark(fills[i]) ? VIZ_TEXT : (VizColor){10, 10, 10, 255});
+            if (bars) viz_fill(v, (VizRect){x, y + box, w, band}, bars[i]);
+            if (under) viz_text(v, x + w / 2, y + box + band, under[i], FONT_SANS, small, VIZ_DIM, ALIGN_CENTER);
+            if (hover && viz_hover(v, (VizRect){x, y, w, box + band + sub})) *hover = i;
+        }
         x += w + gap;
     }
-    return y + lh + 2 * pad - r.y;
+    return y + row - gap - r.y;
+}
+
+int viz_tokens_height(Viz *v, int width, const char *const *toks, int n, float size)
+{
+    return tokens(v, (VizRect){0, 0, width, 0}, toks, NULL, n, size, NULL, NULL, NULL, false);
+}
+
+int viz_tokens(Viz *v, VizRect r, const char *const *toks, const VizColor *fills, int n, float size, int *hover)
+{
+    return tokens(v, r, toks, fills, n, size, NULL, NULL, hover, true);
+}
+
+int viz_tokens_under_height(Viz *v, int width, const char *const *toks, int n, float size, const char *const *under,
+                            bool bars)
+{
+    static const VizColor none = {0, 0, 0, 0};
+    return tokens(v, (VizRect){0, 0, width, 0}, toks, NULL, n, size, under, bars ? &none : NULL, NULL, false);
+}
+
+int viz_tokens_under(Viz *v, VizRect r, const char *const *toks, const VizColor *fills, int n, float size,
+                     const char *const *under, const VizColor *bars, int *hover)
+{
+    return tokens(v, r, toks, fills, n, size, under, bars, hover, true);
 }
 
 static int legend(Viz *v, int x, int y, int max_w, const char *const *names, const VizColor *colors, int n, bool draw)

@@ -1,0 +1,90 @@
+/* lesson.h — fmlab-nsp's state, shared by its objective (nsp.c), its panels (panels.c) and
+ * its tests. */
+#ifndef FMLAB_NSP_LESSON_H
+#define FMLAB_NSP_LESSON_H
+
+#include "datasets/corpus.h"
+#include "lessons/common/kit.h"
+#include "lessons/common/masking.h"
+
+extern const Lesson nsp_lesson;
+
+/* the objective setting's choices: what the pair classifier is asked */
+enum { OBJ_NSP = 0, OBJ_SOP = 1 };
+
+/* the lesson's extra metrics.csv columns (after loss, mlm, nsp, lr). "pair" is the objective
+ * being trained (NSP, or SOP with objective=sop); eval_nsp_* and eval_sop_* are the held-out
+ * NSP and SOP pairs, measured whichever objective is trained. */
+enum { NSP_PAIR_ACCURACY, NSP_MLM_ACCURACY, NSP_EVAL_MLM_LOSS, NSP_EVAL_MLM_ACCURACY, NSP_EVAL_PAIR_LOSS,
+       NSP_EVAL_PAIR_ACCURACY, NSP_EVAL_NSP_ACCURACY, NSP_EVAL_SOP_ACCURACY, NSP_NEXTRA };
+/* the curves' reference lines (run->refs) */
+enum { REF_UNIGRAM_ENTROPY, REF_CHANCE_LOSS, REF_CHANCE_ACCURACY, REF_OVERLAP };
+
+#define NSP_EVAL_BATCHES 8      /* held-out batches per task: 256 pairs at the default batch */
+#define NSP_OVERLAP_PAIRS 2048  /* pairs to fit and to test the word-overlap baseline */
+#define NSP_COMMON 10          /* the most frequent tokens, which the overlap leaves out */
+#define NSP_PROBE_MAX 128
+
+/* One batch of pairs as the objective made it: the mlm tensors plus the pair labels. */
+typedef struct NspBatch {
+    int B, T;
+    int32_t *original, *input, *labels;   /* (B,T) */
+    uint8_t *kind;                        /* (B,T) KIND_* of masking.h */
+    uint8_t *attention_mask;              /* (B,T) 1 on [CLS] A [SEP] B [SEP], 0 on [PAD] */
+    int32_t *token_types;                 /* (B,T) 0 through the first [SEP], 1 after */
+    int32_t *pair_label;                  /* (B) NSP: 0 IsNext, 1 NotNext; SOP: 0 in order, 1 swapped */
+    int32_t *docs;                        /* (B,2) the chapter of A and of B (not exported) */
+    int32_t *rows, *targets;              /* the selected positions (flattened) and their labels */
+    int nsel;
+    int task;                             /* OBJ_NSP or OBJ_SOP: how the pairs were made */
+} NspBatch;
+
+/* The word-overlap baseline: no order, no model. Jaccard overlap of the sets of words of A
+ * and B; "IsNext" when it is at least `threshold`, fitted on training pairs. */
+typedef struct NspOverlap {
+    float threshold;
+    double nsp, sop;          /* its held-out accuracy on NSP and on SOP pairs */
+    double same_doc, other_doc;   /* mean overlap of IsNext and of NotNext held-out pairs */
+} NspOverlap;
+
+/* The stored finding of tests/bench/nsp_finding (lessons/nsp/finding.csv): held-out NSP and
+ * SOP accuracy of a model trained on each objective. */
+typedef struct NspFinding {
+    bool loaded;
+    long steps;
+    int seeds;
+    double acc[2][2];         /* [trained on][evaluated on] */
+    double overlap[2];        /* the word-overlap baseline on [NSP, SOP] */
+} NspFinding;
+
+typedef struct Nsp {
+    MaskingConfig mask;
+    int objective;
+    Vocab vocab;
+    Corpus train, eval;
+    NspBatch batch;
+    NspBatch eval_batches[2][NSP_EVAL_BATCHES];   /* [task] */
+    Forward fwd;
+    float *p_is_next;         /* (B) P(label 0) of the pair classifier on the current batch */
+    NspOverlap overlap;
+    uint8_t *common;          /* (V) 1 for the NSP_COMMON most frequent tokens */
+    NspFinding finding;
+} Nsp;
+
+/* The probe: two sentences, both ways round. */
+typedef struct NspProbe {
+    int32_t ids[2][NSP_PROBE_MAX];
+    int len[2], split[2];     /* the row's length and where B starts */
+    float p[2];               /* P(label 0): IsNext (or in order) for A→B and for B→A */
+    bool cut, one;            /* cut to seq_len; only one sentence was found */
+} NspProbe;
+
+/* Reads "A | B" (or two sentences: the split is after the first . ! or ?) and runs
+ * [CLS] A [SEP] B [SEP] and [CLS] B [SEP] A [SEP] through the model. */
+void nsp_probe(Run *r, Model *model, const char *text, NspProbe *out);
+/* Jaccard overlap of the distinct tokens of the two segments of a packed row: shared words
+ * over words in either, leaving out the special tokens and those with skip[id] set (NULL:
+ * none). */
+float nsp_overlap(const int32_t *ids, const int32_t *types, const uint8_t *mask, int T, const uint8_t *skip);
+
+#endif

@@ -1,0 +1,481 @@
+/* nsp.c — fmlab-nsp: BERT's next-sentence prediction, on top of its masked LM.
+ *
+ * What is new here: the model reads two segments at once, "[CLS] A [SEP] B [SEP]", and
+ * besides the masked tokens it says whether B is the text that really followed A (IsNext) or
+ * a span from another chapter (NotNext). The answer comes from [CLS]: its last hidden state
+ * goes through the pooler (dense + tanh) and a two-way classifier. The input is a sum of
+ * three lookups: the token, its segment (A or B) and its position.
+ *
+ * With --set objective=sop the negative is ALBERT's instead: the same two consecutive
+ * segments, swapped. Sentence order cannot be told from the topic, only from the text's flow.
+ *
+ * What to watch: NSP accuracy rising above the 50% chance line quickly (the topic gives most
+ * NotNext pairs away: compare the word-overlap baseline) while SOP stays near chance much
+ * longer; the attention of [CLS] (the pooler reads only it); the MLM loss falling as in mlm.
+ *
+ * How to run: fmlab-nsp (window); fmlab-nsp --headless --steps 300 --export out/
+ * The pairs come from datasets/corpus.c (corpus_pairs, corpus_pack_pair) and the masking from
+ * lessons/common/masking.c; the sections below are in the same order as in every lesson. */
+#include "lessons/nsp/lesson.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ settings ---- */
+
+static const char *const objectives[] = {"nsp", "sop", NULL};
+
+static const KeyDef keys[] = {
+    /* model (Hugging Face BertConfig names) */
+    {"vocab_size", 2000, 100, 30000, true, "WordPiece vocabulary size (2000 is shipped; others are learned at start)", NULL},
+    {"hidden_size", 64, 8, 1024, true, "width of every token's vector", NULL},
+    {"num_hidden_layers", 2, 1, 24, true, "encoder layers", NULL},
+    {"num_attention_heads", 4, 1, 32, true, "heads per layer (must divide hidden_size)", NULL},
+    {"intermediate_size", 256, 8, 8192, true, "feed-forward width", NULL},
+    /* lesson */
+    {"seq_len", 48, 8, 512, true, "tokens per pair: [CLS] A [SEP] B [SEP] and padding", NULL},
+    {"objective", OBJ_NSP, OBJ_NSP, OBJ_SOP, true,
+     "the pair task: nsp (B follows A, or comes from another chapter) or sop (A, B in order, or swapped)", objectives},
+    {"mlm_probability", 0.15, 0, 1, false, "chance that a token is selected for masked-LM prediction", NULL},
+    {"mask_replace_prob", 0.8, 0, 1, false, "of the selected: replaced by [MASK]", NULL},
+    {"random_replace_prob", 0.1, 0, 1, false, "of the selected: replaced by a random token", NULL},
+    KIT_TRAINER_KEYS(100, 50),
+};
+
+#define KEY(r, name) kit_value(r, name)
+
+/* ---------------------------------------------------------- data and corruption ---- */
+
+/* every array of a batch in one allocation (free(b->original) frees them all) */
+static int batch_alloc(NspBatch *b, int B, int T)
+{
+    size_t n = (size_t)B * T;
+    int32_t *p = calloc(n * 6 + (size_t)B * 3 + (n * 2 + 3) / 4, 4);
+    if (!p) return -1;
+    *b = (NspBatch){.B = B, .T = T, .original = p, .input = p + n, .labels = p + 2 * n, .token_types = p + 3 * n,
+                    .rows = p + 4 * n, .targets = p + 5 * n, .pair_label = p + 6 * n, .docs = p + 6 * n + B};
+    b->kind = (uint8_t *)(p + 6 * n + 3 * (size_t)B);
+    b->attention_mask = b->kind + n;
+    return 0;
+}
+
+/* B pairs as BERT's create_pretraining_data makes them (datasets/corpus.c), then the MLM
+ * corruption of every lesson of the BERT family on top ([PAD], [CLS] and [SEP] are never
+ * selected). */
+static void draw_batch(Nsp *m, const Corpus *c, Rng *r, int task, NspBatch *b)
+{
+    corpus_pairs(c, r, task == OBJ_SOP ? PAIR_SOP : PAIR_NSP, b->B, b->T, b->original, b->token_types,
+                 b->attention_mask, b->pair_label, b->docs);
+    mlm_corrupt(&m->mask, r, b->original, b->B * b->T, b->input, b->labels, b->kind);
+    b->task = task;
+    b->nsel = 0;
+    for (int i = 0; i < b->B * b->T; i++)
+        if (b->labels[i] != IGNORE_INDEX) {
+            b->rows[b->nsel] = i;
+            b->targets[b->nsel++] = b->labels[i];
+        }
+}
+
+static void next_batch(Run *r)
+{
+    Nsp *m = KIT_SELF(r, Nsp);
+    draw_batch(m, &m->train, &r->rng, m->objective, &m->batch);
+}
+
+float nsp_overlap(const int32_t *ids, const int32_t *types, const uint8_t *mask, int T, const uint8_t *skip)
+{
+    /* distinct words of each side: a token is in A if type 0, in B if type 1; specials out */
+    int both = 0, either = 0;
+    for (int i = 0; i < T && mask[i]; i++) {
+        if (vocab_is_special(ids[i]) || (skip && skip[ids[i]])) continue;
+        bool first = true, in_a = false, in_b = false;
+        for (int j = 0; j < i && first; j++) first = ids[j] != ids[i];
+        if (!first) continue;
+        for (int j = i; j < T && mask[j]; j++)
+            if (ids[j] == ids[i]) {
+                in_a |= types[j] == 0;
+                in_b |= types[j] == 1;
+            }
+        either++;
+        both += in_a && in_b;
+    }
+    return either ? (float)both / (float)either : 0;
+}
+
+/* The word-overlap baseline: a threshold on nsp_overlap, fitted on training pairs (the one
+ * that classifies most of them right), then tested on held-out pairs of both tasks. It has no
+ * order information at all, so on SOP (the same words, swapped) it cannot beat chance. */
+static void fit_overlap(Nsp *m, Rng *er, int T)
+{
+    if (!m->common) { /* the NSP_COMMON most frequent tokens: "the", ",", "of", ... */
+        int V = m->vocab.size;
+        int64_t *counts = calloc((size_t)V, sizeof *counts);
+        m->common = calloc((size_t)V, 1);
+        if (counts && m->common) {
+            corpus_unigram(&m->train, V, counts);
+            for (int k = 0; k < NSP_COMMON && k < V; k++) {
+                int best = -1;
+                for (int v = 0; v < V; v++)
+                    if (!m->common[v] && !vocab_is_special(v) && (best < 0 || counts[v] > counts[best])) best = v;
+                if (best >= 0) m->common[best] = 1;
+            }
+        }
+        free(counts);
+    }
+    int n = NSP_OVERLAP_PAIRS;
+    int32_t *ids = malloc((size_t)n * T * 4), *types = malloc((size_t)n * T * 4), *labels = malloc((size_t)n * 4);
+    uint8_t *mask = malloc((size_t)n * T);
+    float *score = malloc((size_t)n * sizeof *score);
+    m->overlap = (NspOverlap){0.5f, NAN, NAN, NAN, NAN};
+    if (ids && types && labels && mask && score) {
+        corpus_pairs(&m->train, er, PAIR_NSP, n, T, ids, types, mask, labels, NULL);
+        for (int i = 0; i < n; i++) score[i] = nsp_overlap(ids + (size_t)i * T, types + (size_t)i * T, mask + (size_t)i * T, T, m->common);
+        int best = -1;
+        for (int i = 0; i < n; i++) { /* each score as the threshold; ties keep the lower */
+            int right = 0;
+            for (int j = 0; j < n; j++) right += (score[j] >= score[i]) == (labels[j] == 0);
+            if (right > best) best = right, m->overlap.threshold = score[i];
+        }
+        for (int task = PAIR_NSP; task <= PAIR_SOP; task++) {
+            corpus_pairs(&m->eval, er, (PairTask)task, n, T, ids, types, mask, labels, NULL);
+            int right = 0;
+            double sum[2] = {0}, cnt[2] = {0};
+            for (int i = 0; i < n; i++) {
+                float s = nsp_overlap(ids + (size_t)i * T, types + (size_t)i * T, mask + (size_t)i * T, T, m->common);
+                right += (s >= m->overlap.threshold) == (labels[i] == 0);
+                sum[labels[i]] += s;
+                cnt[labels[i]]++;
+            }
+            if (task == PAIR_NSP) {
+                m->overlap.nsp = (double)right / n;
+                m->overlap.same_doc = cnt[0] ? sum[0] / cnt[0] : NAN;
+                m->overlap.other_doc = cnt[1] ? sum[1] / cnt[1] : NAN;
+            } else {
+                m->overlap.sop = (double)right / n;
+            }
+        }
+    }
+    free(ids), free(types), free(labels), free(mask), free(score);
+}
+
+/* a fixed held-out set of each task, the same for every run with this seed, and the
+ * overlap baseline drawn after it from the same stream */
+static void draw_eval_set(Run *r)
+{
+    Nsp *m = KIT_SELF(r, Nsp);
+    Rng er;
+    rng_seed(&er, r->opt.seed, 2);
+    for (int task = OBJ_NSP; task <= OBJ_SOP; task++)
+        for (int i = 0; i < NSP_EVAL_BATCHES; i++) draw_batch(m, &m->eval, &er, task, &m->eval_batches[task][i]);
+    fit_overlap(m, &er, r->T);
+}
+
+/* The settings the window changes while it runs: the objective and the corruption's rates
+ * (the two replacement shares cannot add up to more than 1; the one not changed gives way). */
+static void on_setting(Run *r, int key)
+{
+    Nsp *m = KIT_SELF(r, Nsp);
+    const LessonInfo *info = &r->lesson->info;
+    int im = runtime_key_index(info, "mask_replace_prob"), ir = runtime_key_index(info, "random_replace_prob");
+    if (key == im && r->opt.value[im] + r->opt.value[ir] > 1) r->opt.value[ir] = 1 - r->opt.value[im];
+    if (key == ir && r->opt.value[im] + r->opt.value[ir] > 1) r->opt.value[im] = 1 - r->opt.value[ir];
+    m->objective = (int)KEY(r, "objective");
+    m->mask.mlm_probability = (float)KEY(r, "mlm_probability");
+    m->mask.mask_replace_prob = (float)r->opt.value[im];
+    m->mask.random_replace_prob = (float)r->opt.value[ir];
+}
+
+/* lessons/nsp/finding.csv, written by tests/bench/nsp_finding --write: the table the window
+ * puts the live model beside. Missing or malformed: the window says so. */
+static void load_finding(NspFinding *f)
+{
+    const char *root = runtime_source_dir();
+    char path[4096], line[256];
+    snprintf(path, sizeof path, "%s/lessons/nsp/finding.csv", root ? root : ".");
+    *f = (NspFinding){0};
+    FILE *fp = fopen(path, "r");
+    if (!fp) return;
+    int rows = 0;
+    while (fgets(line, sizeof line, fp)) {
+        char obj[8];
+        long steps;
+        int seeds;
+        double nsp, sop, onsp, osop;
+        if (sscanf(line, "%7[a-z],%ld,%d,%lf,%lf,%lf,%lf", obj, &steps, &seeds, &nsp, &sop, &onsp, &osop) != 7) continue;
+        int o = !strcmp(obj, "nsp") ? OBJ_NSP : !strcmp(obj, "sop") ? OBJ_SOP : -1;
+        if (o < 0 || steps <= 0 || seeds <= 0) continue;
+        f->acc[o][OBJ_NSP] = nsp, f->acc[o][OBJ_SOP] = sop;
+        f->overlap[0] = onsp, f->overlap[1] = osop;
+        f->steps = steps, f->seeds = seeds;
+        rows |= 1 << o;
+    }
+    fclose(fp);
+    f->loaded = rows == 3;
+}
+
+/* ------------------------------------------------------------------- model ---- */
+
+static int init(Run *r)
+{
+    Nsp *m = KIT_SELF(r, Nsp);
+    const LessonInfo *info = &r->lesson->info;
+    m->objective = (int)KEY(r, "objective");
+    m->mask = (MaskingConfig){(float)KEY(r, "mlm_probability"), (float)KEY(r, "mask_replace_prob"),
+                              (float)KEY(r, "random_replace_prob"), 0};
+    if (m->mask.mask_replace_prob + m->mask.random_replace_prob > 1.0f + 1e-6f)
+        return runtime_usage_error(info, "mask_replace_prob + random_replace_prob is %g; it cannot exceed 1",
+                                   (double)(m->mask.mask_replace_prob + m->mask.random_replace_prob));
+    ModelConfig cfg = model_config_default(MODEL_BERT_PRETRAIN);
+    cfg.hidden_size = (int)KEY(r, "hidden_size");
+    cfg.num_hidden_layers = (int)KEY(r, "num_hidden_layers");
+    cfg.num_attention_heads = (int)KEY(r, "num_attention_heads");
+    cfg.intermediate_size = (int)KEY(r, "intermediate_size");
+    cfg.max_position_embeddings = r->T > 512 ? r->T : 512;
+    if (cfg.hidden_size % cfg.num_attention_heads)
+        return runtime_usage_error(info, "hidden_size %d is not a multiple of num_attention_heads %d", cfg.hidden_size,
+                                   cfg.num_attention_heads);
+    int rc = kit_load_moby_dick(r, &m->vocab, &m->train, &m->eval);
+    if (rc >= 0) return rc;
+    cfg.vocab_size = m->vocab.size;
+    m->mask.vocab_size = m->vocab.size;
+    r->diverge_above = 3.0f * logf((float)m->vocab.size) + 3.0f * logf(2.0f);
+    if (corpus_unigram_baseline(&m->train, m->vocab.size, &r->refs[REF_UNIGRAM_ENTROPY], &(double){0}))
+        return runtime_usage_error(info, "out of memory");
+    r->refs[REF_CHANCE_LOSS] = log(2.0);   /* the loss of answering 50/50 */
+    r->refs[REF_CHANCE_ACCURACY] = 0.5;
+
+    model_init(kit_model(r, 0), &cfg, kit_block(r, 0), "", NULL);
+
+    /* activations of one step, as mlm's estimate, plus the pooler */
+    size_t tokens = (size_t)r->B * r->T;
+    r->arena_bytes = tokens * (size_t)cfg.num_hidden_layers *
+                         (size_t)(24 * cfg.hidden_size + 6 * cfg.intermediate_size + 8 * cfg.num_attention_heads * r->T) * 4 +
+                     tokens * (size_t)cfg.vocab_size * 8 + (64u << 20);
+    if (batch_alloc(&m->batch, r->B, r->T)) return runtime_usage_error(info, "out of memory");
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < NSP_EVAL_BATCHES; i++)
+            if (batch_alloc(&m->eval_batches[t][i], r->B, r->T)) return runtime_usage_error(info, "out of memory");
+    if (!(m->p_is_next = calloc((size_t)r->B, sizeof *m->p_is_next))) return runtime_usage_error(info, "out of memory");
+    draw_eval_set(r);
+    r->refs[REF_OVERLAP] = m->overlap.nsp;
+    load_finding(&m->finding);
+    return -1;
+}
+
+static void lesson_free(Run *r)
+{
+    Nsp *m = KIT_SELF(r, Nsp);
+    free(m->batch.original);
+    for (int t = 0; t < 2; t++)
+        for (int i = 0; i < NSP_EVAL_BATCHES; i++) free(m->eval_batches[t][i].original);
+    free(m->p_is_next);
+    free(m->common);
+    corpus_free(&m->train);
+    corpus_free(&m->eval);
+    vocab_free(&m->vocab);
+}
+
+/* ---------------------------------------------------------------------- loss ---- */
+
+/* Forward on a batch: BertForPreTraining's two heads. mlm = cross-entropy at the selected
+ * positions (no selection: 0, no gradient); nsp = cross-entropy of the classifier on the
+ * pooled [CLS] against the pair labels; total = mlm + nsp. *seq gets the (B,2) logits. */
+static Tensor *forward_loss(Run *r, NspBatch *b, Forward *f, Tensor **mlm, Tensor **nsp, Tensor **seq, Tensor **logits)
+{
+    Model *model = kit_model(r, 0);
+    Batch in = {b->B, b->T, b->input, b->token_types, b->attention_mask};
+    *f = (Forward){0};
+    model_forward(model, &r->tape, &in, f);
+    *seq = model_seq_logits(model, &r->tape, model_pooled(model, &r->tape, f->hidden));
+    *nsp = op_cross_entropy(&r->tape, *seq, b->pair_label);
+    if (b->nsel == 0) {
+        *logits = NULL;
+        *mlm = tape_tensor(&r->tape, 0, NULL);
+        (*mlm)->data[0] = 0.0f;
+        return *nsp;
+    }
+    Tensor *h = op_gather_rows(&r->tape, f->hidden, b->rows, b->nsel);
+    *logits = model_lm_logits(model, &r->tape, h);
+    *mlm = op_cross_entropy(&r->tape, *logits, b->targets);
+    return op_add(&r->tape, *mlm, *nsp);
+}
+
+/* P(label 0) from a row of the classifier's two logits */
+static float p_first(const float *z) { return 1.0f / (1.0f + expf(z[1] - z[0])); }
+
+static int argmax_right(const Tensor *logits, const int32_t *targets, int n)
+{
+    int right = 0, V = logits ? logits->shape[1] : 0;
+    for (int s = 0; logits && s < n; s++) {
+        const float *x = logits->data + (size_t)s * V;
+        int arg = 0;
+        for (int v = 1; v < V; v++) arg = x[v] > x[arg] ? v : arg;
+        right += arg == targets[s];
+    }
+    return right;
+}
+
+static Tensor *loss(Run *r, float *parts, float *extra)
+{
+    Nsp *m = KIT_SELF(r, Nsp);
+    NspBatch *b = &m->batch;
+    Tensor *mlm, *nsp, *seq, *logits;
+    Tensor *l = forward_loss(r, b, &m->fwd, &mlm, &nsp, &seq, &logits);
+    kit_keep_attention(r, 0, 0, m->fwd.attn);
+    int right = 0;
+    for (int i = 0; i < b->B; i++) {
+        m->p_is_next[i] = p_first(seq->data + 2 * i);
+        right += (m->p_is_next[i] < 0.5f) == (b->pair_label[i] == 1);
+    }
+    parts[0] = mlm->data[0];
+    parts[1] = nsp->data[0];
+    extra[NSP_PAIR_ACCURACY] = (float)right / (float)b->B;
+    extra[NSP_MLM_ACCURACY] = b->nsel ? (float)argmax_right(logits, b->targets, b->nsel) / (float)b->nsel : 0;
+    return l;
+}
+
+/* ---------------------------------------------------------------- evaluation ---- */
+
+static void evaluate(Run *r, float *extra)
+{
+    Nsp *m = KIT_SELF(r, Nsp);
+    double mlm_sum = 0, pair_loss[2] = {0};
+    int mlm_n = 0, mlm_right = 0, pair_right[2] = {0}, pairs[2] = {0};
+    for (int task = OBJ_NSP; task <= OBJ_SOP; task++)
+        for (int i = 0; i < NSP_EVAL_BATCHES; i++) {
+            NspBatch *b = &m->eval_batches[task][i];
+            KitScope scope = kit_eval_begin(r);
+            Forward f;
+            Tensor *mlm, *nsp, *seq, *logits;
+            forward_loss(r, b, &f, &mlm, &nsp, &seq, &logits);
+            for (int k = 0; k < b->B; k++) pair_right[task] += (p_first(seq->data + 2 * k) < 0.5f) == (b->pair_label[k] == 1);
+            pair_loss[task] += (double)nsp->data[0] * b->B;
+            pairs[task] += b->B;
+            if (task == OBJ_NSP) { /* the masked LM on one set is enough */
+                mlm_sum += (double)mlm->data[0] * b->nsel;
+                mlm_n += b->nsel;
+                mlm_right += argmax_right(logits, b->targets, b->nsel);
+            }
+            kit_eval_end(r, scope);
+        }
+    int o = m->objective;
+    extra[NSP_EVAL_MLM_LOSS] = mlm_n ? (float)(mlm_sum / mlm_n) : 0;
+    extra[NSP_EVAL_MLM_ACCURACY] = mlm_n ? (float)mlm_right / (float)mlm_n : 0;
+    extra[NSP_EVAL_PAIR_LOSS] = (float)(pair_loss[o] / pairs[o]);
+    extra[NSP_EVAL_PAIR_ACCURACY] = (float)pair_right[o] / (float)pairs[o];
+    extra[NSP_EVAL_NSP_ACCURACY] = (float)pair_right[OBJ_NSP] / (float)pairs[OBJ_NSP];
+    extra[NSP_EVAL_SOP_ACCURACY] = (float)pair_right[OBJ_SOP] / (float)pairs[OBJ_SOP];
+}
+
+/* ------------------------------------------------------------- export tables ---- */
+
+static const KitTensorSpec batch_tensors[] = {
+    {"input_ids", KIT_I32, "BT"},      {"original_ids", KIT_I32, "BT"},   {"labels", KIT_I32, "BT"},
+    {"mask_kind", KIT_U8, "BT"},       {"attention_mask", KIT_U8, "BT"}, {"token_type_ids", KIT_I32, "BT"},
+    {"next_sentence_label", KIT_I32, "B"},
+};
+
+static const void *batch_data(const Run *r, int i)
+{
+    const NspBatch *b = &KIT_SELF(r, Nsp)->batch;
+    const void *data[] = {b->input, b->original, b->labels, b->kind, b->attention_mask, b->token_types, b->pair_label};
+    return data[i];
+}
+
+/* --------------------------------------------------------------------- probe ---- */
+
+/* where "A | B" or "A. B" splits: the index of B's first byte, or -1 */
+static int split_at(const char *text)
+{
+    const char *bar = strchr(text, '|');
+    if (bar) return (int)(bar - text) + 1;
+    for (const char *c = text; *c; c++)
+        if ((*c == '.' || *c == '!' || *c == '?') && c[1]) {
+            const char *rest = c + 1;
+            while (*rest == ' ' || *rest == '.' || *rest == '!' || *rest == '?' || *rest == '"') rest++;
+            if (*rest) return (int)(rest - text);
+        }
+    return -1;
+}
+
+void nsp_probe(Run *r, Model *model, const char *text, NspProbe *out)
+{
+    Nsp *m = KIT_SELF(r, Nsp);
+    memset(out, 0, sizeof *out);
+    int at = split_at(text);
+    if (at < 0) {
+        out->one = true;
+        return;
+    }
+    char a[512];
+    int alen = at - (text[at - 1] == '|');
+    snprintf(a, sizeof a, "%.*s", alen < (int)sizeof a - 1 ? alen : (int)sizeof a - 1, text);
+    int32_t sa[NSP_PROBE_MAX], sb[NSP_PROBE_MAX];
+    int na = tokenizer_encode(&m->vocab, a, sa, NSP_PROBE_MAX), nb = tokenizer_encode(&m->vocab, text + at, sb, NSP_PROBE_MAX);
+    if (na == 0 || nb == 0) {
+        out->one = true;
+        return;
+    }
+    int T = r->T < NSP_PROBE_MAX ? r->T : NSP_PROBE_MAX;
+    out->cut = na + nb > T - 3;
+    int32_t types[2][NSP_PROBE_MAX];
+    uint8_t mask[2][NSP_PROBE_MAX];
+    Rng keep;   /* truncation from the back only: the probe should not be random */
+    rng_seed(&keep, 0, 0);
+    for (int dir = 0; dir < 2; dir++) {
+        const int32_t *x = dir ? sb : sa, *y = dir ? sa : sb;
+        int nx = dir ? nb : na, ny = dir ? na : nb;
+        while (nx + ny > T - 3) (nx > ny ? nx-- : ny--);
+        out->len[dir] = corpus_pack_pair(&keep, x, nx, y, ny, T, out->ids[dir], types[dir], mask[dir]);
+        out->split[dir] = nx + 2;
+    }
+    Tape tp;
+    if (!tape_init(&tp, (size_t)T * 2 * 1024 * 1024 + (16u << 20), 4096)) return;
+    tp.no_grad = true;
+    int32_t ids[2 * NSP_PROBE_MAX], ty[2 * NSP_PROBE_MAX];
+    uint8_t mk[2 * NSP_PROBE_MAX];
+    for (int dir = 0; dir < 2; dir++) {
+        memcpy(ids + dir * T, out->ids[dir], (size_t)T * 4);
+        memcpy(ty + dir * T, types[dir], (size_t)T * 4);
+        memcpy(mk + dir * T, mask[dir], (size_t)T);
+    }
+    Batch in = {2, T, ids, ty, mk};
+    Forward f = {0};
+    model_forward(model, &tp, &in, &f);
+    Tensor *seq = model_seq_logits(model, &tp, model_pooled(model, &tp, f.hidden));
+    for (int dir = 0; dir < 2; dir++) out->p[dir] = p_first(seq->data + 2 * dir);
+    tape_free(&tp);
+}
+
+/* --------------------------------------------------------------- description ---- */
+
+static const char *const parts[] = {"mlm", "nsp"};
+static const char *const extra[] = {"pair_accuracy",     "mlm_accuracy",       "eval_mlm_loss",
+                                    "eval_mlm_accuracy", "eval_pair_loss",     "eval_pair_accuracy",
+                                    "eval_nsp_accuracy", "eval_sop_accuracy"};
+static const KitModelSpec models[] = {{"bert", "BertForPreTraining", 0, true, {""}}};
+
+const Lesson nsp_lesson = {
+    .info = {"nsp", "BERT next-sentence prediction",
+             "Is B the text that follows A, or from another chapter? [CLS], [SEP], segments, and ALBERT's sentence order.",
+             keys, (int)(sizeof keys / sizeof keys[0]), 32, 2e-3f},
+    .models = models,
+    .nmodels = 1,
+    .parts = parts,
+    .nparts = 2,
+    .extra = extra,
+    .nextra = NSP_NEXTRA,
+    .batch = batch_tensors,
+    .nbatch = (int)(sizeof batch_tensors / sizeof batch_tensors[0]),
+    .state_size = sizeof(Nsp),
+    .init = init,
+    .free = lesson_free,
+    .reset = draw_eval_set,
+    .next_batch = next_batch,
+    .loss = loss,
+    .evaluate = evaluate,
+    .batch_data = batch_data,
+    .on_setting = on_setting,
+};

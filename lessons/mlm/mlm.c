@@ -84,8 +84,9 @@ static uint64_t mix64(uint64_t x)
  * Dynamic masking draws the corruption from r, like the windows: a window that comes again
  * gets a new mask. Static masking gives each window a generator of its own, seeded from the
  * run's seed and where the window starts, so the window is corrupted the same way every time
- * it is drawn (positions, kinds and random tokens), whatever the step, after a resume or a
- * rewind too: what the original BERT's data pipeline did by masking its data once, on disk. */
+ * it is drawn at the same rates (positions, kinds and random tokens), whatever the step, after
+ * a resume or a rewind too: what the original BERT's data pipeline did by masking its data
+ * once, on disk. */
 static void draw_batch(Mlm *m, const Corpus *c, Rng *r, MlmBatch *b, bool train, uint64_t seed)
 {
     int T = b->T;

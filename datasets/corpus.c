@@ -198,16 +198,23 @@ void corpus_free(Corpus *c)
 
 /* ------------------------------------------------------------------ batches ---- */
 
-void corpus_windows(const Corpus *c, Rng *r, int B, int T, bool cls_sep, int32_t *ids)
+size_t corpus_window_start(const Corpus *c, Rng *r, int T, bool cls_sep)
 {
     int body = cls_sep ? T - 2 : T;
-    for (int b = 0; b < B; b++) {
-        int32_t *row = ids + (size_t)b * T;
-        size_t start = rng_below(r, (uint32_t)(c->nids - (size_t)body + 1));
-        if (cls_sep) *row++ = TOK_CLS;
-        memcpy(row, c->ids + start, (size_t)body * sizeof *row);
-        if (cls_sep) row[body] = TOK_SEP;
-    }
+    return rng_below(r, (uint32_t)(c->nids - (size_t)body + 1));
+}
+
+void corpus_window(const Corpus *c, size_t start, int T, bool cls_sep, int32_t *row)
+{
+    int body = cls_sep ? T - 2 : T;
+    if (cls_sep) *row++ = TOK_CLS;
+    memcpy(row, c->ids + start, (size_t)body * sizeof *row);
+    if (cls_sep) row[body] = TOK_SEP;
+}
+
+void corpus_windows(const Corpus *c, Rng *r, int B, int T, bool cls_sep, int32_t *ids)
+{
+    for (int b = 0; b < B; b++) corpus_window(c, corpus_window_start(c, r, T, cls_sep), T, cls_sep, ids + (size_t)b * T);
 }
 
 /* Sentences s0..s1-1 as one token span. */

@@ -37,8 +37,13 @@ void corpus_free(Corpus *c);
 static inline int corpus_sent_len(const Corpus *c, int s) { return (int)(c->sent_start[s + 1] - c->sent_start[s]); }
 
 /* B windows of T tokens each into ids (B·T). With cls_sep, each window is
- * [CLS] + T-2 tokens + [SEP]. */
+ * [CLS] + T-2 tokens + [SEP]. The same as B pairs of corpus_window_start and corpus_window. */
 void corpus_windows(const Corpus *c, Rng *r, int B, int T, bool cls_sep, int32_t *ids);
+/* Where a window of T tokens (cls_sep: T-2 of the text) starts, uniform over the text: its
+ * identity, for a lesson that must know a window when it comes again. One draw from r. */
+size_t corpus_window_start(const Corpus *c, Rng *r, int T, bool cls_sep);
+/* The window that starts at token `start` into row (T). */
+void corpus_window(const Corpus *c, size_t start, int T, bool cls_sep, int32_t *row);
 
 typedef enum PairTask {
     PAIR_NSP,              /* label 0: B follows A (IsNext); 1: B from another document */

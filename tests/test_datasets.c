@@ -270,6 +270,21 @@ static void test_windows(void **state)
     rng_seed(&r, 5, 0);
     corpus_windows(&train, &r, B, T, false, ids);
     assert_memory_equal(ids, again, sizeof ids);
+    /* a batch is its windows' starts, drawn in order: a lesson that keeps the starts gets the
+       same batch (and knows each window again by its start) */
+    rng_seed(&r2, 5, 0);
+    for (int b = 0; b < B; b++) {
+        size_t start = corpus_window_start(&train, &r2, T, false);
+        assert_true(start + T <= train.nids);
+        assert_memory_equal(ids + b * T, train.ids + start, T * sizeof *ids);
+        corpus_window(&train, start, T, true, again);
+        assert_int_equal(again[0], TOK_CLS);
+        assert_memory_equal(again + 1, train.ids + start, (T - 2) * sizeof *ids);
+        assert_int_equal(again[T - 1], TOK_SEP);
+    }
+    /* the last window that fits is the text's end */
+    corpus_window(&train, train.nids - (T - 2), T, true, again);
+    assert_int_equal(again[T - 2], train.ids[train.nids - 1]);
 }
 
 /* Checks the [CLS] A [SEP] B [SEP] [PAD]... layout of one row; returns A and B. */

@@ -5,7 +5,8 @@
  * about p = 1e-6: the selection rate (binomial), the 80/10/10 split (chi-square, 2 dof), and
  * the random replacements spread uniformly over the non-special tokens (chi-square).
  * Training on the kit: 300 steps at the defaults must bring the held-out loss below a stated
- * bound; a reset to the same seed replays the run; a NaN stops the step before the update. */
+ * bound; a reset to the same seed replays the run; a NaN stops the step before the update.
+ * Static masking: a window drawn again keeps its mask; under dynamic masking it does not. */
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
@@ -386,6 +387,92 @@ static void test_trained(void **state)
     assert_non_null(strstr(t->why, "vocabulary"));
     kit_free(&r);
 }
+
+/* Static and dynamic masking (RoBERTa, Table 1). With train_windows=8 and batches of 8, each
+ * of the 8 windows comes back about once a step. Under static masking a window that comes
+ * again is corrupted exactly as the first time it was drawn (the same selected positions,
+ * kinds and random tokens); under dynamic masking it gets a fresh mask, the same one only by
+ * chance (about 1 time in 100: no position selected either time, 0.85^28). */
+enum { WIN_T = 16, WIN_N = 8, WIN_STEPS = 40 };
+typedef struct SeenWindow {
+    size_t start;
+    int32_t input[WIN_T], labels[WIN_T];
+    uint8_t kind[WIN_T];
+} SeenWindow;
+
+static void test_static_masking(void **state)
+{
+    (void)state;
+    static Run r;
+    for (int st = 0; st < 2; st++) {
+        char *argv[] = {"fmlab-mlm", "--headless", "--seed", "3", "--batch", "8", "--set", "train_windows=8", "--set",
+                        st ? "masking=static" : "masking=dynamic", NULL};
+        open_run(&r, 10, argv);
+        Mlm *m = KIT_SELF(&r, Mlm);
+        assert_int_equal(m->masking, st ? MASKING_STATIC : MASKING_DYNAMIC);
+        assert_int_equal(r.T, WIN_T);
+        SeenWindow seen[WIN_N];
+        int nseen = 0, again = 0, same = 0, selected = 0;
+        for (int step = 0; step < WIN_STEPS; step++) {
+            kit_next_batch(&r);
+            const MlmBatch *b = &m->batch;
+            for (int i = 0; i < b->B; i++) {
+                size_t o = (size_t)i * WIN_T;
+                /* the row is the text at its start: the start is the window */
+                assert_memory_equal(b->original + o + 1, m->train.ids + b->start[i], (WIN_T - 2) * sizeof(int32_t));
+                int k = 0;
+                while (k < nseen && seen[k].start != b->start[i]) k++;
+                if (k == nseen) {
+                    assert_true(nseen < WIN_N); /* never a window outside the fixed set */
+                    seen[k].start = b->start[i];
+                    memcpy(seen[k].input, b->input + o, sizeof seen[k].input);
+                    memcpy(seen[k].labels, b->labels + o, sizeof seen[k].labels);
+                    memcpy(seen[k].kind, b->kind + o, sizeof seen[k].kind);
+                    for (int t = 0; t < WIN_T; t++) selected += b->kind[o + t] != KIND_NOT_SELECTED;
+                    nseen++;
+                    continue;
+                }
+                again++;
+                same += !memcmp(seen[k].input, b->input + o, sizeof seen[k].input) &&
+                        !memcmp(seen[k].labels, b->labels + o, sizeof seen[k].labels) &&
+                        !memcmp(seen[k].kind, b->kind + o, sizeof seen[k].kind);
+            }
+        }
+        print_message("%s: %d windows, drawn again %d times, with the same mask %d times\n", st ? "static" : "dynamic",
+                      nseen, again, same);
+        assert_int_equal(nseen, WIN_N);
+        assert_int_equal(again, WIN_STEPS * WIN_N - WIN_N);
+        assert_true(selected > 0); /* there is a mask to keep: 8 x 14 tokens at 15% */
+        if (st) {
+            assert_int_equal(same, again);
+            /* each window its own mask, not one pattern for all */
+            int differ = 0;
+            for (int k = 1; k < WIN_N; k++) differ += memcmp(seen[0].kind, seen[k].kind, sizeof seen[0].kind) != 0;
+            assert_true(differ > 0);
+        } else {
+            assert_true(same < again / 10);
+        }
+        /* the fixed set is the seed's: another seed draws another, the same seed the same again */
+        size_t windows[WIN_N];
+        memcpy(windows, m->windows, sizeof windows);
+        kit_reset(&r, 4);
+        assert_memory_not_equal(windows, m->windows, sizeof windows);
+        kit_reset(&r, 3);
+        assert_memory_equal(windows, m->windows, sizeof windows);
+        kit_free(&r);
+    }
+    /* static masking over the whole text still selects 15% (a generator per window, not one
+       that repeats): binomial z-test at about p = 1e-6 */
+    char *argv[] = {"fmlab-mlm", "--headless", "--set", "masking=static", NULL};
+    open_run(&r, 4, argv);
+    Mlm *m = KIT_SELF(&r, Mlm);
+    for (int step = 0; step < 30; step++) kit_next_batch(&r);
+    double n = (double)m->tally[4], sel = (double)(m->tally[1] + m->tally[2] + m->tally[3]);
+    double z = (sel - 0.15 * n) / sqrt(n * 0.15 * 0.85);
+    print_message("static masking, whole text: %.0f of %.0f selected (z = %.2f)\n", sel, n, z);
+    assert_true(n > 20000 && fabs(z) < 5);
+    kit_free(&r);
+}
 #endif
 
 int main(void)
@@ -397,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_training_smoke),
         cmocka_unit_test(test_rewind),
         cmocka_unit_test(test_trained),
+        cmocka_unit_test(test_static_masking),
 #endif
     };
     return cmocka_run_group_tests_name("mlm", tests, NULL, NULL);

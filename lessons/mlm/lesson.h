@@ -14,6 +14,9 @@ enum { MLM_ACCURACY, MLM_EVAL_LOSS, MLM_EVAL_ACCURACY, MLM_EVAL_MASK_LOSS, MLM_E
        MLM_EVAL_MASK_ACC, MLM_EVAL_RANDOM_ACC, MLM_EVAL_KEPT_ACC, MLM_NEXTRA };
 /* the curves' reference lines (run->refs) */
 enum { REF_UNIGRAM_ENTROPY, REF_UNIGRAM_ACCURACY };
+/* the masking setting's choices: a fresh mask at every draw of a window (RoBERTa), or one
+   mask per window for the whole run (the original BERT's data, at its most static) */
+enum { MASKING_DYNAMIC, MASKING_STATIC };
 
 #define TOPK 5
 #define PROBE_MAX 128
@@ -27,10 +30,14 @@ typedef struct MlmBatch {
     int32_t *token_types;                 /* (B,T) all 0 */
     int32_t *rows, *targets;              /* the selected positions (flattened) and their labels */
     int nsel;
+    size_t *start;                        /* (B) where each window starts in its text: its identity */
 } MlmBatch;
 
 typedef struct Mlm {
     MaskingConfig mask;
+    int masking;              /* MASKING_DYNAMIC or MASKING_STATIC */
+    size_t *windows;          /* train_windows > 0: the starts of the only windows trained on, */
+    int nwindows;             /* drawn once from the seed; 0: every window of the text */
     Vocab vocab;
     Corpus train, eval;
     MlmBatch batch;           /* the current batch (the last one trained on, or a fresh one) */

@@ -10,6 +10,10 @@
  * (always guessing "the"); the attention heads changing from uniform smears into patterns;
  * the top-5 predictions at each masked position becoming sensible words.
  *
+ * Static or dynamic masking (RoBERTa, section 4.1): by default every draw of a window gets a
+ * fresh mask; --set masking=static gives each window one mask for the whole run, and
+ * --set train_windows=N trains on N windows only, so that each comes back many times (epochs).
+ *
  * How to run: fmlab-mlm (window); fmlab-mlm --headless --steps 300 --export out/
  * The sections below are in the same order in every lesson: settings, data and corruption,
  * model, loss, evaluation, export tables, probe, the description. The kit (lessons/common/)
@@ -21,6 +25,8 @@
 #include <string.h>
 
 /* ------------------------------------------------------------------ settings ---- */
+
+static const char *const masking_choices[] = {"dynamic", "static", NULL};
 
 static const KeyDef keys[] = {
     /* model (Hugging Face BertConfig names) */
@@ -34,6 +40,11 @@ static const KeyDef keys[] = {
     {"mlm_probability", 0.15, 0, 1, false, "chance that a token is selected for prediction", NULL},
     {"mask_replace_prob", 0.8, 0, 1, false, "of the selected: replaced by [MASK]", NULL},
     {"random_replace_prob", 0.1, 0, 1, false, "of the selected: replaced by a random token", NULL},
+    {"masking", MASKING_DYNAMIC, 0, 1, true,
+     "dynamic: a fresh mask each time a window is drawn; static: each window keeps one mask all run", masking_choices},
+    {"train_windows", 0, 0, 1000000, true,
+     "0: windows from all of the training text; N: only N windows, drawn once from the seed, batches drawn from "
+     "them (an epoch: N/batch steps)", NULL},
     KIT_TRAINER_KEYS(100, 25),
 };
 
@@ -41,30 +52,66 @@ static const KeyDef keys[] = {
 
 /* ---------------------------------------------------------- data and corruption ---- */
 
-/* every array of a batch in one allocation (free(b->original) frees them all) */
+/* The lesson's own generators, past the kit's three (kit.h): both are functions of --seed. */
+enum { STREAM_TRAIN_WINDOWS = 3, STREAM_STATIC_MASK = 4 };
+
+/* every array of a batch in one allocation (free(b->start) frees them all) */
 static int batch_alloc(MlmBatch *b, int B, int T)
 {
     size_t n = (size_t)B * T;
-    int32_t *p = calloc(n * 6 + (n * 2 + 3) / 4, 4);
-    if (!p) return -1;
+    size_t *start = calloc((size_t)B * sizeof(size_t) + (n * 6 + (n * 2 + 3) / 4) * 4, 1);
+    if (!start) return -1;
+    int32_t *p = (int32_t *)(start + B);
     *b = (MlmBatch){B, T, p, p + n, p + 2 * n, (uint8_t *)(p + 6 * n), (uint8_t *)(p + 6 * n) + n, p + 3 * n, p + 4 * n,
-                    p + 5 * n, 0};
+                    p + 5 * n, 0, start};
     memset(b->attention_mask, 1, n);
     return 0;
 }
 
-/* [CLS] + a window of running text + [SEP], then the corruption of lessons/common/masking.c (shared with nsp). */
-static void draw_batch(Mlm *m, const Corpus *c, Rng *r, MlmBatch *b, bool tally)
+/* splitmix64's finaliser: nearby inputs (seeds 1, 2; starts 100, 101) give unrelated outputs */
+static uint64_t mix64(uint64_t x)
 {
-    corpus_windows(c, r, b->B, b->T, true, b->original);
-    mlm_corrupt(&m->mask, r, b->original, b->B * b->T, b->input, b->labels, b->kind);
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* [CLS] + a window of running text + [SEP], then the corruption of lessons/common/masking.c
+ * (shared with nsp). A training batch (train) takes its windows from the fixed set when there
+ * is one, and is counted in the tally.
+ *
+ * Dynamic masking draws the corruption from r, like the windows: a window that comes again
+ * gets a new mask. Static masking gives each window a generator of its own, seeded from the
+ * run's seed and where the window starts, so the window is corrupted the same way every time
+ * it is drawn at the same rates (positions, kinds and random tokens), whatever the step, after
+ * a resume or a rewind too: what the original BERT's data pipeline did by masking its data
+ * once, on disk. */
+static void draw_batch(Mlm *m, const Corpus *c, Rng *r, MlmBatch *b, bool train, uint64_t seed)
+{
+    int T = b->T;
+    for (int i = 0; i < b->B; i++) {
+        b->start[i] = train && m->nwindows ? m->windows[rng_below(r, (uint32_t)m->nwindows)]
+                                           : corpus_window_start(c, r, T, true);
+        corpus_window(c, b->start[i], T, true, b->original + (size_t)i * T);
+    }
+    if (train && m->masking == MASKING_STATIC) {
+        for (int i = 0; i < b->B; i++) {
+            Rng own;
+            rng_seed(&own, mix64(seed ^ mix64(b->start[i])), STREAM_STATIC_MASK);
+            size_t o = (size_t)i * T;
+            mlm_corrupt(&m->mask, &own, b->original + o, T, b->input + o, b->labels + o, b->kind + o);
+        }
+    } else {
+        mlm_corrupt(&m->mask, r, b->original, b->B * T, b->input, b->labels, b->kind);
+    }
     b->nsel = 0;
-    for (int i = 0; i < b->B * b->T; i++) {
+    for (int i = 0; i < b->B * T; i++) {
         if (b->labels[i] != IGNORE_INDEX) {
             b->rows[b->nsel] = i;
             b->targets[b->nsel++] = b->labels[i];
         }
-        if (tally && !vocab_is_special(b->original[i])) {
+        if (train && !vocab_is_special(b->original[i])) {
             m->tally[4]++;
             m->tally[b->kind[i]]++;
         }
@@ -74,26 +121,32 @@ static void draw_batch(Mlm *m, const Corpus *c, Rng *r, MlmBatch *b, bool tally)
 static void next_batch(Run *r)
 {
     Mlm *m = KIT_SELF(r, Mlm);
-    draw_batch(m, &m->train, &r->rng, &m->batch, true);
+    draw_batch(m, &m->train, &r->rng, &m->batch, true, r->opt.seed);
 }
 
-/* a fixed held-out set: 4 batches of eval text, the same for every run with this seed */
-static void draw_eval_set(Run *r)
+/* The data of a run with this seed, drawn again after a reset to another seed: the fixed
+ * training windows of train_windows (uniform starts, a window may come twice in the set), and
+ * the held-out set, 4 batches of eval text, the same for every run with this seed. */
+static void draw_data(Run *r)
 {
     Mlm *m = KIT_SELF(r, Mlm);
-    Rng er;
+    Rng wr, er;
+    rng_seed(&wr, r->opt.seed, STREAM_TRAIN_WINDOWS);
+    for (int i = 0; i < m->nwindows; i++) m->windows[i] = corpus_window_start(&m->train, &wr, r->T, true);
     rng_seed(&er, r->opt.seed, 2);
-    for (int i = 0; i < m->n_eval; i++) draw_batch(m, &m->eval, &er, &m->eval_batches[i], false);
+    for (int i = 0; i < m->n_eval; i++) draw_batch(m, &m->eval, &er, &m->eval_batches[i], false, r->opt.seed);
 }
 
-/* The settings the window changes while it runs: the corruption's three rates. The two
- * replacement shares cannot add up to more than 1; the one not being changed gives way. */
+/* The settings the window changes while it runs: the corruption's three rates, and static or
+ * dynamic masking. The two replacement shares cannot add up to more than 1; the one not being
+ * changed gives way. */
 static void on_setting(Run *r, int key)
 {
     Mlm *m = KIT_SELF(r, Mlm);
     const LessonInfo *info = &r->lesson->info;
     int ip = runtime_key_index(info, "mlm_probability"), im = runtime_key_index(info, "mask_replace_prob"),
         ir = runtime_key_index(info, "random_replace_prob");
+    m->masking = (int)KEY(r, "masking");
     if (key == im && r->opt.value[im] + r->opt.value[ir] > 1) r->opt.value[ir] = 1 - r->opt.value[im];
     if (key == ir && r->opt.value[im] + r->opt.value[ir] > 1) r->opt.value[im] = 1 - r->opt.value[ir];
     MaskingConfig was = m->mask;
@@ -114,6 +167,7 @@ static int init(Run *r)
     const LessonInfo *info = &r->lesson->info;
     m->mask = (MaskingConfig){(float)KEY(r, "mlm_probability"), (float)KEY(r, "mask_replace_prob"),
                               (float)KEY(r, "random_replace_prob"), 0};
+    m->masking = (int)KEY(r, "masking");
     if (m->mask.mask_replace_prob + m->mask.random_replace_prob > 1.0f + 1e-6f)
         return runtime_usage_error(info, "mask_replace_prob + random_replace_prob is %g; it cannot exceed 1",
                                    (double)(m->mask.mask_replace_prob + m->mask.random_replace_prob));
@@ -147,19 +201,22 @@ static int init(Run *r)
     m->top_id = calloc(tokens * TOPK, sizeof *m->top_id);
     m->n_eval = 4;
     m->eval_batches = calloc((size_t)m->n_eval, sizeof *m->eval_batches);
-    if (!m->top_p || !m->top_id || !m->eval_batches) return runtime_usage_error(info, "out of memory");
+    m->nwindows = (int)KEY(r, "train_windows");
+    m->windows = calloc((size_t)m->nwindows + 1, sizeof *m->windows);
+    if (!m->top_p || !m->top_id || !m->eval_batches || !m->windows) return runtime_usage_error(info, "out of memory");
     for (int i = 0; i < m->n_eval; i++)
         if (batch_alloc(&m->eval_batches[i], r->B, r->T)) return runtime_usage_error(info, "out of memory");
-    draw_eval_set(r);
+    draw_data(r);
     return -1;
 }
 
 static void lesson_free(Run *r)
 {
     Mlm *m = KIT_SELF(r, Mlm);
-    free(m->batch.original);
-    for (int i = 0; m->eval_batches && i < m->n_eval; i++) free(m->eval_batches[i].original);
+    free(m->batch.start);
+    for (int i = 0; m->eval_batches && i < m->n_eval; i++) free(m->eval_batches[i].start);
     free(m->eval_batches);
+    free(m->windows);
     free(m->top_p);
     free(m->top_id);
     corpus_free(&m->train);
@@ -322,7 +379,7 @@ const Lesson mlm_lesson = {
     .state_size = sizeof(Mlm),
     .init = init,
     .free = lesson_free,
-    .reset = draw_eval_set,
+    .reset = draw_data,
     .next_batch = next_batch,
     .loss = loss,
     .evaluate = evaluate,

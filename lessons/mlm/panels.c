@@ -7,7 +7,8 @@
  *   predictions:   the model's top-5 guesses at the selected positions
  *   probe:         a typed sentence with [mask] in it and the model's guesses there
  *
- * and its keys: [ ] ; ' , . change the corruption's rates while it trains. */
+ * and its keys: [ ] ; ' , . change the corruption's rates while it trains, D switches between
+ * dynamic and static masking. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -103,6 +104,15 @@ static void corruption_panel(Viz *v, VizRect c, const KitFrame *f)
                  100 * w->tally[1] / sel, 100 * w->tally[2] / sel, 100 * w->tally[3] / sel, 100.0 * mask, 100.0 * rnd,
                  100.0 * (1 - mask - rnd));
     }
+    /* which masks, and on what data: static masks only come again when windows do, so with
+       train_windows the epoch says how often each window (and its mask) has been seen */
+    char data[160];
+    double nwin = kit_snap_value(s, "train_windows");
+    bool fixed = kit_snap_value(s, "masking") == MASKING_STATIC;
+    int k = snprintf(data, sizeof data, "%s", fixed ? "static masks: each window keeps its mask (D: dynamic)"
+                                                   : "dynamic masks: fresh at every draw (D: static)");
+    if (nwin > 0)
+        snprintf(data + k, sizeof data - (size_t)k, " · %.0f training windows, epoch %.1f", nwin, (double)s->step * s->B / nwin);
     static const char *const cols[6] = {"eval_mask_loss",     "eval_random_loss",     "eval_kept_loss",
                                         "eval_mask_accuracy", "eval_random_accuracy", "eval_kept_accuracy"};
     double e[6];
@@ -112,7 +122,8 @@ static void corruption_panel(Viz *v, VizRect c, const KitFrame *f)
                  100 * e[3], e[1], 100 * e[4], e[2], 100 * e[5]);
     VizColor lc[4] = {kind_color(0), kind_color(1), kind_color(2), kind_color(3)};
     static const char *const legend[4] = {"not selected", "[MASK]", "random token", "kept (still predicted)"};
-    int h_rate = viz_text_wrap_height(v, c.w, rate[0], FONT_MONO, 11) + viz_text_wrap_height(v, c.w, rate[1], FONT_MONO, 11);
+    int h_rate = viz_text_wrap_height(v, c.w, rate[0], FONT_MONO, 11) + viz_text_wrap_height(v, c.w, rate[1], FONT_MONO, 11) +
+                 viz_text_wrap_height(v, c.w, data, FONT_MONO, 11);
     int h_held = viz_text_wrap_height(v, c.w, held, FONT_MONO, 11);
     int h_legend = viz_legend_height(v, c.w, legend, 4) + viz_px(v, 4);
     /* what fits, most needed first: what the model sees, the legend and the rates; then the
@@ -152,6 +163,11 @@ static void corruption_panel(Viz *v, VizRect c, const KitFrame *f)
             viz_tooltip(v, "%.0f tokens seen, %.0f selected: %lld [MASK], %lld random, %lld kept", n, sel,
                         (long long)w->tally[1], (long long)w->tally[2], (long long)w->tally[3]);
     }
+    int yd = y;
+    y += viz_text_wrap(v, c.x, y, c.w, data, FONT_MONO, 11, VIZ_TEXT);
+    if (viz_hover(v, (VizRect){c.x, yd, c.w, y - yd}))
+        viz_tooltip(v, "RoBERTa's dynamic masking draws a new mask each time a sequence is fed; BERT's masks were drawn once. "
+                       "They differ only when windows come again: --set train_windows=N trains on N windows only");
     if (held[0] && y + h_held <= c.y + c.h) {
         viz_text_wrap(v, c.x, y, c.w, held, FONT_MONO, 11, VIZ_ACCENT[3]);
         if (viz_hover(v, (VizRect){c.x, y, c.w, h_held}))
@@ -280,6 +296,7 @@ static const KitKey keys[] = {
     {'\'', "mask_replace_prob", +0.1, "[MASK] share +0.1"},
     {',', "random_replace_prob", -0.05, "random-token share −0.05"},
     {'.', "random_replace_prob", +0.05, "random-token share +0.05"},
+    {'d', "masking", +1, "masking: dynamic or static"},
 };
 
 const LessonView mlm_view = {

@@ -275,7 +275,8 @@ with tempfile.TemporaryDirectory() as tmp:
     except Exception as ex:
         check("lesson.json reads as JSON", False, ex)
     B, T = lj.get("batch_size"), lj.get("seq_len")
-    defaults = {s["name"]: s["default"] for s in SETTINGS}
+    # a setting of named choices is written by its name ("dynamic"), others as numbers
+    defaults = {s["name"]: s["choices"][s["default"]] if s.get("choices") else s["default"] for s in SETTINGS}
     # numbers as a person would type them: no float widened to double (0.0010000000474974513)
     import re
     long_numbers = []

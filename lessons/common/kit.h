@@ -13,7 +13,8 @@
  *
  * Determinism: the kit seeds three streams from --seed: (seed, 0) the batches and every
  * draw the objective makes while training, (seed, 1) the initial weights, (seed, 2) the
- * lesson's held-out set. Nothing else may change a number of the run. */
+ * lesson's held-out set; a lesson that needs draws of its own outside these takes streams 3
+ * and up (mlm's static masks). Nothing else may change a number of the run. */
 #ifndef FMLAB_LESSONS_KIT_H
 #define FMLAB_LESSONS_KIT_H
 

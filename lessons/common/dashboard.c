@@ -410,7 +410,9 @@ static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv
         p.xmark_color = VIZ_ACCENT[3];
     }
     p.hline_color[0] = VIZ_ACCENT[7];
-    p.hline[1] = NAN;
+    p.hline[1] = cv->ref2 > 0 ? (float)s->refs[cv->ref2 - 1] : NAN;
+    p.hline_name[1] = cv->ref2_name;
+    p.hline_color[1] = VIZ_ACCENT[3];
     p.smooth = 10;
     p.bounded = cv->bounded;
     p.lo = cv->lo;

@@ -119,6 +119,8 @@ typedef struct KitCurve {
     bool bounded;                  /* the quantity's domain: the axis stays inside [lo, hi] */
     float lo, hi;
     const char *short_title;       /* as KitPanel's */
+    int ref2;                      /* a second reference line: index into run->refs + 1 (0: none) */
+    const char *ref2_name;
 } KitCurve;
 
 typedef struct LessonView {

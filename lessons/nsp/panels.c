@@ -101,36 +101,57 @@ static const VizColor SEG_A = {86, 180, 233, 255}, SEG_B = {230, 159, 0, 255}, S
 
 static int chosen = -1;   /* the token whose embeddings are shown (the UI thread's own) */
 
-/* four heat strips of H cells: token, segment, position and their sum, on one diverging
- * scale symmetric about 0 */
+/* Four strips of H cells: the token's, the segment's and the position's embedding rows and
+ * their sum, on one diverging scale symmetric about 0 (blue below, red above); each strip
+ * at least `row` pixels high. Returns the height used. */
 static int embedding_strips(Viz *v, VizRect c, const KitSnap *s, const NspSnap *w, int t)
 {
-    int H = w->H;
-    float rows[4 * 1024];
-    if (H > 1024) return 0;
+    int H = w->H, lh = viz_text_height(v, FONT_SANS, 10), gap = viz_px(v, 2);
+    const float *e = w->emb + (size_t)t * 3 * H;
     float mx = 1e-6f;
     for (int i = 0; i < H; i++) {
-        const float *e = w->emb + (size_t)t * 3 * H;
-        rows[i] = e[i], rows[H + i] = e[H + i], rows[2 * H + i] = e[2 * H + i];
-        rows[3 * H + i] = e[i] + e[H + i] + e[2 * H + i];
-        for (int k = 0; k < 4; k++) mx = fabsf(rows[k * H + i]) > mx ? fabsf(rows[k * H + i]) : mx;
+        float sum = e[i] + e[H + i] + e[2 * H + i];
+        for (int k = 0; k < 3; k++) mx = fabsf(e[k * H + i]) > mx ? fabsf(e[k * H + i]) : mx;
+        mx = fabsf(sum) > mx ? fabsf(sum) : mx;
     }
-    char l0[64], l1[32], l2[32];
-    snprintf(l0, sizeof l0, "token \"%s\"", kit_token(s, w->input[t]));
-    snprintf(l1, sizeof l1, "segment %s (%d)", w->types[t] ? "B" : "A", w->types[t]);
-    snprintf(l2, sizeof l2, "position %d", t);
-    const char *labels[4] = {l0, l1, l2, "sum (then LayerNorm)"};
-    int lh = viz_text_height(v, FONT_SANS, 10);
-    char title[128];
-    snprintf(title, sizeof title, "the input of position %d is a sum of three lookups (%d numbers each; hover a token)", t, H);
-    int y = c.y + viz_text_wrap(v, c.x, c.y, c.w, title, FONT_SANS, 10, VIZ_DIM);
-    VizHeatmap hm = {rows, 4, H, -mx, mx, CMAP_DIVERGING, labels, NULL, "value", true, NULL};
-    int h = 4 * (lh + viz_px(v, 2)) + lh;
-    if (y + h > c.y + c.h) h = c.y + c.h - y;
-    if (h < 4 * lh) return y - c.y;
-    int hr, hc;
-    viz_heatmap(v, (VizRect){c.x, y, c.w, h}, &hm, &hr, &hc);
-    return y + h - c.y;
+    char title[2][160], labels[4][64];
+    snprintf(title[0], sizeof title[0], "position %d's input = a sum of three lookups, %d numbers each (blue −%.2f … red +%.2f)",
+             t, H, (double)mx, (double)mx);
+    snprintf(title[1], sizeof title[1], "position %d: three lookups, summed (−%.2f … +%.2f)", t, (double)mx, (double)mx);
+    snprintf(labels[0], sizeof labels[0], "token \"%s\"", kit_token(s, w->input[t]));
+    snprintf(labels[1], sizeof labels[1], "+ segment %s", w->types[t] ? "B" : "A");
+    snprintf(labels[2], sizeof labels[2], "+ position %d", t);
+    snprintf(labels[3], sizeof labels[3], "= sum (then LayerNorm)");
+    /* rows of at least two thirds of a line: the labels shrink with them */
+    int row = (c.h - lh) / 4 - gap;
+    if (row < lh / 2) return 0;
+    row = row > lh * 3 / 2 ? lh * 3 / 2 : row;
+    float size = row >= lh ? 10 : 10.0f * (float)row / (float)lh < 7 ? 7 : 10.0f * (float)row / (float)lh;
+    int pick = viz_text_width(v, title[0], FONT_SANS, 10) <= c.w ? 0 : 1;
+    viz_text_fit(v, c.x, c.y, c.w, title[pick], FONT_SANS, 10, VIZ_DIM);
+    if (viz_hover(v, (VizRect){c.x, c.y, c.w, lh}))
+        viz_tooltip(v, "the token's row of word_embeddings, the segment's row of token_type_embeddings and the position's row "
+                    "of position_embeddings, added; the embedding LayerNorm follows. Hover a token above to choose it.");
+    int y = c.y + lh, label_w = 0;
+    for (int k = 0; k < 4; k++) {
+        int lw = viz_text_width(v, labels[k], FONT_SANS, size);
+        label_w = lw > label_w ? lw : label_w;
+    }
+    label_w += viz_px(v, 6);
+    if (label_w > c.w / 3) label_w = c.w / 3;
+    int lrow = viz_text_height(v, FONT_SANS, size);
+    float cell = (float)(c.w - label_w) / (float)H;
+    for (int k = 0; k < 4; k++, y += row + gap) {
+        viz_text_fit(v, c.x, y + (row - lrow) / 2, label_w - viz_px(v, 4), labels[k], FONT_SANS, size,
+                     k == 3 ? VIZ_TEXT : VIZ_DIM);
+        for (int i = 0; i < H; i++) {
+            float x = k < 3 ? e[k * H + i] : e[i] + e[H + i] + e[2 * H + i];
+            VizRect r = {c.x + label_w + (int)(i * cell), y, (int)((i + 1) * cell) - (int)(i * cell), row};
+            viz_fill(v, r, viz_colormap(CMAP_DIVERGING, 0.5f + 0.5f * x / mx));
+            if (viz_hover(v, r)) viz_tooltip(v, "%s, number %d of %d: %+.4f", labels[k], i + 1, H, (double)x);
+        }
+    }
+    return y - c.y;
 }
 
 static void input_panel(Viz *v, VizRect c, const KitFrame *f)
@@ -177,9 +198,16 @@ static void input_panel(Viz *v, VizRect c, const KitFrame *f)
                  right ? "right ✓" : "wrong ✗");
         y += viz_text_wrap(v, c.x, y, c.w, line, FONT_SANS, 11, right ? RIGHT : WRONG);
     }
+    static const char *const legend[6] = {"segment A", "segment B", "[CLS] [SEP]", "selected for MLM", "[PAD]",
+                                          "band: attention from [CLS] (yellow = most)"};
+    const VizColor lc[6] = {SEG_A, SEG_B, SPECIAL, SELECTED, PAD, viz_colormap(CMAP_VIRIDIS, 0.8f)};
     int hover = -1;
     float size = 11;
-    while (size > 8 && viz_tokens_under_height(v, c.w, names, shown, size, under, true) > c.h / 2) size -= 0.5f;
+    int lh = viz_text_height(v, FONT_SANS, 10), legend_h = viz_legend_height(v, c.w, legend, 6);
+    int strips_h = lh + 4 * (lh / 2 + viz_px(v, 2)); /* the title and four strips of the embeddings */
+    while (size > 7 && viz_tokens_under_height(v, c.w, names, shown, size, under, true) >
+                           c.y + c.h - y - legend_h - strips_h - gap)
+        size -= 0.5f;
     y += viz_tokens_under(v, (VizRect){c.x, y, c.w, c.y + c.h - y}, names, fills, shown, size, under, bars, &hover) + gap / 2;
     int t_hover = -1;
     if (hover >= 0) {
@@ -191,9 +219,6 @@ static void input_panel(Viz *v, VizRect c, const KitFrame *f)
                     kit_token(s, w->input[t_hover]), kit_token(s, w->original[t_hover]), seg,
                     w->kind[t_hover] ? ", selected for MLM" : "", (double)cls[t_hover], layer + 1, head + 1);
     }
-    static const char *const legend[6] = {"segment A", "segment B", "[CLS] [SEP]", "selected for MLM", "[PAD]",
-                                          "band: attention from [CLS]"};
-    const VizColor lc[6] = {SEG_A, SEG_B, SPECIAL, SELECTED, PAD, viz_colormap(CMAP_VIRIDIS, 0.8f)};
     y += viz_legend(v, c.x, y, c.w, legend, lc, 6) + gap / 2;
     if (chosen < 0 || chosen >= T || !w->mask[chosen]) { /* first token of B, where the segment changes */
         chosen = 1;
@@ -232,12 +257,17 @@ static void pairs_panel(Viz *v, VizRect c, const KitFrame *f)
     } else {
         snprintf(lines[nl++], 256, "no stored table (lessons/nsp/finding.csv): run tests/bench/nsp_finding --write");
     }
+    char caption[160];
+    snprintf(caption, sizeof caption, "each pair: right ✓ or wrong ✗, its label, and P(%s) (the bar)", label_name(w->task, 0));
+    int cap_h = viz_text_wrap_height(v, c.w, caption, FONT_SANS, 10);
+    c.y += viz_text_wrap(v, c.x, c.y, c.w, caption, FONT_SANS, 10, VIZ_DIM);
+    c.h -= cap_h;
     int text_h = 0;
     for (int i = 0; i < nl; i++) text_h += viz_text_wrap_height(v, c.w, lines[i], FONT_MONO, 10);
     /* the grid: one cell per pair, P(label 0) as a bar, the label, a ✓ or ✗ */
     int cols = c.w / viz_px(v, 120) > 0 ? c.w / viz_px(v, 120) : 1, rows = (s->B + cols - 1) / cols;
     int cell_h = (c.h - text_h - pad) / (rows > 0 ? rows : 1);
-    if (cell_h > 2 * lh + 2 * pad) cell_h = 2 * lh + 2 * pad;
+    if (cell_h > lh * 3 / 2 + 2 * pad) cell_h = lh * 3 / 2 + 2 * pad;
     if (cell_h < lh + pad) { /* too many pairs for the room: as many rows as fit */
         cell_h = lh + pad;
         rows = (c.h - text_h - pad) / cell_h;
@@ -246,17 +276,24 @@ static void pairs_panel(Viz *v, VizRect c, const KitFrame *f)
     for (int i = 0; i < s->B && i / cols < rows; i++) {
         VizRect cell = {c.x + (i % cols) * cell_w, c.y + (i / cols) * cell_h, cell_w - pad, cell_h - pad};
         bool ok = (w->p[i] < 0.5f) == (w->pair_label[i] == 1);
+        /* P(label 0) as a bar behind the text, from the left */
         viz_fill(v, cell, (VizColor){40, 43, 54, 255});
-        viz_fill(v, (VizRect){cell.x, cell.y + cell.h - viz_px(v, 4), (int)(cell.w * w->p[i]), viz_px(v, 4)}, SEG_A);
+        viz_fill(v, (VizRect){cell.x, cell.y, (int)(cell.w * w->p[i]), cell.h}, viz_mix(SEG_A, VIZ_PANEL, 0.7f));
         viz_frame(v, cell, i == s->focus ? VIZ_TEXT : ok ? RIGHT : WRONG);
         char t[48];
-        snprintf(t, sizeof t, "%s %s %.2f", ok ? "✓" : "✗", label_name(w->task, w->pair_label[i]), (double)w->p[i]);
-        viz_text_fit(v, cell.x + pad, cell.y + pad / 2, cell.w - 2 * pad, t, FONT_MONO, 10, ok ? RIGHT : WRONG);
+        snprintf(t, sizeof t, "%s %.2f", label_name(w->task, w->pair_label[i]), (double)w->p[i]);
+        int mark = viz_text(v, cell.x + pad, cell.y + (cell.h - lh) / 2, ok ? "✓" : "✗", FONT_MONO, 10, ok ? RIGHT : WRONG,
+                            ALIGN_LEFT);
+        viz_text_fit(v, cell.x + 2 * pad + mark, cell.y + (cell.h - lh) / 2, cell.w - 3 * pad - mark, t, FONT_MONO, 10,
+                     VIZ_TEXT);
         if (viz_hover(v, cell))
             viz_tooltip(v, "pair %d: label %s (%d); the model's P(%s) = %.3f, so it says %s%s", i + 1,
                         label_name(w->task, w->pair_label[i]), w->pair_label[i], label_name(w->task, 0), (double)w->p[i],
                         label_name(w->task, w->p[i] < 0.5f), i == s->focus ? " (the pair shown in the input panel)" : "");
         y = cell.y + cell.h + pad;
+    }
+    if (rows * cols < s->B) { /* not every pair fits: say so */
+        snprintf(lines[0] + strlen(lines[0]), 256 - strlen(lines[0]), " (%d of them shown; Z enlarges)", rows * cols);
     }
     y += pad;
     for (int i = 0; i < nl && y < c.y + c.h; i++)
@@ -305,18 +342,19 @@ static void probe_run(Run *r, Model *model, const char *text, void *result) { ns
 /* ------------------------------------------------------------- description ---- */
 
 static const KitPanel panels[] = {
-    {"The input: [CLS] A [SEP] B [SEP] = token + segment + position", input_panel, 46, 0, "The input"},
-    {"Every pair of the batch: the label and the model's answer", pairs_panel, 34, 0, "The pairs"},
+    {"The input: [CLS] A [SEP] B [SEP] = token + segment + position", input_panel, 54, 0, "The input"},
+    {"Every pair of the batch: the label and the model's answer", pairs_panel, 30, 0, "The pairs"},
     {"Probe: two sentences, A | B, then Enter (Esc leaves)", probe_panel, 30, KIT_PANEL_PROBE, "Probe"},
 };
 
 static const KitCurve curves[] = {
-    {"Masked-LM loss (nats)", "cross-entropy", "mlm", "eval_mlm_loss", REF_UNIGRAM_ENTROPY, "unigram entropy", false, 0, 0,
-     "MLM loss"},
-    {"Pair loss: NSP, or SOP (nats)", "cross-entropy", "nsp", "eval_pair_loss", REF_CHANCE_LOSS, "chance (ln 2)", false, 0,
-     0, "Pair loss"},
-    {"Pair accuracy: NSP, or SOP", "accuracy", "pair_accuracy", "eval_pair_accuracy", REF_CHANCE_ACCURACY, "chance (50%)",
-     true, 0, 1, "Pair accuracy"},
+    {.title = "Masked-LM loss (nats)", .ylabel = "cross-entropy", .train = "mlm", .heldout = "eval_mlm_loss",
+     .ref = REF_UNIGRAM_ENTROPY, .ref_name = "unigram entropy", .short_title = "MLM loss"},
+    {.title = "Pair loss: NSP, or SOP (nats)", .ylabel = "cross-entropy", .train = "nsp", .heldout = "eval_pair_loss",
+     .ref = REF_CHANCE_LOSS, .ref_name = "chance (ln 2)", .short_title = "Pair loss"},
+    {.title = "Pair accuracy: NSP, or SOP", .ylabel = "accuracy", .train = "pair_accuracy", .heldout = "eval_pair_accuracy",
+     .ref = REF_CHANCE_ACCURACY, .ref_name = "chance (50%)", .bounded = true, .lo = 0, .hi = 1,
+     .short_title = "Pair accuracy", .ref2 = REF_OVERLAP + 1, .ref2_name = "word overlap on NSP"},
 };
 
 static const KitKey keys[] = {

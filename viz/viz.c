@@ -1247,7 +1247,7 @@ static bool dark(VizColor c) { return 0.299f * c.r + 0.587f * c.g + 0.114f * c.b
 /* The token strip, with (under != NULL) a small label under each box and (bars != NULL) a
  * colour band between the box and its label; draw false only measures. */
 static int tokens(Viz *v, VizRect r, const char *const *toks, const VizColor *fills, int n, float size,
-                  const char *const *under, const VizColor *bars, int *hover, bool draw)
+                  const char *const *under, const VizColor *bars, const uint8_t *outline, int *hover, bool draw)
 {
     if (hover) *hover = -1;
     float small = size * 0.8f;
@@ -1272,6 +1272,10 @@ static int tokens(Viz *v, VizRect r, const char *const *toks, const VizColor *fi
             viz_fill(v, b, fills[i]);
             viz_text_fit(v, x + pad, y + pad, w - 2 * pad, toks[i], FONT_MONO, size,
                          dark(fills[i]) ? VIZ_TEXT : (VizColor){10, 10, 10, 255});
+            if (outline && outline[i]) { /* a frame two pixels wide, in the text colour */
+                viz_frame(v, b, VIZ_TEXT);
+                viz_frame(v, (VizRect){b.x + 1, b.y + 1, b.w - 2, b.h - 2}, VIZ_TEXT);
+            }
             if (bars) viz_fill(v, (VizRect){x, y + box, w, band}, bars[i]);
             if (under) viz_text(v, x + w / 2, y + box + band, under[i], FONT_SANS, small, VIZ_DIM, ALIGN_CENTER);
             if (hover && viz_hover(v, (VizRect){x, y, w, box + band + sub})) *hover = i;
@@ -1283,25 +1287,25 @@ static int tokens(Viz *v, VizRect r, const char *const *toks, const VizColor *fi
 
 int viz_tokens_height(Viz *v, int width, const char *const *toks, int n, float size)
 {
-    return tokens(v, (VizRect){0, 0, width, 0}, toks, NULL, n, size, NULL, NULL, NULL, false);
+    return tokens(v, (VizRect){0, 0, width, 0}, toks, NULL, n, size, NULL, NULL, NULL, NULL, false);
 }
 
 int viz_tokens(Viz *v, VizRect r, const char *const *toks, const VizColor *fills, int n, float size, int *hover)
 {
-    return tokens(v, r, toks, fills, n, size, NULL, NULL, hover, true);
+    return tokens(v, r, toks, fills, n, size, NULL, NULL, NULL, hover, true);
 }
 
 int viz_tokens_under_height(Viz *v, int width, const char *const *toks, int n, float size, const char *const *under,
                             bool bars)
 {
     static const VizColor none = {0, 0, 0, 0};
-    return tokens(v, (VizRect){0, 0, width, 0}, toks, NULL, n, size, under, bars ? &none : NULL, NULL, false);
+    return tokens(v, (VizRect){0, 0, width, 0}, toks, NULL, n, size, under, bars ? &none : NULL, NULL, NULL, false);
 }
 
 int viz_tokens_under(Viz *v, VizRect r, const char *const *toks, const VizColor *fills, int n, float size,
-                     const char *const *under, const VizColor *bars, int *hover)
+                     const char *const *under, const VizColor *bars, const uint8_t *outline, int *hover)
 {
-    return tokens(v, r, toks, fills, n, size, under, bars, hover, true);
+    return tokens(v, r, toks, fills, n, size, under, bars, outline, hover, true);
 }
 
 static int legend(Viz *v, int x, int y, int max_w, const char *const *names, const VizColor *colors, int n, bool draw)

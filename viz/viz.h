@@ -211,11 +211,12 @@ void viz_bars_range(Viz *v, VizRect r, const char *const *labels, const float *v
 /* The height viz_tokens would use at this width (nothing drawn). */
 int viz_tokens_height(Viz *v, int width, const char *const *tokens, int n, float size);
 int viz_tokens(Viz *v, VizRect r, const char *const *tokens, const VizColor *fills, int n, float size, int *hover);
-/* The same with a small label under each box (its position, say) and, when bars is not
- * NULL, a colour band between box and label (an attention weight, say). *_height measures
- * (bars: whether there will be a band). */
+/* The same with a small label under each box (its position, say), when bars is not NULL a
+ * colour band between box and label (an attention weight, say), and a frame around the boxes
+ * whose outline[i] is set (outline may be NULL). *_height measures (bars: whether there will
+ * be a band). */
 int viz_tokens_under(Viz *v, VizRect r, const char *const *tokens, const VizColor *fills, int n, float size,
-                     const char *const *under, const VizColor *bars, int *hover);
+                     const char *const *under, const VizColor *bars, const uint8_t *outline, int *hover);
 int viz_tokens_under_height(Viz *v, int width, const char *const *tokens, int n, float size, const char *const *under,
                             bool bars);
 

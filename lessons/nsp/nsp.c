@@ -240,7 +240,7 @@ static int init(Run *r)
     if (rc >= 0) return rc;
     cfg.vocab_size = m->vocab.size;
     m->mask.vocab_size = m->vocab.size;
-    r->diverge_above = 3.0f * logf((float)m->vocab.size) + 3.0f * logf(2.0f);
+    r->diverge_above = 3.0f * logf((float)m->vocab.size); /* far worse than a uniform guess */
     if (corpus_unigram_baseline(&m->train, m->vocab.size, &r->refs[REF_UNIGRAM_ENTROPY], &(double){0}))
         return runtime_usage_error(info, "out of memory");
     r->refs[REF_CHANCE_LOSS] = log(2.0);   /* the loss of answering 50/50 */

@@ -29,13 +29,15 @@ typedef struct NspSnap {
     float *p;                             /* (B) P(label 0) */
     int32_t *original, *input, *types;    /* (T) of the focus pair */
     uint8_t *kind, *mask;                 /* (T) */
+    uint8_t *shared;                      /* (T) a word of A that B has too, or of B that A has
+                                             (the frequent ones left out): a topic cue */
     float *emb;                           /* (T,3,H) token, segment, position rows */
 } NspSnap;
 
 static size_t snapshot_bind(void *blob, const KitSnap *s)
 {
     size_t B = (size_t)s->B, T = (size_t)s->T, H = (size_t)kit_snap_value(s, "hidden_size");
-    size_t size = sizeof(NspSnap) + (B * 4 + T * 3 + T * 3 * H) * 4 + T * 2;
+    size_t size = sizeof(NspSnap) + (B * 4 + T * 3 + T * 3 * H) * 4 + T * 3;
     if (!blob) return size;
     NspSnap *w = blob;
     int32_t *p = (int32_t *)(w + 1);
@@ -49,6 +51,7 @@ static size_t snapshot_bind(void *blob, const KitSnap *s)
     w->emb = (float *)(w->types + T);
     w->kind = (uint8_t *)(w->emb + T * 3 * H);
     w->mask = w->kind + T;
+    w->shared = w->mask + T;
     return size;
 }
 
@@ -70,6 +73,12 @@ static void snapshot_fill(void *blob, const Run *r, int focus)
     memcpy(w->types, b->token_types + off, T * 4);
     memcpy(w->kind, b->kind + off, T);
     memcpy(w->mask, b->attention_mask + off, T);
+    for (size_t t = 0; t < T; t++) { /* the words the two segments share, as the overlap counts them */
+        w->shared[t] = 0;
+        if (!w->mask[t] || vocab_is_special(w->original[t]) || (m->common && m->common[w->original[t]])) continue;
+        for (size_t u = 0; u < T && w->mask[u] && !w->shared[t]; u++)
+            w->shared[t] = w->original[u] == w->original[t] && w->types[u] != w->types[t];
+    }
     for (size_t t = 0; t < T; t++) { /* the three rows the embedding layer adds up */
         memcpy(w->emb + (t * 3 + 0) * H, model->word_emb->data + (size_t)w->input[t] * H, H * 4);
         memcpy(w->emb + (t * 3 + 1) * H, model->type_emb->data + (size_t)w->types[t] * H, H * 4);
@@ -160,6 +169,7 @@ static void input_panel(Viz *v, VizRect c, const KitFrame *f)
     const NspSnap *w = f->snap;
     int T = s->T, b = s->focus, gap = viz_px(v, 6);
     const char *names[512], *under[512];
+    uint8_t outline[512];
     char pos[512][8];
     VizColor fills[512], bars[512];
     /* [CLS]'s row of the enlarged head: what the pooler's input attends to */
@@ -177,6 +187,7 @@ static void input_panel(Viz *v, VizRect c, const KitFrame *f)
         fills[shown] = !w->mask[t] ? PAD : vocab_is_special(w->input[t]) && !w->kind[t] ? SPECIAL
                        : w->kind[t] ? SELECTED : w->types[t] ? SEG_B : SEG_A;
         bars[shown] = w->mask[t] ? viz_colormap(CMAP_VIRIDIS, cls[t] / mx) : VIZ_PANEL;
+        outline[shown] = w->shared[t];
         shown++;
     }
     /* the pair's label and the model's answer */
@@ -198,28 +209,31 @@ static void input_panel(Viz *v, VizRect c, const KitFrame *f)
                  right ? "right ✓" : "wrong ✗");
         y += viz_text_wrap(v, c.x, y, c.w, line, FONT_SANS, 11, right ? RIGHT : WRONG);
     }
-    static const char *const legend[6] = {"segment A", "segment B", "[CLS] [SEP]", "selected for MLM", "[PAD]",
+    y += gap / 2;
+    static const char *const legend[7] = {"segment A", "segment B", "[CLS] [SEP]", "selected for MLM", "[PAD]",
+                                          "white frame: a word in both A and B",
                                           "band: attention from [CLS] (yellow = most)"};
-    const VizColor lc[6] = {SEG_A, SEG_B, SPECIAL, SELECTED, PAD, viz_colormap(CMAP_VIRIDIS, 0.8f)};
+    const VizColor lc[7] = {SEG_A, SEG_B, SPECIAL, SELECTED, PAD, VIZ_TEXT, viz_colormap(CMAP_VIRIDIS, 0.8f)};
     int hover = -1;
     float size = 11;
-    int lh = viz_text_height(v, FONT_SANS, 10), legend_h = viz_legend_height(v, c.w, legend, 6);
+    int lh = viz_text_height(v, FONT_SANS, 10), legend_h = viz_legend_height(v, c.w, legend, 7);
     int strips_h = lh + 4 * (lh / 2 + viz_px(v, 2)); /* the title and four strips of the embeddings */
     while (size > 7 && viz_tokens_under_height(v, c.w, names, shown, size, under, true) >
                            c.y + c.h - y - legend_h - strips_h - gap)
         size -= 0.5f;
-    y += viz_tokens_under(v, (VizRect){c.x, y, c.w, c.y + c.h - y}, names, fills, shown, size, under, bars, &hover) + gap / 2;
+    y += viz_tokens_under(v, (VizRect){c.x, y, c.w, c.y + c.h - y}, names, fills, shown, size, under, bars, outline, &hover) + gap / 2;
     int t_hover = -1;
     if (hover >= 0) {
         t_hover = atoi(pos[hover]);
         chosen = t_hover;
         const char *seg = !w->mask[t_hover] ? "padding (attention_mask 0: no token attends to it)"
                           : w->types[t_hover] ? "segment B (token_type_ids 1)" : "segment A (token_type_ids 0)";
-        viz_tooltip(v, "position %d: \"%s\" (original \"%s\"), %s%s; [CLS] attention %.3f (layer %d head %d)", t_hover,
+        viz_tooltip(v, "position %d: \"%s\" (original \"%s\"), %s%s; [CLS] attention %.3f (layer %d head %d)%s", t_hover,
                     kit_token(s, w->input[t_hover]), kit_token(s, w->original[t_hover]), seg,
-                    w->kind[t_hover] ? ", selected for MLM" : "", (double)cls[t_hover], layer + 1, head + 1);
+                    w->kind[t_hover] ? ", selected for MLM" : "", (double)cls[t_hover], layer + 1, head + 1,
+                    w->shared[t_hover] ? "; in both A and B: a topic cue, which the word-overlap baseline counts" : "");
     }
-    y += viz_legend(v, c.x, y, c.w, legend, lc, 6) + gap / 2;
+    y += viz_legend(v, c.x, y, c.w, legend, lc, 7) + gap / 2;
     if (chosen < 0 || chosen >= T || !w->mask[chosen]) { /* first token of B, where the segment changes */
         chosen = 1;
         for (int t = 1; t < T; t++)

@@ -1346,7 +1346,8 @@ void viz_markdown(Viz *v, VizRect r, const char *md, int *scroll)
     SDL_RenderSetClipRect(v->r, &clip);
     int y = r.y - (scroll ? *scroll : 0);
     const char *p = md;
-    float base = 12;
+    float base = 12, code_size = base;
+    bool fence = false;
     while (*p) {
         const char *e = strchr(p, '\n');
         size_t len = e ? (size_t)(e - p) : strlen(p);
@@ -1355,6 +1356,35 @@ void viz_markdown(Viz *v, VizRect r, const char *md, int *scroll)
         memcpy(line, p, len);
         line[len] = 0;
         p = e ? e + 1 : p + len;
+        if (!strncmp(line, "```", 3)) { /* a code block: monospace, no wrapping, columns kept */
+            fence = !fence;
+            y += viz_px(v, 4);
+            if (fence) { /* one size for the block, small enough for its widest line (at least 6) */
+                code_size = base - 1;
+                int widest = 0;
+                for (const char *q = p; *q && strncmp(q, "```", 3);) {
+                    const char *qe = strchr(q, '\n');
+                    size_t ql = qe ? (size_t)(qe - q) : strlen(q);
+                    char l[2048];
+                    if (ql >= sizeof l) ql = sizeof l - 1;
+                    memcpy(l, q, ql);
+                    l[ql] = 0;
+                    int w = viz_text_width(v, l, FONT_MONO, code_size);
+                    widest = w > widest ? w : widest;
+                    q = qe ? qe + 1 : q + ql;
+                }
+                if (widest > r.w - viz_px(v, 8)) code_size *= (float)(r.w - viz_px(v, 8)) / (float)widest;
+                if (code_size < 6) code_size = 6;
+            }
+            continue;
+        }
+        if (fence) {
+            int lh = viz_text_height(v, FONT_MONO, code_size);
+            viz_fill(v, (VizRect){r.x, y, r.w, lh}, (VizColor){36, 39, 50, 255});
+            viz_text(v, r.x + viz_px(v, 4), y, line, FONT_MONO, code_size, VIZ_TEXT, ALIGN_LEFT);
+            y += lh;
+            continue;
+        }
         float size = base;
         VizFont font = FONT_SANS;
         VizColor color = VIZ_TEXT;

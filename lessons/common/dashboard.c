@@ -501,8 +501,8 @@ static void help_lesson_keys(HelpEntry *e, int *n, const LessonView *view)
             help_add(e, n, key, what);
             i++;
         } else {
-            char key[8];
-            snprintf(key, sizeof key, "%c", k->key);
+            char key[8]; /* a letter as it is printed on the key */
+            snprintf(key, sizeof key, "%c", k->key >= 'a' && k->key <= 'z' ? k->key - 'a' + 'A' : k->key);
             help_add(e, n, key, k->help);
         }
     }
@@ -547,7 +547,7 @@ static int help_groups(HelpEntry *e, HelpGroup *g, const LessonView *view, const
     ng++;
     if (view && view->probe) {
         g[ng] = (HelpGroup){"Probe", n, 0};
-        help_add(e, &n, "/", "type a sentence with [mask] in it");
+        help_add(e, &n, "/", view->probe_help ? view->probe_help : "type a probe for the model");
         help_add(e, &n, "Enter", "ask the model (asked again after every step)");
         help_add(e, &n, "Esc", "stop typing");
         g[ng].n = n - g[ng].first;

@@ -140,6 +140,7 @@ typedef struct LessonView {
      * long-trained one when it ships (trained.h); result is probe_size bytes. NULL: none. */
     void (*probe)(Run *r, Model *model, const char *text, void *result);
     size_t probe_size;
+    const char *probe_help;        /* what to type, for the help ("a sentence with [mask] in it") */
 } LessonView;
 
 /* The program: kit_main with this lesson's window and dashboard. */

@@ -311,4 +311,5 @@ const LessonView mlm_view = {
     .nkeys = (int)(sizeof keys / sizeof keys[0]),
     .probe = probe_run,
     .probe_size = sizeof(MlmProbe),
+    .probe_help = "type a sentence with [mask] in it",
 };

@@ -96,7 +96,9 @@ static const char *label_name(int task, int label)
 static void headline(const KitFrame *f, char *buf, size_t n)
 {
     const NspSnap *w = f->snap;
-    double held = kit_last_value(f->s, "eval_pair_accuracy");
+    /* the held-out figure of the task on screen (eval_pair_* is of the task trained when it
+       was measured, which a switch of the objective leaves behind) */
+    double held = kit_last_value(f->s, w->task == OBJ_SOP ? "eval_sop_accuracy" : "eval_nsp_accuracy");
     int len = snprintf(buf, n, "%s accuracy %.0f%%", w->task == OBJ_SOP ? "SOP" : "NSP",
                        100.0 * f->s->extra[NSP_PAIR_ACCURACY]);
     if (!isnan(held) && len > 0 && (size_t)len < n) snprintf(buf + len, n - (size_t)len, " (held-out %.0f%%)", 100 * held);
@@ -170,7 +172,7 @@ static void input_panel(Viz *v, VizRect c, const KitFrame *f)
     int T = s->T, b = s->focus, gap = viz_px(v, 6);
     const char *names[512], *under[512];
     uint8_t outline[512];
-    char pos[512][8];
+    char pos[512][32];
     VizColor fills[512], bars[512];
     /* [CLS]'s row of the enlarged head: what the pooler's input attends to */
     const KitAttn *a = &s->attn[f->ui->attn < s->nattn ? f->ui->attn : 0];
@@ -180,9 +182,10 @@ static void input_panel(Viz *v, VizRect c, const KitFrame *f)
     for (int t = 0; t < T; t++) mx = cls[t] > mx ? cls[t] : mx;
     int shown = 0;
     for (int t = 0; t < T && t < 512; t++) {
-        if (!w->mask[t] && t > 0 && !w->mask[t - 1] && t + 1 < T) continue; /* one [PAD] stands for the rest */
+        if (!w->mask[t] && t > 0 && !w->mask[t - 1]) continue; /* one [PAD] stands for the rest */
         names[shown] = kit_token(s, w->input[t]);
-        snprintf(pos[shown], sizeof pos[shown], "%d", t);
+        if (!w->mask[t] && t + 1 < T) snprintf(pos[shown], sizeof pos[shown], "%d–%d", t, T - 1);
+        else snprintf(pos[shown], sizeof pos[shown], "%d", t);
         under[shown] = pos[shown];
         fills[shown] = !w->mask[t] ? PAD : vocab_is_special(w->input[t]) && !w->kind[t] ? SPECIAL
                        : w->kind[t] ? SELECTED : w->types[t] ? SEG_B : SEG_A;
@@ -389,4 +392,5 @@ const LessonView nsp_view = {
     .nkeys = (int)(sizeof keys / sizeof keys[0]),
     .probe = probe_run,
     .probe_size = sizeof(NspProbe),
+    .probe_help = "type two sentences, A | B: P(IsNext) both ways round",
 };

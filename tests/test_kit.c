@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+
+#include "lessons/common/finding.h"
 #include <unistd.h>
 
 #include "lessons/common/checkpoint.h"
@@ -296,6 +298,37 @@ static void test_choice_setting(void **state)
     assert_int_equal(runtime_check_setting(&choice_info, "objective", 2, err, sizeof err), 0);
 }
 
+/* A lesson's stored finding: columns by name, rows by their first cell, NaN for what is not
+ * a number or not there; a missing file is an empty table that says why. */
+static void test_finding(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/fmlab-finding-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *csv = "trained_on,steps,eval_nsp_accuracy,eval_sop_accuracy\r\n"
+                      "nsp,3000,0.6445,0.4980\n"
+                      "\n"
+                      "sop,3000,0.52,oops\n";
+    assert_int_equal(write(fd, csv, strlen(csv)), (ssize_t)strlen(csv));
+    close(fd);
+    KitFinding f;
+    kit_finding_read(&f, path);
+    unlink(path);
+    assert_int_equal(f.rows, 2);
+    assert_int_equal(f.cols, 4);
+    assert_string_equal(f.why, "");
+    assert_true(kit_finding(&f, "nsp", "eval_nsp_accuracy") == 0.6445);
+    assert_true(kit_finding(&f, "nsp", "steps") == 3000);
+    assert_true(kit_finding(&f, "sop", "eval_nsp_accuracy") == 0.52);
+    assert_true(isnan(kit_finding(&f, "sop", "eval_sop_accuracy")));   /* "oops" */
+    assert_true(isnan(kit_finding(&f, "none", "steps")));
+    assert_true(isnan(kit_finding(&f, "nsp", "trained_on")));          /* the row-name column */
+    kit_finding_read(&f, "/nonexistent/finding.csv");
+    assert_int_equal(f.rows, 0);
+    assert_non_null(strstr(f.why, "/nonexistent/finding.csv"));
+}
+
 /* ---- the command line: every number in its range, exactly, and no abbreviated flags ---- */
 
 static const KeyDef cli_keys[] = {
@@ -524,6 +557,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_order),
         cmocka_unit_test(test_choice_setting),
+        cmocka_unit_test(test_finding),
         cmocka_unit_test(test_queue_full_merges),
         cmocka_unit_test(test_queue_reset_clears),
         cmocka_unit_test(test_utf8_backspace),

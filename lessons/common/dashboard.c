@@ -27,6 +27,7 @@ int kit_snap_init(KitSnap *s, const Run *r, const LessonView *view)
     s->B = r->B;
     s->info = &l->info;
     s->vocab = r->vocab;
+    s->finding = &r->finding;
     memcpy(s->value, r->opt.value, sizeof s->value); /* snapshot_bind may size by a setting */
     s->names = &r->metrics;
     s->ncols = r->metrics.ncols;

@@ -307,6 +307,7 @@ static int kit_build(Run *r, const CheckpointFile *ck)
     r->self = calloc(1, l->state_size ? l->state_size : 1);
     if (!r->self) return runtime_usage_error(info, "out of memory");
 
+    kit_finding_load(&r->finding, l->info.name);
     int rc = l->init(r);
     if (rc >= 0) return rc;
 

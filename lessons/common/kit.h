@@ -23,6 +23,7 @@
 
 #include "datasets/corpus.h"
 #include "engine/engine.h"
+#include "lessons/common/finding.h"
 #include "lessons/common/metrics.h"
 #include "lessons/common/runtime.h"
 
@@ -157,6 +158,7 @@ struct Run {
     bool batch_trained;              /* the current batch was trained on (else only looked at) */
     float diverge_above;             /* a training loss above this is divergence (0: none) */
     KitTrained *trained;             /* the shipped long-trained model (window and PNG only) */
+    KitFinding finding;              /* lessons/<name>/finding.csv, read at start (finding.h) */
     /* history (window only: kit_history_on) */
     bool keep_history;
     KitSlot slots[KIT_SLOTS];

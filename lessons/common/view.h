@@ -50,6 +50,7 @@ struct KitSnap {
     int trained_layer, trained_head, trained_dir;
     long trained_step;
     const Vocab *vocab;            /* read-only after start */
+    const KitFinding *finding;     /* the lesson's stored experiment (read-only after start) */
     const LessonInfo *info;
     void *lesson;                  /* the lesson's blob */
     size_t lesson_size;

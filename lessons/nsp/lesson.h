@@ -47,16 +47,6 @@ typedef struct NspOverlap {
     double same_doc, other_doc;   /* mean overlap of IsNext and of NotNext held-out pairs */
 } NspOverlap;
 
-/* The stored finding of tests/bench/nsp_finding (lessons/nsp/finding.csv): held-out NSP and
- * SOP accuracy of a model trained on each objective. */
-typedef struct NspFinding {
-    bool loaded;
-    long steps;
-    int seeds;
-    double acc[2][2];         /* [trained on][evaluated on] */
-    double overlap[2];        /* the word-overlap baseline on [NSP, SOP] */
-} NspFinding;
-
 typedef struct Nsp {
     MaskingConfig mask;
     int objective;
@@ -68,7 +58,6 @@ typedef struct Nsp {
     float *p_is_next;         /* (B) P(label 0) of the pair classifier on the current batch */
     NspOverlap overlap;
     uint8_t *common;          /* (V) 1 for the NSP_COMMON most frequent tokens */
-    NspFinding finding;
 } Nsp;
 
 /* The probe: two sentences, both ways round. */

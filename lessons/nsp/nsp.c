@@ -187,34 +187,6 @@ static void on_setting(Run *r, int key)
     m->mask.random_replace_prob = (float)r->opt.value[ir];
 }
 
-/* lessons/nsp/finding.csv, written by tests/bench/nsp_finding --write: the table the window
- * puts the live model beside. Missing or malformed: the window says so. */
-static void load_finding(NspFinding *f)
-{
-    const char *root = runtime_source_dir();
-    char path[4096], line[256];
-    snprintf(path, sizeof path, "%s/lessons/nsp/finding.csv", root ? root : ".");
-    *f = (NspFinding){0};
-    FILE *fp = fopen(path, "r");
-    if (!fp) return;
-    int rows = 0;
-    while (fgets(line, sizeof line, fp)) {
-        char obj[8];
-        long steps;
-        int seeds;
-        double nsp, sop, onsp, osop;
-        if (sscanf(line, "%7[a-z],%ld,%d,%lf,%lf,%lf,%lf", obj, &steps, &seeds, &nsp, &sop, &onsp, &osop) != 7) continue;
-        int o = !strcmp(obj, "nsp") ? OBJ_NSP : !strcmp(obj, "sop") ? OBJ_SOP : -1;
-        if (o < 0 || steps <= 0 || seeds <= 0) continue;
-        f->acc[o][OBJ_NSP] = nsp, f->acc[o][OBJ_SOP] = sop;
-        f->overlap[0] = onsp, f->overlap[1] = osop;
-        f->steps = steps, f->seeds = seeds;
-        rows |= 1 << o;
-    }
-    fclose(fp);
-    f->loaded = rows == 3;
-}
-
 /* ------------------------------------------------------------------- model ---- */
 
 static int init(Run *r)
@@ -260,7 +232,6 @@ static int init(Run *r)
     if (!(m->p_is_next = calloc((size_t)r->B, sizeof *m->p_is_next))) return runtime_usage_error(info, "out of memory");
     draw_eval_set(r);
     r->refs[REF_OVERLAP] = m->overlap.nsp;
-    load_finding(&m->finding);
     return -1;
 }
 

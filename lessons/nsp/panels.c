@@ -23,7 +23,6 @@
 
 typedef struct NspSnap {
     NspOverlap overlap;
-    NspFinding finding;
     int task, H;                          /* how the batch's pairs were made; hidden_size */
     int32_t *pair_label, *docs;           /* (B), (B,2) */
     float *p;                             /* (B) P(label 0) */
@@ -63,7 +62,6 @@ static void snapshot_fill(void *blob, const Run *r, int focus)
     const Model *model = &r->models[0].model;
     size_t T = (size_t)r->T, B = (size_t)r->B, H = (size_t)w->H, off = (size_t)focus * T;
     w->overlap = m->overlap;
-    w->finding = m->finding;
     w->task = b->task;
     memcpy(w->pair_label, b->pair_label, B * 4);
     memcpy(w->docs, b->docs, B * 2 * 4);
@@ -266,13 +264,17 @@ static void pairs_panel(Viz *v, VizRect c, const KitFrame *f)
              100 * w->overlap.sop);
     snprintf(lines[nl++], 256, "A and B share %.0f%% of their words when IsNext, %.0f%% when B is from another chapter",
              100 * w->overlap.same_doc, 100 * w->overlap.other_doc);
-    if (w->finding.loaded) {
-        snprintf(lines[nl++], 256, "stored (tests/bench, %d seeds × %ld steps): trained on NSP → NSP %.0f%%, SOP %.0f%%",
-                 w->finding.seeds, w->finding.steps, 100 * w->finding.acc[OBJ_NSP][OBJ_NSP], 100 * w->finding.acc[OBJ_NSP][OBJ_SOP]);
-        snprintf(lines[nl++], 256, "stored: trained on SOP → NSP %.0f%%, SOP %.0f%%", 100 * w->finding.acc[OBJ_SOP][OBJ_NSP],
-                 100 * w->finding.acc[OBJ_SOP][OBJ_SOP]);
+    /* the stored table of tests/bench/nsp_finding, a model per objective */
+    const KitFinding *fd = s->finding;
+    if (fd && fd->rows) {
+        for (int o = OBJ_NSP; o <= OBJ_SOP; o++) {
+            const char *row = o ? "sop" : "nsp";
+            snprintf(lines[nl++], 256, "stored, %.0f seeds × %.0f steps, trained on %s: NSP %.0f%% · SOP %.0f%%",
+                     kit_finding(fd, row, "seeds"), kit_finding(fd, row, "steps"), o ? "SOP" : "NSP",
+                     100 * kit_finding(fd, row, "eval_nsp_accuracy"), 100 * kit_finding(fd, row, "eval_sop_accuracy"));
+        }
     } else {
-        snprintf(lines[nl++], 256, "no stored table (lessons/nsp/finding.csv): run tests/bench/nsp_finding --write");
+        snprintf(lines[nl++], 256, "%s: tests/bench/nsp_finding --write makes it", fd ? fd->why : "no stored table");
     }
     char caption[160];
     snprintf(caption, sizeof caption, "each pair: right ✓ or wrong ✗, its label, and P(%s) (the bar)", label_name(w->task, 0));

@@ -274,12 +274,17 @@ void corpus_pairs(const Corpus *c, Rng *r, PairTask task, int B, int T, int32_t 
             first = 0;
             last = c->nsent;
         }
-        /* a chunk of consecutive sentences of at least 2 and up to `room` tokens */
+        /* the length to aim for: the whole row, or with probability CORPUS_SHORT_PAIRS a
+           shorter one (BERT's short_seq_prob: fine-tuning inputs are often short). It is
+           drawn before the label, the same way for both labels, so a pair's length says
+           nothing about its label */
+        size_t target = rng_bernoulli(r, CORPUS_SHORT_PAIRS) ? 2 + rng_below(r, (uint32_t)(room - 1)) : room;
+        /* a chunk of consecutive sentences: at least 2, and until it reaches the target (or
+           the document ends); what is too long is cut below */
         int s0 = first + (int)rng_below(r, (uint32_t)(last - first - 1));
         int s1 = s0 + 1;
         size_t len = (size_t)corpus_sent_len(c, s0);
-        while (s1 < last && (s1 == s0 + 1 || len + (size_t)corpus_sent_len(c, s1) <= room))
-            len += (size_t)corpus_sent_len(c, s1++);
+        while (s1 < last && (s1 == s0 + 1 || len < target)) len += (size_t)corpus_sent_len(c, s1++);
         int a_end = s0 + 1 + (int)rng_below(r, (uint32_t)(s1 - s0 - 1)); /* A = s0..a_end-1, B = a_end..s1-1 */
         Span A = sentence_span(c, s0, a_end), Bs = sentence_span(c, a_end, s1);
         int label = rng_bernoulli(r, 0.5f), doc_b = d;
@@ -288,7 +293,7 @@ void corpus_pairs(const Corpus *c, Rng *r, PairTask task, int B, int T, int32_t 
             int d2 = pick_doc_with(c, r, 1, d);
             int f2 = c->doc_start[d2], l2 = c->doc_start[d2 + 1];
             int t0 = f2 + (int)rng_below(r, (uint32_t)(l2 - f2)), t1 = t0 + 1;
-            size_t want = room > A.len ? room - A.len : 1, got = (size_t)corpus_sent_len(c, t0);
+            size_t want = target > A.len ? target - A.len : 1, got = (size_t)corpus_sent_len(c, t0);
             while (t1 < l2 && got < want) got += (size_t)corpus_sent_len(c, t1++);
             Bs = sentence_span(c, t0, t1);
             doc_b = d2;

@@ -50,10 +50,17 @@ typedef enum PairTask {
     PAIR_SOP               /* label 0: A then B, in order; 1: swapped */
 } PairTask;
 
+/* The share of pairs aimed at a random shorter length than the row (BERT's short_seq_prob). */
+#define CORPUS_SHORT_PAIRS 0.1f
+
 /* B pairs of length T (T >= 5) into ids, token_type_ids, attention_mask (each B·T) and
- * labels (B). Each label is 1 with probability 1/2. A pair is cut from one document; in a
- * corpus where no document has two sentences, the whole corpus counts as one (document -1).
- * docs (2·B, or NULL) gets the document of A and of B for each pair. */
+ * labels (B), made as BERT's create_pretraining_data.py makes them: a run of sentences of one
+ * document up to the row's length (or, for CORPUS_SHORT_PAIRS of them, a random shorter
+ * length), cut at a random sentence boundary into A and B; NotNext's B is a run of sentences
+ * of another document, as long as A leaves room for. Each label is 1 with probability 1/2,
+ * and a pair's length does not depend on it. In a corpus where no document has two
+ * sentences, the whole corpus counts as one (document -1). docs (2·B, or NULL) gets the
+ * document of A and of B for each pair. */
 void corpus_pairs(const Corpus *c, Rng *r, PairTask task, int B, int T, int32_t *ids, int32_t *types,
                   uint8_t *mask, int32_t *labels, int *docs);
 /* One pair packed into a row of T (T >= 5): [CLS] A [SEP] B [SEP] then [PAD]s; token_type_ids

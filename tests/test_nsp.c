@@ -138,6 +138,7 @@ static void test_batches(void **state)
         NspBatch *b = &m->batch;
         int T = r->T, B = r->B;
         long ones = 0, n = 0, contiguous = 0, checked = 0, other_doc = 0, not_next = 0;
+        long padded[2] = {0}, count[2] = {0};
         for (int draw = 0; draw < DRAWS; draw++) {
             kit_next_batch(r);
             assert_int_equal(b->task, task);
@@ -169,6 +170,8 @@ static void test_batches(void **state)
                 int label = b->pair_label[i];
                 assert_true(label == 0 || label == 1);
                 ones += label;
+                count[label]++;
+                padded[label] += sep2 < T - 1;
                 n++;
                 /* the text (segments of 8 tokens or more: a shorter run may occur in several
                    places): A and B are each running text. In order (IsNext, SOP's label 0, or
@@ -209,6 +212,12 @@ static void test_batches(void **state)
             assert_true(not_next > 50);
             assert_int_equal(other_doc, not_next);
         }
+        /* a pair's length says nothing about its label: as many IsNext as NotNext pairs end in
+           padding (two-proportion z-test at about p = 1e-6) */
+        double p0 = (double)padded[0] / count[0], p1 = (double)padded[1] / count[1], pp = (double)(padded[0] + padded[1]) / n;
+        double zp = (p0 - p1) / sqrt(pp * (1 - pp) * (1.0 / count[0] + 1.0 / count[1]));
+        print_message("%s: padded pairs %.3f with label 0, %.3f with label 1\n", task ? "sop" : "nsp", p0, p1);
+        assert_true(fabs(zp) < 4.89);
         /* the labels: Bernoulli(1/2), two-sided binomial test at about p = 1e-6 */
         double z = ((double)ones - 0.5 * (double)n) / sqrt(0.25 * (double)n);
         assert_true(fabs(z) < 4.89);
@@ -249,13 +258,18 @@ static void test_truncation(void **state)
 static void test_overlap(void **state)
 {
     (void)state;
-    /* [CLS] a b a [SEP] b c [SEP] [PAD]: words {a,b} and {b,c}: one shared of three */
+    /* [CLS] a b a [SEP] b c [SEP] [PAD]: tokens {a,b} and {b,c}: one shared */
     int32_t ids[9] = {TOK_CLS, 10, 11, 10, TOK_SEP, 11, 12, TOK_SEP, TOK_PAD};
     int32_t types[9] = {0, 0, 0, 0, 0, 1, 1, 1, 0};
     uint8_t mask[9] = {1, 1, 1, 1, 1, 1, 1, 1, 0};
-    assert_float_equal(nsp_overlap(ids, types, mask, 9, NULL), 1.0 / 3.0, 1e-6);
-    ids[6] = 10; /* B = b a: both words shared */
     assert_float_equal(nsp_overlap(ids, types, mask, 9, NULL), 1.0, 1e-6);
+    ids[6] = 10; /* B = b a: both shared, a counted once though A has it twice */
+    assert_float_equal(nsp_overlap(ids, types, mask, 9, NULL), 2.0, 1e-6);
+    uint8_t skip[16] = {0};
+    skip[10] = 1; /* a frequent token left out */
+    assert_float_equal(nsp_overlap(ids, types, mask, 9, skip), 1.0, 1e-6);
+    ids[8] = 12; /* padding is not read, whatever it holds */
+    assert_float_equal(nsp_overlap(ids, types, mask, 9, NULL), 2.0, 1e-6);
     ids[5] = 13, ids[6] = 14; /* nothing shared */
     assert_float_equal(nsp_overlap(ids, types, mask, 9, NULL), 0.0, 1e-6);
     /* the baseline in the lesson: above chance on NSP (topic), at chance on SOP (the same words
@@ -269,6 +283,8 @@ static void test_overlap(void **state)
     assert_true(fabs(m->overlap.sop - 0.5) < 5 * sd);
     assert_true(m->overlap.same_doc > m->overlap.other_doc);
     assert_true(r->refs[REF_OVERLAP] == m->overlap.nsp);
+    kit_set(r, runtime_key_index(&r->lesson->info, "objective"), OBJ_SOP); /* the line follows the task */
+    assert_true(r->refs[REF_OVERLAP] == m->overlap.sop);
     stop(r);
 }
 

@@ -530,7 +530,9 @@ static int help_groups(HelpEntry *e, HelpGroup *g, const LessonView *view, const
         ng++;
     }
     g[ng] = (HelpGroup){"View", n, 0};
-    help_add(e, &n, "Tab / Shift+Tab", "next / previous sequence of the batch");
+    char tab[64];
+    snprintf(tab, sizeof tab, "next / previous %s of the batch", view && view->item ? view->item : "sequence");
+    help_add(e, &n, "Tab / Shift+Tab", tab);
     help_add(e, &n, "1–9", "layer of the enlarged attention map (click a thumbnail for a head)");
     if (s->nattn > 1) help_add(e, &n, "M", "the next model's attention");
     help_add(e, &n, "C", "attention colours: each map's own min–max, or fixed 0–1");
@@ -814,7 +816,9 @@ static void footer_keys(Viz *v, char *out, size_t n, int max_w, const KitUiState
     items[k++] = "Enter run/pause";
     items[k++] = "← back";
     items[k++] = "N new batch";
-    items[k++] = "Tab sequence";
+    char tab[32];
+    snprintf(tab, sizeof tab, "Tab %s", view && view->item ? view->item : "sequence");
+    items[k++] = tab;
     items[k++] = "1-9 layer";
     if (view && view->probe) items[k++] = "/ probe";
     if (l->mode == KIT_LAYOUT_COMPACT && !ui->zoom) items[k++] = "O notes";

@@ -142,6 +142,7 @@ typedef struct LessonView {
     void (*probe)(Run *r, Model *model, const char *text, void *result);
     size_t probe_size;
     const char *probe_help;        /* what to type, for the help ("a sentence with [mask] in it") */
+    const char *item;              /* what a row of the batch is called ("pair"); NULL: "sequence" */
 } LessonView;
 
 /* The program: kit_main with this lesson's window and dashboard. */

@@ -189,11 +189,17 @@ static void *worker_main(void *arg)
             snprintf(a->probe_text, sizeof a->probe_text, "%s", c.text);
             run_probe(a);
             break;
-        case CMD_SET: /* from the worker's current value: no key press is lost */
+        case CMD_SET: { /* from the worker's current value: no key press is lost */
             kit_set(r, c.key, r->opt.value[c.key] + c.delta);
             kit_next_batch(r); /* show the new setting at once */
             look(r);
+            const KeyDef *k = &r->lesson->info.keys[c.key];
+            char what[160];
+            if (k->choices) snprintf(what, sizeof what, "%s = %s", k->name, runtime_choice_name(k, r->opt.value[c.key]));
+            else snprintf(what, sizeof what, "%s = %g", k->name, r->opt.value[c.key]);
+            set_message(a, "%s, from this batch on (a new one is on screen).", what);
             break;
+        }
         default:
             break;
         }

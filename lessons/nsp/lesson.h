@@ -18,7 +18,7 @@ enum { OBJ_NSP = 0, OBJ_SOP = 1 };
 enum { NSP_PAIR_ACCURACY, NSP_MLM_ACCURACY, NSP_EVAL_MLM_LOSS, NSP_EVAL_MLM_ACCURACY, NSP_EVAL_PAIR_LOSS,
        NSP_EVAL_PAIR_ACCURACY, NSP_EVAL_NSP_ACCURACY, NSP_EVAL_SOP_ACCURACY, NSP_NEXTRA };
 /* the curves' reference lines (run->refs) */
-enum { REF_UNIGRAM_ENTROPY, REF_CHANCE_LOSS, REF_CHANCE_ACCURACY, REF_OVERLAP };
+enum { REF_UNIGRAM_ENTROPY, REF_CHANCE_LOSS, REF_CHANCE_ACCURACY, REF_OVERLAP /* on the task trained */ };
 
 #define NSP_EVAL_BATCHES 8      /* held-out batches per task: 256 pairs at the default batch */
 #define NSP_OVERLAP_PAIRS 2048  /* pairs to fit and to test the word-overlap baseline */
@@ -39,12 +39,13 @@ typedef struct NspBatch {
     int task;                             /* OBJ_NSP or OBJ_SOP: how the pairs were made */
 } NspBatch;
 
-/* The word-overlap baseline: no order, no model. Jaccard overlap of the sets of words of A
- * and B; "IsNext" when it is at least `threshold`, fitted on training pairs. */
+/* The word-overlap baseline: no order, no model. How many distinct tokens A and B share
+ * (the most frequent ones left out); "IsNext" when at least `threshold`, fitted on training
+ * pairs. */
 typedef struct NspOverlap {
     float threshold;
     double nsp, sop;          /* its held-out accuracy on NSP and on SOP pairs */
-    double same_doc, other_doc;   /* mean overlap of IsNext and of NotNext held-out pairs */
+    double same_doc, other_doc;   /* tokens shared on average by IsNext and NotNext held-out pairs */
 } NspOverlap;
 
 typedef struct Nsp {
@@ -71,9 +72,8 @@ typedef struct NspProbe {
 /* Reads "A | B" (or two sentences: the split is after the first . ! or ?) and runs
  * [CLS] A [SEP] B [SEP] and [CLS] B [SEP] A [SEP] through the model. */
 void nsp_probe(Run *r, Model *model, const char *text, NspProbe *out);
-/* Jaccard overlap of the distinct tokens of the two segments of a packed row: shared words
- * over words in either, leaving out the special tokens and those with skip[id] set (NULL:
- * none). */
+/* How many distinct tokens the two segments of a packed row share, leaving out the special
+ * tokens and those with skip[id] set (NULL: none). */
 float nsp_overlap(const int32_t *ids, const int32_t *types, const uint8_t *mask, int T, const uint8_t *skip);
 
 #endif

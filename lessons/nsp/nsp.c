@@ -86,8 +86,8 @@ static void next_batch(Run *r)
 
 float nsp_overlap(const int32_t *ids, const int32_t *types, const uint8_t *mask, int T, const uint8_t *skip)
 {
-    /* distinct words of each side: a token is in A if type 0, in B if type 1; specials out */
-    int both = 0, either = 0;
+    /* distinct tokens of each side: a token is in A if type 0, in B if type 1; specials out */
+    int both = 0;
     for (int i = 0; i < T && mask[i]; i++) {
         if (vocab_is_special(ids[i]) || (skip && skip[ids[i]])) continue;
         bool first = true, in_a = false, in_b = false;
@@ -98,15 +98,15 @@ float nsp_overlap(const int32_t *ids, const int32_t *types, const uint8_t *mask,
                 in_a |= types[j] == 0;
                 in_b |= types[j] == 1;
             }
-        either++;
         both += in_a && in_b;
     }
-    return either ? (float)both / (float)either : 0;
+    return (float)both;
 }
 
-/* The word-overlap baseline: a threshold on nsp_overlap, fitted on training pairs (the one
- * that classifies most of them right), then tested on held-out pairs of both tasks. It has no
- * order information at all, so on SOP (the same words, swapped) it cannot beat chance. */
+/* The word-overlap baseline: a threshold on nsp_overlap ("IsNext when A and B share at least
+ * this many tokens"), fitted on training pairs (the one that classifies most of them right),
+ * then tested on held-out pairs of both tasks. It has no order information at all, so on SOP
+ * (the same tokens, swapped) it cannot beat chance. */
 static void fit_overlap(Nsp *m, Rng *er, int T)
 {
     if (!m->common) { /* the NSP_COMMON most frequent tokens: "the", ",", "of", ... */
@@ -182,6 +182,7 @@ static void on_setting(Run *r, int key)
     if (key == im && r->opt.value[im] + r->opt.value[ir] > 1) r->opt.value[ir] = 1 - r->opt.value[im];
     if (key == ir && r->opt.value[im] + r->opt.value[ir] > 1) r->opt.value[im] = 1 - r->opt.value[ir];
     m->objective = (int)KEY(r, "objective");
+    r->refs[REF_OVERLAP] = m->objective == OBJ_SOP ? m->overlap.sop : m->overlap.nsp; /* on the task trained */
     m->mask.mlm_probability = (float)KEY(r, "mlm_probability");
     m->mask.mask_replace_prob = (float)r->opt.value[im];
     m->mask.random_replace_prob = (float)r->opt.value[ir];
@@ -231,7 +232,7 @@ static int init(Run *r)
             if (batch_alloc(&m->eval_batches[t][i], r->B, r->T)) return runtime_usage_error(info, "out of memory");
     if (!(m->p_is_next = calloc((size_t)r->B, sizeof *m->p_is_next))) return runtime_usage_error(info, "out of memory");
     draw_eval_set(r);
-    r->refs[REF_OVERLAP] = m->overlap.nsp;
+    r->refs[REF_OVERLAP] = m->objective == OBJ_SOP ? m->overlap.sop : m->overlap.nsp;
     return -1;
 }
 

@@ -91,6 +91,13 @@ static const char *label_name(int task, int label)
     return names[task][label];
 }
 
+/* its initial, for the small squares of a batch that does not fit as text */
+static const char *label_initial(int task, int label)
+{
+    static const char *const initials[2][2] = {{"I", "N"}, {"O", "S"}};
+    return initials[task][label];
+}
+
 static void headline(const KitFrame *f, char *buf, size_t n)
 {
     const NspSnap *w = f->snap;
@@ -111,37 +118,41 @@ static const VizColor SEG_A = {86, 180, 233, 255}, SEG_B = {230, 159, 0, 255}, S
 static int chosen = -1;   /* the token whose embeddings are shown (the UI thread's own) */
 
 /* Four strips of H cells: the token's, the segment's and the position's embedding rows and
- * their sum, on one diverging scale symmetric about 0 (blue below, red above); each strip
- * at least `row` pixels high. Returns the height used. */
+ * their sum, each on its own diverging scale symmetric about 0 (blue below, red above; its
+ * range at the right end), so that the small segment and position rows show their pattern
+ * too. Returns the height used (0: no room). */
 static int embedding_strips(Viz *v, VizRect c, const KitSnap *s, const NspSnap *w, int t)
 {
     int H = w->H, lh = viz_text_height(v, FONT_SANS, 10), gap = viz_px(v, 2);
     const float *e = w->emb + (size_t)t * 3 * H;
-    float mx = 1e-6f;
+    float rows[4][1024], mx[4] = {1e-6f, 1e-6f, 1e-6f, 1e-6f};
+    if (H > 1024) return 0;
     for (int i = 0; i < H; i++) {
-        float sum = e[i] + e[H + i] + e[2 * H + i];
-        for (int k = 0; k < 3; k++) mx = fabsf(e[k * H + i]) > mx ? fabsf(e[k * H + i]) : mx;
-        mx = fabsf(sum) > mx ? fabsf(sum) : mx;
+        rows[0][i] = e[i], rows[1][i] = e[H + i], rows[2][i] = e[2 * H + i];
+        rows[3][i] = e[i] + e[H + i] + e[2 * H + i];
+        for (int k = 0; k < 4; k++) mx[k] = fabsf(rows[k][i]) > mx[k] ? fabsf(rows[k][i]) : mx[k];
     }
-    char title[2][160], labels[4][64];
-    snprintf(title[0], sizeof title[0], "position %d's input = a sum of three lookups, %d numbers each (blue −%.2f … red +%.2f)",
-             t, H, (double)mx, (double)mx);
-    snprintf(title[1], sizeof title[1], "position %d: three lookups, summed (−%.2f … +%.2f)", t, (double)mx, (double)mx);
+    char title[2][160], labels[4][64], range[4][16];
+    snprintf(title[0], sizeof title[0], "position %d's input = the sum of three lookups, %d numbers each (blue < 0 < red; "
+             "each strip on its own scale)", t, H);
+    snprintf(title[1], sizeof title[1], "position %d: three lookups, summed (blue < 0 < red)", t);
     snprintf(labels[0], sizeof labels[0], "token \"%s\"", kit_token(s, w->input[t]));
     snprintf(labels[1], sizeof labels[1], "+ segment %s", w->types[t] ? "B" : "A");
     snprintf(labels[2], sizeof labels[2], "+ position %d", t);
     snprintf(labels[3], sizeof labels[3], "= sum (then LayerNorm)");
-    /* rows of at least two thirds of a line: the labels shrink with them */
+    for (int k = 0; k < 4; k++) snprintf(range[k], sizeof range[k], "±%.2f", (double)mx[k]);
+    /* rows of at least half a line: the labels shrink with them, to 8 points at least */
     int row = (c.h - lh) / 4 - gap;
     if (row < lh / 2) return 0;
     row = row > lh * 3 / 2 ? lh * 3 / 2 : row;
-    float size = row >= lh ? 10 : 10.0f * (float)row / (float)lh < 7 ? 7 : 10.0f * (float)row / (float)lh;
+    float size = 10.0f * (float)row / (float)lh;
+    size = size > 10 ? 10 : size < 8 ? 8 : size;
     int pick = viz_text_width(v, title[0], FONT_SANS, 10) <= c.w ? 0 : 1;
     viz_text_fit(v, c.x, c.y, c.w, title[pick], FONT_SANS, 10, VIZ_DIM);
     if (viz_hover(v, (VizRect){c.x, c.y, c.w, lh}))
         viz_tooltip(v, "the token's row of word_embeddings, the segment's row of token_type_embeddings and the position's row "
                     "of position_embeddings, added; the embedding LayerNorm follows. Hover a token above to choose it.");
-    int y = c.y + lh, label_w = 0;
+    int y = c.y + lh, label_w = 0, range_w = viz_text_width(v, "±0.000", FONT_MONO, size) + viz_px(v, 4);
     for (int k = 0; k < 4; k++) {
         int lw = viz_text_width(v, labels[k], FONT_SANS, size);
         label_w = lw > label_w ? lw : label_w;
@@ -149,16 +160,16 @@ static int embedding_strips(Viz *v, VizRect c, const KitSnap *s, const NspSnap *
     label_w += viz_px(v, 6);
     if (label_w > c.w / 3) label_w = c.w / 3;
     int lrow = viz_text_height(v, FONT_SANS, size);
-    float cell = (float)(c.w - label_w) / (float)H;
+    float cell = (float)(c.w - label_w - range_w) / (float)H;
     for (int k = 0; k < 4; k++, y += row + gap) {
         viz_text_fit(v, c.x, y + (row - lrow) / 2, label_w - viz_px(v, 4), labels[k], FONT_SANS, size,
                      k == 3 ? VIZ_TEXT : VIZ_DIM);
         for (int i = 0; i < H; i++) {
-            float x = k < 3 ? e[k * H + i] : e[i] + e[H + i] + e[2 * H + i];
             VizRect r = {c.x + label_w + (int)(i * cell), y, (int)((i + 1) * cell) - (int)(i * cell), row};
-            viz_fill(v, r, viz_colormap(CMAP_DIVERGING, 0.5f + 0.5f * x / mx));
-            if (viz_hover(v, r)) viz_tooltip(v, "%s, number %d of %d: %+.4f", labels[k], i + 1, H, (double)x);
+            viz_fill(v, r, viz_colormap(CMAP_DIVERGING, 0.5f + 0.5f * rows[k][i] / mx[k]));
+            if (viz_hover(v, r)) viz_tooltip(v, "%s, number %d of %d: %+.4f", labels[k], i + 1, H, (double)rows[k][i]);
         }
+        viz_text(v, c.x + c.w, y + (row - lrow) / 2, range[k], FONT_MONO, size, VIZ_DIM, ALIGN_RIGHT);
     }
     return y - c.y;
 }
@@ -211,10 +222,12 @@ static void input_panel(Viz *v, VizRect c, const KitFrame *f)
         y += viz_text_wrap(v, c.x, y, c.w, line, FONT_SANS, 11, right ? RIGHT : WRONG);
     }
     y += gap / 2;
-    static const char *const legend[7] = {"segment A", "segment B", "[CLS] [SEP]", "selected for MLM", "[PAD]",
-                                          "white frame: a word in both A and B",
-                                          "band: attention from [CLS] (yellow = most)"};
-    const VizColor lc[7] = {SEG_A, SEG_B, SPECIAL, SELECTED, PAD, VIZ_TEXT, viz_colormap(CMAP_VIRIDIS, 0.8f)};
+    char selected[48];
+    snprintf(selected, sizeof selected, "selected for MLM (mlm_probability %.2f)", kit_snap_value(s, "mlm_probability"));
+    const char *const legend[7] = {"segment A", "segment B", "[CLS] [SEP]", selected, "[PAD]",
+                                   "white frame: a token in both A and B",
+                                   "band: attention from [CLS] (yellow = most)"};
+    const VizColor lc[7] = {SEG_A, SEG_B, SPECIAL, SELECTED, PAD, VIZ_TEXT, viz_colormap(CMAP_VIRIDIS, 1.0f)};
     int hover = -1;
     float size = 11;
     int lh = viz_text_height(v, FONT_SANS, 10), legend_h = viz_legend_height(v, c.w, legend, 7);
@@ -262,8 +275,8 @@ static void pairs_panel(Viz *v, VizRect c, const KitFrame *f)
         snprintf(lines[nl++], 256, "held-out, this model: NSP %.0f%% · SOP %.0f%%", 100 * nsp, 100 * sop);
     snprintf(lines[nl++], 256, "word overlap alone (no model, no order): NSP %.0f%% · SOP %.0f%%", 100 * w->overlap.nsp,
              100 * w->overlap.sop);
-    snprintf(lines[nl++], 256, "A and B share %.0f%% of their words when IsNext, %.0f%% when B is from another chapter",
-             100 * w->overlap.same_doc, 100 * w->overlap.other_doc);
+    snprintf(lines[nl++], 256, "A and B share %.1f tokens on average when IsNext, %.1f when B is from another chapter",
+             w->overlap.same_doc, w->overlap.other_doc);
     /* the stored table of tests/bench/nsp_finding, a model per objective */
     const KitFinding *fd = s->finding;
     if (fd && fd->rows) {
@@ -276,50 +289,73 @@ static void pairs_panel(Viz *v, VizRect c, const KitFrame *f)
     } else {
         snprintf(lines[nl++], 256, "%s: tests/bench/nsp_finding --write makes it", fd ? fd->why : "no stored table");
     }
-    char caption[160];
-    snprintf(caption, sizeof caption, "each pair: right ✓ or wrong ✗, its label, and P(%s) (the bar)", label_name(w->task, 0));
+    char caption[256];
+    snprintf(caption, sizeof caption, "each pair: frame green = right, orange = wrong; its label (%s = %s, %s = %s); the bar: "
+             "the model's P(%s)", label_initial(w->task, 0), label_name(w->task, 0), label_initial(w->task, 1),
+             label_name(w->task, 1), label_name(w->task, 0));
     int cap_h = viz_text_wrap_height(v, c.w, caption, FONT_SANS, 10);
     c.y += viz_text_wrap(v, c.x, c.y, c.w, caption, FONT_SANS, 10, VIZ_DIM);
     c.h -= cap_h;
     int text_h = 0;
     for (int i = 0; i < nl; i++) text_h += viz_text_wrap_height(v, c.w, lines[i], FONT_MONO, 10);
-    /* the grid: one cell per pair, P(label 0) as a bar, the label, a ✓ or ✗ */
-    int cols = c.w / viz_px(v, 120) > 0 ? c.w / viz_px(v, 120) : 1, rows = (s->B + cols - 1) / cols;
-    int cell_h = (c.h - text_h - pad) / (rows > 0 ? rows : 1);
+    /* the grid: one cell per pair, P(label 0) as a bar, the label, a ✓ or ✗; where the text
+       cells do not all fit, small squares (the bar from below, the label's initial) */
+    int avail = c.h - text_h - pad, cols = c.w / viz_px(v, 130) > 0 ? c.w / viz_px(v, 130) : 1;
+    int rows = (s->B + cols - 1) / cols, cell_w = c.w / cols, cell_h = avail / rows;
+    bool text = cell_h >= lh + pad;
     if (cell_h > lh * 3 / 2 + 2 * pad) cell_h = lh * 3 / 2 + 2 * pad;
-    if (cell_h < lh + pad) { /* too many pairs for the room: as many rows as fit */
-        cell_h = lh + pad;
-        rows = (c.h - text_h - pad) / cell_h;
+    if (!text) { /* the largest squares that hold the whole batch */
+        int side = viz_px(v, 8);
+        for (int sd = avail; sd >= viz_px(v, 8); sd--) {
+            int cc = c.w / sd;
+            if (cc > 0 && ((s->B + cc - 1) / cc) * sd <= avail) { side = sd; break; }
+        }
+        cols = c.w / side > 0 ? c.w / side : 1;
+        rows = (s->B + cols - 1) / cols;
+        cell_w = cell_h = side;
+        if (rows * side > avail) rows = avail / side;
     }
-    int cell_w = c.w / cols, y = c.y;
+    int y = c.y;
     for (int i = 0; i < s->B && i / cols < rows; i++) {
         VizRect cell = {c.x + (i % cols) * cell_w, c.y + (i / cols) * cell_h, cell_w - pad, cell_h - pad};
         bool ok = (w->p[i] < 0.5f) == (w->pair_label[i] == 1);
-        /* P(label 0) as a bar behind the text, from the left */
         viz_fill(v, cell, (VizColor){40, 43, 54, 255});
-        viz_fill(v, (VizRect){cell.x, cell.y, (int)(cell.w * w->p[i]), cell.h}, viz_mix(SEG_A, VIZ_PANEL, 0.7f));
+        if (text) { /* P(label 0) as a bar behind the text, from the left */
+            viz_fill(v, (VizRect){cell.x, cell.y, (int)(cell.w * w->p[i]), cell.h}, viz_mix(SEG_A, VIZ_PANEL, 0.7f));
+            char t[64];
+            snprintf(t, sizeof t, "%s · P(%s) %.2f", label_name(w->task, w->pair_label[i]), label_name(w->task, 0),
+                     (double)w->p[i]);
+            int mark = viz_text(v, cell.x + pad, cell.y + (cell.h - lh) / 2, ok ? "✓" : "✗", FONT_MONO, 10,
+                                ok ? RIGHT : WRONG, ALIGN_LEFT);
+            if (viz_text_width(v, t, FONT_MONO, 10) > cell.w - 3 * pad - mark)
+                snprintf(t, sizeof t, "%s %.2f", label_name(w->task, w->pair_label[i]), (double)w->p[i]);
+            viz_text_fit(v, cell.x + 2 * pad + mark, cell.y + (cell.h - lh) / 2, cell.w - 3 * pad - mark, t, FONT_MONO, 10,
+                         VIZ_TEXT);
+        } else { /* P(label 0) as a bar from below; the label's initial if it fits */
+            int bh = (int)(cell.h * w->p[i]);
+            viz_fill(v, (VizRect){cell.x, cell.y + cell.h - bh, cell.w, bh}, viz_mix(SEG_A, VIZ_PANEL, 0.5f));
+            const char *initial = label_initial(w->task, w->pair_label[i]);
+            if (cell.h >= lh) viz_text(v, cell.x + cell.w / 2, cell.y + (cell.h - lh) / 2, initial, FONT_MONO, 10, VIZ_TEXT,
+                                       ALIGN_CENTER);
+        }
         viz_frame(v, cell, i == s->focus ? VIZ_TEXT : ok ? RIGHT : WRONG);
-        char t[48];
-        snprintf(t, sizeof t, "%s %.2f", label_name(w->task, w->pair_label[i]), (double)w->p[i]);
-        int mark = viz_text(v, cell.x + pad, cell.y + (cell.h - lh) / 2, ok ? "✓" : "✗", FONT_MONO, 10, ok ? RIGHT : WRONG,
-                            ALIGN_LEFT);
-        viz_text_fit(v, cell.x + 2 * pad + mark, cell.y + (cell.h - lh) / 2, cell.w - 3 * pad - mark, t, FONT_MONO, 10,
-                     VIZ_TEXT);
+        if (!text) viz_frame(v, (VizRect){cell.x + 1, cell.y + 1, cell.w - 2, cell.h - 2}, i == s->focus ? VIZ_TEXT : ok ? RIGHT : WRONG);
         if (viz_hover(v, cell))
-            viz_tooltip(v, "pair %d: label %s (%d); the model's P(%s) = %.3f, so it says %s%s", i + 1,
+            viz_tooltip(v, "pair %d: label %s (%d); the model's P(%s) = %.3f, so it says %s: %s%s", i + 1,
                         label_name(w->task, w->pair_label[i]), w->pair_label[i], label_name(w->task, 0), (double)w->p[i],
-                        label_name(w->task, w->p[i] < 0.5f), i == s->focus ? " (the pair shown in the input panel)" : "");
+                        label_name(w->task, w->p[i] < 0.5f), ok ? "right" : "wrong",
+                        i == s->focus ? " (the pair shown in the input panel)" : "");
         y = cell.y + cell.h + pad;
     }
-    if (rows * cols < s->B) { /* not every pair fits: say so */
+    if (rows * cols < s->B) /* not every pair fits: say so */
         snprintf(lines[0] + strlen(lines[0]), 256 - strlen(lines[0]), " (%d of them shown; Z enlarges)", rows * cols);
-    }
     y += pad;
     for (int i = 0; i < nl && y < c.y + c.h; i++)
         y += viz_text_wrap(v, c.x, y, c.w, lines[i], FONT_MONO, 10, i == 2 || i == 3 ? VIZ_ACCENT[3] : VIZ_TEXT);
 }
 
-/* The probe: "A | B" both ways round, P(IsNext) (or P(in order)) of each. */
+/* The probe: "A | B" both ways round, P(IsNext) (or P(in order)) of each, at the largest
+ * token size that shows both rows whole. */
 static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
 {
     const KitSnap *s = f->s;
@@ -332,28 +368,35 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
                       FONT_SANS, 11, pr ? VIZ_ACCENT[3] : VIZ_DIM);
         return;
     }
-    int y = c.y, lh = viz_text_height(v, FONT_SANS, 11);
-    for (int dir = 0; dir < 2 && y < c.y + c.h; dir++) {
-        const char *names[NSP_PROBE_MAX];
-        VizColor fills[NSP_PROBE_MAX];
+    const char *names[2][NSP_PROBE_MAX];
+    VizColor fills[2][NSP_PROBE_MAX];
+    for (int dir = 0; dir < 2; dir++)
         for (int i = 0; i < pr->len[dir]; i++) {
-            names[i] = kit_token(s, pr->ids[dir][i]);
-            fills[i] = vocab_is_special(pr->ids[dir][i]) ? SPECIAL : i < pr->split[dir] ? SEG_A : SEG_B;
+            names[dir][i] = kit_token(s, pr->ids[dir][i]);
+            fills[dir][i] = vocab_is_special(pr->ids[dir][i]) ? SPECIAL : i < pr->split[dir] ? SEG_A : SEG_B;
         }
+    const char *cut = "The pair was cut to seq_len: the model was trained at that length.";
+    int lh = viz_text_height(v, FONT_SANS, 11), gap = viz_px(v, 4);
+    int cut_h = pr->cut ? viz_text_wrap_height(v, c.w, cut, FONT_SANS, 10) : 0;
+    float size = 10;
+    for (; size > 7; size -= 0.5f)
+        if (2 * (lh + gap) + viz_tokens_height(v, c.w, names[0], pr->len[0], size) +
+                viz_tokens_height(v, c.w, names[1], pr->len[1], size) + cut_h <= c.h)
+            break;
+    int y = c.y;
+    for (int dir = 0; dir < 2 && y < c.y + c.h; dir++) {
         char head[96];
         snprintf(head, sizeof head, "%s: P(%s) = %.2f", dir ? "B then A" : "A then B", label_name(w->task, 0),
                  (double)pr->p[dir]);
-        viz_text(v, c.x, y, head, FONT_SANS, 11, VIZ_TEXT, ALIGN_LEFT);
+        viz_text_fit(v, c.x, y, c.w * 2 / 3 - gap, head, FONT_SANS, 11, VIZ_TEXT);
         viz_fill(v, (VizRect){c.x + c.w * 2 / 3, y + lh / 4, (int)(c.w / 3 * pr->p[dir]), lh / 2}, SEG_A);
         viz_frame(v, (VizRect){c.x + c.w * 2 / 3, y + lh / 4, c.w / 3, lh / 2}, VIZ_DIM);
         y += lh;
         int hover;
-        y += viz_tokens(v, (VizRect){c.x, y, c.w, (c.y + c.h - y) / (2 - dir)}, names, fills, pr->len[dir], 10, &hover) +
-             viz_px(v, 6);
+        y += viz_tokens(v, (VizRect){c.x, y, c.w, c.y + c.h - y}, names[dir], fills[dir], pr->len[dir], size, &hover) + gap;
+        if (hover >= 0) viz_tooltip(v, "position %d: \"%s\", segment %s", hover, names[dir][hover], hover < pr->split[dir] ? "A" : "B");
     }
-    if (pr->cut && y < c.y + c.h)
-        viz_text_fit(v, c.x, y, c.w, "The pair was cut to seq_len: the model was trained at that length.", FONT_SANS, 10,
-                     VIZ_ACCENT[3]);
+    if (pr->cut && y < c.y + c.h) viz_text_wrap(v, c.x, y, c.w, cut, FONT_SANS, 10, VIZ_ACCENT[3]);
 }
 
 static void probe_run(Run *r, Model *model, const char *text, void *result) { nsp_probe(r, model, text, result); }
@@ -373,7 +416,7 @@ static const KitCurve curves[] = {
      .ref = REF_CHANCE_LOSS, .ref_name = "chance (ln 2)", .short_title = "Pair loss"},
     {.title = "Pair accuracy: NSP, or SOP", .ylabel = "accuracy", .train = "pair_accuracy", .heldout = "eval_pair_accuracy",
      .ref = REF_CHANCE_ACCURACY, .ref_name = "chance (50%)", .bounded = true, .lo = 0, .hi = 1,
-     .short_title = "Pair accuracy", .ref2 = REF_OVERLAP + 1, .ref2_name = "word overlap on NSP"},
+     .short_title = "Pair accuracy", .ref2 = REF_OVERLAP + 1, .ref2_name = "word overlap, no model"},
 };
 
 static const KitKey keys[] = {
@@ -395,4 +438,5 @@ const LessonView nsp_view = {
     .probe = probe_run,
     .probe_size = sizeof(NspProbe),
     .probe_help = "type two sentences, A | B: P(IsNext) both ways round",
+    .item = "pair",
 };

@@ -87,9 +87,18 @@ void kit_layout(const KitLayoutSpec *s, KitLayout *l)
         viz_split(body, true, NULL, NULL, 2, g, cols);
         lesson_column(s, l, cols[0]);
         VizRect right = cols[1];
-        place(l, att, viz_cut_top(&right, right.h * 56 / 100, g));
-        VizRect cv[KIT_MAX_CURVES + 1];
-        viz_split(right, true, NULL, NULL, nc + 1, g, cv);
+        /* the curves and the word order side by side under the attention; four or more in
+           two rows, since a curve narrower than a quarter of the column has no room to plot */
+        int n = nc + 1, per_row = n >= 4 ? (n + 1) / 2 : n;
+        place(l, att, viz_cut_top(&right, right.h * (n >= 4 ? 42 : 56) / 100, g));
+        VizRect rows2[2], cv[KIT_MAX_CURVES + 1];
+        int nrows = n >= 4 ? 2 : 1;
+        viz_split(right, false, NULL, NULL, nrows, g, rows2);
+        for (int rw = 0, i = 0; rw < nrows; rw++) {
+            int k = rw == 0 ? per_row : n - per_row;
+            viz_split(rows2[rw], true, NULL, NULL, k, g, cv + i);
+            i += k;
+        }
         for (int i = 0; i < nc; i++) place(l, kit_panel_curve(s->nlesson, i), cv[i]);
         place(l, order, cv[nc]);
     } else {

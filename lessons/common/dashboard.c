@@ -889,7 +889,15 @@ void kit_draw(Viz *v, const KitSnap *s, KitUiState *ui, const LessonView *view)
     ui->page = ui->layout.page;
     header(v, (VizRect){0, 0, W, spec.head_h}, &f, view);
     draw_tabs(v, ui, view);
+    /* a panel on the whole window (Z, O) is drawn with larger text where the window has room
+       for it, up to 1.6 times: what it is zoomed for is to be read from the back of a room */
+    float keep = v->scale;
+    if (ui->zoom) {
+        float zf = fminf((float)W / v->scale / 800.0f, (float)H / v->scale / 560.0f);
+        v->scale *= zf > 1.6f ? 1.6f : zf < 1 ? 1 : zf;
+    }
     for (int i = 0; i < ui->layout.n; i++) draw_panel(v, ui->layout.rect[i], ui->layout.id[i], &f, view);
+    v->scale = keep;
     /* footer */
     int fy = H - spec.foot_h + viz_px(v, 3);
     if (ui->status[0]) {

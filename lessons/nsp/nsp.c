@@ -9,9 +9,10 @@
  * With --set objective=sop the negative is ALBERT's instead: the same two consecutive
  * segments, swapped. Sentence order cannot be told from the topic, only from the text's flow.
  *
- * What to watch: NSP accuracy rising above the 50% chance line quickly (the topic gives most
- * NotNext pairs away: compare the word-overlap baseline) while SOP stays near chance much
- * longer; the attention of [CLS] (the pooler reads only it); the MLM loss falling as in mlm.
+ * What to watch: the masked LM learning first, as in mlm, while the pair loss sits at ln 2;
+ * NSP accuracy leaving the 50% chance line after a couple of thousand steps and ending about
+ * where the word-overlap baseline is (at this scale NSP is topic); SOP staying at chance; the
+ * attention of [CLS] (the pooler reads only it).
  *
  * How to run: fmlab-nsp (window); fmlab-nsp --headless --steps 300 --export out/
  * The pairs come from datasets/corpus.c (corpus_pairs, corpus_pack_pair) and the masking from

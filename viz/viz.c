@@ -1132,15 +1132,21 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
         for (int x = g.x; x < g.x + g.w; x += viz_px(v, 10))
             line_thick(v, x, y, x + viz_px(v, 5) < g.x + g.w ? x + viz_px(v, 5) : g.x + g.w - 1, y, thick, p->hline_color[k]);
     }
-    if (p->xmark > 0 && p->xmark <= n) { /* a moment: a dashed vertical line, its name beside it at the top */
-        int x = XPIX(p->xmark - 1), thick = viz_px(v, 1.5f) > 1 ? viz_px(v, 1.5f) : 1;
+    /* moments: dashed vertical lines, each name beside its line at the top (the second a line
+       lower, so that two close moments do not write over each other) */
+    const long marks[2] = {p->xmark, p->xmark2};
+    const char *const mnames[2] = {p->xmark_name, p->xmark2_name};
+    const VizColor mcolors[2] = {p->xmark_color, p->xmark2_color};
+    for (int k = 0; k < 2; k++) {
+        if (marks[k] <= 0 || marks[k] > n) continue;
+        int x = XPIX(marks[k] - 1), thick = viz_px(v, 1.5f) > 1 ? viz_px(v, 1.5f) : 1;
         for (int y = g.y; y < g.y + g.h; y += viz_px(v, 8))
-            line_thick(v, x, y, x, y + viz_px(v, 4) < g.y + g.h ? y + viz_px(v, 4) : g.y + g.h - 1, thick, p->xmark_color);
-        if (p->xmark_name) {
-            int tw = viz_text_width(v, p->xmark_name, FONT_SANS, tsize), pad = viz_px(v, 4);
+            line_thick(v, x, y, x, y + viz_px(v, 4) < g.y + g.h ? y + viz_px(v, 4) : g.y + g.h - 1, thick, mcolors[k]);
+        if (mnames[k]) {
+            int tw = viz_text_width(v, mnames[k], FONT_SANS, tsize), pad = viz_px(v, 4);
             bool left = x + pad + tw > g.x + g.w; /* beside the line, on the side with room */
-            viz_text(v, left ? x - pad : x + pad, g.y + pad, p->xmark_name, FONT_SANS, tsize, p->xmark_color,
-                     left ? ALIGN_RIGHT : ALIGN_LEFT);
+            viz_text(v, left ? x - pad : x + pad, g.y + pad + k * viz_text_height(v, FONT_SANS, tsize), mnames[k], FONT_SANS,
+                     tsize, mcolors[k], left ? ALIGN_RIGHT : ALIGN_LEFT);
         }
     }
     /* series: at most one vertical min–max span per pixel column, so a plot of 100,000 steps

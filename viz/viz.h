@@ -191,6 +191,9 @@ typedef struct VizPlot {
     long xmark;                  /* a moment marked by a vertical line: the series index + 1 (0 = none) */
     const char *xmark_name;      /* written beside it at the top */
     VizColor xmark_color;
+    long xmark2;                 /* a second moment, the same way (0 = none) */
+    const char *xmark2_name;
+    VizColor xmark2_color;
     bool logy;
     int smooth;                  /* moving-average window for the first series (0 = off) */
     bool bounded;                /* the y axis stays inside [lo, hi], the quantity's domain */

@@ -100,6 +100,15 @@ void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus)
     s->focus = focus < 0 ? 0 : focus % r->B;
     s->have_forward = r->have_forward;
     s->batch_trained = r->batch_trained;
+    s->set_step = 0; /* the last setting changed while it ran, as a mark on the curves */
+    for (int e = r->nset - 1; e >= 0; e--)
+        if (r->setlog[e].step <= r->step) {
+            const KeyDef *k = &l->info.keys[r->setlog[e].key];
+            s->set_step = r->setlog[e].step + 1; /* the first step with the new value */
+            if (k->choices) snprintf(s->set_what, sizeof s->set_what, "%s = %s", k->name, runtime_choice_name(k, r->setlog[e].value));
+            else snprintf(s->set_what, sizeof s->set_what, "%s = %g", k->name, r->setlog[e].value);
+            break;
+        }
     s->loss = r->loss;
     s->lr = lr_at(&r->schedule, r->step);
     memcpy(s->parts, r->parts, sizeof s->parts);
@@ -409,6 +418,11 @@ static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv
         p.xmark = s->order_found;
         p.xmark_name = "word order";
         p.xmark_color = VIZ_ACCENT[3];
+    }
+    if (s->set_step > 0 && s->set_step <= s->rows) { /* where the last setting changed */
+        p.xmark2 = s->set_step;
+        p.xmark2_name = s->set_what;
+        p.xmark2_color = VIZ_ACCENT[6];
     }
     p.hline_color[0] = VIZ_ACCENT[7];
     p.hline[1] = cv->ref2 > 0 ? (float)s->refs[cv->ref2 - 1] : NAN;

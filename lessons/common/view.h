@@ -49,6 +49,8 @@ struct KitSnap {
     float trained_share;
     int trained_layer, trained_head, trained_dir;
     long trained_step;
+    long set_step;                 /* the step of the last setting changed while it ran (0: none) */
+    char set_what[64];             /* "objective = sop" */
     const Vocab *vocab;            /* read-only after start */
     const KitFinding *finding;     /* the lesson's stored experiment (read-only after start) */
     const LessonInfo *info;

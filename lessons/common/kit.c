@@ -99,6 +99,49 @@ int kit_load_moby_dick(Run *r, Vocab *v, Corpus *train, Corpus *eval)
     return -1;
 }
 
+int kit_masking_config(Run *r, MaskingConfig *mc)
+{
+    *mc = (MaskingConfig){(float)kit_value(r, "mlm_probability"), (float)kit_value(r, "mask_replace_prob"),
+                          (float)kit_value(r, "random_replace_prob"), mc->vocab_size};
+    if (mc->mask_replace_prob + mc->random_replace_prob > 1.0f + 1e-6f)
+        return runtime_usage_error(&r->lesson->info, "mask_replace_prob + random_replace_prob is %g; it cannot exceed 1",
+                                   (double)(mc->mask_replace_prob + mc->random_replace_prob));
+    return -1;
+}
+
+void kit_masking_set(Run *r, int key, MaskingConfig *mc)
+{
+    const LessonInfo *info = &r->lesson->info;
+    int im = runtime_key_index(info, "mask_replace_prob"), ir = runtime_key_index(info, "random_replace_prob");
+    double *v = r->opt.value;
+    if (key == im && v[im] + v[ir] > 1) v[ir] = 1 - v[im];
+    if (key == ir && v[im] + v[ir] > 1) v[im] = 1 - v[ir];
+    kit_masking_config(r, mc); /* the shares fit now: no message */
+}
+
+int kit_model_config(Run *r, ModelKind kind, ModelConfig *cfg)
+{
+    *cfg = model_config_default(kind);
+    cfg->hidden_size = (int)kit_value(r, "hidden_size");
+    cfg->num_hidden_layers = (int)kit_value(r, "num_hidden_layers");
+    cfg->num_attention_heads = (int)kit_value(r, "num_attention_heads");
+    cfg->intermediate_size = (int)kit_value(r, "intermediate_size");
+    cfg->max_position_embeddings = r->T > 512 ? r->T : 512;
+    if (cfg->hidden_size % cfg->num_attention_heads)
+        return runtime_usage_error(&r->lesson->info, "hidden_size %d is not a multiple of num_attention_heads %d",
+                                   cfg->hidden_size, cfg->num_attention_heads);
+    return -1;
+}
+
+size_t kit_arena_bytes(const Run *r, const ModelConfig *c)
+{
+    /* about 6 KiB per token per layer at mlm's defaults, plus logits and their gradient */
+    size_t tokens = (size_t)r->B * r->T;
+    return tokens * (size_t)c->num_hidden_layers *
+               (size_t)(24 * c->hidden_size + 6 * c->intermediate_size + 8 * c->num_attention_heads * r->T) * 4 +
+           tokens * (size_t)c->vocab_size * 8 + (64u << 20);
+}
+
 void kit_top_k(const float *x, int V, int first, int k, float *ps, int32_t *ids)
 {
     float mx = -INFINITY;

@@ -24,6 +24,7 @@
 #include "datasets/corpus.h"
 #include "engine/engine.h"
 #include "lessons/common/finding.h"
+#include "lessons/common/masking.h"
 #include "lessons/common/metrics.h"
 #include "lessons/common/runtime.h"
 
@@ -205,6 +206,22 @@ int kit_load_vocab(Run *r, Vocab *v, int vocab_size);
  * set to it), the training and held-out chapters, checked against seq_len. -1, or an exit
  * status with the message printed. */
 int kit_load_moby_dick(Run *r, Vocab *v, Corpus *train, Corpus *eval);
+/* For the BERT family (mlm, nsp, ...): BERT's masking from the keys mlm_probability,
+ * mask_replace_prob and random_replace_prob (vocab_size is the caller's, once the vocabulary
+ * is loaded). -1, or an exit status with the message printed when the two replacement shares
+ * add up to more than 1. */
+int kit_masking_config(Run *r, MaskingConfig *mc);
+/* The same for on_setting: the two replacement shares cannot add up to more than 1, so when
+ * `key` raised one of them the other gives way; then *mc is read again (vocab_size kept). */
+void kit_masking_set(Run *r, int key, MaskingConfig *mc);
+/* A model of `kind` sized by the Hugging Face keys hidden_size, num_hidden_layers,
+ * num_attention_heads and intermediate_size, with positions for seq_len (vocab_size is the
+ * caller's). -1, or an exit status with the message printed when the heads do not divide
+ * hidden_size. */
+int kit_model_config(Run *r, ModelKind kind, ModelConfig *cfg);
+/* One step's activations of such an encoder on a batch of B × T tokens with its LM head over
+ * every token, with room to spare: what r->arena_bytes should hold. */
+size_t kit_arena_bytes(const Run *r, const ModelConfig *cfg);
 /* The k most probable tokens of one row of logits (softmax over the whole row), largest
  * first, considering ids from `first` on (probes skip the special tokens). */
 void kit_top_k(const float *logits, int V, int first, int k, float *p, int32_t *ids);

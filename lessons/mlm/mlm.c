@@ -143,16 +143,9 @@ static void draw_data(Run *r)
 static void on_setting(Run *r, int key)
 {
     Mlm *m = KIT_SELF(r, Mlm);
-    const LessonInfo *info = &r->lesson->info;
-    int ip = runtime_key_index(info, "mlm_probability"), im = runtime_key_index(info, "mask_replace_prob"),
-        ir = runtime_key_index(info, "random_replace_prob");
     m->masking = (int)KEY(r, "masking");
-    if (key == im && r->opt.value[im] + r->opt.value[ir] > 1) r->opt.value[ir] = 1 - r->opt.value[im];
-    if (key == ir && r->opt.value[im] + r->opt.value[ir] > 1) r->opt.value[im] = 1 - r->opt.value[ir];
     MaskingConfig was = m->mask;
-    m->mask.mlm_probability = (float)r->opt.value[ip];
-    m->mask.mask_replace_prob = (float)r->opt.value[im];
-    m->mask.random_replace_prob = (float)r->opt.value[ir];
+    kit_masking_set(r, key, &m->mask);
     if (memcmp(&was, &m->mask, sizeof was)) { /* the realised rates count again from here */
         memset(m->tally, 0, sizeof m->tally);
         m->tally[5] = r->step;
@@ -165,22 +158,11 @@ static int init(Run *r)
 {
     Mlm *m = KIT_SELF(r, Mlm);
     const LessonInfo *info = &r->lesson->info;
-    m->mask = (MaskingConfig){(float)KEY(r, "mlm_probability"), (float)KEY(r, "mask_replace_prob"),
-                              (float)KEY(r, "random_replace_prob"), 0};
     m->masking = (int)KEY(r, "masking");
-    if (m->mask.mask_replace_prob + m->mask.random_replace_prob > 1.0f + 1e-6f)
-        return runtime_usage_error(info, "mask_replace_prob + random_replace_prob is %g; it cannot exceed 1",
-                                   (double)(m->mask.mask_replace_prob + m->mask.random_replace_prob));
-    ModelConfig cfg = model_config_default(MODEL_BERT_MLM);
-    cfg.hidden_size = (int)KEY(r, "hidden_size");
-    cfg.num_hidden_layers = (int)KEY(r, "num_hidden_layers");
-    cfg.num_attention_heads = (int)KEY(r, "num_attention_heads");
-    cfg.intermediate_size = (int)KEY(r, "intermediate_size");
-    cfg.max_position_embeddings = r->T > 512 ? r->T : 512;
-    if (cfg.hidden_size % cfg.num_attention_heads)
-        return runtime_usage_error(info, "hidden_size %d is not a multiple of num_attention_heads %d", cfg.hidden_size,
-                                   cfg.num_attention_heads);
-    int rc = kit_load_moby_dick(r, &m->vocab, &m->train, &m->eval);
+    ModelConfig cfg;
+    int rc;
+    if ((rc = kit_masking_config(r, &m->mask)) >= 0 || (rc = kit_model_config(r, MODEL_BERT_MLM, &cfg)) >= 0) return rc;
+    rc = kit_load_moby_dick(r, &m->vocab, &m->train, &m->eval);
     if (rc >= 0) return rc;
     cfg.vocab_size = m->vocab.size;
     m->mask.vocab_size = m->vocab.size;
@@ -191,11 +173,8 @@ static int init(Run *r)
 
     model_init(kit_model(r, 0), &cfg, kit_block(r, 0), "", NULL);
 
-    /* activations of one step: about 6 KiB per token per layer at the defaults, plus logits */
+    r->arena_bytes = kit_arena_bytes(r, &cfg);
     size_t tokens = (size_t)r->B * r->T;
-    r->arena_bytes = tokens * (size_t)cfg.num_hidden_layers *
-                         (size_t)(24 * cfg.hidden_size + 6 * cfg.intermediate_size + 8 * cfg.num_attention_heads * r->T) * 4 +
-                     tokens * (size_t)cfg.vocab_size * 8 + (64u << 20);
     if (batch_alloc(&m->batch, r->B, r->T)) return runtime_usage_error(info, "out of memory");
     m->top_p = calloc(tokens * TOPK, sizeof *m->top_p);
     m->top_id = calloc(tokens * TOPK, sizeof *m->top_id);

@@ -178,15 +178,9 @@ static void draw_eval_set(Run *r)
 static void on_setting(Run *r, int key)
 {
     Nsp *m = KIT_SELF(r, Nsp);
-    const LessonInfo *info = &r->lesson->info;
-    int im = runtime_key_index(info, "mask_replace_prob"), ir = runtime_key_index(info, "random_replace_prob");
-    if (key == im && r->opt.value[im] + r->opt.value[ir] > 1) r->opt.value[ir] = 1 - r->opt.value[im];
-    if (key == ir && r->opt.value[im] + r->opt.value[ir] > 1) r->opt.value[im] = 1 - r->opt.value[ir];
+    kit_masking_set(r, key, &m->mask);
     m->objective = (int)KEY(r, "objective");
     r->refs[REF_OVERLAP] = m->objective == OBJ_SOP ? m->overlap.sop : m->overlap.nsp; /* on the task trained */
-    m->mask.mlm_probability = (float)KEY(r, "mlm_probability");
-    m->mask.mask_replace_prob = (float)r->opt.value[im];
-    m->mask.random_replace_prob = (float)r->opt.value[ir];
 }
 
 /* ------------------------------------------------------------------- model ---- */
@@ -196,21 +190,11 @@ static int init(Run *r)
     Nsp *m = KIT_SELF(r, Nsp);
     const LessonInfo *info = &r->lesson->info;
     m->objective = (int)KEY(r, "objective");
-    m->mask = (MaskingConfig){(float)KEY(r, "mlm_probability"), (float)KEY(r, "mask_replace_prob"),
-                              (float)KEY(r, "random_replace_prob"), 0};
-    if (m->mask.mask_replace_prob + m->mask.random_replace_prob > 1.0f + 1e-6f)
-        return runtime_usage_error(info, "mask_replace_prob + random_replace_prob is %g; it cannot exceed 1",
-                                   (double)(m->mask.mask_replace_prob + m->mask.random_replace_prob));
-    ModelConfig cfg = model_config_default(MODEL_BERT_PRETRAIN);
-    cfg.hidden_size = (int)KEY(r, "hidden_size");
-    cfg.num_hidden_layers = (int)KEY(r, "num_hidden_layers");
-    cfg.num_attention_heads = (int)KEY(r, "num_attention_heads");
-    cfg.intermediate_size = (int)KEY(r, "intermediate_size");
-    cfg.max_position_embeddings = r->T > 512 ? r->T : 512;
-    if (cfg.hidden_size % cfg.num_attention_heads)
-        return runtime_usage_error(info, "hidden_size %d is not a multiple of num_attention_heads %d", cfg.hidden_size,
-                                   cfg.num_attention_heads);
-    int rc = kit_load_moby_dick(r, &m->vocab, &m->train, &m->eval);
+    ModelConfig cfg;
+    int rc;
+    if ((rc = kit_masking_config(r, &m->mask)) >= 0 || (rc = kit_model_config(r, MODEL_BERT_PRETRAIN, &cfg)) >= 0)
+        return rc;
+    rc = kit_load_moby_dick(r, &m->vocab, &m->train, &m->eval);
     if (rc >= 0) return rc;
     cfg.vocab_size = m->vocab.size;
     m->mask.vocab_size = m->vocab.size;
@@ -222,11 +206,7 @@ static int init(Run *r)
 
     model_init(kit_model(r, 0), &cfg, kit_block(r, 0), "", NULL);
 
-    /* activations of one step, as mlm's estimate, plus the pooler */
-    size_t tokens = (size_t)r->B * r->T;
-    r->arena_bytes = tokens * (size_t)cfg.num_hidden_layers *
-                         (size_t)(24 * cfg.hidden_size + 6 * cfg.intermediate_size + 8 * cfg.num_attention_heads * r->T) * 4 +
-                     tokens * (size_t)cfg.vocab_size * 8 + (64u << 20);
+    r->arena_bytes = kit_arena_bytes(r, &cfg);
     if (batch_alloc(&m->batch, r->B, r->T)) return runtime_usage_error(info, "out of memory");
     for (int t = 0; t < 2; t++)
         for (int i = 0; i < NSP_EVAL_BATCHES; i++)

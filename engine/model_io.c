@@ -70,6 +70,17 @@ static cJSON *config_json(const ModelConfig *c)
         cJSON_AddStringToObject(j, "position_embedding_type", "absolute");
         if (c->kind == MODEL_ALBERT || c->kind == MODEL_ELECTRA_GEN || c->kind == MODEL_ELECTRA_DISC)
             cJSON_AddNumberToObject(j, "embedding_size", c->embedding_size);
+        if (c->kind == MODEL_BERT_SEQ_CLS) { /* BertConfig's labels: num_labels is what id2label implies */
+            cJSON_AddNumberToObject(j, "num_labels", 2);
+            cJSON *id2 = cJSON_AddObjectToObject(j, "id2label");
+            cJSON_AddStringToObject(id2, "0", "ham");
+            cJSON_AddStringToObject(id2, "1", "spam");
+            cJSON *l2i = cJSON_AddObjectToObject(j, "label2id");
+            cJSON_AddNumberToObject(l2i, "ham", 0);
+            cJSON_AddNumberToObject(l2i, "spam", 1);
+            cJSON_AddStringToObject(j, "problem_type", "single_label_classification");
+            cJSON_AddNumberToObject(j, "classifier_dropout", 0);
+        }
         if (c->kind == MODEL_ALBERT) {
             cJSON_AddNumberToObject(j, "num_hidden_groups", 1);
             cJSON_AddNumberToObject(j, "inner_group_num", 1);
@@ -97,6 +108,7 @@ static int save_tensors(const Model *m, const char *path, bool grads, char *err,
     int rc = 0;
     for (int i = 0; i < m->nnamed && rc == 0; i++) {
         const Tensor *t = m->named[i].t;
+        if (grads && !t->requires_grad) continue;   /* frozen: no gradient (model_freeze) */
         int64_t shape[4];
         for (int k = 0; k < t->ndim; k++) shape[k] = t->shape[k];
         rc = st_writer_add(&w, m->named[i].name, ST_F32, t->ndim, shape, grads ? t->grad : t->data);
@@ -223,6 +235,12 @@ int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errle
         get_int(j, "type_vocab_size", &c.type_vocab_size, &bad);
         get_float(j, "layer_norm_eps", &c.layer_norm_eps, &bad);
         if (!get_int(j, "embedding_size", &c.embedding_size, &bad)) c.embedding_size = c.hidden_size;
+        int labels = 2;
+        get_int(j, "num_labels", &labels, &bad);
+        if (kind == MODEL_BERT_SEQ_CLS && labels != 2) {
+            cJSON_Delete(j);
+            return engine_error(err, errlen, "%s: num_labels is %d; fmlab's classifier has 2 (ham, spam)", path, labels);
+        }
     }
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, act_key);
     if (cJSON_IsString(act)) {
@@ -268,4 +286,40 @@ int model_load_weights(Model *m, const char *dir, char *err, size_t errlen)
     }
     st_free(&st);
     return rc;
+}
+
+int model_freeze(Model *m, const char *prefix)
+{
+    int n = 0;
+    size_t k = strlen(prefix);
+    for (int i = 0; i < m->nnamed; i++)
+        if (!strncmp(m->named[i].name, prefix, k)) {
+            m->named[i].t->requires_grad = false;
+            n++;
+        }
+    return n;
+}
+
+/* src's parameter of that name, or NULL */
+static const Tensor *named_param(const Model *m, const char *name)
+{
+    for (int i = 0; i < m->nnamed; i++)
+        if (!strcmp(m->named[i].name, name)) return m->named[i].t;
+    return NULL;
+}
+
+int model_copy_matching(Model *dst, const Model *src)
+{
+    for (int i = 0; i < dst->nnamed; i++) { /* all shapes first: nothing half-copied */
+        const Tensor *s = named_param(src, dst->named[i].name);
+        if (s && !tensor_same_shape(s, dst->named[i].t)) return -1;
+    }
+    int n = 0;
+    for (int i = 0; i < dst->nnamed; i++) {
+        const Tensor *s = named_param(src, dst->named[i].name);
+        if (!s) continue;
+        memcpy(dst->named[i].t->data, s->data, s->size * sizeof(float));
+        n++;
+    }
+    return n;
 }

@@ -20,6 +20,7 @@ const char *const model_kind_name[MODEL_KIND_COUNT] = {
     [MODEL_DISTILBERT] = "DistilBertForMaskedLM",
     [MODEL_ELECTRA_GEN] = "ElectraForMaskedLM",
     [MODEL_ELECTRA_DISC] = "ElectraForPreTraining",
+    [MODEL_BERT_SEQ_CLS] = "BertForSequenceClassification",
 };
 const char *const model_type_name[MODEL_KIND_COUNT] = {
     [MODEL_BERT_MLM] = "bert",
@@ -29,6 +30,7 @@ const char *const model_type_name[MODEL_KIND_COUNT] = {
     [MODEL_DISTILBERT] = "distilbert",
     [MODEL_ELECTRA_GEN] = "electra",
     [MODEL_ELECTRA_DISC] = "electra",
+    [MODEL_BERT_SEQ_CLS] = "bert",
 };
 
 static bool is_gpt2(const Model *m) { return m->cfg.kind == MODEL_GPT2; }
@@ -317,6 +319,10 @@ void model_init(Model *m, const ModelConfig *cfg, ParamBlock *pb, const char *pr
         m->head_dense = linear_decl(&d, "cls.predictions.transform.dense", H, H, false);
         m->head_ln = ln_decl(&d, "cls.predictions.transform.LayerNorm", H, eps);
         if (c->kind == MODEL_BERT_PRETRAIN) m->seq_cls = linear_decl(&d, "cls.seq_relationship", H, 2, false);
+        break;
+    case MODEL_BERT_SEQ_CLS: /* no LM head: the pooled [CLS] and one new layer, to 2 labels */
+        m->pooler = linear_decl(&d, "bert.pooler.dense", H, H, false);
+        m->seq_cls = linear_decl(&d, "classifier", H, 2, false);
         break;
     case MODEL_ALBERT:
         m->pooler = linear_decl(&d, "albert.pooler", H, H, false);

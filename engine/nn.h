@@ -28,6 +28,7 @@ typedef enum ModelKind {
     MODEL_DISTILBERT,      /* DistilBertForMaskedLM */
     MODEL_ELECTRA_GEN,     /* ElectraForMaskedLM */
     MODEL_ELECTRA_DISC,    /* ElectraForPreTraining */
+    MODEL_BERT_SEQ_CLS,    /* BertForSequenceClassification (num_labels 2: the pooler, then `classifier`) */
     MODEL_KIND_COUNT
 } ModelKind;
 
@@ -192,8 +193,17 @@ ParamCounts model_param_counts(const Model *m);
 /* <dir>/config.json and <dir>/model.safetensors (vocab.txt is the tokenizer's). The
  * directory must exist. 0, or -1 with a message. */
 int model_save(const Model *m, const char *dir, char *err, size_t errlen);
-/* Writes a safetensors of this model's gradients under the same names. */
+/* Writes a safetensors of this model's gradients under the same names, of the parameters
+ * that are trained (a frozen one has no gradient and is left out). */
 int model_save_grads(const Model *m, const char *path, char *err, size_t errlen);
+/* Freezes every parameter whose Hugging Face name starts with prefix ("bert."): requires_grad
+ * off, so no op records a gradient for it and adamw_step leaves it as it is. Returns how many. */
+int model_freeze(Model *m, const char *prefix);
+/* Copies every parameter of src whose name dst has too, as from_pretrained does (a
+ * BertForMaskedLM's `bert.*` into a BertForSequenceClassification; its pooler and classifier
+ * keep their values). Returns how many were copied, or -1 (nothing copied) when a name
+ * matches with another shape. */
+int model_copy_matching(Model *dst, const Model *src);
 /* Reads config.json into cfg (which kind it is comes from "architectures"). */
 int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errlen);
 /* Loads model.safetensors into an initialised model with a matching config. */

@@ -17,6 +17,8 @@ typedef struct AdamW {
 
 /* torch's defaults: betas (0.9, 0.999), eps 1e-8, weight_decay 0.01 */
 AdamW adamw_default(void);
+/* One update of every parameter of pb, except frozen ones (requires_grad false: model_freeze),
+ * which keep their values and moments. */
 void adamw_step(AdamW *opt, ParamBlock *pb, float lr);
 
 typedef struct Sgd {

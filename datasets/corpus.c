@@ -333,3 +333,146 @@ int corpus_unigram_baseline(const Corpus *c, int V, double *entropy, double *bes
     free(counts);
     return 0;
 }
+
+/* ------------------------------------------------------ labelled messages ---- */
+
+typedef struct MsgCtx {
+    Messages *m;
+    const Vocab *v;
+    const char *path;
+    int line, cap;
+    size_t idcap;
+    int32_t *scratch;
+    char *err;
+    size_t errlen;
+    int rc;
+} MsgCtx;
+
+static int msg_line(const char *line, size_t len, void *vctx)
+{
+    MsgCtx *x = vctx;
+    x->line++;
+    if (!line) return 0;   /* blank lines are allowed */
+    Messages *m = x->m;
+    const char *tab = memchr(line, '\t', len);
+    if (!tab) {
+        x->rc = engine_error(x->err, x->errlen, "%s:%d: no tab between the label and the text", x->path, x->line);
+        return -1;
+    }
+    size_t ll = (size_t)(tab - line);
+    int label = ll == 3 && !memcmp(line, "ham", 3) ? 0 : ll == 4 && !memcmp(line, "spam", 4) ? 1 : -1;
+    if (label < 0) {
+        x->rc = engine_error(x->err, x->errlen, "%s:%d: the label is \"%.*s\", not ham or spam", x->path, x->line,
+                             (int)(ll < 20 ? ll : 20), line);
+        return -1;
+    }
+    if (m->n == x->cap) {
+        int cap = 2 * x->cap + 256;
+        size_t *s = realloc(m->start, (size_t)(cap + 1) * sizeof *s);
+        if (s) m->start = s;
+        int32_t *l = realloc(m->label, (size_t)cap * sizeof *l);
+        if (l) m->label = l;
+        char **t = realloc(m->shown, (size_t)cap * sizeof *t);
+        if (t) m->shown = t;
+        if (!s || !l || !t) return -1;
+        x->cap = cap;
+    }
+    size_t tl = len - ll - 1;
+    char *text = malloc(tl + 1);
+    if (!text) return -1;
+    memcpy(text, tab + 1, tl);
+    text[tl] = 0;
+    int cap = (int)tl * 2 + 8;   /* a token per byte at most, and room to spare */
+    int32_t *ids = x->scratch = realloc(x->scratch, (size_t)cap * sizeof *ids);
+    if (!ids) { free(text); return -1; }
+    int n = tokenizer_encode(x->v, text, ids, cap);
+    if (m->nids + (size_t)n > x->idcap) {
+        size_t c = 2 * x->idcap + (size_t)n + 4096;
+        int32_t *p = realloc(m->ids, c * sizeof *p);
+        if (!p) { free(text); return -1; }
+        m->ids = p;
+        x->idcap = c;
+    }
+    for (int i = 0; i < n; i++) m->unk += ids[i] == TOK_UNK;
+    memcpy(m->ids + m->nids, ids, (size_t)n * sizeof *ids);
+    m->start[m->n] = m->nids;
+    m->nids += (size_t)n;
+    size_t keep = tl < MESSAGES_SHOWN ? tl : MESSAGES_SHOWN;
+    while (keep < tl && keep > 0 && ((unsigned char)text[keep] & 0xC0) == 0x80) keep--;   /* whole characters */
+    text[keep] = 0;
+    m->shown[m->n] = text;
+    m->label[m->n] = label;
+    m->count[label]++;
+    m->n++;
+    m->start[m->n] = m->nids;
+    return 0;
+}
+
+int messages_load(Messages *m, const char *path, const Vocab *v, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof *m);
+    size_t len;
+    char *text = read_text(path, &len, err, errlen);
+    if (!text) return -1;
+    MsgCtx x = {m, v, path, 0, 0, 0, NULL, err, errlen, 0};
+    int rc = for_lines(text, msg_line, &x);
+    free(text);
+    free(x.scratch);
+    if (rc) {
+        if (!x.rc) engine_error(err, errlen, "%s: out of memory", path);
+        messages_free(m);
+        return -1;
+    }
+    if (!m->count[0] || !m->count[1]) {
+        engine_error(err, errlen, "%s: needs messages of both labels (it has %d ham and %d spam)", path, m->count[0],
+                     m->count[1]);
+        messages_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+void messages_free(Messages *m)
+{
+    for (int i = 0; i < m->n; i++) free(m->shown[i]);
+    free(m->shown);
+    free(m->ids);
+    free(m->start);
+    free(m->label);
+    memset(m, 0, sizeof *m);
+}
+
+int messages_budget(const Messages *m, Rng *r, int n, int *out)
+{
+    int *by[2] = {malloc((size_t)m->count[0] * sizeof(int)), malloc((size_t)m->count[1] * sizeof(int))};
+    int k[2] = {0, 0};
+    if (!by[0] || !by[1]) { free(by[0]); free(by[1]); return 0; }
+    for (int i = 0; i < m->n; i++) by[m->label[i]][k[m->label[i]]++] = i;
+    rng_shuffle(r, by[0], k[0]);
+    rng_shuffle(r, by[1], k[1]);
+    int want[2];
+    if (n <= 0 || n >= m->n) want[0] = k[0], want[1] = k[1];
+    else {
+        want[1] = n / 2 < k[1] ? n / 2 : k[1];
+        want[0] = n - want[1] < k[0] ? n - want[1] : k[0];
+    }
+    int w = 0;   /* ham, spam, ham, spam, ...: each label's shuffled messages from the front */
+    for (int i = 0; i < want[0] || i < want[1]; i++)
+        for (int l = 0; l < 2; l++)
+            if (i < want[l]) out[w++] = by[l][i];
+    free(by[0]);
+    free(by[1]);
+    return w;
+}
+
+int messages_pack(const Messages *m, int i, int T, int32_t *ids, uint8_t *mask)
+{
+    int n = messages_len(m, i);
+    if (n > T - 2) n = T - 2;
+    ids[0] = TOK_CLS;
+    memcpy(ids + 1, m->ids + m->start[i], (size_t)n * sizeof *ids);
+    ids[n + 1] = TOK_SEP;
+    for (int t = n + 2; t < T; t++) ids[t] = TOK_PAD;
+    for (int t = 0; t < T; t++) mask[t] = t < n + 2;
+    return n + 2;
+}

@@ -79,4 +79,33 @@ void corpus_unigram(const Corpus *c, int V, int64_t *counts);
  * the most common one (the accuracy of always guessing it). -1 when out of memory. */
 int corpus_unigram_baseline(const Corpus *c, int V, double *entropy, double *best);
 
+/* ---- labelled messages (spam/train.tsv, spam/eval.tsv): "label<TAB>text" per line ----
+ * label "ham" (0) or "spam" (1). Each message is tokenized once (text tokens only: the
+ * caller packs [CLS] text [SEP]); its first bytes are kept for display. */
+#define MESSAGES_SHOWN 120   /* bytes of each message's text kept for display */
+typedef struct Messages {
+    int32_t *ids;          /* every message's tokens, back to back */
+    size_t nids;
+    size_t *start;         /* message i = ids[start[i] .. start[i+1]) */
+    int32_t *label;        /* (n) 0 ham, 1 spam */
+    char **shown;          /* (n) the first MESSAGES_SHOWN bytes of the text (whole UTF-8) */
+    int n;
+    int count[2];          /* messages per label */
+    int64_t unk;
+} Messages;
+/* Reads a labelled file. A missing or unreadable file, a line without a tab, a label other
+ * than ham/spam, or a file without both labels is an error naming the file and line. */
+int messages_load(Messages *m, const char *path, const Vocab *v, char *err, size_t errlen);
+void messages_free(Messages *m);
+static inline int messages_len(const Messages *m, int i) { return (int)(m->start[i + 1] - m->start[i]); }
+/* A balanced label budget: n message indices, n/2 spam and n - n/2 ham (all of a label when
+ * it has fewer), in an order drawn with r; n <= 0 or n >= m->n: every message. The first
+ * k of the order for n are the first k for every larger budget (a budget of 16 is part of
+ * the 64), because each label's messages are shuffled once and taken from the front.
+ * Returns how many were written to out (room for m->n). */
+int messages_budget(const Messages *m, Rng *r, int n, int *out);
+/* Message i as [CLS] text [SEP] then [PAD]s in a row of T (T >= 3), the text cut to T-2
+ * tokens; attention_mask 1 on the tokens, 0 on padding. Returns the length before padding. */
+int messages_pack(const Messages *m, int i, int T, int32_t *ids, uint8_t *mask);
+
 #endif

@@ -123,7 +123,7 @@ int checkpoint_open(CheckpointFile *f, const char *path, const char *lesson, cha
         if (!st_metadata(&f->st, need[i])) missing = need[i];
     int rc = 0;
     if (missing) rc = engine_error(err, errlen, "%s: not an fmlab checkpoint (its metadata has no \"%s\")", path, missing);
-    else if (strcmp(name, lesson))
+    else if (lesson && strcmp(name, lesson))
         rc = engine_error(err, errlen, "%s: a checkpoint of lesson %s, not %s", path, printable_name(name), lesson);
     else if (!f->st.verified)
         rc = engine_error(err, errlen, "%s: the checkpoint has no checksum (written by an older fmlab?)", path);

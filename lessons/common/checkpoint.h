@@ -50,7 +50,8 @@ typedef struct CheckpointFile {
     SafeTensors st;
     const char *path;            /* borrowed */
 } CheckpointFile;
-/* 0, or -1 with a message naming the path (missing, not a file, corrupt, another lesson). */
+/* 0, or -1 with a message naming the path (missing, not a file, corrupt, another lesson).
+ * lesson NULL: a checkpoint of any lesson (the caller reads st_metadata "lesson"). */
 int checkpoint_open(CheckpointFile *f, const char *path, const char *lesson, char *err, size_t errlen);
 void checkpoint_close(CheckpointFile *f);
 /* The saved settings (a JSON object, owned by f): they shape the model before checkpoint_load. */

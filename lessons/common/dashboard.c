@@ -38,9 +38,9 @@ int kit_snap_init(KitSnap *s, const Run *r, const LessonView *view)
         for (int st = 0; st < KIT_MAX_STREAMS && l->models[i].streams[st]; st++) {
             KitAttn *a = &s->attn[s->nattn++];
             const ModelConfig *c = &r->models[i].model.cfg;
-            if (l->models[i].streams[st][0])
-                snprintf(a->name, sizeof a->name, "%s · %s", l->models[i].folder, l->models[i].streams[st]);
-            else snprintf(a->name, sizeof a->name, "%s", l->models[i].folder);
+            const char *name = l->models[i].label ? l->models[i].label : l->models[i].folder;
+            if (l->models[i].streams[st][0]) snprintf(a->name, sizeof a->name, "%s · %s", name, l->models[i].streams[st]);
+            else snprintf(a->name, sizeof a->name, "%s", name);
             a->L = c->num_hidden_layers;
             a->NH = c->num_attention_heads;
             a->p = calloc((size_t)a->L * a->NH * T * T, sizeof *a->p);
@@ -412,6 +412,13 @@ static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv
     if (s->rows && b >= 0)
         p.series[p.nseries++] = (VizSeries){.name = "held-out", .y = s->metrics + b, .n = s->rows, .color = VIZ_ACCENT[0],
                                             .points = true, .stride = s->ncols};
+    for (int i = 0; cv->series && cv->series[i] && p.nseries < VIZ_MAX_SERIES; i++) {
+        int col = kit_metric_col(s, cv->series[i]);
+        if (s->rows && col >= 0)
+            p.series[p.nseries++] = (VizSeries){.name = cv->series_name[i], .y = s->metrics + col, .n = s->rows,
+                                                .color = VIZ_ACCENT[cv->series_color[i] % 8], .points = cv->series_points,
+                                                .stride = s->ncols};
+    }
     p.hline[0] = cv->ref >= 0 ? (float)s->refs[cv->ref] : NAN;
     p.hline_name[0] = cv->ref_name;
     if (s->order_found > 0 && s->order_found <= s->rows) { /* the word-order breakpoint, on every curve */

@@ -101,6 +101,7 @@ static int write_attentions(const Run *r, const char *path, char *err, size_t er
     int rc = 0, k = 0;
     static char names[KIT_MAX_MODELS * KIT_MAX_STREAMS * 64][96];
     for (int i = 0; i < l->nmodels && !rc; i++) {
+        if (l->exported && !l->exported(r, i)) continue;
         const ModelConfig *c = &r->models[i].model.cfg;
         for (int s = 0; s < KIT_MAX_STREAMS && l->models[i].streams[s] && !rc; s++) {
             if (!r->models[i].attn[s]) { rc = engine_error(err, errlen, "%s: no forward pass to export", path); break; }
@@ -134,6 +135,7 @@ int kit_export(Run *r, const char *dir, KitRenderFn render, char *err, size_t er
     if (!rc) rc = metrics_write_csv(&r->metrics, path, err, errlen);
     for (int i = 0; i < l->nmodels && !rc; i++) {
         const KitModelSpec *m = &l->models[i];
+        if (l->exported && !l->exported(r, i)) continue;
         snprintf(path, sizeof path, "%s/%s", tmp, m->folder);
         if (mkdir(path, 0755)) { rc = engine_error(err, errlen, "%s: cannot create", path); break; }
         rc = model_save(&r->models[i].model, path, err, errlen);
@@ -184,6 +186,7 @@ void kit_describe(const Lesson *l, FILE *f)
     cJSON *attn = cJSON_AddArrayToObject(j, "attentions");
     for (int i = 0; i < l->nmodels; i++) {
         const KitModelSpec *m = &l->models[i];
+        if (m->alt) continue;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "folder", m->folder);
         cJSON_AddStringToObject(o, "class", m->class_name);

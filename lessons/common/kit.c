@@ -40,6 +40,12 @@ void kit_keep_attention(Run *r, int model, int stream, float **attn)
     r->models[model].attn[stream] = attn;
 }
 
+void kit_report_total(Run *r, float total)
+{
+    r->total_set = true;
+    r->total = total;
+}
+
 KitScope kit_eval_begin(Run *r)
 {
     KitScope s = {tape_mark(&r->tape), r->tape.no_grad};
@@ -272,6 +278,7 @@ static void init_weights(Run *r, uint64_t seed)
     Rng init;
     rng_seed(&init, seed, 1);
     for (int i = 0; i < r->lesson->nmodels; i++) model_init_weights(&r->models[i].model, &init);
+    if (r->lesson->weights) r->lesson->weights(r);
 }
 
 /* The word-order history and its first discovery, so that a resumed run shows what an
@@ -650,9 +657,11 @@ float kit_step(Run *r, bool update, bool *diverged, char *what, size_t whatlen)
         if (r->blocks[b].trained) params_zero_grad(&r->blocks[b].pb);
     float parts[KIT_MAX_PARTS] = {0}, extra[KIT_MAX_EXTRA];
     for (int i = 0; i < KIT_MAX_EXTRA; i++) extra[i] = NAN;
+    r->total_set = false;
     Tensor *loss = l->loss(r, parts, extra);
     if (loss->tape_index >= 0) tape_backward(&r->tape, loss);
-    float v = loss->data[0];
+    float v = r->total_set ? r->total : loss->data[0];
+    if (!isfinite(loss->data[0])) v = loss->data[0];   /* a model beside the exported one diverged */
     r->loss = v;
     memcpy(r->parts, parts, sizeof parts);
     memcpy(r->extra, extra, sizeof extra);

@@ -48,6 +48,10 @@ typedef struct KitModelSpec {
     int block;                       /* parameter block index */
     bool trained;
     const char *streams[KIT_MAX_STREAMS];   /* attention streams: {""} or {"content", "query"} */
+    const char *label;               /* its name on screen (NULL: the folder) */
+    bool alt;                        /* another variant of the model before it, exported in its
+                                        place when the lesson's `exported` hook says so (finetune's
+                                        probe and scratch runs); --describe lists the first only */
 } KitModelSpec;
 
 /* A tensor of batch.safetensors. The shape is written in symbols: B (batch), T (seq_len),
@@ -78,6 +82,9 @@ typedef struct Lesson {
      * with the message printed (runtime_usage_error). Weights are initialised after it. */
     int (*init)(Run *r);
     void (*free)(Run *r);
+    /* After the kit set every weight from (seed, 1), at the start and at a reset: the lesson
+     * may replace some (a pretrained encoder). May be NULL. */
+    void (*weights)(Run *r);
     /* After a reset to a new seed (weights, optimizer, batches and metrics are the kit's):
      * the lesson's held-out set and its own counters. May be NULL. */
     void (*reset)(Run *r);
@@ -96,6 +103,9 @@ typedef struct Lesson {
     /* A setting changed while the window runs (r->opt.value[key] is already the new,
      * clamped value): re-derive the lesson's config, enforce constraints between keys. */
     void (*on_setting)(Run *r, int key);
+    /* Whether model i is in the export now (NULL: every model is). A lesson that trains
+     * variants side by side exports the one a setting chooses, under its spec's folder. */
+    bool (*exported)(const Run *r, int model);
     /* Running counts saved in checkpoints (e.g. the realised masking tally), or NULL. */
     int64_t *(*counters)(Run *r, int *n);
 } Lesson;
@@ -153,6 +163,11 @@ struct Run {
     long step;                       /* optimizer steps done */
     int run;                         /* counts resets: a snapshot's history restarts */
     bool have_forward;               /* loss, parts, extra and attention are of the batch */
+    /* set by a loss hook whose returned tensor is not the total it reports: a lesson that
+       trains several models side by side differentiates their sum (each model's gradient is
+       its own loss's) but reports the loss of the one it exports (kit_report_total) */
+    bool total_set;
+    float total;
     float loss, parts[KIT_MAX_PARTS], extra[KIT_MAX_EXTRA];
     double refs[KIT_MAX_REFS];       /* reference lines of the curves (unigram entropy, ...) */
     const void *view;                /* the lesson's LessonView in a program with a window */
@@ -192,6 +207,9 @@ double kit_value(const Run *r, const char *key);
 /* The model of spec i, and the parameter block to declare it into (in init). */
 Model *kit_model(Run *r, int i);
 ParamBlock *kit_block(Run *r, int i);
+/* In the loss hook: the total loss to report (lesson.json, metrics.csv) when the tensor
+ * returned is a sum over models trained side by side, of which only one is exported. */
+void kit_report_total(Run *r, float total);
 /* Keeps a model's attention of this forward for the dashboard and the export. */
 void kit_keep_attention(Run *r, int model, int stream, float **attn);
 /* Forward passes that record nothing and leave the tape as it was (held-out sets, probes). */

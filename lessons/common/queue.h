@@ -18,6 +18,8 @@ typedef struct Cmd {
     uint64_t seed;                /* CMD_RESET */
     int key;                      /* CMD_SET: the setting's index */
     double delta;
+    const double *cycle;          /* CMD_SET: instead of delta, the next value of this list (ncycle) */
+    int ncycle;
     char text[256];               /* CMD_PROBE */
 } Cmd;
 

@@ -134,10 +134,15 @@ void runtime_usage(const LessonInfo *info, FILE *f)
             "      --font-scale X     text size factor, e.g. 1.5 for a projector\n"
             "      --threads N        engine threads (default: all cores; in the window, all but the one that draws)\n"
             "      --lang en|ko       language of the notes (default: the locale's, else en)\n"
-            "      --describe         the lesson's settings, models, losses and export tables as JSON\n\n"
-            "settings (--set KEY=VALUE):\n",
+            "      --describe         the lesson's settings, models, losses and export tables as JSON\n",
             prog_name(info), info->title, info->summary, prog_name(info), info->default_batch,
             (double)info->default_lr);
+    if (info->model_flag) {
+        char flag[64];
+        snprintf(flag, sizeof flag, "--%s FILE", info->model_flag);
+        fprintf(f, "      %-18s %s\n", flag, info->model_flag_help);
+    }
+    fprintf(f, "\nsettings (--set KEY=VALUE):\n");
     for (int i = 0; i < info->nkeys; i++) {
         const KeyDef *k = &info->keys[i];
         char range[64];
@@ -318,8 +323,8 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
     if (!loc || !*loc) loc = getenv("LANG");
     o->lang = loc && !strncmp(loc, "ko", 2);
     enum { O_VERSION = 256, O_SEED, O_STEPS, O_BATCH, O_LR, O_SET, O_HEADLESS, O_EXPORT, O_FORCE, O_SHOT, O_NOSHOT,
-           O_SAVE, O_RESUME, O_SIZE, O_FULL, O_FONT, O_THREADS, O_DESCRIBE, O_LANG };
-    static const struct option opts[] = {
+           O_SAVE, O_RESUME, O_SIZE, O_FULL, O_FONT, O_THREADS, O_DESCRIBE, O_LANG, O_MODEL };
+    struct option opts[] = {
         {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, O_VERSION}, {"seed", required_argument, 0, O_SEED},
         {"steps", required_argument, 0, O_STEPS}, {"batch", required_argument, 0, O_BATCH},
         {"lr", required_argument, 0, O_LR}, {"set", required_argument, 0, O_SET},
@@ -329,8 +334,10 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
         {"resume", required_argument, 0, O_RESUME}, {"size", required_argument, 0, O_SIZE},
         {"fullscreen", no_argument, 0, O_FULL}, {"font-scale", required_argument, 0, O_FONT},
         {"threads", required_argument, 0, O_THREADS}, {"describe", no_argument, 0, O_DESCRIBE},
-        {"lang", required_argument, 0, O_LANG}, {0, 0, 0, 0},
+        {"lang", required_argument, 0, O_LANG}, {0, 0, 0, 0}, {0, 0, 0, 0},
     };
+    if (info->model_flag) /* the lesson's own flag, in the free row before the end */
+        opts[sizeof opts / sizeof opts[0] - 2] = (struct option){info->model_flag, required_argument, 0, O_MODEL};
     opterr = 0;
     optind = 1;
     int c, idx = -1;
@@ -351,6 +358,10 @@ int runtime_parse(int argc, char **argv, const LessonInfo *info, RunOptions *o)
         idx = -1;
         switch (c) {
         case 'h': runtime_usage(info, stdout); return EXIT_OK;
+        case O_MODEL:
+            if (!*optarg) return runtime_usage_error(info, "--%s takes a file name", info->model_flag);
+            o->model_file = optarg;
+            break;
         case O_VERSION: printf("%s %s\n", prog_name(info), FMLAB_VERSION); return EXIT_OK;
         case O_SEED:
             if (!runtime_parse_seed(optarg, &o->seed))

@@ -46,6 +46,10 @@ typedef struct LessonInfo {
     int nkeys;
     int default_batch;
     float default_lr;
+    /* a lesson that starts from another model takes it with a flag of its own ("pretrained":
+       --pretrained FILE), or NULL; its line in --help */
+    const char *model_flag;
+    const char *model_flag_help;
 } LessonInfo;
 
 typedef struct RunOptions {
@@ -64,6 +68,7 @@ typedef struct RunOptions {
     float font_scale;
     int threads;
     bool describe;             /* --describe: print the lesson's tables and exit */
+    const char *model_file;    /* the lesson's model flag's FILE (--pretrained), or NULL */
     int lang;                  /* --lang: 0 en, 1 ko (notes and the window's words) */
     bool seed_set, batch_set, lr_set;   /* given on the command line */
     double value[MAX_KEYS];    /* one per LessonInfo key, in order */

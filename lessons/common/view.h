@@ -111,6 +111,9 @@ typedef struct KitKey {
     const char *setting;
     double step;
     const char *help;              /* "mlm_probability −0.05" */
+    const double *cycle;           /* instead of step: the values the key goes through in turn
+                                      (labels 16, 64, 256, all); NULL: step */
+    int ncycle;
 } KitKey;
 
 /* A curve panel: the metric columns of train and held-out, and a reference line. */
@@ -124,6 +127,12 @@ typedef struct KitCurve {
     const char *short_title;       /* as KitPanel's */
     int ref2;                      /* a second reference line: index into run->refs + 1 (0: none) */
     const char *ref2_name;
+    /* instead of train and held-out: columns of several models side by side, each a named
+       series in its own accent colour (NULL-terminated; NULL: train and held-out) */
+    const char *const *series;
+    const char *const *series_name;
+    const int *series_color;       /* VIZ_ACCENT indices */
+    bool series_points;            /* held-out figures: dots joined */
 } KitCurve;
 
 typedef struct LessonView {

@@ -190,7 +190,14 @@ static void *worker_main(void *arg)
             run_probe(a);
             break;
         case CMD_SET: { /* from the worker's current value: no key press is lost */
-            kit_set(r, c.key, r->opt.value[c.key] + c.delta);
+            double to = r->opt.value[c.key] + c.delta;
+            if (c.cycle) { /* the value after the current one in the list (the first when it is not in it) */
+                int at = -1;
+                for (int i = 0; i < c.ncycle; i++)
+                    if (c.cycle[i] == r->opt.value[c.key]) at = i;
+                to = c.cycle[(at + 1) % c.ncycle];
+            }
+            kit_set(r, c.key, to);
             kit_next_batch(r); /* show the new setting at once */
             look(r);
             const KeyDef *k = &r->lesson->info.keys[c.key];
@@ -438,7 +445,8 @@ int kit_window(Run *r, const void *view_arg)
                     if (view->keys[i].key == (int)k) {
                         int idx = runtime_key_index(info, view->keys[i].setting);
                         ENGINE_CHECK(idx >= 0, "key '%c': no setting %s", view->keys[i].key, view->keys[i].setting);
-                        send(&a, (Cmd){.type = CMD_SET, .key = idx, .delta = view->keys[i].step});
+                        send(&a, (Cmd){.type = CMD_SET, .key = idx, .delta = view->keys[i].step,
+                                       .cycle = view->keys[i].cycle, .ncycle = view->keys[i].ncycle});
                     }
             }
         }

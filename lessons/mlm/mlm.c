@@ -341,7 +341,7 @@ static const char *const parts[] = {"mlm"};
 static const char *const extra[] = {"accuracy",        "eval_loss",          "eval_accuracy",
                                     "eval_mask_loss",  "eval_random_loss",   "eval_kept_loss",
                                     "eval_mask_accuracy", "eval_random_accuracy", "eval_kept_accuracy"};
-static const KitModelSpec models[] = {{"bert", "BertForMaskedLM", 0, true, {""}}};
+static const KitModelSpec models[] = {{"bert", "BertForMaskedLM", 0, true, {""}, NULL, false}};
 
 const Lesson mlm_lesson = {
     .info = {"mlm", "BERT masked language model",

@@ -284,19 +284,19 @@ static const KitPanel panels[] = {
 
 static const KitCurve curves[] = {
     {"Loss at selected tokens (nats)", "cross-entropy", "mlm", "eval_loss", REF_UNIGRAM_ENTROPY, "unigram entropy", false, 0, 0,
-     "Loss (nats)", 0, NULL},
+     "Loss (nats)", 0, NULL, NULL, NULL, NULL, false},
     {"Accuracy at selected tokens", "accuracy", "accuracy", "eval_accuracy", REF_UNIGRAM_ACCURACY,
-     "unigram (most frequent token)", true, 0, 1, "Accuracy", 0, NULL},
+     "unigram (most frequent token)", true, 0, 1, "Accuracy", 0, NULL, NULL, NULL, NULL, false},
 };
 
 static const KitKey keys[] = {
-    {'[', "mlm_probability", -0.05, "mlm_probability −0.05"},
-    {']', "mlm_probability", +0.05, "mlm_probability +0.05"},
-    {';', "mask_replace_prob", -0.1, "[MASK] share −0.1"},
-    {'\'', "mask_replace_prob", +0.1, "[MASK] share +0.1"},
-    {',', "random_replace_prob", -0.05, "random-token share −0.05"},
-    {'.', "random_replace_prob", +0.05, "random-token share +0.05"},
-    {'d', "masking", +1, "masking: dynamic or static"},
+    {'[', "mlm_probability", -0.05, "mlm_probability −0.05", NULL, 0},
+    {']', "mlm_probability", +0.05, "mlm_probability +0.05", NULL, 0},
+    {';', "mask_replace_prob", -0.1, "[MASK] share −0.1", NULL, 0},
+    {'\'', "mask_replace_prob", +0.1, "[MASK] share +0.1", NULL, 0},
+    {',', "random_replace_prob", -0.05, "random-token share −0.05", NULL, 0},
+    {'.', "random_replace_prob", +0.05, "random-token share +0.05", NULL, 0},
+    {'d', "masking", +1, "masking: dynamic or static", NULL, 0},
 };
 
 const LessonView mlm_view = {

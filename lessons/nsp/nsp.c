@@ -408,7 +408,7 @@ static const char *const parts[] = {"mlm", "nsp"};
 static const char *const extra[] = {"pair_accuracy",     "mlm_accuracy",       "eval_mlm_loss",
                                     "eval_mlm_accuracy", "eval_pair_loss",     "eval_pair_accuracy",
                                     "eval_nsp_accuracy", "eval_sop_accuracy"};
-static const KitModelSpec models[] = {{"bert", "BertForPreTraining", 0, true, {""}}};
+static const KitModelSpec models[] = {{"bert", "BertForPreTraining", 0, true, {""}, NULL, false}};
 
 const Lesson nsp_lesson = {
     .info = {"nsp", "BERT next-sentence prediction",

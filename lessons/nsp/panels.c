@@ -420,9 +420,9 @@ static const KitCurve curves[] = {
 };
 
 static const KitKey keys[] = {
-    {'t', "objective", +1, "objective: NSP ⇄ SOP"},
-    {'[', "mlm_probability", -0.05, "mlm_probability −0.05"},
-    {']', "mlm_probability", +0.05, "mlm_probability +0.05"},
+    {'t', "objective", +1, "objective: NSP ⇄ SOP", NULL, 0},
+    {'[', "mlm_probability", -0.05, "mlm_probability −0.05", NULL, 0},
+    {']', "mlm_probability", +0.05, "mlm_probability +0.05", NULL, 0},
 };
 
 const LessonView nsp_view = {

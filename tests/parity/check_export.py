@@ -1,11 +1,19 @@
 #!/usr/bin/env python3
-"""Recomputes an fmlab-mlm or fmlab-nsp export with the plain-torch BertForMaskedLM /
-BertForPreTraining reference of check.py: runs the lesson headless with a few settings, then,
-from the export alone (bert/config.json, bert/model.safetensors, batch.safetensors), the losses
-of lesson.json (every part and the total), every gradient of bert/grads.safetensors and the
-attentions of attentions.safetensors.
+"""Recomputes an fmlab-mlm, fmlab-nsp or fmlab-finetune export with the plain-torch
+BertForMaskedLM / BertForPreTraining / BertForSequenceClassification reference of check.py
+(written from Hugging Face's definitions, float64, dropout 0, eager attention): runs the lesson
+headless with a few settings, then, from the export alone (bert/config.json,
+bert/model.safetensors, batch.safetensors), the losses of lesson.json (every part and the
+total), every gradient of bert/grads.safetensors and the attentions of attentions.safetensors.
 
-  check_export.py PATH/TO/fmlab-mlm|fmlab-nsp
+For fmlab-finetune also: the batch is [CLS] message [SEP] then [PAD] with token_type_ids 0 and
+labels in {0, 1}; grads.safetensors holds every parameter, or under run=probe exactly
+classifier.weight and classifier.bias; and a probe trained N steps keeps the encoder (bert.*,
+pooler included) bit-identical to the same probe after 0 steps while its classifier moves.
+fmlab-finetune builds its pretrained encoder with fmlab-mlm on first use and caches it under
+XDG_CACHE_HOME; PARITY_PRETRAIN_STEPS (default 30) keeps that short.
+
+  check_export.py PATH/TO/fmlab-mlm|fmlab-nsp|fmlab-finetune
 """
 import json
 import os
@@ -58,8 +66,144 @@ def pair_structure(batch):
     return problems
 
 
+# fmlab-finetune: (label, args, steps of a second probe export with the same seed or None)
+RUNS_FINETUNE = [
+    ("finetune", ["--steps", "6"], None),
+    ("probe", ["--steps", "6", "--seed", "4", "--batch", "8", "--set", "run=probe"], 0),
+    ("scratch", ["--steps", "4", "--seed", "3", "--batch", "12", "--set", "run=scratch", "--set", "seq_len=48"], None),
+]
+CLASSIFIER = {"classifier.weight", "classifier.bias"}
+
+
+def classification_forward(P, cfg, batch):
+    """BertForSequenceClassification: BertModel with its pooler (dense + tanh on [CLS]), then
+    the classifier on the pooled output; single_label_classification: cross-entropy."""
+    x, attns = check.bert_encoder(P, cfg, "bert", batch["input_ids"], batch["token_type_ids"],
+                                  batch["attention_mask"], check.bert_names("bert"))
+    pooled = torch.tanh(check.linear(x[:, 0], P, "bert.pooler.dense"))
+    logits = check.linear(pooled, P, "classifier")
+    return {"cls": torch.nn.functional.cross_entropy(logits, batch["labels"])}, {"logits": logits, "attn": {"bert": attns}}
+
+
+def message_structure(batch, vocab):
+    """[CLS] message [SEP] then [PAD]: the message non-empty and free of special tokens,
+    attention_mask 1 exactly through the [SEP], token_type_ids 0, labels 0 (ham) or 1 (spam)."""
+    problems = []
+    cls_id, sep_id, pad_id = vocab.index("[CLS]"), vocab.index("[SEP]"), vocab.index("[PAD]")
+    special = {cls_id, sep_id, pad_id}
+    ids, types, mask, labels = batch["input_ids"], batch["token_type_ids"], batch["attention_mask"], batch["labels"]
+    B, T = ids.shape
+    if labels.shape != (B,):
+        return ["labels shape %s, not [%d]" % (tuple(labels.shape), B)]
+    for b in range(B):
+        row = ids[b].tolist()
+        seps = [i for i, t in enumerate(row) if t == sep_id]
+        if row[0] != cls_id or len(seps) != 1 or seps[0] < 2 or any(t in special for t in row[1:seps[0]]):
+            problems.append("message %d is not [CLS] message [SEP]: %s" % (b, row))
+            continue
+        n = seps[0] + 1
+        if any(t != pad_id for t in row[n:]):
+            problems.append("message %d: not [PAD] after [SEP]: %s" % (b, row))
+        if mask[b].tolist() != [1] * n + [0] * (T - n):
+            problems.append("message %d: attention_mask %s" % (b, mask[b].tolist()))
+        if any(t != 0 for t in types[b].tolist()):
+            problems.append("message %d: token_type_ids %s" % (b, types[b].tolist()))
+        if int(labels[b]) not in (0, 1):
+            problems.append("message %d: label %d" % (b, int(labels[b])))
+    return problems
+
+
+def check_finetune(prog):
+    pretrain = ["--set", "pretrain_steps=%s" % os.environ.get("PARITY_PRETRAIN_STEPS", "30")]
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, (run, args, also) in enumerate(RUNS_FINETUNE):
+            out = os.path.join(tmp, "e%d" % i)
+            subprocess.run([prog, "--headless", "--no-screenshot", "--export", out] + args + pretrain, check=True,
+                           capture_output=True)
+            lesson = json.load(open(os.path.join(out, "lesson.json")))
+            cfg = json.load(open(os.path.join(out, "bert", "config.json")))
+            vocab = open(os.path.join(out, "bert", "vocab.txt"), encoding="utf-8").read().split("\n")
+            P = check.leaf_params(os.path.join(out, "bert", "model.safetensors"))
+            grads = check.load_safetensors(os.path.join(out, "bert", "grads.safetensors"))
+            batch = {k: torch.tensor(v) for k, v in check.load_safetensors(os.path.join(out, "batch.safetensors")).items()}
+            attn = check.load_safetensors(os.path.join(out, "attentions.safetensors"))
+            problems = []
+            if lesson["settings"].get("run") != run:
+                problems.append("lesson.json says run %r, not %r" % (lesson["settings"].get("run"), run))
+            if (cfg.get("architectures") != ["BertForSequenceClassification"] or cfg.get("num_labels") != 2
+                    or cfg.get("problem_type") != "single_label_classification"):
+                problems.append("config.json: architectures %s, num_labels %s, problem_type %s" % (
+                    cfg.get("architectures"), cfg.get("num_labels"), cfg.get("problem_type")))
+            want_params = {k for k in P if k.startswith("bert.")} | CLASSIFIER
+            if set(P) != want_params or "bert.pooler.dense.weight" not in P:
+                problems.append("model.safetensors: unexpected %s, missing %s" % (
+                    sorted(set(P) - want_params), sorted(want_params - set(P))))
+            want_grads = CLASSIFIER if run == "probe" else set(P)
+            if set(grads) != want_grads:
+                problems.append("grads.safetensors holds %d tensors: extra %s, missing %s" % (
+                    len(grads), sorted(set(grads) - want_grads)[:5], sorted(want_grads - set(grads))[:5]))
+            problems += message_structure(batch, vocab)
+            losses, outs = classification_forward(P, cfg, batch)
+            total = losses["cls"]
+            total.backward()
+            worst_loss = 0.0
+            for name, want in [("total", total)] + sorted(losses.items()):
+                r = abs(lesson["losses"][name] - want.item()) / max(abs(want.item()), 1e-6)
+                worst_loss = max(worst_loss, r)
+                if r > 1e-4:
+                    problems.append("loss %s %.7g vs torch %.7g" % (name, lesson["losses"][name], want.item()))
+            p, worst = check.compare_grads({k: v for k, v in grads.items() if k in P}, P, "bert")
+            problems += p
+            if len(attn) != cfg["num_hidden_layers"]:
+                problems.append("attentions.safetensors holds %s" % sorted(attn))
+            worst_attn = 0.0
+            for l, p in enumerate(outs["attn"]["bert"]):
+                a = attn.get("bert.layer.%d" % l)
+                if a is None or a.shape != tuple(p.shape):
+                    problems.append("attention layer %d: shape %s vs %s" % (l, None if a is None else a.shape,
+                                                                            tuple(p.shape)))
+                    continue
+                d = np.abs(a - p.detach().numpy()).max()
+                worst_attn = max(worst_attn, d)
+                if d > 1e-4:
+                    problems.append("attention layer %d differs by %.2e" % (l, d))
+            if also is not None:  # the same probe after `also` steps: the encoder must not have moved
+                steps = args[args.index("--steps") + 1]
+                other = args[:]
+                other[other.index("--steps") + 1] = str(also)
+                out0 = os.path.join(tmp, "e%d-%d" % (i, also))
+                subprocess.run([prog, "--headless", "--no-screenshot", "--export", out0] + other + pretrain,
+                               check=True, capture_output=True)
+                W = check.load_safetensors(os.path.join(out, "bert", "model.safetensors"))
+                W0 = check.load_safetensors(os.path.join(out0, "bert", "model.safetensors"))
+                if set(W) != set(W0):
+                    problems.append("probe after %s and %d steps export different tensors" % (steps, also))
+                for k in sorted(set(W) & set(W0)):
+                    same = W[k].shape == W0[k].shape and W[k].tobytes() == W0[k].tobytes()
+                    if k.startswith("bert.") and not same:
+                        problems.append("probe: %s moved between %d and %s steps (max %.2e)" % (
+                            k, also, steps, np.abs(W[k] - W0[k]).max() if W[k].shape == W0[k].shape else -1))
+                    elif k in CLASSIFIER and same:
+                        problems.append("probe: %s did not move in %s steps" % (k, steps))
+            label = " ".join(args)
+            if problems:
+                failed += 1
+                print("FAIL export %s" % label)
+                for p in problems[:10]:
+                    print("    " + p)
+            else:
+                passed += 1
+                print("ok   export %s (loss %.5f, rel. error %.1e; worst gradient rel. error %.1e; worst attention "
+                      "diff %.1e)" % (label, lesson["losses"]["total"], worst_loss, worst, worst_attn))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
 def main():
     prog = sys.argv[1]
+    if os.path.basename(prog) == "fmlab-finetune":
+        return check_finetune(prog)
     nsp = os.path.basename(prog) == "fmlab-nsp"
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:

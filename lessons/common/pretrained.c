@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -265,4 +266,28 @@ int kit_pretrain(Run *r, const KitPretrainSpec *spec, const char *path, char *er
     }
     fprintf(stderr, "%s: pretrained model ready in %.0f s: %s\n", kit_prog(r), runtime_seconds() - t0, path);
     return 0;
+}
+
+int kit_pretrained_cached(Run *r, const KitPretrainSpec *spec, char *path, size_t n, bool *built, char *err, size_t errlen)
+{
+    *built = false;
+    if (kit_cache_path(spec, path, n, err, errlen)) return -1;
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        if (flock(fd, LOCK_EX | LOCK_NB)) { /* another run is building it: wait for that one */
+            fprintf(stderr, "%s: another fmlab program is building %s; waiting for it\n", kit_prog(r), path);
+            while (flock(fd, LOCK_EX) && errno == EINTR) {}
+        }
+    }
+    int rc = 0;
+    bool there = access(path, F_OK) == 0;
+    if (!there || !kit_pretrained_matches(spec, path)) {
+        if (there) runtime_message(kit_prog(r), "%s: its settings do not match its name; building it again", path);
+        rc = kit_pretrain(r, spec, path, err, errlen);
+        *built = rc == 0;
+    }
+    if (fd >= 0) close(fd);   /* the lock goes with it; the lock file stays for the next run */
+    return rc;
 }

@@ -48,6 +48,10 @@ int kit_cache_path(const KitPretrainSpec *spec, char *path, size_t n, char *err,
 /* Builds the model of spec into path by running the lesson's program (progress on stderr,
  * the file renamed into place only when whole). 0, or -1 with a message. */
 int kit_pretrain(Run *r, const KitPretrainSpec *spec, const char *path, char *err, size_t errlen);
+/* The cache file for spec, built when it is missing or does not match (another program
+ * building the same file at the same time is waited for, not raced: a lock beside it).
+ * *built says whether this call built it. 0, or -1 with a message. */
+int kit_pretrained_cached(Run *r, const KitPretrainSpec *spec, char *path, size_t n, bool *built, char *err, size_t errlen);
 /* Whether the checkpoint at path has spec's lesson, step count and settings. */
 bool kit_pretrained_matches(const KitPretrainSpec *spec, const char *path);
 

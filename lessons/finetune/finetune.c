@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ------------------------------------------------------------------ settings ---- */
 
@@ -129,15 +128,9 @@ static int load_pretrained(Run *r)
     }
     spec.key[spec.nkeys] = "seq_len";   /* every position the fine-tuning reads was pretrained */
     spec.value[spec.nkeys++] = r->T;
-    if (kit_cache_path(&spec, path, sizeof path, err, sizeof err)) return runtime_usage_error(info, "%s", err);
-    bool there = access(path, F_OK) == 0;
-    if (!there || !kit_pretrained_matches(&spec, path)) {
-        if (there) runtime_message(kit_prog(r), "%s: its settings do not match its name; building it again", path);
-        if (kit_pretrain(r, &spec, path, err, sizeof err)) {
-            runtime_message(kit_prog(r), "%s", err);
-            return EXIT_INTERNAL;
-        }
-        m->pre_built = true;
+    if (kit_pretrained_cached(r, &spec, path, sizeof path, &m->pre_built, err, sizeof err)) {
+        runtime_message(kit_prog(r), "%s", err);
+        return EXIT_INTERNAL;
     }
     if (kit_pretrained_read(r, path, lessons, kinds, model_keys, &m->pre, err, sizeof err)) {
         runtime_message(kit_prog(r), "the cached pretrained model: %s", err);

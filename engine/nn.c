@@ -20,6 +20,7 @@ const char *const model_kind_name[MODEL_KIND_COUNT] = {
     [MODEL_DISTILBERT] = "DistilBertForMaskedLM",
     [MODEL_ELECTRA_GEN] = "ElectraForMaskedLM",
     [MODEL_ELECTRA_DISC] = "ElectraForPreTraining",
+    [MODEL_BERT_SEQ_CLS] = "BertForSequenceClassification",
 };
 const char *const model_type_name[MODEL_KIND_COUNT] = {
     [MODEL_BERT_MLM] = "bert",
@@ -29,6 +30,7 @@ const char *const model_type_name[MODEL_KIND_COUNT] = {
     [MODEL_DISTILBERT] = "distilbert",
     [MODEL_ELECTRA_GEN] = "electra",
     [MODEL_ELECTRA_DISC] = "electra",
+    [MODEL_BERT_SEQ_CLS] = "bert",
 };
 
 static bool is_gpt2(const Model *m) { return m->cfg.kind == MODEL_GPT2; }
@@ -318,6 +320,13 @@ void model_init(Model *m, const ModelConfig *cfg, ParamBlock *pb, const char *pr
         m->head_ln = ln_decl(&d, "cls.predictions.transform.LayerNorm", H, eps);
         if (c->kind == MODEL_BERT_PRETRAIN) m->seq_cls = linear_decl(&d, "cls.seq_relationship", H, 2, false);
         break;
+    case MODEL_BERT_SEQ_CLS:
+        /* BertModel with its pooler, then nn.Linear(H, num_labels) named `classifier`; no cls.*
+         * (from_pretrained of a BertForPreTraining checkpoint drops those). num_labels is fixed
+         * at 2: the lessons classify two ways (ham/spam), and model_seq_logits is (B,2). */
+        m->pooler = linear_decl(&d, "bert.pooler.dense", H, H, false);
+        m->seq_cls = linear_decl(&d, "classifier", H, 2, false);
+        break;
     case MODEL_ALBERT:
         m->pooler = linear_decl(&d, "albert.pooler", H, H, false);
         m->head_bias = param_vec(&d, V, "predictions.bias");
@@ -516,7 +525,8 @@ void model_forward(Model *m, Tape *tp, const Batch *b, Forward *out)
 
 Tensor *model_lm_logits(Model *m, Tape *tp, Tensor *hidden)
 {
-    ENGINE_CHECK(m->cfg.kind != MODEL_ELECTRA_DISC, "the ELECTRA discriminator has no LM head");
+    /* the kinds without one (ELECTRA's discriminator, the sequence classifier) have no head_bias */
+    ENGINE_CHECK(is_gpt2(m) || m->head_bias, "%s has no LM head", model_kind_name[m->cfg.kind]);
     if (is_gpt2(m)) return op_matmul(tp, hidden, m->word_emb, false, true); /* lm_head tied to wte */
     Tensor *h = nn_activation(tp, head_activation(m), nn_linear(tp, &m->head_dense, hidden));
     h = nn_layernorm(tp, &m->head_ln, h);

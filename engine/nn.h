@@ -6,6 +6,7 @@
  *   AlbertForPreTraining                  factorized embeddings (E), one shared layer, SOP
  *   DistilBertForMaskedLM                 no token types, q_lin/k_lin/v_lin/out_lin
  *   ElectraForMaskedLM / ForPreTraining   generator and discriminator sharing embeddings
+ *   BertForSequenceClassification         BERT's encoder and pooler, then `classifier` (H -> 2)
  *
  * A Model declares its parameters into a ParamBlock (which may hold several models: ELECTRA's
  * generator and discriminator live in one) and keeps the list of (Hugging Face name, tensor)
@@ -28,6 +29,7 @@ typedef enum ModelKind {
     MODEL_DISTILBERT,      /* DistilBertForMaskedLM */
     MODEL_ELECTRA_GEN,     /* ElectraForMaskedLM */
     MODEL_ELECTRA_DISC,    /* ElectraForPreTraining */
+    MODEL_BERT_SEQ_CLS,    /* BertForSequenceClassification, num_labels 2 (no LM head) */
     MODEL_KIND_COUNT
 } ModelKind;
 
@@ -88,11 +90,11 @@ typedef struct Model {
     Block *blocks;                 /* ALBERT: one block applied num_hidden_layers times */
     int nblocks;
     LayerNorm ln_f;                /* GPT-2 */
-    Linear pooler;                 /* BERT pretraining, ALBERT */
+    Linear pooler;                 /* BERT pretraining and sequence classification, ALBERT */
     Linear head_dense;             /* MLM transform / generator_predictions.dense / discriminator dense */
     LayerNorm head_ln;
     Tensor *head_bias;             /* the tied decoder's bias */
-    Linear seq_cls;                /* NSP / SOP classifier (H -> 2) */
+    Linear seq_cls;                /* NSP / SOP classifier, BertForSequenceClassification's `classifier` (H -> 2) */
     Linear disc_pred;              /* ELECTRA discriminator dense_prediction (H -> 1) */
     NamedParam *named;             /* every parameter of this model under its HF name, in order */
     int nnamed;
@@ -128,11 +130,12 @@ void model_init_weights(Model *m, Rng *r);
  * that length is filled. Each layer's probabilities are kept either way (the tape saves them
  * for backward). */
 void model_forward(Model *m, Tape *tp, const Batch *b, Forward *out);
-/* MLM / LM logits (rows, V) from hidden rows (rows, H) (all positions or gathered ones). */
+/* MLM / LM logits (rows, V) from hidden rows (rows, H) (all positions or gathered ones).
+ * Only for the kinds with an LM head (not the ELECTRA discriminator, not the classifier). */
 Tensor *model_lm_logits(Model *m, Tape *tp, Tensor *hidden);
 /* tanh(dense(hidden[:, 0])): (B,H) */
 Tensor *model_pooled(Model *m, Tape *tp, Tensor *hidden);
-/* NSP / SOP logits (B,2) from the pooled output */
+/* NSP / SOP / sequence-classification logits (B,2) from the pooled output */
 Tensor *model_seq_logits(Model *m, Tape *tp, Tensor *pooled);
 /* ELECTRA discriminator: one logit per position, (B,T) */
 Tensor *model_disc_logits(Model *m, Tape *tp, Tensor *hidden);

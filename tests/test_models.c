@@ -116,6 +116,83 @@ static void test_names_and_counts(void **state)
     params_free(&pb);
 }
 
+/* BertForSequenceClassification: BertForPreTraining's `bert.*` (pooler included), then
+ * `classifier` (H -> 2) instead of the cls.* heads. */
+static void test_seq_cls_names(void **state)
+{
+    (void)state;
+    for (int k = 0; k < MODEL_KIND_COUNT; k++) /* every kind has both names (config.json writes them) */
+        assert_true(model_kind_name[k] && model_type_name[k]);
+    assert_string_equal(model_kind_name[MODEL_BERT_SEQ_CLS], "BertForSequenceClassification");
+    assert_string_equal(model_type_name[MODEL_BERT_SEQ_CLS], "bert");
+    Model m, pre;
+    ParamBlock pb, pbp;
+    build(&m, &pb, MODEL_BERT_SEQ_CLS, 1);
+    build(&pre, &pbp, MODEL_BERT_PRETRAIN, 1);
+    expect_shape(&m, "classifier.weight", 2, 64);
+    expect_shape(&m, "classifier.bias", 2, 0);
+    expect_shape(&m, "bert.pooler.dense.weight", 64, 64);
+    expect_shape(&m, "bert.pooler.dense.bias", 64, 0);
+    expect_shape(&m, "bert.embeddings.word_embeddings.weight", 2000, 64);
+    expect_shape(&m, "bert.embeddings.token_type_embeddings.weight", 2, 64);
+    /* every bert.* of BertForPreTraining, same shape, same order; nothing else but classifier.* */
+    int nbert = 0;
+    for (int i = 0; i < pre.nnamed; i++) {
+        const char *n = pre.named[i].name;
+        if (strncmp(n, "bert.", 5)) continue;
+        const Tensor *t = named(&m, n);
+        if (!t) print_message("missing parameter %s\n", n);
+        assert_non_null(t);
+        assert_true(tensor_same_shape(t, pre.named[i].t));
+        assert_string_equal(m.named[nbert].name, n);
+        nbert++;
+    }
+    assert_int_equal(m.nnamed, nbert + 2);
+    for (int i = 0; i < m.nnamed; i++) {
+        assert_null(strstr(m.named[i].name, "cls."));
+        assert_true(!strncmp(m.named[i].name, "bert.", 5) || !strncmp(m.named[i].name, "classifier.", 11));
+    }
+    assert_null(m.head_bias);
+    assert_null(m.head_dense.w);
+    /* BertForPreTraining minus the MLM head (bias V, transform dense H²+H, LayerNorm 2H) and
+       seq_relationship (2H+2), plus the classifier (2H+2) */
+    size_t V = 2000, H = 64;
+    assert_int_equal(pb.n, pbp.n - (V + H * H + H + 2 * H) - (2 * H + 2) + (2 * H + 2));
+    ParamCounts pc = model_param_counts(&m), pcp = model_param_counts(&pre);
+    assert_int_equal(pc.total, pb.n);
+    assert_int_equal(pc.embeddings, pcp.embeddings);
+    assert_int_equal(pc.attention, pcp.attention);
+    assert_int_equal(pc.feed_forward, pcp.feed_forward);
+    assert_int_equal(pc.heads, H * H + H + 2 * H + 2);   /* pooler and classifier */
+    /* HF _init_weights: normal(0, initializer_range) weights, zero biases */
+    const Tensor *w = named(&m, "classifier.weight");
+    double ss = 0;
+    for (size_t i = 0; i < w->size; i++) ss += (double)w->data[i] * w->data[i];
+    assert_true(ss > 0 && sqrt(ss / w->size) < 0.04);
+    const Tensor *b = named(&m, "classifier.bias");
+    assert_true(b->data[0] == 0.0f && b->data[1] == 0.0f);
+    const Tensor *pw = named(&m, "bert.pooler.dense.weight");
+    ss = 0;
+    for (size_t i = 0; i < pw->size; i++) ss += (double)pw->data[i] * pw->data[i];
+    assert_true(fabs(sqrt(ss / pw->size) - 0.02) < 0.002);
+    /* the pooled [CLS] through the classifier: (B,2) */
+    enum { B = 3, T = 5 };
+    int32_t ids[B * T];
+    for (int i = 0; i < B * T; i++) ids[i] = i % T ? 5 + i : 2;
+    tape_reset(&tp);
+    Batch batch = {B, T, ids, NULL, NULL};
+    Forward f = {0};
+    model_forward(&m, &tp, &batch, &f);
+    Tensor *logits = model_seq_logits(&m, &tp, model_pooled(&m, &tp, f.hidden));
+    assert_int_equal(logits->ndim, 2);
+    assert_int_equal(logits->shape[0], B);
+    assert_int_equal(logits->shape[1], 2);
+    model_free(&pre);
+    params_free(&pbp);
+    model_free(&m);
+    params_free(&pb);
+}
+
 static void test_electra_shares_embeddings(void **state)
 {
     (void)state;
@@ -419,6 +496,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_and_counts),
+        cmocka_unit_test(test_seq_cls_names),
         cmocka_unit_test(test_electra_shares_embeddings),
         cmocka_unit_test(test_attention_masks),
         cmocka_unit_test(test_blocks_compose_to_model),

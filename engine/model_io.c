@@ -70,6 +70,20 @@ static cJSON *config_json(const ModelConfig *c)
         cJSON_AddStringToObject(j, "position_embedding_type", "absolute");
         if (c->kind == MODEL_ALBERT || c->kind == MODEL_ELECTRA_GEN || c->kind == MODEL_ELECTRA_DISC)
             cJSON_AddNumberToObject(j, "embedding_size", c->embedding_size);
+        if (c->kind == MODEL_BERT_SEQ_CLS) {
+            /* BertConfig as BertForSequenceClassification.save_pretrained writes it (id2label,
+             * label2id, problem_type, classifier_dropout null: hidden_dropout_prob's 0), plus
+             * num_labels, which HF derives from id2label but fmlab's readers ask for */
+            cJSON_AddNumberToObject(j, "num_labels", 2);
+            cJSON *id2label = cJSON_AddObjectToObject(j, "id2label");
+            cJSON_AddStringToObject(id2label, "0", "ham");
+            cJSON_AddStringToObject(id2label, "1", "spam");
+            cJSON *label2id = cJSON_AddObjectToObject(j, "label2id");
+            cJSON_AddNumberToObject(label2id, "ham", 0);
+            cJSON_AddNumberToObject(label2id, "spam", 1);
+            cJSON_AddStringToObject(j, "problem_type", "single_label_classification");
+            cJSON_AddNullToObject(j, "classifier_dropout");
+        }
         if (c->kind == MODEL_ALBERT) {
             cJSON_AddNumberToObject(j, "num_hidden_groups", 1);
             cJSON_AddNumberToObject(j, "inner_group_num", 1);
@@ -164,6 +178,31 @@ static bool get_float(const cJSON *j, const char *key, float *out, const char **
     return true;
 }
 
+/* BertForSequenceClassification's labels: fmlab's classifier has exactly 2 (its logits are
+ * (B,2)) and is trained with cross-entropy, so a config asking for another count or another
+ * loss is refused rather than loaded into a model that would silently differ. HF writes
+ * id2label and not num_labels; either may be absent (HF's default is 2 labels). 0, or -1. */
+static int check_labels(const cJSON *j, const char *path, char *err, size_t errlen)
+{
+    const char *bad = NULL;
+    int labels = 2;
+    get_int(j, "num_labels", &labels, &bad);
+    if (bad) return engine_error(err, errlen, "%s: the value of \"num_labels\" is not a whole number", path);
+    if (labels != 2)
+        return engine_error(err, errlen, "%s: num_labels is %d; fmlab's BertForSequenceClassification has 2 labels "
+                            "(ham, spam)", path, labels);
+    const cJSON *id2label = cJSON_GetObjectItemCaseSensitive(j, "id2label");
+    if (id2label && !cJSON_IsNull(id2label) && (!cJSON_IsObject(id2label) || cJSON_GetArraySize(id2label) != 2))
+        return engine_error(err, errlen, "%s: id2label does not name 2 labels; fmlab's BertForSequenceClassification "
+                            "has 2 (ham, spam)", path);
+    const cJSON *problem = cJSON_GetObjectItemCaseSensitive(j, "problem_type");
+    if (problem && !cJSON_IsNull(problem) &&
+        !(cJSON_IsString(problem) && strcmp(problem->valuestring, "single_label_classification") == 0))
+        return engine_error(err, errlen, "%s: problem_type is not \"single_label_classification\", the only one "
+                            "fmlab's classifier is trained for", path);
+    return 0;
+}
+
 /* config.json is a few hundred bytes; a larger file is refused, not read in part. */
 #define CONFIG_MAX_BYTES (1 << 20)
 
@@ -235,6 +274,10 @@ int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errle
         cJSON_Delete(j);
         return engine_error(err, errlen, "%s: the value of \"%s\" is not a number in range (sizes and ids are whole)",
                             path, bad);
+    }
+    if (kind == MODEL_BERT_SEQ_CLS && check_labels(j, path, err, errlen)) {
+        cJSON_Delete(j);
+        return -1;
     }
     cJSON_Delete(j);
     if (!ok) return engine_error(err, errlen, "%s: missing or unsupported fields for %s", path, model_kind_name[kind]);

@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -334,7 +335,7 @@ static void test_save_load(void **state)
 {
     (void)state;
     ModelKind kinds[] = {MODEL_BERT_MLM, MODEL_BERT_PRETRAIN, MODEL_GPT2, MODEL_ALBERT, MODEL_DISTILBERT,
-                         MODEL_ELECTRA_DISC};
+                         MODEL_ELECTRA_DISC, MODEL_BERT_SEQ_CLS};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         Model m, m2;
         ParamBlock pb, pb2;
@@ -421,6 +422,78 @@ static int load_config_text(const char *name, const char *text, ModelConfig *c, 
     return model_config_load(c, dir, err, errlen);
 }
 
+/* The classifier's config.json is BertConfig as BertForSequenceClassification.save_pretrained
+ * writes it, with num_labels too; it reads back to the same config, and a config with another
+ * label count or another loss is refused, saying why. */
+static void test_seq_cls_config(void **state)
+{
+    (void)state;
+    Model m;
+    ParamBlock pb;
+    build(&m, &pb, MODEL_BERT_SEQ_CLS, 5);
+    char dir[128], path[160], err[512];
+    snprintf(dir, sizeof dir, "%s/seq_cls", tmpdir);
+    mkdir(dir, 0755);
+    assert_int_equal(model_save(&m, dir, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char buf[8192] = {0};
+    assert_true(fread(buf, 1, sizeof buf - 1, f) > 0);
+    fclose(f);
+    cJSON *j = cJSON_Parse(buf);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "model_type")->valuestring, "bert");
+    const cJSON *arch = cJSON_GetObjectItem(j, "architectures");
+    assert_int_equal(cJSON_GetArraySize(arch), 1);
+    assert_string_equal(cJSON_GetArrayItem(arch, 0)->valuestring, "BertForSequenceClassification");
+    assert_true(cJSON_GetObjectItem(j, "num_labels")->valuedouble == 2);
+    const cJSON *id2label = cJSON_GetObjectItem(j, "id2label"), *label2id = cJSON_GetObjectItem(j, "label2id");
+    assert_int_equal(cJSON_GetArraySize(id2label), 2);
+    assert_string_equal(cJSON_GetObjectItem(id2label, "0")->valuestring, "ham");
+    assert_string_equal(cJSON_GetObjectItem(id2label, "1")->valuestring, "spam");
+    assert_int_equal(cJSON_GetArraySize(label2id), 2);
+    assert_true(cJSON_GetObjectItem(label2id, "ham")->valuedouble == 0);
+    assert_true(cJSON_GetObjectItem(label2id, "spam")->valuedouble == 1);
+    assert_string_equal(cJSON_GetObjectItem(j, "problem_type")->valuestring, "single_label_classification");
+    assert_int_equal(cJSON_GetObjectItem(j, "hidden_size")->valuedouble, 64);
+    ModelConfig c;
+    assert_int_equal(model_config_load(&c, dir, err, sizeof err), 0);
+    assert_memory_equal(&c, &m.cfg, sizeof c);
+
+    /* the same file with 3 labels (num_labels, or id2label only as HF writes it), or with
+       another loss: refused, naming the field */
+    const struct { const char *key; const char *value; const char *says; } bad[] = {
+        {"num_labels", "3", "num_labels is 3"},
+        {"num_labels", "2.5", "num_labels"},
+        {"id2label", "{\"0\": \"a\", \"1\": \"b\", \"2\": \"c\"}", "id2label"},
+        {"problem_type", "\"regression\"", "problem_type"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *k = cJSON_Duplicate(j, true);
+        if (!strcmp(bad[i].key, "id2label")) cJSON_DeleteItemFromObject(k, "num_labels");
+        cJSON_ReplaceItemInObject(k, bad[i].key, cJSON_Parse(bad[i].value));
+        char *text = cJSON_Print(k);
+        char name[32];
+        snprintf(name, sizeof name, "labels%zu", i);
+        assert_int_equal(load_config_text(name, text, &c, err, sizeof err), -1);
+        if (!strstr(err, bad[i].says)) print_message("%s\n", err);
+        assert_non_null(strstr(err, bad[i].says));
+        free(text);
+        cJSON_Delete(k);
+    }
+    /* as HF writes it: no num_labels, and null classifier_dropout and problem_type */
+    cJSON_DeleteItemFromObject(j, "num_labels");
+    cJSON_ReplaceItemInObject(j, "problem_type", cJSON_CreateNull());
+    char *text = cJSON_Print(j);
+    assert_int_equal(load_config_text("hf_labels", text, &c, err, sizeof err), 0);
+    assert_memory_equal(&c, &m.cfg, sizeof c);
+    free(text);
+    cJSON_Delete(j);
+    model_free(&m);
+    params_free(&pb);
+}
+
 #define BERT_HEAD "{\"architectures\": [\"BertForMaskedLM\"], \"vocab_size\": 100, \"num_hidden_layers\": 1, " \
                   "\"num_attention_heads\": 4, \"intermediate_size\": 8, \"max_position_embeddings\": 16, "
 
@@ -502,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_blocks_compose_to_model),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_config_values),
+        cmocka_unit_test(test_seq_cls_config),
     };
     return cmocka_run_group_tests_name("models", tests, setup, teardown);
 }

@@ -111,6 +111,7 @@ static int save_tensors(const Model *m, const char *path, bool grads, char *err,
     int rc = 0;
     for (int i = 0; i < m->nnamed && rc == 0; i++) {
         const Tensor *t = m->named[i].t;
+        if (grads && !t->requires_grad) continue;   /* frozen: it has no gradient to write */
         int64_t shape[4];
         for (int k = 0; k < t->ndim; k++) shape[k] = t->shape[k];
         rc = st_writer_add(&w, m->named[i].name, ST_F32, t->ndim, shape, grads ? t->grad : t->data);

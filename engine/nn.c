@@ -1,7 +1,8 @@
 /* nn.c — the models: parameter declaration under Hugging Face names, initialisation, the
- * blocks (linear, layernorm, embeddings, encoder and decoder layer) and the forward passes
- * made of them. Four of the five families are the same post-LN encoder under different
- * names (BERT, ALBERT, DistilBERT, ELECTRA); GPT-2 is the pre-LN causal decoder. */
+ * blocks (linear, layernorm, embeddings, encoder and decoder layer), the forward passes made
+ * of them, and the fine-tuning helpers (freeze, copy by name). Four of the five families are
+ * the same post-LN encoder under different names (BERT, ALBERT, DistilBERT, ELECTRA); GPT-2 is
+ * the pre-LN causal decoder. */
 #define _POSIX_C_SOURCE 200809L
 #include "nn.h"
 
@@ -573,4 +574,39 @@ ParamCounts model_param_counts(const Model *m)
         pc.total += sz;
     }
     return pc;
+}
+
+/* ------------------------------------------------------- fine-tuning helpers ---- */
+
+void model_freeze(Model *m, const char *prefix)
+{
+    size_t k = strlen(prefix);
+    for (int i = 0; i < m->nnamed; i++)
+        if (strncmp(m->named[i].name, prefix, k) == 0) m->named[i].t->requires_grad = false;
+}
+
+/* m's parameter of that Hugging Face name, or NULL */
+static const Tensor *named_param(const Model *m, const char *name)
+{
+    for (int i = 0; i < m->nnamed; i++)
+        if (strcmp(m->named[i].name, name) == 0) return m->named[i].t;
+    return NULL;
+}
+
+int model_copy_matching(Model *dst, const Model *src)
+{
+    /* every shape first, so a mismatch leaves dst as it was rather than half overwritten */
+    for (int i = 0; i < dst->nnamed; i++) {
+        const Tensor *s = named_param(src, dst->named[i].name);
+        if (s && !tensor_same_shape(s, dst->named[i].t)) return -1;
+    }
+    int n = 0;
+    for (int i = 0; i < dst->nnamed; i++) {
+        const Tensor *s = named_param(src, dst->named[i].name);
+        if (!s) continue;
+        Tensor *d = dst->named[i].t;
+        if (d->data != s->data) memcpy(d->data, s->data, d->size * sizeof(float)); /* shared: already equal */
+        n++;
+    }
+    return n;
 }

@@ -188,6 +188,17 @@ Tensor *nn_encoder_layer(Tape *tp, const Block *bl, Tensor *x, AttnMask mask, fl
  * The mask is the caller's: GPT-2 passes a causal one. attn and qs as above. */
 Tensor *nn_decoder_layer(Tape *tp, const Block *bl, Tensor *x, AttnMask mask, float **attn, QueryStream *qs);
 
+/* Freezes every parameter whose Hugging Face name starts with prefix ("bert.": all of the
+ * encoder, leaving a classifier to train): requires_grad false, so no op records a gradient
+ * for it and the optimizers leave it as it is (params.h). "" freezes everything. */
+void model_freeze(Model *m, const char *prefix);
+/* Copies into dst the values of every parameter whose Hugging Face name and shape match one
+ * of src, as from_pretrained does: a BertForMaskedLM's or BertForPreTraining's `bert.*` into a
+ * BertForSequenceClassification, whose parameters without a match (the classifier, and the
+ * pooler from a BertForMaskedLM) keep their values. Returns how many were copied, or -1, with
+ * nothing copied, when a name matches with another shape (the caller says so). */
+int model_copy_matching(Model *dst, const Model *src);
+
 /* Parameter counts per group, for the lessons' model card. */
 typedef struct ParamCounts { size_t embeddings, attention, feed_forward, layer_norm, heads, total; } ParamCounts;
 ParamCounts model_param_counts(const Model *m);
@@ -195,7 +206,8 @@ ParamCounts model_param_counts(const Model *m);
 /* <dir>/config.json and <dir>/model.safetensors (vocab.txt is the tokenizer's). The
  * directory must exist. 0, or -1 with a message. */
 int model_save(const Model *m, const char *dir, char *err, size_t errlen);
-/* Writes a safetensors of this model's gradients under the same names. */
+/* Writes a safetensors of this model's gradients under the same names, of the parameters that
+ * are trained: a frozen one (requires_grad false) has no gradient and is left out. */
 int model_save_grads(const Model *m, const char *path, char *err, size_t errlen);
 /* Reads config.json into cfg (which kind it is comes from "architectures"). */
 int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errlen);

@@ -194,6 +194,128 @@ static void test_seq_cls_names(void **state)
     params_free(&pb);
 }
 
+/* A BertForSequenceClassification with its encoder frozen: one training step moves only
+ * classifier.* (the frozen weights get no gradient and AdamW leaves them bit for bit), and
+ * its grads.safetensors holds classifier.* alone. */
+static void test_frozen_encoder(void **state)
+{
+    (void)state;
+    Model m;
+    ParamBlock pb;
+    build(&m, &pb, MODEL_BERT_SEQ_CLS, 6);
+    model_freeze(&m, "bert.");
+    int frozen = 0;
+    for (int i = 0; i < m.nnamed; i++) {
+        bool bert = !strncmp(m.named[i].name, "bert.", 5);
+        assert_true(m.named[i].t->requires_grad == !bert);
+        frozen += bert;
+    }
+    assert_int_equal(frozen, m.nnamed - 2);
+    float *before = malloc(pb.n * sizeof(float));
+    assert_non_null(before);
+    memcpy(before, pb.data, pb.n * sizeof(float));
+    enum { B = 4, T = 6 };
+    int32_t ids[B * T], labels[B] = {0, 1, 1, 0};
+    for (int i = 0; i < B * T; i++) ids[i] = i % T ? 5 + (i * 13) % 1900 : 2;
+    Batch batch = {B, T, ids, NULL, NULL};
+    AdamW opt = adamw_default();
+    for (int step = 0; step < 2; step++) {
+        tape_reset(&tp);
+        params_zero_grad(&pb);
+        Forward f = {0};
+        model_forward(&m, &tp, &batch, &f);
+        Tensor *logits = model_seq_logits(&m, &tp, model_pooled(&m, &tp, f.hidden));
+        tape_backward(&tp, op_cross_entropy(&tp, logits, labels));
+        adamw_step(&opt, &pb, 1e-2f);
+    }
+    for (int i = 0; i < m.nnamed; i++) {
+        const Tensor *t = m.named[i].t;
+        size_t off = (size_t)(t->data - pb.data);
+        bool same = !memcmp(t->data, before + off, t->size * sizeof(float));
+        double g = 0;
+        for (size_t j = 0; j < t->size; j++) g += fabs(t->grad[j]);
+        if (t->requires_grad) assert_true(!same && g > 0);
+        else assert_true(same && g == 0);
+    }
+    char path[160], err[512];
+    snprintf(path, sizeof path, "%s/frozen_grads.safetensors", tmpdir);
+    assert_int_equal(model_save_grads(&m, path, err, sizeof err), 0);
+    SafeTensors st;
+    assert_int_equal(st_load(&st, path, err, sizeof err), 0);
+    assert_int_equal(st.count, 2);
+    assert_non_null(st_find(&st, "classifier.weight"));
+    assert_non_null(st_find(&st, "classifier.bias"));
+    float gw[128];
+    assert_int_equal(st_read_f32(&st, "classifier.weight", gw, 128, err, sizeof err), 0);
+    assert_memory_equal(gw, m.seq_cls.w->grad, sizeof gw);
+    st_free(&st);
+    free(before);
+    model_free(&m);
+    params_free(&pb);
+}
+
+/* from_pretrained's rule: every parameter whose name and shape match is copied, the rest of
+ * dst keeps its values; a name with another shape is refused with nothing copied. */
+static void test_copy_matching(void **state)
+{
+    (void)state;
+    Model cls, mlm, pre;
+    ParamBlock pbc, pbm, pbp;
+    build(&cls, &pbc, MODEL_BERT_SEQ_CLS, 7);
+    build(&mlm, &pbm, MODEL_BERT_MLM, 8);
+    build(&pre, &pbp, MODEL_BERT_PRETRAIN, 9);
+    /* every value distinct from the classifier's, biases and LayerNorms included */
+    for (size_t i = 0; i < pbm.n; i++) pbm.data[i] += 0.5f;
+    for (size_t i = 0; i < pbp.n; i++) pbp.data[i] -= 0.5f;
+    float *start = malloc(pbc.n * sizeof(float));
+    assert_non_null(start);
+    memcpy(start, pbc.data, pbc.n * sizeof(float));
+    int nbert = 0;
+    for (int i = 0; i < cls.nnamed; i++) nbert += !strncmp(cls.named[i].name, "bert.", 5);
+
+    /* BertForMaskedLM has no pooler: all bert.* but bert.pooler.* */
+    assert_int_equal(model_copy_matching(&cls, &mlm), nbert - 2);
+    for (int i = 0; i < cls.nnamed; i++) {
+        const char *n = cls.named[i].name;
+        const Tensor *t = cls.named[i].t, *s = named(&mlm, n);
+        bool copied = !strncmp(n, "bert.", 5) && strncmp(n, "bert.pooler.", 12);
+        assert_true(copied == (s != NULL));
+        if (copied) assert_memory_equal(t->data, s->data, t->size * sizeof(float));
+        else assert_memory_equal(t->data, start + (t->data - pbc.data), t->size * sizeof(float));
+    }
+    /* BertForPreTraining: the pooler too; the classifier still as it was */
+    assert_int_equal(model_copy_matching(&cls, &pre), nbert);
+    for (int i = 0; i < cls.nnamed; i++) {
+        const char *n = cls.named[i].name;
+        const Tensor *t = cls.named[i].t, *s = named(&pre, n);
+        if (!strncmp(n, "bert.", 5)) assert_memory_equal(t->data, s->data, t->size * sizeof(float));
+        else assert_memory_equal(t->data, start + (t->data - pbc.data), t->size * sizeof(float));
+    }
+    /* the other way: a classifier's encoder into a BertForMaskedLM, whose MLM head keeps its values */
+    assert_int_equal(model_copy_matching(&mlm, &cls), nbert - 2);
+
+    /* same names, another width: -1, and dst untouched */
+    ModelConfig wide = model_config_default(MODEL_BERT_MLM);
+    wide.intermediate_size = 128;
+    Model w;
+    ParamBlock pbw;
+    params_init(&pbw);
+    model_init(&w, &wide, &pbw, "", NULL);
+    assert_true(params_finalize(&pbw));
+    memcpy(start, pbc.data, pbc.n * sizeof(float));
+    assert_int_equal(model_copy_matching(&cls, &w), -1);
+    assert_memory_equal(pbc.data, start, pbc.n * sizeof(float));
+    model_free(&w);
+    params_free(&pbw);
+    free(start);
+    model_free(&pre);
+    params_free(&pbp);
+    model_free(&mlm);
+    params_free(&pbm);
+    model_free(&cls);
+    params_free(&pbc);
+}
+
 static void test_electra_shares_embeddings(void **state)
 {
     (void)state;
@@ -570,6 +692,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_and_counts),
         cmocka_unit_test(test_seq_cls_names),
+        cmocka_unit_test(test_frozen_encoder),
+        cmocka_unit_test(test_copy_matching),
         cmocka_unit_test(test_electra_shares_embeddings),
         cmocka_unit_test(test_attention_masks),
         cmocka_unit_test(test_blocks_compose_to_model),

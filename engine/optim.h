@@ -8,7 +8,9 @@
  *
  * A frozen parameter (requires_grad false, params.h) is skipped by both steps, as torch skips
  * one whose .grad is None: its value is not updated, not even weight-decayed, and its moments
- * stay as they were. */
+ * stay as they were. One unfrozen later resumes with the block's step count in AdamW's bias
+ * correction and SGD's first-step rule, where torch keeps a step per parameter: fmlab and
+ * torch agree for parameters frozen (or not) from the start, not for gradual unfreezing. */
 #ifndef FMLAB_ENGINE_OPTIM_H
 #define FMLAB_ENGINE_OPTIM_H
 

@@ -70,16 +70,19 @@ static cJSON *config_json(const ModelConfig *c)
         cJSON_AddStringToObject(j, "position_embedding_type", "absolute");
         if (c->kind == MODEL_ALBERT || c->kind == MODEL_ELECTRA_GEN || c->kind == MODEL_ELECTRA_DISC)
             cJSON_AddNumberToObject(j, "embedding_size", c->embedding_size);
-        if (c->kind == MODEL_BERT_SEQ_CLS) { /* BertConfig's labels: num_labels is what id2label implies */
+        if (c->kind == MODEL_BERT_SEQ_CLS) {
+            /* BertConfig as BertForSequenceClassification.save_pretrained writes it (id2label,
+             * label2id, problem_type, classifier_dropout null: hidden_dropout_prob's 0), plus
+             * num_labels, which HF derives from id2label but fmlab's readers ask for */
             cJSON_AddNumberToObject(j, "num_labels", 2);
-            cJSON *id2 = cJSON_AddObjectToObject(j, "id2label");
-            cJSON_AddStringToObject(id2, "0", "ham");
-            cJSON_AddStringToObject(id2, "1", "spam");
-            cJSON *l2i = cJSON_AddObjectToObject(j, "label2id");
-            cJSON_AddNumberToObject(l2i, "ham", 0);
-            cJSON_AddNumberToObject(l2i, "spam", 1);
+            cJSON *id2label = cJSON_AddObjectToObject(j, "id2label");
+            cJSON_AddStringToObject(id2label, "0", "ham");
+            cJSON_AddStringToObject(id2label, "1", "spam");
+            cJSON *label2id = cJSON_AddObjectToObject(j, "label2id");
+            cJSON_AddNumberToObject(label2id, "ham", 0);
+            cJSON_AddNumberToObject(label2id, "spam", 1);
             cJSON_AddStringToObject(j, "problem_type", "single_label_classification");
-            cJSON_AddNumberToObject(j, "classifier_dropout", 0);
+            cJSON_AddNullToObject(j, "classifier_dropout");
         }
         if (c->kind == MODEL_ALBERT) {
             cJSON_AddNumberToObject(j, "num_hidden_groups", 1);
@@ -108,7 +111,7 @@ static int save_tensors(const Model *m, const char *path, bool grads, char *err,
     int rc = 0;
     for (int i = 0; i < m->nnamed && rc == 0; i++) {
         const Tensor *t = m->named[i].t;
-        if (grads && !t->requires_grad) continue;   /* frozen: no gradient (model_freeze) */
+        if (grads && !t->requires_grad) continue;   /* frozen: it has no gradient to write */
         int64_t shape[4];
         for (int k = 0; k < t->ndim; k++) shape[k] = t->shape[k];
         rc = st_writer_add(&w, m->named[i].name, ST_F32, t->ndim, shape, grads ? t->grad : t->data);
@@ -176,6 +179,31 @@ static bool get_float(const cJSON *j, const char *key, float *out, const char **
     return true;
 }
 
+/* BertForSequenceClassification's labels: fmlab's classifier has exactly 2 (its logits are
+ * (B,2)) and is trained with cross-entropy, so a config asking for another count or another
+ * loss is refused rather than loaded into a model that would silently differ. HF writes
+ * id2label and not num_labels; either may be absent (HF's default is 2 labels). 0, or -1. */
+static int check_labels(const cJSON *j, const char *path, char *err, size_t errlen)
+{
+    const char *bad = NULL;
+    int labels = 2;
+    get_int(j, "num_labels", &labels, &bad);
+    if (bad) return engine_error(err, errlen, "%s: the value of \"num_labels\" is not a whole number", path);
+    if (labels != 2)
+        return engine_error(err, errlen, "%s: num_labels is %d; fmlab's BertForSequenceClassification has 2 labels "
+                            "(ham, spam)", path, labels);
+    const cJSON *id2label = cJSON_GetObjectItemCaseSensitive(j, "id2label");
+    if (id2label && !cJSON_IsNull(id2label) && (!cJSON_IsObject(id2label) || cJSON_GetArraySize(id2label) != 2))
+        return engine_error(err, errlen, "%s: id2label does not name 2 labels; fmlab's BertForSequenceClassification "
+                            "has 2 (ham, spam)", path);
+    const cJSON *problem = cJSON_GetObjectItemCaseSensitive(j, "problem_type");
+    if (problem && !cJSON_IsNull(problem) &&
+        !(cJSON_IsString(problem) && strcmp(problem->valuestring, "single_label_classification") == 0))
+        return engine_error(err, errlen, "%s: problem_type is not \"single_label_classification\", the only one "
+                            "fmlab's classifier is trained for", path);
+    return 0;
+}
+
 /* config.json is a few hundred bytes; a larger file is refused, not read in part. */
 #define CONFIG_MAX_BYTES (1 << 20)
 
@@ -235,12 +263,6 @@ int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errle
         get_int(j, "type_vocab_size", &c.type_vocab_size, &bad);
         get_float(j, "layer_norm_eps", &c.layer_norm_eps, &bad);
         if (!get_int(j, "embedding_size", &c.embedding_size, &bad)) c.embedding_size = c.hidden_size;
-        int labels = 2;
-        get_int(j, "num_labels", &labels, &bad);
-        if (kind == MODEL_BERT_SEQ_CLS && labels != 2) {
-            cJSON_Delete(j);
-            return engine_error(err, errlen, "%s: num_labels is %d; fmlab's classifier has 2 (ham, spam)", path, labels);
-        }
     }
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, act_key);
     if (cJSON_IsString(act)) {
@@ -253,6 +275,10 @@ int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errle
         cJSON_Delete(j);
         return engine_error(err, errlen, "%s: the value of \"%s\" is not a number in range (sizes and ids are whole)",
                             path, bad);
+    }
+    if (kind == MODEL_BERT_SEQ_CLS && check_labels(j, path, err, errlen)) {
+        cJSON_Delete(j);
+        return -1;
     }
     cJSON_Delete(j);
     if (!ok) return engine_error(err, errlen, "%s: missing or unsupported fields for %s", path, model_kind_name[kind]);
@@ -286,40 +312,4 @@ int model_load_weights(Model *m, const char *dir, char *err, size_t errlen)
     }
     st_free(&st);
     return rc;
-}
-
-int model_freeze(Model *m, const char *prefix)
-{
-    int n = 0;
-    size_t k = strlen(prefix);
-    for (int i = 0; i < m->nnamed; i++)
-        if (!strncmp(m->named[i].name, prefix, k)) {
-            m->named[i].t->requires_grad = false;
-            n++;
-        }
-    return n;
-}
-
-/* src's parameter of that name, or NULL */
-static const Tensor *named_param(const Model *m, const char *name)
-{
-    for (int i = 0; i < m->nnamed; i++)
-        if (!strcmp(m->named[i].name, name)) return m->named[i].t;
-    return NULL;
-}
-
-int model_copy_matching(Model *dst, const Model *src)
-{
-    for (int i = 0; i < dst->nnamed; i++) { /* all shapes first: nothing half-copied */
-        const Tensor *s = named_param(src, dst->named[i].name);
-        if (s && !tensor_same_shape(s, dst->named[i].t)) return -1;
-    }
-    int n = 0;
-    for (int i = 0; i < dst->nnamed; i++) {
-        const Tensor *s = named_param(src, dst->named[i].name);
-        if (!s) continue;
-        memcpy(dst->named[i].t->data, s->data, s->size * sizeof(float));
-        n++;
-    }
-    return n;
 }

@@ -1,7 +1,8 @@
 /* nn.c — the models: parameter declaration under Hugging Face names, initialisation, the
- * blocks (linear, layernorm, embeddings, encoder and decoder layer) and the forward passes
- * made of them. Four of the five families are the same post-LN encoder under different
- * names (BERT, ALBERT, DistilBERT, ELECTRA); GPT-2 is the pre-LN causal decoder. */
+ * blocks (linear, layernorm, embeddings, encoder and decoder layer), the forward passes made
+ * of them, and the fine-tuning helpers (freeze, copy by name). Four of the five families are
+ * the same post-LN encoder under different names (BERT, ALBERT, DistilBERT, ELECTRA); GPT-2 is
+ * the pre-LN causal decoder. */
 #define _POSIX_C_SOURCE 200809L
 #include "nn.h"
 
@@ -320,7 +321,10 @@ void model_init(Model *m, const ModelConfig *cfg, ParamBlock *pb, const char *pr
         m->head_ln = ln_decl(&d, "cls.predictions.transform.LayerNorm", H, eps);
         if (c->kind == MODEL_BERT_PRETRAIN) m->seq_cls = linear_decl(&d, "cls.seq_relationship", H, 2, false);
         break;
-    case MODEL_BERT_SEQ_CLS: /* no LM head: the pooled [CLS] and one new layer, to 2 labels */
+    case MODEL_BERT_SEQ_CLS:
+        /* BertModel with its pooler, then nn.Linear(H, num_labels) named `classifier`; no cls.*
+         * (from_pretrained of a BertForPreTraining checkpoint drops those). num_labels is fixed
+         * at 2: the lessons classify two ways (ham/spam), and model_seq_logits is (B,2). */
         m->pooler = linear_decl(&d, "bert.pooler.dense", H, H, false);
         m->seq_cls = linear_decl(&d, "classifier", H, 2, false);
         break;
@@ -522,7 +526,8 @@ void model_forward(Model *m, Tape *tp, const Batch *b, Forward *out)
 
 Tensor *model_lm_logits(Model *m, Tape *tp, Tensor *hidden)
 {
-    ENGINE_CHECK(m->cfg.kind != MODEL_ELECTRA_DISC, "the ELECTRA discriminator has no LM head");
+    /* the kinds without one (ELECTRA's discriminator, the sequence classifier) have no head_bias */
+    ENGINE_CHECK(is_gpt2(m) || m->head_bias, "%s has no LM head", model_kind_name[m->cfg.kind]);
     if (is_gpt2(m)) return op_matmul(tp, hidden, m->word_emb, false, true); /* lm_head tied to wte */
     Tensor *h = nn_activation(tp, head_activation(m), nn_linear(tp, &m->head_dense, hidden));
     h = nn_layernorm(tp, &m->head_ln, h);
@@ -569,4 +574,39 @@ ParamCounts model_param_counts(const Model *m)
         pc.total += sz;
     }
     return pc;
+}
+
+/* ------------------------------------------------------- fine-tuning helpers ---- */
+
+void model_freeze(Model *m, const char *prefix)
+{
+    size_t k = strlen(prefix);
+    for (int i = 0; i < m->nnamed; i++)
+        if (strncmp(m->named[i].name, prefix, k) == 0) m->named[i].t->requires_grad = false;
+}
+
+/* m's parameter of that Hugging Face name, or NULL */
+static const Tensor *named_param(const Model *m, const char *name)
+{
+    for (int i = 0; i < m->nnamed; i++)
+        if (strcmp(m->named[i].name, name) == 0) return m->named[i].t;
+    return NULL;
+}
+
+int model_copy_matching(Model *dst, const Model *src)
+{
+    /* every shape first, so a mismatch leaves dst as it was rather than half overwritten */
+    for (int i = 0; i < dst->nnamed; i++) {
+        const Tensor *s = named_param(src, dst->named[i].name);
+        if (s && !tensor_same_shape(s, dst->named[i].t)) return -1;
+    }
+    int n = 0;
+    for (int i = 0; i < dst->nnamed; i++) {
+        const Tensor *s = named_param(src, dst->named[i].name);
+        if (!s) continue;
+        Tensor *d = dst->named[i].t;
+        if (d->data != s->data) memcpy(d->data, s->data, d->size * sizeof(float)); /* shared: already equal */
+        n++;
+    }
+    return n;
 }

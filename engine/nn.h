@@ -6,6 +6,7 @@
  *   AlbertForPreTraining                  factorized embeddings (E), one shared layer, SOP
  *   DistilBertForMaskedLM                 no token types, q_lin/k_lin/v_lin/out_lin
  *   ElectraForMaskedLM / ForPreTraining   generator and discriminator sharing embeddings
+ *   BertForSequenceClassification         BERT's encoder and pooler, then `classifier` (H -> 2)
  *
  * A Model declares its parameters into a ParamBlock (which may hold several models: ELECTRA's
  * generator and discriminator live in one) and keeps the list of (Hugging Face name, tensor)
@@ -28,7 +29,7 @@ typedef enum ModelKind {
     MODEL_DISTILBERT,      /* DistilBertForMaskedLM */
     MODEL_ELECTRA_GEN,     /* ElectraForMaskedLM */
     MODEL_ELECTRA_DISC,    /* ElectraForPreTraining */
-    MODEL_BERT_SEQ_CLS,    /* BertForSequenceClassification (num_labels 2: the pooler, then `classifier`) */
+    MODEL_BERT_SEQ_CLS,    /* BertForSequenceClassification, num_labels 2 (no LM head) */
     MODEL_KIND_COUNT
 } ModelKind;
 
@@ -89,11 +90,11 @@ typedef struct Model {
     Block *blocks;                 /* ALBERT: one block applied num_hidden_layers times */
     int nblocks;
     LayerNorm ln_f;                /* GPT-2 */
-    Linear pooler;                 /* BERT pretraining, ALBERT */
+    Linear pooler;                 /* BERT pretraining and sequence classification, ALBERT */
     Linear head_dense;             /* MLM transform / generator_predictions.dense / discriminator dense */
     LayerNorm head_ln;
     Tensor *head_bias;             /* the tied decoder's bias */
-    Linear seq_cls;                /* NSP / SOP classifier (H -> 2) */
+    Linear seq_cls;                /* NSP / SOP classifier, BertForSequenceClassification's `classifier` (H -> 2) */
     Linear disc_pred;              /* ELECTRA discriminator dense_prediction (H -> 1) */
     NamedParam *named;             /* every parameter of this model under its HF name, in order */
     int nnamed;
@@ -129,11 +130,12 @@ void model_init_weights(Model *m, Rng *r);
  * that length is filled. Each layer's probabilities are kept either way (the tape saves them
  * for backward). */
 void model_forward(Model *m, Tape *tp, const Batch *b, Forward *out);
-/* MLM / LM logits (rows, V) from hidden rows (rows, H) (all positions or gathered ones). */
+/* MLM / LM logits (rows, V) from hidden rows (rows, H) (all positions or gathered ones).
+ * Only for the kinds with an LM head (not the ELECTRA discriminator, not the classifier). */
 Tensor *model_lm_logits(Model *m, Tape *tp, Tensor *hidden);
 /* tanh(dense(hidden[:, 0])): (B,H) */
 Tensor *model_pooled(Model *m, Tape *tp, Tensor *hidden);
-/* NSP / SOP logits (B,2) from the pooled output */
+/* NSP / SOP / sequence-classification logits (B,2) from the pooled output */
 Tensor *model_seq_logits(Model *m, Tape *tp, Tensor *pooled);
 /* ELECTRA discriminator: one logit per position, (B,T) */
 Tensor *model_disc_logits(Model *m, Tape *tp, Tensor *hidden);
@@ -186,6 +188,17 @@ Tensor *nn_encoder_layer(Tape *tp, const Block *bl, Tensor *x, AttnMask mask, fl
  * The mask is the caller's: GPT-2 passes a causal one. attn and qs as above. */
 Tensor *nn_decoder_layer(Tape *tp, const Block *bl, Tensor *x, AttnMask mask, float **attn, QueryStream *qs);
 
+/* Freezes every parameter whose Hugging Face name starts with prefix ("bert.": all of the
+ * encoder, leaving a classifier to train): requires_grad false, so no op records a gradient
+ * for it and the optimizers leave it as it is (params.h). "" freezes everything. */
+void model_freeze(Model *m, const char *prefix);
+/* Copies into dst the values of every parameter whose Hugging Face name and shape match one
+ * of src, as from_pretrained does: a BertForMaskedLM's or BertForPreTraining's `bert.*` into a
+ * BertForSequenceClassification, whose parameters without a match (the classifier, and the
+ * pooler from a BertForMaskedLM) keep their values. Returns how many were copied, or -1, with
+ * nothing copied, when a name matches with another shape (the caller says so). */
+int model_copy_matching(Model *dst, const Model *src);
+
 /* Parameter counts per group, for the lessons' model card. */
 typedef struct ParamCounts { size_t embeddings, attention, feed_forward, layer_norm, heads, total; } ParamCounts;
 ParamCounts model_param_counts(const Model *m);
@@ -193,17 +206,9 @@ ParamCounts model_param_counts(const Model *m);
 /* <dir>/config.json and <dir>/model.safetensors (vocab.txt is the tokenizer's). The
  * directory must exist. 0, or -1 with a message. */
 int model_save(const Model *m, const char *dir, char *err, size_t errlen);
-/* Writes a safetensors of this model's gradients under the same names, of the parameters
- * that are trained (a frozen one has no gradient and is left out). */
+/* Writes a safetensors of this model's gradients under the same names, of the parameters that
+ * are trained: a frozen one (requires_grad false) has no gradient and is left out. */
 int model_save_grads(const Model *m, const char *path, char *err, size_t errlen);
-/* Freezes every parameter whose Hugging Face name starts with prefix ("bert."): requires_grad
- * off, so no op records a gradient for it and adamw_step leaves it as it is. Returns how many. */
-int model_freeze(Model *m, const char *prefix);
-/* Copies every parameter of src whose name dst has too, as from_pretrained does (a
- * BertForMaskedLM's `bert.*` into a BertForSequenceClassification; its pooler and classifier
- * keep their values). Returns how many were copied, or -1 (nothing copied) when a name
- * matches with another shape. */
-int model_copy_matching(Model *dst, const Model *src);
 /* Reads config.json into cfg (which kind it is comes from "architectures"). */
 int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errlen);
 /* Loads model.safetensors into an initialised model with a matching config. */

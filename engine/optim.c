@@ -18,7 +18,7 @@ void adamw_step(AdamW *opt, ParamBlock *pb, float lr)
     size_t off = 0;
     for (int i = 0; i < pb->count; i++) {
         size_t n = pb->params[i]->size;
-        if (!pb->params[i]->requires_grad) { /* frozen (model_freeze): not moved, not even decayed */
+        if (!pb->params[i]->requires_grad) { /* frozen: torch skips a param whose .grad is None, decay and moments too */
             off += n;
             continue;
         }
@@ -40,6 +40,10 @@ void sgd_step(Sgd *opt, ParamBlock *pb, float lr)
     size_t off = 0;
     for (int i = 0; i < pb->count; i++) {
         size_t n = pb->params[i]->size;
+        if (!pb->params[i]->requires_grad) { /* frozen, as in adamw_step */
+            off += n;
+            continue;
+        }
         float wd = pb->decay[i] ? opt->weight_decay : 0.0f;
         float *p = pb->data + off, *g = pb->grad + off, *buf = pb->m + off;
         for (size_t j = 0; j < n; j++) {

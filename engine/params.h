@@ -5,7 +5,12 @@
  *
  * so zeroing the gradients, clipping, and the optimizer update are flat loops. A model
  * declares its parameters with params_add (Hugging Face names), then params_finalize
- * allocates the block and points each Tensor's data and grad into it. */
+ * allocates the block and points each Tensor's data and grad into it.
+ *
+ * Every parameter starts with requires_grad true. One set to false is frozen (fine-tuning
+ * only a head, model_freeze in nn.h): no op records a gradient for it (tape.c), so its grad
+ * stays as params_zero_grad left it, the optimizers skip it (optim.h) and model_save_grads
+ * leaves it out. Its slots in the four arrays stay, so the layout never depends on it. */
 #ifndef FMLAB_ENGINE_PARAMS_H
 #define FMLAB_ENGINE_PARAMS_H
 

@@ -564,6 +564,61 @@ static void test_sgd_and_clip(void **state)
     params_free(&pb);
 }
 
+/* A frozen parameter (requires_grad false) is skipped by both optimizers, even with a
+ * gradient and weight decay: value and moments bit for bit as they were. The others take
+ * exactly the step they take when nothing is frozen. */
+static void test_frozen_params(void **state)
+{
+    (void)state;
+    ParamBlock pb[2];
+    Tensor *w[2], *b[2], *u[2];
+    for (int k = 0; k < 2; k++) {
+        params_init(&pb[k]);
+        int s2[2] = {3, 4}, s1[1] = {5};
+        w[k] = params_add(&pb[k], "frozen.weight", 2, s2, true);   /* decayed, were it trained */
+        b[k] = params_add(&pb[k], "frozen.bias", 1, s1, false);
+        u[k] = params_add(&pb[k], "head.weight", 2, s2, true);
+        assert_true(params_finalize(&pb[k]));
+        for (size_t i = 0; i < pb[k].n; i++) {
+            pb[k].data[i] = (float)sin(0.3 * (double)i + 1.0);
+            pb[k].grad[i] = (float)cos(0.7 * (double)i) + 0.1f;   /* nonzero everywhere */
+            pb[k].m[i] = 0.01f * (float)i;
+            pb[k].v[i] = 0.001f * (float)i;
+        }
+    }
+    w[0]->requires_grad = b[0]->requires_grad = false;
+    size_t nf = w[0]->size + b[0]->size;   /* the frozen ones come first in the block */
+    float *before = malloc(3 * nf * sizeof(float));
+    assert_non_null(before);
+    memcpy(before, pb[0].data, nf * sizeof(float));
+    memcpy(before + nf, pb[0].m, nf * sizeof(float));
+    memcpy(before + 2 * nf, pb[0].v, nf * sizeof(float));
+    AdamW opt[2] = {adamw_default(), adamw_default()};
+    assert_true(opt[0].weight_decay == 0.01f);
+    for (int t = 0; t < 3; t++)
+        for (int k = 0; k < 2; k++) adamw_step(&opt[k], &pb[k], 1e-2f);
+    assert_memory_equal(pb[0].data, before, nf * sizeof(float));
+    assert_memory_equal(pb[0].m, before + nf, nf * sizeof(float));
+    assert_memory_equal(pb[0].v, before + 2 * nf, nf * sizeof(float));
+    for (size_t i = 0; i < nf; i++) assert_true(pb[1].data[i] != before[i]);   /* the same, unfrozen: moved */
+    /* the trained one: moved, and exactly as far as with nothing frozen */
+    float head[12];
+    for (int i = 0; i < 12; i++) {
+        head[i] = (float)sin(0.3 * (double)(nf + (size_t)i) + 1.0);
+        assert_true(u[0]->data[i] != head[i]);
+    }
+    assert_memory_equal(u[0]->data, u[1]->data, u[0]->size * sizeof(float));
+    /* SGD with momentum and weight decay: the same */
+    Sgd sgd = {0.9f, 0.01f, 0};
+    memcpy(head, u[0]->data, sizeof head);
+    sgd_step(&sgd, &pb[0], 0.1f);
+    assert_memory_equal(pb[0].data, before, nf * sizeof(float));
+    assert_memory_equal(pb[0].m, before + nf, nf * sizeof(float));
+    for (int i = 0; i < 12; i++) assert_true(u[0]->data[i] != head[i]);
+    free(before);
+    for (int k = 0; k < 2; k++) params_free(&pb[k]);
+}
+
 static void test_lr_schedule(void **state)
 {
     (void)state;
@@ -1037,6 +1092,7 @@ int main(void)
         cmocka_unit_test(test_params_layout),
         cmocka_unit_test(test_adamw_vs_torch),
         cmocka_unit_test(test_sgd_and_clip),
+        cmocka_unit_test(test_frozen_params),
         cmocka_unit_test(test_lr_schedule),
         cmocka_unit_test(test_safetensors_roundtrip),
         cmocka_unit_test(test_safetensors_malformed),

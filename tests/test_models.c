@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "testutil.h"
 
+#include <cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -114,6 +115,205 @@ static void test_names_and_counts(void **state)
     assert_null(named(&m, "distilbert.embeddings.token_type_embeddings.weight"));
     model_free(&m);
     params_free(&pb);
+}
+
+/* BertForSequenceClassification: BertForPreTraining's `bert.*` (pooler included), then
+ * `classifier` (H -> 2) instead of the cls.* heads. */
+static void test_seq_cls_names(void **state)
+{
+    (void)state;
+    for (int k = 0; k < MODEL_KIND_COUNT; k++) /* every kind has both names (config.json writes them) */
+        assert_true(model_kind_name[k] && model_type_name[k]);
+    assert_string_equal(model_kind_name[MODEL_BERT_SEQ_CLS], "BertForSequenceClassification");
+    assert_string_equal(model_type_name[MODEL_BERT_SEQ_CLS], "bert");
+    Model m, pre;
+    ParamBlock pb, pbp;
+    build(&m, &pb, MODEL_BERT_SEQ_CLS, 1);
+    build(&pre, &pbp, MODEL_BERT_PRETRAIN, 1);
+    expect_shape(&m, "classifier.weight", 2, 64);
+    expect_shape(&m, "classifier.bias", 2, 0);
+    expect_shape(&m, "bert.pooler.dense.weight", 64, 64);
+    expect_shape(&m, "bert.pooler.dense.bias", 64, 0);
+    expect_shape(&m, "bert.embeddings.word_embeddings.weight", 2000, 64);
+    expect_shape(&m, "bert.embeddings.token_type_embeddings.weight", 2, 64);
+    /* every bert.* of BertForPreTraining, same shape, same order; nothing else but classifier.* */
+    int nbert = 0;
+    for (int i = 0; i < pre.nnamed; i++) {
+        const char *n = pre.named[i].name;
+        if (strncmp(n, "bert.", 5)) continue;
+        const Tensor *t = named(&m, n);
+        if (!t) print_message("missing parameter %s\n", n);
+        assert_non_null(t);
+        assert_true(tensor_same_shape(t, pre.named[i].t));
+        assert_string_equal(m.named[nbert].name, n);
+        nbert++;
+    }
+    assert_int_equal(m.nnamed, nbert + 2);
+    for (int i = 0; i < m.nnamed; i++) {
+        assert_null(strstr(m.named[i].name, "cls."));
+        assert_true(!strncmp(m.named[i].name, "bert.", 5) || !strncmp(m.named[i].name, "classifier.", 11));
+    }
+    assert_null(m.head_bias);
+    assert_null(m.head_dense.w);
+    /* BertForPreTraining minus the MLM head (bias V, transform dense H²+H, LayerNorm 2H) and
+       seq_relationship (2H+2), plus the classifier (2H+2) */
+    size_t V = 2000, H = 64;
+    assert_int_equal(pb.n, pbp.n - (V + H * H + H + 2 * H) - (2 * H + 2) + (2 * H + 2));
+    ParamCounts pc = model_param_counts(&m), pcp = model_param_counts(&pre);
+    assert_int_equal(pc.total, pb.n);
+    assert_int_equal(pc.embeddings, pcp.embeddings);
+    assert_int_equal(pc.attention, pcp.attention);
+    assert_int_equal(pc.feed_forward, pcp.feed_forward);
+    assert_int_equal(pc.heads, H * H + H + 2 * H + 2);   /* pooler and classifier */
+    /* HF _init_weights: normal(0, initializer_range) weights, zero biases */
+    const Tensor *w = named(&m, "classifier.weight");
+    double ss = 0;
+    for (size_t i = 0; i < w->size; i++) ss += (double)w->data[i] * w->data[i];
+    assert_true(ss > 0 && sqrt(ss / w->size) < 0.04);
+    const Tensor *b = named(&m, "classifier.bias");
+    assert_true(b->data[0] == 0.0f && b->data[1] == 0.0f);
+    const Tensor *pw = named(&m, "bert.pooler.dense.weight");
+    ss = 0;
+    for (size_t i = 0; i < pw->size; i++) ss += (double)pw->data[i] * pw->data[i];
+    assert_true(fabs(sqrt(ss / pw->size) - 0.02) < 0.002);
+    /* the pooled [CLS] through the classifier: (B,2) */
+    enum { B = 3, T = 5 };
+    int32_t ids[B * T];
+    for (int i = 0; i < B * T; i++) ids[i] = i % T ? 5 + i : 2;
+    tape_reset(&tp);
+    Batch batch = {B, T, ids, NULL, NULL};
+    Forward f = {0};
+    model_forward(&m, &tp, &batch, &f);
+    Tensor *logits = model_seq_logits(&m, &tp, model_pooled(&m, &tp, f.hidden));
+    assert_int_equal(logits->ndim, 2);
+    assert_int_equal(logits->shape[0], B);
+    assert_int_equal(logits->shape[1], 2);
+    model_free(&pre);
+    params_free(&pbp);
+    model_free(&m);
+    params_free(&pb);
+}
+
+/* A BertForSequenceClassification with its encoder frozen: one training step moves only
+ * classifier.* (the frozen weights get no gradient and AdamW leaves them bit for bit), and
+ * its grads.safetensors holds classifier.* alone. */
+static void test_frozen_encoder(void **state)
+{
+    (void)state;
+    Model m;
+    ParamBlock pb;
+    build(&m, &pb, MODEL_BERT_SEQ_CLS, 6);
+    model_freeze(&m, "bert.");
+    int frozen = 0;
+    for (int i = 0; i < m.nnamed; i++) {
+        bool bert = !strncmp(m.named[i].name, "bert.", 5);
+        assert_true(m.named[i].t->requires_grad == !bert);
+        frozen += bert;
+    }
+    assert_int_equal(frozen, m.nnamed - 2);
+    float *before = malloc(pb.n * sizeof(float));
+    assert_non_null(before);
+    memcpy(before, pb.data, pb.n * sizeof(float));
+    enum { B = 4, T = 6 };
+    int32_t ids[B * T], labels[B] = {0, 1, 1, 0};
+    for (int i = 0; i < B * T; i++) ids[i] = i % T ? 5 + (i * 13) % 1900 : 2;
+    Batch batch = {B, T, ids, NULL, NULL};
+    AdamW opt = adamw_default();
+    for (int step = 0; step < 2; step++) {
+        tape_reset(&tp);
+        params_zero_grad(&pb);
+        Forward f = {0};
+        model_forward(&m, &tp, &batch, &f);
+        Tensor *logits = model_seq_logits(&m, &tp, model_pooled(&m, &tp, f.hidden));
+        tape_backward(&tp, op_cross_entropy(&tp, logits, labels));
+        adamw_step(&opt, &pb, 1e-2f);
+    }
+    for (int i = 0; i < m.nnamed; i++) {
+        const Tensor *t = m.named[i].t;
+        size_t off = (size_t)(t->data - pb.data);
+        bool same = !memcmp(t->data, before + off, t->size * sizeof(float));
+        double g = 0;
+        for (size_t j = 0; j < t->size; j++) g += fabs(t->grad[j]);
+        if (t->requires_grad) assert_true(!same && g > 0);
+        else assert_true(same && g == 0);
+    }
+    char path[160], err[512];
+    snprintf(path, sizeof path, "%s/frozen_grads.safetensors", tmpdir);
+    assert_int_equal(model_save_grads(&m, path, err, sizeof err), 0);
+    SafeTensors st;
+    assert_int_equal(st_load(&st, path, err, sizeof err), 0);
+    assert_int_equal(st.count, 2);
+    assert_non_null(st_find(&st, "classifier.weight"));
+    assert_non_null(st_find(&st, "classifier.bias"));
+    float gw[128];
+    assert_int_equal(st_read_f32(&st, "classifier.weight", gw, 128, err, sizeof err), 0);
+    assert_memory_equal(gw, m.seq_cls.w->grad, sizeof gw);
+    st_free(&st);
+    free(before);
+    model_free(&m);
+    params_free(&pb);
+}
+
+/* from_pretrained's rule: every parameter whose name and shape match is copied, the rest of
+ * dst keeps its values; a name with another shape is refused with nothing copied. */
+static void test_copy_matching(void **state)
+{
+    (void)state;
+    Model cls, mlm, pre;
+    ParamBlock pbc, pbm, pbp;
+    build(&cls, &pbc, MODEL_BERT_SEQ_CLS, 7);
+    build(&mlm, &pbm, MODEL_BERT_MLM, 8);
+    build(&pre, &pbp, MODEL_BERT_PRETRAIN, 9);
+    /* every value distinct from the classifier's, biases and LayerNorms included */
+    for (size_t i = 0; i < pbm.n; i++) pbm.data[i] += 0.5f;
+    for (size_t i = 0; i < pbp.n; i++) pbp.data[i] -= 0.5f;
+    float *start = malloc(pbc.n * sizeof(float));
+    assert_non_null(start);
+    memcpy(start, pbc.data, pbc.n * sizeof(float));
+    int nbert = 0;
+    for (int i = 0; i < cls.nnamed; i++) nbert += !strncmp(cls.named[i].name, "bert.", 5);
+
+    /* BertForMaskedLM has no pooler: all bert.* but bert.pooler.* */
+    assert_int_equal(model_copy_matching(&cls, &mlm), nbert - 2);
+    for (int i = 0; i < cls.nnamed; i++) {
+        const char *n = cls.named[i].name;
+        const Tensor *t = cls.named[i].t, *s = named(&mlm, n);
+        bool copied = !strncmp(n, "bert.", 5) && strncmp(n, "bert.pooler.", 12);
+        assert_true(copied == (s != NULL));
+        if (copied) assert_memory_equal(t->data, s->data, t->size * sizeof(float));
+        else assert_memory_equal(t->data, start + (t->data - pbc.data), t->size * sizeof(float));
+    }
+    /* BertForPreTraining: the pooler too; the classifier still as it was */
+    assert_int_equal(model_copy_matching(&cls, &pre), nbert);
+    for (int i = 0; i < cls.nnamed; i++) {
+        const char *n = cls.named[i].name;
+        const Tensor *t = cls.named[i].t, *s = named(&pre, n);
+        if (!strncmp(n, "bert.", 5)) assert_memory_equal(t->data, s->data, t->size * sizeof(float));
+        else assert_memory_equal(t->data, start + (t->data - pbc.data), t->size * sizeof(float));
+    }
+    /* the other way: a classifier's encoder into a BertForMaskedLM, whose MLM head keeps its values */
+    assert_int_equal(model_copy_matching(&mlm, &cls), nbert - 2);
+
+    /* same names, another width: -1, and dst untouched */
+    ModelConfig wide = model_config_default(MODEL_BERT_MLM);
+    wide.intermediate_size = 128;
+    Model w;
+    ParamBlock pbw;
+    params_init(&pbw);
+    model_init(&w, &wide, &pbw, "", NULL);
+    assert_true(params_finalize(&pbw));
+    memcpy(start, pbc.data, pbc.n * sizeof(float));
+    assert_int_equal(model_copy_matching(&cls, &w), -1);
+    assert_memory_equal(pbc.data, start, pbc.n * sizeof(float));
+    model_free(&w);
+    params_free(&pbw);
+    free(start);
+    model_free(&pre);
+    params_free(&pbp);
+    model_free(&mlm);
+    params_free(&pbm);
+    model_free(&cls);
+    params_free(&pbc);
 }
 
 static void test_electra_shares_embeddings(void **state)
@@ -257,7 +457,7 @@ static void test_save_load(void **state)
 {
     (void)state;
     ModelKind kinds[] = {MODEL_BERT_MLM, MODEL_BERT_PRETRAIN, MODEL_GPT2, MODEL_ALBERT, MODEL_DISTILBERT,
-                         MODEL_ELECTRA_DISC};
+                         MODEL_ELECTRA_DISC, MODEL_BERT_SEQ_CLS};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         Model m, m2;
         ParamBlock pb, pb2;
@@ -344,6 +544,78 @@ static int load_config_text(const char *name, const char *text, ModelConfig *c, 
     return model_config_load(c, dir, err, errlen);
 }
 
+/* The classifier's config.json is BertConfig as BertForSequenceClassification.save_pretrained
+ * writes it, with num_labels too; it reads back to the same config, and a config with another
+ * label count or another loss is refused, saying why. */
+static void test_seq_cls_config(void **state)
+{
+    (void)state;
+    Model m;
+    ParamBlock pb;
+    build(&m, &pb, MODEL_BERT_SEQ_CLS, 5);
+    char dir[128], path[160], err[512];
+    snprintf(dir, sizeof dir, "%s/seq_cls", tmpdir);
+    mkdir(dir, 0755);
+    assert_int_equal(model_save(&m, dir, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char buf[8192] = {0};
+    assert_true(fread(buf, 1, sizeof buf - 1, f) > 0);
+    fclose(f);
+    cJSON *j = cJSON_Parse(buf);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "model_type")->valuestring, "bert");
+    const cJSON *arch = cJSON_GetObjectItem(j, "architectures");
+    assert_int_equal(cJSON_GetArraySize(arch), 1);
+    assert_string_equal(cJSON_GetArrayItem(arch, 0)->valuestring, "BertForSequenceClassification");
+    assert_true(cJSON_GetObjectItem(j, "num_labels")->valuedouble == 2);
+    const cJSON *id2label = cJSON_GetObjectItem(j, "id2label"), *label2id = cJSON_GetObjectItem(j, "label2id");
+    assert_int_equal(cJSON_GetArraySize(id2label), 2);
+    assert_string_equal(cJSON_GetObjectItem(id2label, "0")->valuestring, "ham");
+    assert_string_equal(cJSON_GetObjectItem(id2label, "1")->valuestring, "spam");
+    assert_int_equal(cJSON_GetArraySize(label2id), 2);
+    assert_true(cJSON_GetObjectItem(label2id, "ham")->valuedouble == 0);
+    assert_true(cJSON_GetObjectItem(label2id, "spam")->valuedouble == 1);
+    assert_string_equal(cJSON_GetObjectItem(j, "problem_type")->valuestring, "single_label_classification");
+    assert_int_equal(cJSON_GetObjectItem(j, "hidden_size")->valuedouble, 64);
+    ModelConfig c;
+    assert_int_equal(model_config_load(&c, dir, err, sizeof err), 0);
+    assert_memory_equal(&c, &m.cfg, sizeof c);
+
+    /* the same file with 3 labels (num_labels, or id2label only as HF writes it), or with
+       another loss: refused, naming the field */
+    const struct { const char *key; const char *value; const char *says; } bad[] = {
+        {"num_labels", "3", "num_labels is 3"},
+        {"num_labels", "2.5", "num_labels"},
+        {"id2label", "{\"0\": \"a\", \"1\": \"b\", \"2\": \"c\"}", "id2label"},
+        {"problem_type", "\"regression\"", "problem_type"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *k = cJSON_Duplicate(j, true);
+        if (!strcmp(bad[i].key, "id2label")) cJSON_DeleteItemFromObject(k, "num_labels");
+        cJSON_ReplaceItemInObject(k, bad[i].key, cJSON_Parse(bad[i].value));
+        char *text = cJSON_Print(k);
+        char name[32];
+        snprintf(name, sizeof name, "labels%zu", i);
+        assert_int_equal(load_config_text(name, text, &c, err, sizeof err), -1);
+        if (!strstr(err, bad[i].says)) print_message("%s\n", err);
+        assert_non_null(strstr(err, bad[i].says));
+        free(text);
+        cJSON_Delete(k);
+    }
+    /* as HF writes it: no num_labels, and null classifier_dropout and problem_type */
+    cJSON_DeleteItemFromObject(j, "num_labels");
+    cJSON_ReplaceItemInObject(j, "problem_type", cJSON_CreateNull());
+    char *text = cJSON_Print(j);
+    assert_int_equal(load_config_text("hf_labels", text, &c, err, sizeof err), 0);
+    assert_memory_equal(&c, &m.cfg, sizeof c);
+    free(text);
+    cJSON_Delete(j);
+    model_free(&m);
+    params_free(&pb);
+}
+
 #define BERT_HEAD "{\"architectures\": [\"BertForMaskedLM\"], \"vocab_size\": 100, \"num_hidden_layers\": 1, " \
                   "\"num_attention_heads\": 4, \"intermediate_size\": 8, \"max_position_embeddings\": 16, "
 
@@ -419,11 +691,15 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_and_counts),
+        cmocka_unit_test(test_seq_cls_names),
+        cmocka_unit_test(test_frozen_encoder),
+        cmocka_unit_test(test_copy_matching),
         cmocka_unit_test(test_electra_shares_embeddings),
         cmocka_unit_test(test_attention_masks),
         cmocka_unit_test(test_blocks_compose_to_model),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_config_values),
+        cmocka_unit_test(test_seq_cls_config),
     };
     return cmocka_run_group_tests_name("models", tests, setup, teardown);
 }

@@ -9,10 +9,13 @@ attention probabilities and logits to 1e-4.
 
 The reference is written from Hugging Face Transformers' module definitions (BertModel,
 BertForPreTraining, GPT2LMHeadModel, AlbertForPreTraining, DistilBertForMaskedLM,
-ElectraForMaskedLM / ElectraForPreTraining), in float64, with dropout 0. It reads only
-the exported files: config.json, model.safetensors, batch.safetensors.
+ElectraForMaskedLM / ElectraForPreTraining, BertForSequenceClassification), in float64, with
+dropout 0. It reads only the exported files: config.json, model.safetensors,
+batch.safetensors. bert_seq_cls runs once more with its encoder frozen: then only the
+classifier has gradients, in fmlab's grads.safetensors and in torch.
 
-  check.py PARITY_DUMP KIND        (KIND: bert_mlm bert_pretrain gpt2 albert distilbert electra)
+  check.py PARITY_DUMP KIND        (KIND: bert_mlm bert_pretrain gpt2 albert distilbert electra
+                                          bert_seq_cls)
 """
 import json
 import math
@@ -169,6 +172,20 @@ def bert_forward(P, cfg, batch, pretraining):
     return losses, out
 
 
+def bert_seq_cls_forward(P, cfg, batch):
+    """BertForSequenceClassification: BertModel's pooled output (tanh(dense(h[:, 0]))), dropout
+    (0 here), classifier; single_label_classification: cross-entropy against labels (B,)."""
+    x, attns = bert_encoder(P, cfg, "bert", batch["input_ids"], batch["token_type_ids"], batch["attention_mask"],
+                            bert_names("bert"))
+    num_labels = cfg["num_labels"]
+    assert num_labels == len(cfg["id2label"]) == len(cfg["label2id"]) == 2, "config.json's labels disagree"
+    assert cfg["problem_type"] == "single_label_classification"
+    pooled = torch.tanh(linear(x[:, 0], P, "bert.pooler.dense"))
+    logits = linear(pooled, P, "classifier")
+    loss = F.cross_entropy(logits.view(-1, num_labels), batch["labels"].view(-1))
+    return {"cls": loss}, {"logits": logits, "attn": {"bert": attns}}
+
+
 def albert_forward(P, cfg, batch):
     x, attns = bert_encoder(P, cfg, "albert", batch["input_ids"], batch["token_type_ids"], batch["attention_mask"],
                             albert_names)
@@ -307,7 +324,7 @@ def run_one(dump, kind, args, tmp):
         batch["rtd_labels"] = batch["rtd_labels"].to(DT)
     outputs = load_safetensors(os.path.join(out, "outputs.safetensors"))
     subs = ["discriminator", "generator"] if kind == "electra" else \
-        [{"bert_mlm": "bert", "bert_pretrain": "bert"}.get(kind, kind)]
+        [{"bert_mlm": "bert", "bert_pretrain": "bert", "bert_seq_cls": "bert"}.get(kind, kind)]
     cfgs, params, grads = {}, {}, {}
     for s in subs:
         with open(os.path.join(out, s, "config.json")) as f:
@@ -325,6 +342,12 @@ def run_one(dump, kind, args, tmp):
     elif kind in ("bert_mlm", "bert_pretrain"):
         losses, outs = bert_forward(params["bert"], cfgs["bert"], batch, kind == "bert_pretrain")
         total = sum(losses.values())
+    elif kind == "bert_seq_cls":
+        if "freeze=1" in args:  # model_freeze(m, "bert."): the encoder's leaves need no grad
+            for n, p in params["bert"].items():
+                p.requires_grad_(not n.startswith("bert."))
+        losses, outs = bert_seq_cls_forward(params["bert"], cfgs["bert"], batch)
+        total = losses["cls"]
     elif kind == "albert":
         losses, outs = albert_forward(params["albert"], cfgs["albert"], batch)
         total = sum(losses.values())
@@ -355,7 +378,8 @@ def run_one(dump, kind, args, tmp):
             expect(d < 1e-4, "attention %s layer %d differs by %.3g" % (model, i, d))
     worst = 0.0
     for s in subs:
-        expect(set(grads[s]) == set(params[s]), "%s: gradient names differ from parameter names" % s)
+        trained = {n for n, p in params[s].items() if p.requires_grad}
+        expect(set(grads[s]) == trained, "%s: gradient names differ from the trained parameters' names" % s)
         p, w = compare_grads(grads[s], params[s], s)
         problems += p
         worst = max(worst, w)
@@ -367,7 +391,8 @@ def main():
     torch.manual_seed(0)
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for args in CONFIGS:
+        # bert_seq_cls: once more with the encoder frozen, the first configuration's sizes
+        for args in CONFIGS + ([CONFIGS[0] + ["freeze=1"]] if kind == "bert_seq_cls" else []):
             if kind == "gpt2":  # a causal LM needs two tokens for one next-token target
                 args = ["T=2" if a == "T=1" else a for a in args]
             problems, worst, loss = run_one(dump, kind, args, tmp)

@@ -4,9 +4,10 @@
  * and outputs.safetensors (the loss parts, logits and attention probabilities).
  *
  *   parity_dump KIND OUTDIR [key=value ...]
- *   KIND: bert_mlm bert_pretrain gpt2 albert distilbert electra
+ *   KIND: bert_mlm bert_pretrain gpt2 albert distilbert electra bert_seq_cls
  *   keys: seed B T vocab hidden layers heads inter emb pad (pad=1: pad the ends of some rows)
  *         gen_hidden gen_heads gen_inter (ELECTRA's generator) init (initializer_range)
+ *         freeze (bert_seq_cls: freeze=1 trains the classifier alone, model_freeze "bert.")
  * tests/parity/check.py drives it and compares. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -17,7 +18,7 @@
 #include "engine/engine.h"
 
 typedef struct Opts {
-    int seed, B, T, vocab, hidden, layers, heads, inter, emb, pad, gen_hidden, gen_heads, gen_inter;
+    int seed, B, T, vocab, hidden, layers, heads, inter, emb, pad, gen_hidden, gen_heads, gen_inter, freeze;
     float init;
 } Opts;
 
@@ -33,6 +34,7 @@ static int set_opt(Opts *o, const char *kv)
         {"seed", &o->seed}, {"B", &o->B}, {"T", &o->T}, {"vocab", &o->vocab}, {"hidden", &o->hidden},
         {"layers", &o->layers}, {"heads", &o->heads}, {"inter", &o->inter}, {"emb", &o->emb}, {"pad", &o->pad},
         {"gen_hidden", &o->gen_hidden}, {"gen_heads", &o->gen_heads}, {"gen_inter", &o->gen_inter},
+        {"freeze", &o->freeze},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (!strcmp(key, ints[i].k)) { *ints[i].p = atoi(v); return 0; }
@@ -96,19 +98,20 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *kind_s = argv[1], *dir = argv[2];
-    Opts o = {1, 3, 7, 50, 12, 2, 3, 20, 10, 1, 8, 2, 16, 0.2f};
+    Opts o = {1, 3, 7, 50, 12, 2, 3, 20, 10, 1, 8, 2, 16, 0, 0.2f};
     for (int i = 3; i < argc; i++)
         if (set_opt(&o, argv[i])) { fprintf(stderr, "parity_dump: bad option %s\n", argv[i]); return 2; }
     static const struct { const char *name; ModelKind kind; } kinds[] = {
         {"bert_mlm", MODEL_BERT_MLM}, {"bert_pretrain", MODEL_BERT_PRETRAIN}, {"gpt2", MODEL_GPT2},
         {"albert", MODEL_ALBERT}, {"distilbert", MODEL_DISTILBERT}, {"electra", MODEL_ELECTRA_DISC},
+        {"bert_seq_cls", MODEL_BERT_SEQ_CLS},
     };
     int ki = -1;
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (!strcmp(kinds[i].name, kind_s)) ki = (int)i;
     if (ki < 0) { fprintf(stderr, "parity_dump: unknown kind %s\n", kind_s); return 2; }
     ModelKind kind = kinds[ki].kind;
-    bool electra = kind == MODEL_ELECTRA_DISC;
+    bool electra = kind == MODEL_ELECTRA_DISC, seq_cls = kind == MODEL_BERT_SEQ_CLS;
 
     ModelConfig cfg = model_config_default(kind);
     cfg.vocab_size = o.vocab;
@@ -133,6 +136,7 @@ int main(int argc, char **argv)
         model_init(&gen, &gcfg, &pb, "generator/", &m);
     }
     if (!params_finalize(&pb)) die("params", "out of memory");
+    if (seq_cls && o.freeze) model_freeze(&m, "bert.");
     Rng r;
     rng_seed(&r, (uint64_t)o.seed, 0);
     model_init_weights(&m, &r);
@@ -181,7 +185,7 @@ int main(int argc, char **argv)
     if (!tape_init(&tp, 256u << 20, 8192)) die("tape", "out of memory");
     params_zero_grad(&pb);
     bool pair = kind == MODEL_BERT_PRETRAIN || kind == MODEL_ALBERT;
-    Batch batch = {B, T, ids, pair || electra || kind == MODEL_BERT_MLM ? types : NULL, o.pad ? mask : NULL};
+    Batch batch = {B, T, ids, pair || electra || seq_cls || kind == MODEL_BERT_MLM ? types : NULL, o.pad ? mask : NULL};
     if (kind == MODEL_DISTILBERT) batch.token_type_ids = NULL;
     st_writer_init(&out_w);
     st_writer_init(&batch_w);
@@ -201,6 +205,17 @@ int main(int argc, char **argv)
         int s[3] = {B, T, V};
         add_f32(&out_w, "logits", 3, s, logits->data);
         add_attn(&m, "gpt2", &f, B, T);
+    } else if (seq_cls) {
+        /* BertForSequenceClassification: the pooled [CLS] through the classifier, cross-entropy
+           against one label per sequence */
+        Forward f = {0};
+        model_forward(&m, &tp, &batch, &f);
+        Tensor *logits = model_seq_logits(&m, &tp, model_pooled(&m, &tp, f.hidden));
+        total = op_cross_entropy(&tp, logits, seq_label);
+        add_f32(&out_w, "loss.cls", 0, NULL, copy_scalar(total->data[0]));
+        int s[2] = {B, 2};
+        add_f32(&out_w, "logits", 2, s, logits->data);
+        add_attn(&m, model_type_name[kind], &f, B, T);
     } else if (!electra) {
         Forward f = {0};
         model_forward(&m, &tp, &batch, &f);
@@ -243,7 +258,8 @@ int main(int argc, char **argv)
     tape_backward(&tp, total);
 
     add_i64(&batch_w, "input_ids", 2, sbt, ids, BT);
-    add_i64(&batch_w, "labels", 2, sbt, labels, BT);
+    if (seq_cls) add_i64(&batch_w, "labels", 1, sb, seq_label, (size_t)B);   /* HF's labels for this class: (B,) */
+    else add_i64(&batch_w, "labels", 2, sbt, labels, BT);
     add_i64(&batch_w, "token_type_ids", 2, sbt, batch.token_type_ids ? types : (int32_t *)own(calloc(BT, 4)), BT);
     int32_t *mask32 = own(malloc(BT * 4));
     for (size_t i = 0; i < BT; i++) mask32[i] = o.pad ? mask[i] : 1;

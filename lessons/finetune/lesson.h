@@ -43,8 +43,10 @@ typedef struct Finetune {
     KitPretrained pre;         /* the pretrained encoder, kept to restart from at a reset */
     bool pre_built;            /* it was built into the cache by this run */
     float *p_spam[RUN_COUNT];  /* (B) P(spam) of each run on the current batch */
-    int confusion[RUN_COUNT][2][2];        /* held-out, last evaluation: [true][predicted] */
-    long confusion_step;
+    /* held-out, at the last evaluation: [run][true][predicted], then its step; counters, so a
+       checkpoint and the window's history keep them */
+    int64_t confusion[RUN_COUNT][2][2];
+    int64_t confusion_step;
 } Finetune;
 
 /* The probe: one message through the three runs. */

@@ -21,17 +21,17 @@
 #include "lessons/finetune/lesson.h"
 
 /* the three runs' colours, the same in every panel and curve */
-static const int RUN_ACCENT[RUN_COUNT] = {1, 2, 4};
+static const int RUN_ACCENT[RUN_COUNT] = {1, 0, 2};   /* sky blue, orange, bluish green */
 static const char *const RUN_NAME[RUN_COUNT] = {"fine-tune", "probe", "scratch"};
-static const VizColor HAM = {0, 158, 115, 255}, SPAM = {213, 94, 0, 255}, SPECIAL = {120, 124, 140, 255},
+static const VizColor HAM = {200, 200, 200, 255}, SPAM = {213, 94, 0, 255}, SPECIAL = {120, 124, 140, 255},
                       PAD = {44, 47, 58, 255}, WORD = {86, 180, 233, 255};
 
 /* ------------------------------------------------------------------ snapshot ---- */
 
 typedef struct FtSnap {
     int run, nbudget, budget_count[2];
-    int confusion[RUN_COUNT][2][2];
-    long confusion_step;
+    int64_t confusion[RUN_COUNT][2][2];
+    int64_t confusion_step;
     char pre[160];                        /* "fmlab-mlm, 2000 steps" */
     char pre_path[4096];
     int32_t *labels, *ids;                /* (B), (B,T) */
@@ -215,38 +215,43 @@ static void heldout_panel(Viz *v, VizRect c, const KitFrame *f)
                       FONT_SANS, 10, VIZ_DIM);
         return;
     }
-    int cw = (c.w - 2 * pad) / RUN_COUNT, cell = (cw - viz_text_width(v, "spam ", FONT_SANS, 9) - pad) / 2;
-    int room = c.y + c.h - y - 3 * lh - pad;
-    if (cell > room / 2) cell = room / 2;
-    if (cell < lh) return;
+    /* per run: its name and accuracy, then the 2 × 2 counts (rows: the true label; columns:
+       what the run said), each cell as tall as a line and as wide as the column allows */
+    int cw = (c.w - 2 * pad) / RUN_COUNT, lab = viz_text_width(v, "spam ", FONT_SANS, 9);
+    int cell_w = (cw - lab - pad) / 2, cell_h = lh + pad, small = viz_text_height(v, FONT_SANS, 8);
+    if (cell_w < viz_text_width(v, "700", FONT_MONO, 10) + pad || y + lh + small + 2 * cell_h > c.y + c.h) return;
     for (int run = 0; run < RUN_COUNT; run++) {
         int x0 = c.x + run * (cw + pad), yy = y;
         int total = 0, right = 0;
         for (int t = 0; t < 2; t++)
-            for (int p = 0; p < 2; p++) total += w->confusion[run][t][p], right += t == p ? w->confusion[run][t][p] : 0;
-        snprintf(line, sizeof line, "%s%s: %.1f%%", RUN_NAME[run], run == w->run ? " (exported)" : "",
-                 total ? 100.0 * right / total : 0.0);
+            for (int p = 0; p < 2; p++) total += (int)w->confusion[run][t][p], right += t == p ? (int)w->confusion[run][t][p] : 0;
+        snprintf(line, sizeof line, "%s %.1f%%", RUN_NAME[run], total ? 100.0 * right / total : 0.0);
         viz_text_fit(v, x0, yy, cw, line, FONT_SANS, 10, VIZ_ACCENT[RUN_ACCENT[run]]);
         yy += lh;
-        int lx = x0 + viz_text_width(v, "spam ", FONT_SANS, 9);
-        viz_text(v, lx + cell, yy, "said ham  said spam", FONT_SANS, 8, VIZ_DIM, ALIGN_CENTER);
-        yy += viz_text_height(v, FONT_SANS, 8);
+        int lx = x0 + lab;
+        viz_text_fit(v, lx, yy, cell_w, "said ham", FONT_SANS, 8, VIZ_DIM);
+        viz_text_fit(v, lx + cell_w, yy, cell_w, "said spam", FONT_SANS, 8, VIZ_DIM);
+        yy += small;
         for (int t = 0; t < 2; t++) {
-            viz_text(v, x0, yy + t * cell + (cell - lh) / 2, t ? "spam" : "ham", FONT_SANS, 9, t ? SPAM : HAM, ALIGN_LEFT);
+            viz_text(v, x0, yy + t * cell_h + (cell_h - lh) / 2, t ? "spam" : "ham", FONT_SANS, 9, t ? SPAM : HAM, ALIGN_LEFT);
             for (int p = 0; p < 2; p++) {
-                VizRect r = {lx + p * cell, yy + t * cell, cell - 2, cell - 2};
-                int k = w->confusion[run][t][p], row = w->confusion[run][t][0] + w->confusion[run][t][1];
+                VizRect r = {lx + p * cell_w, yy + t * cell_h, cell_w - 2, cell_h - 2};
+                int k = (int)w->confusion[run][t][p], row = (int)(w->confusion[run][t][0] + w->confusion[run][t][1]);
                 float share = row ? (float)k / (float)row : 0;
-                viz_fill(v, r, viz_mix(VIZ_PANEL, t == p ? HAM : SPAM, share * 0.8f));
+                viz_fill(v, r, viz_mix(VIZ_PANEL, VIZ_TEXT, share * 0.45f));   /* the share of the row */
+                if (t == p) viz_frame(v, r, VIZ_TEXT);                          /* right answers: the diagonal */
                 char num[16];
                 snprintf(num, sizeof num, "%d", k);
                 viz_text(v, r.x + r.w / 2, r.y + (r.h - lh) / 2, num, FONT_MONO, 10, VIZ_TEXT, ALIGN_CENTER);
                 if (viz_hover(v, r))
-                    viz_tooltip(v, "%s: %d of the %d held-out %s messages were called %s (step %ld)", RUN_NAME[run], k, row,
-                                t ? "spam" : "ham", p ? "spam" : "ham", w->confusion_step);
+                    viz_tooltip(v, "%s: %d of the %d held-out %s messages were called %s (step %lld)", RUN_NAME[run], k, row,
+                                t ? "spam" : "ham", p ? "spam" : "ham", (long long)w->confusion_step);
             }
         }
     }
+    y += lh + small + 2 * cell_h + pad;
+    snprintf(line, sizeof line, "Exported (--export, E): %s. X chooses another.", RUN_NAME[w->run]);
+    if (y + lh <= c.y + c.h) viz_text_fit(v, c.x, y, c.w, line, FONT_SANS, 10, VIZ_DIM);
 }
 
 /* The probe: a typed message, P(spam) of the three runs. */

@@ -696,7 +696,8 @@ static void help_overlay(Viz *v, KitUiState *ui, const LessonView *view, const K
     }
 }
 
-/* The notes with the "## Answers" section folded until the student asks (key A). */
+/* The notes with the "## Answers" section (Korean notes: "## 답") folded until the student
+ * asks (key A). */
 static const char *notes_shown(const char *md, bool reveal)
 {
     static char *buf;
@@ -705,10 +706,13 @@ static const char *notes_shown(const char *md, bool reveal)
     if (buf && made_from == md) return buf;
     free(buf);
     buf = NULL;
-    const char *a = strstr(md, "## Answers");
+    const char *a = strstr(md, "## Answers"), *ko = strstr(md, "## 답");
+    bool korean = !a && ko;
+    if (korean) a = ko;
     if (!a) return md;
     const char *next = strstr(a + 3, "\n## ");
-    const char *hidden = "## Answers\n*Predict first, then press* **A** *to show the answers.*\n";
+    const char *hidden = korean ? "## 답\n*먼저 예측해 보고,* **A** *를 눌러 답을 보세요.*\n"
+                                : "## Answers\n*Predict first, then press* **A** *to show the answers.*\n";
     size_t n = (size_t)(a - md) + strlen(hidden) + (next ? strlen(next) : 0) + 1;
     buf = malloc(n);
     if (!buf) return md;

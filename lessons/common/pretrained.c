@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,8 @@ static int program_path(const char *lesson, char *out, size_t n)
     return -1;
 }
 
+KitProgressFn kit_progress_window;
+
 int kit_pretrain(Run *r, const KitPretrainSpec *spec, const char *path, char *err, size_t errlen)
 {
     char prog[4200];
@@ -223,6 +226,7 @@ int kit_pretrain(Run *r, const KitPretrainSpec *spec, const char *path, char *er
     }
     if (pid == 0) { /* its progress lines come to us; its summary on stdout is not ours to print */
         dup2(fd[1], STDERR_FILENO);
+        setenv("FMLAB_PROGRESS_LINES", "100", 1);   /* a progress line every hundredth, not every tenth */
         int null = open("/dev/null", 1);
         if (null >= 0) dup2(null, STDOUT_FILENO);
         close(fd[0]), close(fd[1]);
@@ -235,9 +239,14 @@ int kit_pretrain(Run *r, const KitPretrainSpec *spec, const char *path, char *er
     char line[1024], last[1024] = "";
     bool tty = isatty(STDERR_FILENO);
     double t0 = runtime_seconds();
+    bool window = !r->opt.headless && kit_progress_window, stopped = false;
+    char what[4400];
+    snprintf(what, sizeof what, "Building the pretrained encoder once: fmlab-%s, %ld steps. It is kept for the next time, in %s",
+             spec->lesson, spec->steps, path);
+    if (window) stopped = !kit_progress_window(r, what, 0, spec->steps, NAN);
     fprintf(stderr, "%s: building the pretrained model once: fmlab-%s, %ld steps (seed %s)\n  into %s\n", kit_prog(r),
             spec->lesson, spec->steps, seed, path);
-    while (in && fgets(line, sizeof line, in)) {
+    while (!stopped && in && fgets(line, sizeof line, in)) {
         long s, total;
         double loss;
         if (sscanf(line, "step %ld/%ld loss %lf", &s, &total, &loss) == 3 && total > 0) {
@@ -246,18 +255,23 @@ int kit_pretrain(Run *r, const KitPretrainSpec *spec, const char *path, char *er
             for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
             bar[width] = 0;
             double t = runtime_seconds() - t0, eta = s ? t * (double)(total - s) / (double)s : 0;
-            fprintf(stderr, "%s  pretraining [%s] step %ld/%ld  MLM loss %.3f  ETA %.0fs   %s", tty ? "\r" : "", bar, s,
-                    total, loss, eta, tty ? "" : "\n");
+            if (tty || s * 10 / total != (s - 1) * 10 / total || s == total) /* plain lines: every tenth */
+                fprintf(stderr, "%s  pretraining [%s] step %ld/%ld  MLM loss %.3f  ETA %.0fs   %s", tty ? "\r" : "", bar, s,
+                        total, loss, eta, tty ? "" : "\n");
+            if (window) stopped = !kit_progress_window(r, what, s, total, loss);
         } else {
             line[strcspn(line, "\r\n")] = 0;
             if (line[0]) snprintf(last, sizeof last, "%s", line);
         }
     }
+    if (window) kit_progress_window(r, what, 0, -1, NAN);
+    if (stopped) kill(pid, SIGTERM);
     if (tty) fputc('\n', stderr);
     if (in) fclose(in);
     else close(fd[0]);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (stopped) return engine_error(err, errlen, "the window was closed while the pretrained model was being built");
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         unlink(path);
         return engine_error(err, errlen, "building the pretrained model with fmlab-%s failed (%s %d): %.300s", spec->lesson,

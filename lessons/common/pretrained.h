@@ -52,6 +52,13 @@ int kit_pretrain(Run *r, const KitPretrainSpec *spec, const char *path, char *er
  * building the same file at the same time is waited for, not raced: a lock beside it).
  * *built says whether this call built it. 0, or -1 with a message. */
 int kit_pretrained_cached(Run *r, const KitPretrainSpec *spec, char *path, size_t n, bool *built, char *err, size_t errlen);
+/* Progress of a build while a window program starts (the window build sets it, view.h):
+ * called at each progress line of the building program with its step, total and loss, and
+ * once with total -1 when the build is over. Returns false when the student closed the
+ * window, which stops the build. NULL (headless, or no window in this build): the bar on
+ * stderr only. */
+typedef bool (*KitProgressFn)(const Run *r, const char *what, long step, long total, double loss);
+extern KitProgressFn kit_progress_window;
 /* Whether the checkpoint at path has spec's lesson, step count and settings. */
 bool kit_pretrained_matches(const KitPretrainSpec *spec, const char *path);
 

@@ -11,15 +11,37 @@
 
 #include "lessons/common/kit.h"
 
+/* The held-out figures of row i: "loss 4.1234, accuracy 12.3%" (eval_loss and eval_accuracy),
+ * else every eval_* column by its name ("finetune_accuracy 76.7%"), accuracies in percent.
+ * False when the row was not an evaluation. */
+static bool eval_figures(const Metrics *m, long i, char *buf, size_t n)
+{
+    int cl = metrics_col(m, "eval_loss"), ca = metrics_col(m, "eval_accuracy");
+    buf[0] = 0;
+    if (cl >= 0) {
+        if (isnan(metrics_get(m, i, cl))) return false;
+        int k = snprintf(buf, n, "loss %.4f", (double)metrics_get(m, i, cl));
+        if (ca >= 0 && k > 0 && (size_t)k < n) snprintf(buf + k, n - (size_t)k, ", accuracy %.1f%%", 100.0 * metrics_get(m, i, ca));
+        return true;
+    }
+    size_t k = 0;
+    for (int c = 0; c < m->ncols && k < n; c++) {
+        const char *name = m->names[c];
+        if (strncmp(name, "eval_", 5) || isnan(metrics_get(m, i, c))) continue;
+        double v = metrics_get(m, i, c);
+        bool acc = strstr(name, "accuracy") != NULL;
+        k += (size_t)snprintf(buf + k, n - k, acc ? "%s%s %.1f%%" : "%s%s %.4f", k ? ", " : "", name + 5, acc ? 100 * v : v);
+    }
+    return k > 0;
+}
+
 /* The held-out figures of the newest row, if it has them: a line at each evaluation. */
 static void print_eval(const Run *r, FILE *f, const char *lead)
 {
     const Metrics *m = &r->metrics;
-    int cl = metrics_col(m, "eval_loss"), ca = metrics_col(m, "eval_accuracy");
-    if (!m->rows || cl < 0 || isnan(metrics_get(m, m->rows - 1, cl))) return;
-    fprintf(f, "%sstep %ld: held-out loss %.4f", lead, r->step, (double)metrics_get(m, m->rows - 1, cl));
-    if (ca >= 0) fprintf(f, ", accuracy %.1f%%", 100.0 * metrics_get(m, m->rows - 1, ca));
-    fprintf(f, "\n");
+    char line[1024];
+    if (!m->rows || !eval_figures(m, m->rows - 1, line, sizeof line)) return;
+    fprintf(f, "%sstep %ld: held-out %s\n", lead, r->step, line);
 }
 
 static void print_path(const char *what, const char *path)
@@ -42,12 +64,10 @@ static void summary(const Run *r)
         int ca = metrics_col(m, "accuracy");
         if (ca >= 0) printf(", accuracy %.1f%%", 100.0 * metrics_get(m, last, ca));
         printf("\n");
-        int cl = metrics_col(m, "eval_loss"), cea = metrics_col(m, "eval_accuracy");
-        for (long i = last; cl >= 0 && i >= 0; i--)
-            if (!isnan(metrics_get(m, i, cl))) {
-                printf("  held-out:   loss %.4f", (double)metrics_get(m, i, cl));
-                if (cea >= 0) printf(", accuracy %.1f%%", 100.0 * metrics_get(m, i, cea));
-                printf(" (at step %ld)\n", i + 1);
+        char line[1024];
+        for (long i = last; i >= 0; i--)
+            if (eval_figures(m, i, line, sizeof line)) {
+                printf("  held-out:   %s (at step %ld)\n", line, i + 1);
                 break;
             }
     }

@@ -535,7 +535,11 @@ void runtime_progress(long step, long total, double loss, double seconds)
         fprintf(stderr, "\r[%s] step %ld/%ld  loss %.4f  %.1f steps/s  ETA %.0fs   ", bar, step, total, loss, rate, eta);
         if (step == total) fputc('\n', stderr);
     } else {
-        long tenth = total ? step * 10 / total : 10;
+        /* every tenth of the run; a program that reads the lines to draw its own bar (a lesson
+           building its pretrained model) asks for more with FMLAB_PROGRESS_LINES */
+        const char *want = getenv("FMLAB_PROGRESS_LINES");
+        long parts = want && atol(want) > 10 && atol(want) <= 1000 ? atol(want) : 10;
+        long tenth = total ? step * parts / total : parts;
         if (tenth != last_tenth || step == total) {
             fprintf(stderr, "step %ld/%ld loss %.4f (%.1f steps/s)\n", step, total, loss, rate);
             last_tenth = tenth;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lessons/common/pretrained.h"
 #include "lessons/common/queue.h"
 #include "lessons/common/trained.h"
 #include "lessons/common/view.h"
@@ -507,8 +508,85 @@ int kit_window(Run *r, const void *view_arg)
     return rc;
 }
 
+/* While a lesson builds what it needs before its dashboard can open (pretrained.h: a
+ * pretrained encoder, a minute or more), a small window says what is happening and how far
+ * it is, so that a student who started the lesson from the menu is not left looking at
+ * nothing. Closing it (or Esc) stops the build. It closes when the build is over; the
+ * dashboard opens after. */
+static bool progress_window(const Run *r, const char *what, long step, long total, double loss)
+{
+    static SDL_Window *win;
+    static SDL_Renderer *ren;
+    static Viz v;
+    static bool failed;
+    if (total < 0) { /* over */
+        if (win) {
+            viz_close(&v);
+            SDL_DestroyRenderer(ren);
+            SDL_DestroyWindow(win);
+            SDL_Quit();
+            win = NULL;
+        }
+        return true;
+    }
+    if (failed) return true;
+    if (!win) {
+        char assets[4096], err[512];
+        const char *root = runtime_source_dir();
+        snprintf(assets, sizeof assets, "%s/assets", root ? root : ".");
+        float scale = r->opt.font_scale;
+        int w = (int)(760 * scale), h = (int)(230 * scale);
+        if ((!getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY")) || SDL_Init(SDL_INIT_VIDEO) != 0 ||
+            !(win = SDL_CreateWindow("fmlab · getting ready", SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED, w, h, 0)) ||
+            !(ren = viz_create_renderer(win, false))) {
+            if (win) SDL_DestroyWindow(win);
+            win = NULL;
+            failed = true; /* the bar on stderr is all there is */
+            return true;
+        }
+        int pw, ph;
+        SDL_GetRendererOutputSize(ren, &pw, &ph);
+        if (viz_open_renderer(&v, ren, pw, ph, scale * (float)pw / (float)w, assets, err, sizeof err)) {
+            SDL_DestroyRenderer(ren);
+            SDL_DestroyWindow(win);
+            SDL_Quit();
+            win = NULL;
+            failed = true;
+            return true;
+        }
+    }
+    for (SDL_Event e; SDL_PollEvent(&e);)
+        if (e.type == SDL_QUIT || (e.type == SDL_KEYDOWN && e.key.keysym.sym == SDLK_ESCAPE) ||
+            (e.type == SDL_WINDOWEVENT && e.window.event == SDL_WINDOWEVENT_CLOSE))
+            return false;
+    int W, H;
+    SDL_GetRendererOutputSize(ren, &W, &H);
+    viz_begin(&v);
+    int pad = viz_px(&v, 14), y = pad, lh = viz_text_height(&v, FONT_SANS, 12);
+    char line[256];
+    snprintf(line, sizeof line, "%s is getting ready", kit_prog(r));
+    viz_text(&v, pad, y, line, FONT_BOLD, 15, VIZ_TEXT, ALIGN_LEFT);
+    y += viz_text_height(&v, FONT_BOLD, 15) + pad / 2;
+    y += viz_text_wrap(&v, pad, y, W - 2 * pad, what, FONT_SANS, 12, VIZ_DIM) + pad / 2;
+    VizRect bar = {pad, y, W - 2 * pad, lh};
+    viz_fill(&v, (VizRect){bar.x, bar.y, (int)((double)bar.w * step / (total ? total : 1)), bar.h}, VIZ_ACCENT[1]);
+    viz_frame(&v, bar, VIZ_DIM);
+    y += lh + pad / 2;
+    static double t0;
+    if (step <= 0) t0 = runtime_seconds();
+    double left = step > 0 ? (runtime_seconds() - t0) * (double)(total - step) / (double)step : 0;
+    if (step > 0)
+        snprintf(line, sizeof line, "step %ld of %ld   masked-LM loss %.3f   about %.0f s left   (Esc stops it)", step, total,
+                 loss, left);
+    else snprintf(line, sizeof line, "starting fmlab's masked-LM lesson headless...   (Esc stops it)");
+    viz_text(&v, pad, y, line, FONT_SANS, 12, VIZ_TEXT, ALIGN_LEFT);
+    viz_end(&v);
+    return true;
+}
+
 int lesson_main(const Lesson *l, const LessonView *view, int argc, char **argv)
 {
     KitUi ui = {kit_window, kit_render_png, view};
+    kit_progress_window = progress_window;
     return kit_main(l, &ui, argc, argv);
 }

@@ -193,7 +193,7 @@ static void batch_panel(Viz *v, VizRect c, const KitFrame *f)
                         i + 1, w->labels[i] ? "spam" : "ham", (double)w->p[i], (double)w->p[B + i], (double)w->p[2 * B + i]);
     }
     if (rows < B && y + rows * (lh + pad) + lh <= c.y + c.h)
-        viz_text(v, c.x, y + rows * (lh + pad), "(more below: N picks the message; Z enlarges)", FONT_SANS, 9, VIZ_DIM,
+        viz_text(v, c.x, y + rows * (lh + pad), "(more below: Tab picks the message; Z enlarges)", FONT_SANS, 9, VIZ_DIM,
                  ALIGN_LEFT);
 }
 
@@ -210,17 +210,15 @@ static void heldout_panel(Viz *v, VizRect c, const KitFrame *f)
     y += viz_text_wrap(v, c.x, y, c.w, line, FONT_SANS, 10, VIZ_TEXT);
     if (viz_hover(v, (VizRect){c.x, y - lh, c.w, lh})) viz_tooltip(v, "%s", w->pre_path);
     y += pad;
-    if (!w->confusion_step) {
-        viz_text_wrap(v, c.x, y, c.w, "The held-out confusion matrices appear at the first evaluation (eval_every steps).",
-                      FONT_SANS, 10, VIZ_DIM);
-        return;
-    }
+    if (!w->confusion_step) y += viz_text_wrap(v, c.x, y, c.w, "The held-out confusion matrices appear at the first "
+                                               "evaluation (every eval_every steps).", FONT_SANS, 10, VIZ_DIM) + pad;
     /* per run: its name and accuracy, then the 2 × 2 counts (rows: the true label; columns:
        what the run said), each cell as tall as a line and as wide as the column allows */
     int cw = (c.w - 2 * pad) / RUN_COUNT, lab = viz_text_width(v, "spam ", FONT_SANS, 9);
     int cell_w = (cw - lab - pad) / 2, cell_h = lh + pad, small = viz_text_height(v, FONT_SANS, 8);
-    if (cell_w < viz_text_width(v, "700", FONT_MONO, 10) + pad || y + lh + small + 2 * cell_h > c.y + c.h) return;
-    for (int run = 0; run < RUN_COUNT; run++) {
+    bool matrices = w->confusion_step && cell_w >= viz_text_width(v, "700", FONT_MONO, 10) + pad &&
+                    y + lh + small + 2 * cell_h <= c.y + c.h;
+    for (int run = 0; matrices && run < RUN_COUNT; run++) {
         int x0 = c.x + run * (cw + pad), yy = y;
         int total = 0, right = 0;
         for (int t = 0; t < 2; t++)
@@ -249,9 +247,27 @@ static void heldout_panel(Viz *v, VizRect c, const KitFrame *f)
             }
         }
     }
-    y += lh + small + 2 * cell_h + pad;
+    if (matrices) y += lh + small + 2 * cell_h + pad;
     snprintf(line, sizeof line, "Exported (--export, E): %s. X chooses another.", RUN_NAME[w->run]);
-    if (y + lh <= c.y + c.h) viz_text_fit(v, c.x, y, c.w, line, FONT_SANS, 10, VIZ_DIM);
+    if (y + lh <= c.y + c.h) y += viz_text_wrap(v, c.x, y, c.w, line, FONT_SANS, 10, VIZ_DIM);
+    /* the stored experiment (tests/bench/finetune_finding) at this budget, beside the live runs */
+    const KitFinding *fd = f->s->finding;
+    char row[16];
+    int budget = (int)kit_snap_value(f->s, "labels");
+    snprintf(row, sizeof row, budget <= 0 || budget >= 2804 ? "all" : "%d", budget);
+    double a[RUN_COUNT];
+    for (int run = 0; run < RUN_COUNT; run++) {
+        char col[48];
+        snprintf(col, sizeof col, "eval_%s_accuracy", finetune_run_names[run]);
+        a[run] = kit_finding(fd, row, col);
+    }
+    if (!isnan(a[0]))
+        snprintf(line, sizeof line, "Measured with %s labels (tests/bench/finetune_finding: %g seeds, %g steps, encoder "
+                 "pretrained %g steps): fine-tune %.0f%%, probe %.0f%%, scratch %.0f%%.", row, kit_finding(fd, row, "seeds"),
+                 kit_finding(fd, row, "steps"), kit_finding(fd, row, "pretrain_steps"), 100 * a[0], 100 * a[1], 100 * a[2]);
+    else snprintf(line, sizeof line, "No stored measurement for %s labels (tests/bench/finetune_finding --write makes "
+                  "them for 16, 64, 256 and all).", row);
+    if (y + lh <= c.y + c.h) viz_text_wrap(v, c.x, y, c.w, line, FONT_SANS, 10, VIZ_ACCENT[3]);
 }
 
 /* The probe: a typed message, P(spam) of the three runs. */

@@ -621,6 +621,42 @@ static void test_hangul_markdown_wraps(void **state)
     assert_true(ink >= words_ink * 98 / 100);
 }
 
+/* A Markdown table in the notes: drawn as a table (the | --- | row is a rule, not a row of
+ * text), the same height with or without that row, and one too wide for its panel made
+ * smaller to fit inside it. */
+static int md_height(const char *md, VizRect r)
+{
+    int scroll = 1 << 20;   /* clamped to what the text needs beyond the panel */
+    viz_begin(&v);
+    viz_markdown(&v, r, md, &scroll);
+    return scroll + r.h;
+}
+
+static void test_markdown_table(void **state)
+{
+    (void)state;
+    VizRect tiny = {20, 20, 400, 10};
+    const char *with = "| labels | finetune | scratch |\n| --- | --- | --- |\n| 16 | 63.5% | 68.3% |\n| 64 | 67.7% | 77.4% |\n";
+    const char *without = "| labels | finetune | scratch |\n| 16 | 63.5% | 68.3% |\n| 64 | 67.7% | 77.4% |\n";
+    const char *one = "| labels | finetune | scratch |\n";
+    int h3 = md_height(without, tiny), h1 = md_height(one, tiny);
+    assert_int_equal(md_height(with, tiny), h3);
+    assert_true(h3 > h1 && h3 - h1 >= 2 * viz_text_height(&v, FONT_SANS, 8));   /* two more rows */
+    /* no cell starts with "|": the pipes are not drawn (a row's ink is its cells' ink) */
+    VizRect r = {20, 20, 400, 200};
+    viz_begin(&v);
+    viz_markdown(&v, r, with, NULL);
+    assert_only_inside(r);
+    assert_true(ink_in(r) > 200);
+    const char *wide = "| a very long first column heading | and a second one just as long | and a third |\n"
+                       "| some text in the first cell | more text in the second | 123456789 |\n";
+    VizRect narrow = {20, 20, 220, 100};
+    viz_begin(&v);
+    viz_markdown(&v, narrow, wide, NULL);
+    assert_only_inside(narrow);
+    assert_true(ink_in((VizRect){narrow.x + narrow.w * 3 / 4, narrow.y, narrow.w / 4, narrow.h}) > 0);   /* the last column is there */
+}
+
 /* The Korean notes of the mlm lesson, in a panel: drawn, and only inside it. */
 static void test_korean_notes_panel(void **state)
 {
@@ -723,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_hangul_glyphs),
         cmocka_unit_test(test_hangul_mixed_width_and_baseline),
         cmocka_unit_test(test_hangul_markdown_wraps),
+        cmocka_unit_test(test_markdown_table),
         cmocka_unit_test(test_korean_notes_panel),
     };
     return cmocka_run_group_tests_name("viz", tests, setup, teardown);

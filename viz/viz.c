@@ -1345,6 +1345,92 @@ int viz_legend_height(Viz *v, int max_w, const char *const *names, int n)
 }
 
 /* Markdown: one pass over lines; inline spans switch fonts; words wrap at the width. */
+/* A Markdown table's cells: split at |, trimmed, with the ** and ` marks taken out (a
+ * cell is drawn in one font). Returns the count; a separator row (--- cells) gives 0. */
+#define MD_COLS 8
+static int md_cells(const char *row, char cells[MD_COLS][160])
+{
+    int n = 0;
+    bool rule = true;
+    const char *c = row + (row[0] == '|');
+    while (*c && n < MD_COLS) {
+        const char *end = strchr(c, '|');
+        size_t len = end ? (size_t)(end - c) : strlen(c);
+        if (!end && len == 0) break;
+        size_t k = 0;
+        for (size_t i = 0; i < len && k < 159; i++)
+            if (c[i] != '*' && c[i] != '`') cells[n][k++] = c[i];
+        cells[n][k] = 0;
+        char *t = cells[n];
+        while (*t == ' ') t++;
+        memmove(cells[n], t, strlen(t) + 1);
+        for (k = strlen(cells[n]); k > 0 && cells[n][k - 1] == ' '; k--) cells[n][k - 1] = 0;
+        if (strspn(cells[n], "-: ") != strlen(cells[n])) rule = false;   /* text: not a | --- | row */
+        n++;
+        if (!end) break;
+        c = end + 1;
+        if (!*c) break;
+    }
+    return rule ? 0 : n;
+}
+
+/* Draws the table that starts with `first` (the rest are the lines at *p that start with |,
+ * *p moved past them): the first row bold, columns as wide as their widest cell, the text
+ * made smaller (down to 6) when the table is wider than r. Returns the y below it. */
+static int md_table(Viz *v, VizRect r, int y, const char *first, const char **p, float size)
+{
+    static char cells[32][MD_COLS][160];
+    int ncells[32], rows = 0, cols = 0;
+    char line[2048];
+    snprintf(line, sizeof line, "%s", first);
+    for (;;) {
+        if (rows < 32) {
+            int n = md_cells(line, cells[rows]);
+            if (n) { /* separator rows are left out */
+                ncells[rows++] = n;
+                cols = n > cols ? n : cols;
+            }
+        }
+        if (**p != '|') break;
+        const char *e = strchr(*p, '\n');
+        size_t len = e ? (size_t)(e - *p) : strlen(*p);
+        if (len >= sizeof line) len = sizeof line - 1;
+        memcpy(line, *p, len);
+        line[len] = 0;
+        *p = e ? e + 1 : *p + len;
+    }
+    int gap = viz_px(v, 10), width[MD_COLS] = {0}, total;
+    for (int pass = 0; pass < 2; pass++) {
+        total = 0;
+        for (int c = 0; c < cols; c++) {
+            width[c] = 0;
+            for (int i = 0; i < rows; i++)
+                if (c < ncells[i]) {
+                    int w = viz_text_width(v, cells[i][c], i ? FONT_SANS : FONT_BOLD, size);
+                    width[c] = w > width[c] ? w : width[c];
+                }
+            total += width[c] + (c ? gap : 0);
+        }
+        if (total <= r.w - viz_px(v, 8) || pass) break;
+        size *= (float)(r.w - viz_px(v, 8)) / (float)total;
+        if (size < 6) size = 6;
+    }
+    int lh = viz_text_height(v, FONT_SANS, size) + viz_px(v, 2);
+    y += viz_px(v, 2);
+    for (int i = 0; i < rows; i++) {
+        if (i % 2 == 0 && i) viz_fill(v, (VizRect){r.x, y, total + viz_px(v, 8), lh}, (VizColor){36, 39, 50, 255});
+        int x = r.x + viz_px(v, 4);
+        for (int c = 0; c < ncells[i]; c++) {
+            if (y + lh >= r.y && y < r.y + r.h)
+                viz_text(v, x, y + viz_px(v, 1), cells[i][c], i ? FONT_SANS : FONT_BOLD, size, VIZ_TEXT, ALIGN_LEFT);
+            x += width[c] + gap;
+        }
+        y += lh;
+        if (i == 0) viz_fill(v, (VizRect){r.x, y - 1, total + viz_px(v, 8), 1}, VIZ_GRID);
+    }
+    return y + viz_px(v, 4);
+}
+
 void viz_markdown(Viz *v, VizRect r, const char *md, int *scroll)
 {
     SDL_Rect clip = {r.x, r.y, r.w, r.h};
@@ -1389,6 +1475,10 @@ void viz_markdown(Viz *v, VizRect r, const char *md, int *scroll)
             viz_fill(v, (VizRect){r.x, y, r.w, lh}, (VizColor){36, 39, 50, 255});
             viz_text(v, r.x + viz_px(v, 4), y, line, FONT_MONO, code_size, VIZ_TEXT, ALIGN_LEFT);
             y += lh;
+            continue;
+        }
+        if (line[0] == '|') { /* a table: this line and the next ones that start with | */
+            y = md_table(v, r, y, line, &p, base - 1);
             continue;
         }
         float size = base;

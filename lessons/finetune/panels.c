@@ -77,13 +77,13 @@ static void snapshot_fill(void *blob, const Run *r, int focus)
 static void headline(const KitFrame *f, char *buf, size_t n)
 {
     const FtSnap *w = f->snap;
-    size_t len = (size_t)snprintf(buf, n, "%d labels;  held-out accuracy:", w->nbudget);
+    size_t len = (size_t)snprintf(buf, n, "%d labels · held-out", w->nbudget);
     for (int run = 0; run < RUN_COUNT && len < n; run++) {
         char col[48];
         snprintf(col, sizeof col, "eval_%s_accuracy", finetune_run_names[run]);
         double a = kit_last_value(f->s, col);
-        if (isnan(a)) len += (size_t)snprintf(buf + len, n - len, "%s %s –", run ? "," : "", RUN_NAME[run]);
-        else len += (size_t)snprintf(buf + len, n - len, "%s %s %.0f%%", run ? "," : "", RUN_NAME[run], 100 * a);
+        if (isnan(a)) len += (size_t)snprintf(buf + len, n - len, " %s –", RUN_NAME[run]);
+        else len += (size_t)snprintf(buf + len, n - len, " %s %.0f%%", RUN_NAME[run], 100 * a);
     }
 }
 
@@ -122,8 +122,10 @@ static void message_panel(Viz *v, VizRect c, const KitFrame *f)
     int y = c.y;
     viz_text_fit(v, c.x, y, c.w, head_line, FONT_SANS, 11, label ? SPAM : HAM);
     y += lh + viz_px(v, 3);
+    float size = 10;   /* the whole message, [SEP] included, at the largest size that fits */
+    while (size > 6 && viz_tokens_under_height(v, c.w, names, shown, size, under, row != NULL) > c.y + c.h - y) size -= 0.5f;
     int hover = -1;
-    y += viz_tokens_under(v, (VizRect){c.x, y, c.w, c.y + c.h - y}, names, fills, shown, 10, under, row ? bars : NULL, NULL,
+    y += viz_tokens_under(v, (VizRect){c.x, y, c.w, c.y + c.h - y}, names, fills, shown, size, under, row ? bars : NULL, NULL,
                           &hover) + viz_px(v, 4);
     if (hover >= 0 && hover < shown)
         viz_tooltip(v, "position %d: \"%s\"%s; [CLS] gives it %.3f of its attention (%s, layer %d, head %d)", hover,
@@ -277,7 +279,7 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
     const FtProbe *pr = f->ui->probe_result;
     if (!pr || pr->len == 0) {
         viz_text_wrap(v, c.x, c.y, c.w, "Type a message (a subject line, an offer, a note to a friend), then Enter: "
-                      "P(spam) from each of the three runs.", FONT_SANS, 11, VIZ_DIM);
+                      "P(spam) from each of the three runs (fine-tune, the linear probe, scratch).", FONT_SANS, 11, VIZ_DIM);
         return;
     }
     const char *names[FT_PROBE_MAX];
@@ -289,7 +291,7 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
     int lh = viz_text_height(v, FONT_SANS, 11), gap = viz_px(v, 4), y = c.y;
     for (int run = 0; run < RUN_COUNT; run++) {
         char head[96];
-        snprintf(head, sizeof head, "%s: P(spam) = %.2f", RUN_NAME[run], (double)pr->p[run]);
+        snprintf(head, sizeof head, "%s: P(spam) = %.2f", run == RUN_PROBE ? "linear probe" : RUN_NAME[run], (double)pr->p[run]);
         viz_text_fit(v, c.x, y, c.w / 2 - gap, head, FONT_SANS, 11, VIZ_ACCENT[RUN_ACCENT[run]]);
         viz_fill(v, (VizRect){c.x + c.w / 2, y + lh / 4, (int)(c.w / 2 * pr->p[run]), lh / 2}, VIZ_ACCENT[RUN_ACCENT[run]]);
         viz_frame(v, (VizRect){c.x + c.w / 2, y + lh / 4, c.w / 2, lh / 2}, VIZ_DIM);
@@ -316,7 +318,7 @@ static const KitPanel panels[] = {
     {"The message: [CLS] message [SEP], and what [CLS] attends to", message_panel, 30, 0, "The message"},
     {"The batch: label, first words, P(spam) of each run", batch_panel, 40, 0, "The batch"},
     {"Held-out: each run's confusion matrix (700 messages)", heldout_panel, 34, 0, "Held-out"},
-    {"Probe: type a message, then Enter (Esc leaves)", probe_panel, 30, KIT_PANEL_PROBE, "Probe"},
+    {"Try a message: type it, then Enter (Esc leaves)", probe_panel, 30, KIT_PANEL_PROBE, "Try a message"},
 };
 
 static const char *const acc_cols[] = {"eval_finetune_accuracy", "eval_probe_accuracy", "eval_scratch_accuracy", NULL};

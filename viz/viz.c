@@ -1116,8 +1116,14 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
     if (xc + xw / 2 > r.x + r.w) xc = r.x + r.w - xw / 2;
     if (xc - xw / 2 < r.x) xc = r.x + xw / 2;
     viz_text_fit(v, xw > r.w ? r.x : xc - xw / 2, g.y + g.h + lh + viz_px(v, 4), r.w, p->xlabel, FONT_SANS, tsize, VIZ_DIM);
-    /* y label, rotated */
+    /* y label, rotated, never longer than the plot is high (it would run into the legend):
+       smaller when it must be, left out below a legible size */
     VizTextEntry *e = text_entry(v, p->ylabel, FONT_SANS, tsize, VIZ_DIM);
+    if (e && e->w > g.h) {
+        float ys = tsize * (float)g.h / (float)e->w;
+        e = ys >= 7 ? text_entry(v, p->ylabel, FONT_SANS, floorf(ys * 2) / 2, VIZ_DIM) : NULL;
+        if (e && e->w > g.h) e = NULL;
+    }
     if (e) {
         SDL_Rect dst = {r.x + lh / 2 - e->w / 2, g.y + g.h / 2 - e->h / 2, e->w, e->h};
         viz_flush(v);

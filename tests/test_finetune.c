@@ -3,7 +3,8 @@
  * The classifier's names and shapes (BertForSequenceClassification); the pretrained encoder
  * copied into finetune and probe and nowhere else; the probe's encoder bit-identical after
  * training with no gradient, its classifier moving; the label budget (exactly N, balanced,
- * nested, batches drawn only from it); the cache (built once, reused, rebuilt when what is
+ * nested, batches drawn only from it, spam in half of their rows and every budgeted message
+ * about equally often by a statistical test); the cache (built once, reused, rebuilt when what is
  * there does not match its name); the loss against a hand computation from the logits and
  * the reported total of the exported run; and a training smoke test with a stated bound. */
 #define _POSIX_C_SOURCE 200809L
@@ -191,6 +192,23 @@ static void test_label_budget(void **state)
     }
     kit_set(r, runtime_key_index(&r->lesson->info, "labels"), 64);
     assert_int_equal(m->nbudget, 64);
+    /* a balanced budget drawn uniformly: spam in half of the rows (binomial, |z| < 5, about
+       p = 6e-7 for a fair draw), and every message of the budget drawn about as often */
+    long spam = 0, draws = 0, seen[2804] = {0};
+    for (int s = 0; s < 300; s++) {
+        kit_next_batch(r);
+        for (int b = 0; b < r->B; b++, draws++) {
+            spam += m->batch.labels[b];
+            seen[m->batch.msg[b]]++;
+        }
+    }
+    double z = (spam - 0.5 * draws) / sqrt(0.25 * draws);
+    print_message("labels=64: %ld of %ld rows spam (z = %.2f)\n", spam, draws, z);
+    assert_true(fabs(z) < 5);
+    for (int i = 0; i < m->nbudget; i++) { /* each expected draws/64 = 150 times: within 5 sd */
+        double e = (double)draws / m->nbudget, sd = sqrt(e * (1 - 1.0 / m->nbudget));
+        assert_true(fabs(seen[m->budget[i]] - e) < 5 * sd);
+    }
     assert_int_equal(m->budget_count[0], 32);
     for (int i = 0; i < 16; i++) assert_true(in_budget(m, small[i]));   /* 16 is part of 64 */
     kit_set(r, runtime_key_index(&r->lesson->info, "labels"), 17);

@@ -249,7 +249,7 @@ static void evaluate(Run *r, float *extra)
     for (int run = 0; run < RUN_COUNT; run++) {
         double sum = 0;
         int right = 0;
-        memset(m->confusion[run], 0, sizeof m->confusion[run]);
+        for (int t = 0; t < 4; t++) m->held[finetune_cell(run, t / 2, t % 2)] = 0;
         for (int from = 0; from < b->B; from += r->B) {
             int n = b->B - from < r->B ? b->B - from : r->B;
             KitScope scope = kit_eval_begin(r);
@@ -258,7 +258,7 @@ static void evaluate(Run *r, float *extra)
             sum += (double)l->data[0] * n;
             for (int i = 0; i < n; i++) {
                 int pred = finetune_p_spam(logits->data + 2 * i) > 0.5f;
-                m->confusion[run][b->labels[from + i]][pred]++;
+                m->held[finetune_cell(run, b->labels[from + i], pred)]++;
                 right += pred == b->labels[from + i];
             }
             kit_eval_end(r, scope);
@@ -266,7 +266,7 @@ static void evaluate(Run *r, float *extra)
         extra[FT_EVAL_LOSS + run] = (float)(sum / b->B);
         extra[FT_EVAL_ACCURACY + run] = (float)right / (float)b->B;
     }
-    m->confusion_step = r->step;
+    m->held[FT_HELD_STEP] = r->step;
 }
 
 /* a reset takes the budget of the new seed (the kit zeroes the counters) */
@@ -276,8 +276,8 @@ static void reset(Run *r) { draw_budget(r); }
 static int64_t *counters(Run *r, int *n)
 {
     Finetune *m = KIT_SELF(r, Finetune);
-    *n = RUN_COUNT * 4 + 1;
-    return &m->confusion[0][0][0];
+    *n = FT_HELD;
+    return m->held;
 }
 
 /* ------------------------------------------------------------- export tables ---- */

@@ -22,6 +22,11 @@ enum { REF_CHANCE_LOSS, REF_CHANCE_ACCURACY };
 
 #define FT_PROBE_MAX 128
 
+#define FT_HELD_STEP (RUN_COUNT * 4)
+#define FT_HELD (FT_HELD_STEP + 1)
+/* where in held the count of held-out messages of label t that a run called p is */
+static inline int finetune_cell(int run, int t, int p) { return run * 4 + t * 2 + p; }
+
 /* One batch of labelled messages: [CLS] message [SEP] [PAD]... */
 typedef struct FtBatch {
     int B, T;
@@ -43,10 +48,10 @@ typedef struct Finetune {
     KitPretrained pre;         /* the pretrained encoder, kept to restart from at a reset */
     bool pre_built;            /* it was built into the cache by this run */
     float *p_spam[RUN_COUNT];  /* (B) P(spam) of each run on the current batch */
-    /* held-out, at the last evaluation: [run][true][predicted], then its step; counters, so a
-       checkpoint and the window's history keep them */
-    int64_t confusion[RUN_COUNT][2][2];
-    int64_t confusion_step;
+    /* held-out, at the last evaluation: each run's confusion counts (finetune_confusion), then
+       the step (held[FT_HELD_STEP]); one array, the lesson's counters, so a checkpoint and the
+       window's history keep them */
+    int64_t held[FT_HELD];
 } Finetune;
 
 /* The probe: one message through the three runs. */

@@ -62,8 +62,10 @@ static void snapshot_fill(void *blob, const Run *r, int focus)
     w->run = m->run;
     w->nbudget = m->nbudget;
     memcpy(w->budget_count, m->budget_count, sizeof w->budget_count);
-    memcpy(w->confusion, m->confusion, sizeof w->confusion);
-    w->confusion_step = m->confusion_step;
+    for (int run = 0; run < RUN_COUNT; run++)
+        for (int t = 0; t < 2; t++)
+            for (int q = 0; q < 2; q++) w->confusion[run][t][q] = m->held[finetune_cell(run, t, q)];
+    w->confusion_step = m->held[FT_HELD_STEP];
     snprintf(w->pre, sizeof w->pre, "fmlab-%s, %ld steps%s", m->pre.lesson, m->pre.step,
              r->opt.model_file ? "" : " (built once, cached)");
     snprintf(w->pre_path, sizeof w->pre_path, "%s", m->pre.path);

@@ -513,7 +513,7 @@ void model_forward(Model *m, Tape *tp, const Batch *b, Forward *out)
                  c->max_position_embeddings);
     Embeddings e = model_embeddings(m);
     Tensor *x = nn_embeddings(tp, &e, b);
-    AttnMask mask = attn_mask_padding(b->attention_mask, is_gpt2(m));
+    AttnMask mask = attn_mask_padding(b->attention_mask, is_gpt2(m) && !m->no_causal_mask);
     if (out->attn == NULL) out->attn = arena_alloc(&tp->arena, (size_t)c->num_hidden_layers * sizeof(float *));
     for (int l = 0; l < c->num_hidden_layers; l++) {
         const Block *bl = &m->blocks[is_albert(m) ? 0 : l]; /* ALBERT: one layer, applied L times */

@@ -98,6 +98,8 @@ typedef struct Model {
     Linear disc_pred;              /* ELECTRA discriminator dense_prediction (H -> 1) */
     NamedParam *named;             /* every parameter of this model under its HF name, in order */
     int nnamed;
+    bool no_causal_mask;           /* GPT-2 only: every position may attend to later ones too (the
+                                      leak fmlab-gpt shows with causal = 0); not in the config */
 } Model;
 
 /* The inputs of one batch; arrays are borrowed and must outlive backward. */

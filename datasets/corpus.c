@@ -334,6 +334,74 @@ int corpus_unigram_baseline(const Corpus *c, int V, double *entropy, double *bes
     return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* how often the pair `key` occurs in the sorted pairs */
+static size_t pair_count(const uint64_t *pairs, size_t n, uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) { /* the first >= key */
+        size_t mid = lo + (hi - lo) / 2;
+        if (pairs[mid] < key) lo = mid + 1;
+        else hi = mid;
+    }
+    size_t k = lo;
+    while (k < n && pairs[k] == key) k++;
+    return k - lo;
+}
+
+int corpus_ngram_baselines(const Corpus *train, const Corpus *eval, int V, double *unigram, double *bigram,
+                           double *lambda)
+{
+    if (train->nids < 2 || eval->nids < 2 || V < 1) return -1;
+    size_t np = train->nids - 1, ne = eval->nids - 1;
+    int64_t *counts = calloc((size_t)V, sizeof *counts), *first = calloc((size_t)V, sizeof *first);
+    uint64_t *pairs = malloc(np * sizeof *pairs);
+    double *cond = malloc(ne * sizeof *cond), *pu = malloc(ne * sizeof *pu);
+    int rc = -1;
+    if (!counts || !first || !pairs || !cond || !pu) goto out;
+    corpus_unigram(train, V, counts);
+    for (size_t i = 0; i < np; i++) { /* ids outside the vocabulary count as the last id */
+        uint64_t a = (uint64_t)(train->ids[i] >= 0 && train->ids[i] < V ? train->ids[i] : V - 1);
+        uint64_t b = (uint64_t)(train->ids[i + 1] >= 0 && train->ids[i + 1] < V ? train->ids[i + 1] : V - 1);
+        pairs[i] = a * (uint64_t)V + b;
+        first[a]++;
+    }
+    qsort(pairs, np, sizeof *pairs, cmp_u64);
+    double total = (double)train->nids + 0.5 * V;
+    *unigram = 0;
+    for (size_t i = 0; i < ne; i++) {
+        int a = eval->ids[i] >= 0 && eval->ids[i] < V ? eval->ids[i] : V - 1;
+        int b = eval->ids[i + 1] >= 0 && eval->ids[i + 1] < V ? eval->ids[i + 1] : V - 1;
+        pu[i] = ((double)counts[b] + 0.5) / total;
+        cond[i] = first[a] ? (double)pair_count(pairs, np, (uint64_t)a * (uint64_t)V + (uint64_t)b) / (double)first[a] : -1;
+        *unigram -= log(pu[i]);
+    }
+    *unigram /= (double)ne;
+    *bigram = INFINITY;
+    for (int k = 1; k <= 19; k++) {
+        double l = 0.05 * k, ce = 0;
+        for (size_t i = 0; i < ne; i++) ce -= log(cond[i] < 0 ? pu[i] : l * cond[i] + (1 - l) * pu[i]);
+        ce /= (double)ne;
+        if (ce < *bigram) {
+            *bigram = ce;
+            *lambda = l;
+        }
+    }
+    rc = 0;
+out:
+    free(counts);
+    free(first);
+    free(pairs);
+    free(cond);
+    free(pu);
+    return rc;
+}
+
 /* ------------------------------------------------------ labelled messages ---- */
 
 typedef struct MsgCtx {

@@ -78,6 +78,14 @@ void corpus_unigram(const Corpus *c, int V, int64_t *counts);
  * (nats: the loss of predicting every token by its frequency alone) and the frequency of
  * the most common one (the accuracy of always guessing it). -1 when out of memory. */
 int corpus_unigram_baseline(const Corpus *c, int V, double *entropy, double *best);
+/* The lines a next-token model must beat on held-out text (every token of `eval` after its
+ * first, in nats per token): `unigram`, the cross-entropy of predicting each token by its
+ * frequency in `train`; `bigram`, that of a model that sees the previous token only,
+ * p(b | a) = λ·c(a,b)/c(a) + (1 − λ)·p(b), with c the counts of `train` and λ the best of
+ * 0.05, 0.10, …, 0.95 on `eval` (*lambda). p(b) is add-½ smoothed over the V ids, so no
+ * held-out token has probability 0. -1 when out of memory or a corpus is shorter than 2. */
+int corpus_ngram_baselines(const Corpus *train, const Corpus *eval, int V, double *unigram, double *bigram,
+                           double *lambda);
 
 /* ---- labelled messages (spam/train.tsv, spam/eval.tsv): "label<TAB>text" per line ----
  * label "ham" (0) or "spam" (1). Each message is tokenized once (text tokens only: the

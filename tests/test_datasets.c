@@ -431,6 +431,39 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* The next-token reference lines on a corpus small enough to count by hand: train
+ * 5 6 5 6 5 7, held-out 5 6 5 7, V = 8. Unigram (add-1/2 over 8 ids, 6 + 4 = 10 in all):
+ * p(5) = 3.5/10, p(6) = 2.5/10, p(7) = 1.5/10. Held-out pairs (5,6), (6,5), (5,7); in train
+ * c(5,·) = 3 with c(5,6) = 2, c(5,7) = 1, and c(6,·) = 2 with c(6,5) = 2. */
+static void test_ngram_baselines(void **state)
+{
+    (void)state;
+    int32_t tr[] = {5, 6, 5, 6, 5, 7}, ev[] = {5, 6, 5, 7};
+    Corpus train = {.ids = tr, .nids = 6}, eval = {.ids = ev, .nids = 4};
+    double uni, bi, lambda;
+    assert_int_equal(corpus_ngram_baselines(&train, &eval, 8, &uni, &bi, &lambda), 0);
+    double want_uni = -(log(0.25) + log(0.35) + log(0.15)) / 3;
+    assert_near(uni, want_uni, 1e-12);
+    double best = INFINITY, best_l = 0;
+    for (int k = 1; k <= 19; k++) {
+        double l = 0.05 * k;
+        double ce = -(log(l * 2 / 3 + (1 - l) * 0.25) + log(l * 1 + (1 - l) * 0.35) + log(l / 3 + (1 - l) * 0.15)) / 3;
+        if (ce < best) best = ce, best_l = l;
+    }
+    print_message("unigram %.4f, bigram %.4f at lambda %.2f\n", uni, bi, lambda);
+    assert_near(bi, best, 1e-12);
+    assert_near(lambda, best_l, 1e-12);
+    assert_true(bi < uni);
+    /* a held-out token never seen in train still has a probability: the unigram's 0.5/10 */
+    int32_t ev2[] = {5, 3};
+    Corpus eval2 = {.ids = ev2, .nids = 2};
+    assert_int_equal(corpus_ngram_baselines(&train, &eval2, 8, &uni, &bi, &lambda), 0);
+    assert_near(uni, -log(0.05), 1e-12);
+    assert_true(isfinite(bi));
+    Corpus tiny = {.ids = ev2, .nids = 1};
+    assert_int_equal(corpus_ngram_baselines(&train, &tiny, 8, &uni, &bi, &lambda), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_windows),
         cmocka_unit_test(test_pairs),
         cmocka_unit_test(test_spam_files),
+        cmocka_unit_test(test_ngram_baselines),
     };
     return cmocka_run_group_tests_name("datasets", tests, setup, teardown);
 }

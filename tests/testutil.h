@@ -54,4 +54,11 @@ static inline void assert_close_f(const char *what, const float *a, const float 
     assert_true(worst <= 1);
 }
 
+/* |a - b| <= tol, in double, saying both values when not. */
+#define assert_near(a, b, tol)                                                                       \
+    do {                                                                                              \
+        double a_ = (double)(a), b_ = (double)(b), t_ = (double)(tol);                                \
+        if (!(fabs(a_ - b_) <= t_)) fail_msg("%s = %.10g, %s = %.10g: differ by %.3g > %.3g", #a, a_, #b, b_, fabs(a_ - b_), t_); \
+    } while (0)
+
 #endif

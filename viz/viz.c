@@ -1086,14 +1086,21 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
     float ylo = p->logy ? log10f(fmaxf(ymin, 1e-6f)) : ymin, yhi = p->logy ? log10f(ymax) : ymax;
 #define YPIX(val) (g.y + g.h - (int)(((p->logy ? log10f(fmaxf(val, 1e-6f)) : (val)) - ylo) / (yhi - ylo) * g.h))
 #define XPIX(i) (g.x + (int)((double)(i) / (double)(n - 1) * (g.w - 1)))
-    /* y ticks: as many as fit two text lines apart */
+    /* y ticks: as many as fit two text lines apart; on a log axis at 1, 2 and 5 times a power
+       of ten (only the powers when those do not fit), written in full up to 100000 */
     int ny = g.h / (2 * lh);
     float step = nice_step(yhi - ylo, ny < 2 ? 2 : ny > 5 ? 5 : ny);
-    for (float t = ceilf(ylo / step) * step; t <= yhi; t += step) {
-        float val = p->logy ? powf(10, t) : t;
-        int y = g.y + g.h - (int)((t - ylo) / (yhi - ylo) * g.h);
+    static const float mant[3] = {1, 2, 5};
+    int nmant = p->logy && (yhi - ylo) * 3 <= (ny < 2 ? 2 : ny) ? 3 : 1;
+    for (float t = p->logy ? floorf(ylo) : ceilf(ylo / step) * step, k = 0; t <= yhi;) {
+        float val = p->logy ? mant[(int)k] * powf(10, t) : t, ty = p->logy ? log10f(val) : t;
+        if (p->logy && ++k >= nmant) k = 0, t += 1;
+        if (!p->logy) t += step;
+        if (ty < ylo || ty > yhi) continue;
+        int y = g.y + g.h - (int)((ty - ylo) / (yhi - ylo) * g.h);
         viz_line(v, g.x, y, g.x + g.w - 1, y, (VizColor){VIZ_GRID.r, VIZ_GRID.g, VIZ_GRID.b, 120});
-        format_value(lab, sizeof lab, val);
+        if (p->logy && val >= 1 && val < 1e5f) snprintf(lab, sizeof lab, "%.0f", (double)val);
+        else format_value(lab, sizeof lab, val);
         viz_text(v, g.x - viz_px(v, 4), y - lh / 2, lab, FONT_MONO, tsize, VIZ_DIM, ALIGN_RIGHT);
     }
     /* x ticks: steps, as many as their labels fit side by side */

@@ -45,6 +45,10 @@ int kit_snap_init(KitSnap *s, const Run *r, const LessonView *view)
             a->NH = c->num_attention_heads;
             a->p = calloc((size_t)a->L * a->NH * T * T, sizeof *a->p);
             ok = ok && a->p;
+            if (l->allowed) {
+                a->hatch = calloc(T * T, 1);
+                ok = ok && a->hatch;
+            }
         }
     if (r->trained && r->trained->ok) { /* the long-trained model on the same sequence */
         KitAttn *a = &s->attn[s->nattn++];
@@ -67,7 +71,10 @@ void kit_snap_free(KitSnap *s)
 {
     free(s->order);
     free(s->tokens);
-    for (int i = 0; i < s->nattn; i++) free(s->attn[i].p);
+    for (int i = 0; i < s->nattn; i++) {
+        free(s->attn[i].p);
+        free(s->attn[i].hatch);
+    }
     free(s->metrics);
     free(s->lesson);
     memset(s, 0, sizeof *s);
@@ -128,6 +135,10 @@ void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus)
                 for (int h = 0; h < a->NH; h++)
                     memcpy(a->p + ((size_t)layer * a->NH + h) * T * T, attn[layer] + (((size_t)s->focus * a->NH + h) * T) * T,
                            (size_t)T * T * sizeof(float));
+            if (a->hatch) { /* what the objective forbids: 1 - allowed */
+                bool masked = l->allowed(r, i, st, s->focus, a->hatch);
+                for (size_t c = 0; c < (size_t)T * T; c++) a->hatch[c] = masked && !a->hatch[c];
+            }
         }
     float **trained = k < s->nattn ? kit_trained_attention(r->trained, s->tokens, T) : NULL;
     s->trained_share = 0;
@@ -175,6 +186,8 @@ void kit_snap_copy(KitSnap *dst, const KitSnap *src, const LessonView *view)
     for (int i = 0; i < src->nattn; i++) {
         dst->attn[i].p = keep.attn[i].p;
         memcpy(dst->attn[i].p, src->attn[i].p, (size_t)src->attn[i].L * src->attn[i].NH * T * T * sizeof(float));
+        dst->attn[i].hatch = keep.attn[i].hatch;
+        if (src->attn[i].hatch) memcpy(dst->attn[i].hatch, src->attn[i].hatch, T * T);
     }
     copy_table(&dst->metrics, &dst->rows_cap, &dst->rows, keep.run == src->run, src->metrics, src->rows, src->ncols);
     if (src->lesson_size) {
@@ -358,14 +371,15 @@ static void attention_panel(Viz *v, VizRect r, const KitFrame *f)
         for (int h = 0; h < a->NH; h++) {
             VizRect tr = {c.x + lh + h * (side + gap), c.y + lh + l * (side + gap), side, side};
             const float *p = a->p + ((size_t)l * a->NH + h) * T * T;
-            VizHeatmap hm = {p, T, T, 0, 1, CMAP_VIRIDIS, NULL, NULL, "p", false, NULL};
+            VizHeatmap hm = {p, T, T, 0, 1, CMAP_VIRIDIS, NULL, NULL, "p", false, a->hatch};
             map_range(p, T * T, ui->attn_fixed, &hm.vmin, &hm.vmax);
             int hr, hc;
             viz_heatmap(v, tr, &hm, &hr, &hc);
             if (l == layer && h == head) viz_frame(v, (VizRect){tr.x - 2, tr.y - 2, tr.w + 4, tr.h + 4}, VIZ_ACCENT[3]);
             if (viz_hover(v, tr)) {
-                viz_tooltip(v, "layer %d head %d: query %d → key %d: p = %.4f (click to enlarge)", l + 1, h + 1, hr, hc,
-                            hr >= 0 ? (double)hm.data[(size_t)hr * T + hc] : 0.0);
+                viz_tooltip(v, "layer %d head %d: query %d → key %d: p = %.4f%s (click to enlarge)", l + 1, h + 1, hr, hc,
+                            hr >= 0 ? (double)hm.data[(size_t)hr * T + hc] : 0.0,
+                            hr >= 0 && a->hatch && a->hatch[(size_t)hr * T + hc] ? ", masked" : "");
                 if (v->mouse_clicked) {
                     ui->layer = l;
                     ui->head = h;
@@ -389,13 +403,19 @@ static void attention_panel(Viz *v, VizRect r, const KitFrame *f)
     const char *labels[512];
     for (int t = 0; t < T && t < 512; t++) labels[t] = kit_token(s, s->tokens[t]);
     const float *p = a->p + ((size_t)layer * a->NH + head) * T * T;
-    VizHeatmap big = {p, T, T, 0, 1, CMAP_VIRIDIS, labels, labels, "attention p", true, NULL};
+    VizHeatmap big = {p, T, T, 0, 1, CMAP_VIRIDIS, labels, labels, "attention p", true, a->hatch};
     map_range(p, T * T, ui->attn_fixed, &big.vmin, &big.vmax);
     int hr, hc;
     viz_heatmap(v, (VizRect){x, y, w, c.y + c.h - y}, &big, &hr, &hc);
     if (hr >= 0)
-        viz_tooltip(v, "\"%s\" (query %d) attends to \"%s\" (key %d): p = %.4f", labels[hr], hr, labels[hc], hc,
-                    (double)big.data[(size_t)hr * T + hc]);
+    {
+        if (a->hatch && a->hatch[(size_t)hr * T + hc])
+            viz_tooltip(v, "\"%s\" (query %d) may not attend to \"%s\" (key %d): the mask sets p = 0 (hatched)", labels[hr],
+                        hr, labels[hc], hc);
+        else
+            viz_tooltip(v, "\"%s\" (query %d) attends to \"%s\" (key %d): p = %.4f", labels[hr], hr, labels[hc], hc,
+                        (double)big.data[(size_t)hr * T + hc]);
+    }
 }
 
 static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv)
@@ -436,6 +456,7 @@ static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv
     p.hline_name[1] = cv->ref2_name;
     p.hline_color[1] = VIZ_ACCENT[3];
     p.smooth = 10;
+    p.logy = cv->logy;
     p.bounded = cv->bounded;
     p.lo = cv->lo;
     p.hi = cv->hi;
@@ -960,15 +981,22 @@ int kit_render_png(Run *r, const char *path, char *err, size_t errlen)
     const char *root = runtime_source_dir();
     snprintf(assets, sizeof assets, "%s/assets", root ? root : ".");
     int rc = viz_open_offscreen(&v, w, h, scale, assets, err, errlen);
+    void *probe = NULL;
     if (rc == 0) {
         KitUiState ui = {0};
         ui.lang = r->opt.lang;
+        if (view->probe && view->probe_default && (probe = calloc(1, view->probe_size))) { /* fmlab-gpt's prompt */
+            view->probe(r, kit_model(r, 0), view->probe_default, probe);
+            snprintf(ui.probe, sizeof ui.probe, "%s", view->probe_default);
+            ui.probe_result = probe;
+        }
         viz_begin(&v);
         kit_draw(&v, &s, &ui, view);
         viz_end(&v);
         rc = viz_save_png(&v, path, err, errlen);
         viz_close(&v);
     }
+    free(probe);
     kit_snap_free(&s);
     return rc;
 }

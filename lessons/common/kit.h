@@ -108,6 +108,11 @@ typedef struct Lesson {
     bool (*exported)(const Run *r, int model);
     /* Running counts saved in checkpoints (e.g. the realised masking tally), or NULL. */
     int64_t *(*counters)(Run *r, int *n);
+    /* Where the objective lets model i's attention (stream st) look in sequence `seq` of the
+     * current batch: allow (T,T) = 1 where query i may attend to key j. Returns false when
+     * every key is allowed. The window draws forbidden cells hatched, apart from those the
+     * model merely ignores. NULL: no mask to draw. */
+    bool (*allowed)(const Run *r, int model, int stream, int seq, uint8_t *allow);
 } Lesson;
 
 /* The trainer's keys, in this order, at the end of every lesson's key table. */

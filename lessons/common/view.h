@@ -21,6 +21,8 @@ typedef struct KitAttn {
     char name[48];                 /* "bert", "xlnet · query" */
     int L, NH;
     float *p;                      /* (L, NH, T, T) of the focus sequence */
+    uint8_t *hatch;                /* (T, T): 1 where the objective forbids attention (Lesson's
+                                      allowed hook); NULL: nothing is forbidden */
 } KitAttn;
 
 typedef struct KitSnap KitSnap;
@@ -82,6 +84,7 @@ typedef struct KitUiState {
     VizRect caret;                 /* where the last frame drew the caret (for the IME window) */
     const void *probe_result;      /* the lesson's answer to the probe, or NULL */
     const void *probe_trained;     /* the long-trained model's answer, or NULL */
+    int pick;                      /* 1 + the position the student clicked in a lesson panel (0: none) */
     const char *trained;           /* "trained 12000 steps", or why there is none */
     const char *notes;
 } KitUiState;
@@ -133,6 +136,7 @@ typedef struct KitCurve {
     const char *const *series_name;
     const int *series_color;       /* VIZ_ACCENT indices */
     bool series_points;            /* held-out figures: dots joined */
+    bool logy;                     /* a logarithmic y axis (perplexity, from thousands down to tens) */
 } KitCurve;
 
 typedef struct LessonView {
@@ -154,6 +158,12 @@ typedef struct LessonView {
     size_t probe_size;
     const char *probe_help;        /* what to type, for the help ("a sentence with [mask] in it") */
     const char *item;              /* what a row of the batch is called ("pair"); NULL: "sequence" */
+    /* A probe answered from the start, before anything is typed (its panel is then always
+       shown, in PNGs too): fmlab-gpt's prompt. NULL: none. */
+    const char *probe_default;
+    /* Settings that change only what the window shows, not training (generation's temperature):
+       changing one draws no new batch and re-runs the probe. NULL-terminated; NULL: none. */
+    const char *const *display_keys;
 } LessonView;
 
 /* The program: kit_main with this lesson's window and dashboard. */

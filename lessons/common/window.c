@@ -198,14 +198,24 @@ static void *worker_main(void *arg)
                     if (c.cycle[i] == r->opt.value[c.key]) at = i;
                 to = c.cycle[(at + 1) % c.ncycle];
             }
-            kit_set(r, c.key, to);
-            kit_next_batch(r); /* show the new setting at once */
-            look(r);
             const KeyDef *k = &r->lesson->info.keys[c.key];
+            bool display = false; /* a setting of what is shown only (generation): training goes on as it was */
+            for (int i = 0; a->view->display_keys && a->view->display_keys[i]; i++)
+                display |= !strcmp(a->view->display_keys[i], k->name);
+            bool keep = r->keep_history;
+            r->keep_history = keep && !display; /* not in the history of training: no mark on the curves */
+            kit_set(r, c.key, to);
+            r->keep_history = keep;
+            if (!display) {
+                kit_next_batch(r); /* show the new setting at once */
+                look(r);
+            }
             char what[160];
             if (k->choices) snprintf(what, sizeof what, "%s = %s", k->name, runtime_choice_name(k, r->opt.value[c.key]));
             else snprintf(what, sizeof what, "%s = %g", k->name, r->opt.value[c.key]);
-            set_message(a, "%s, from this batch on (a new one is on screen).", what);
+            if (display) set_message(a, "%s (what is shown only: training is unchanged).", what);
+            else set_message(a, "%s, from this batch on (a new one is on screen).", what);
+            run_probe(a);
             break;
         }
         default:
@@ -288,6 +298,11 @@ int kit_window(Run *r, const void *view_arg)
     }
     kit_history_on(r);
     kit_snap_fill(&a.snap, r, view, 0);
+    if (view->probe && view->probe_default) { /* answered from the start (the worker does not run yet) */
+        snprintf(a.probe_text, sizeof a.probe_text, "%s", view->probe_default);
+        snprintf(a.ui.probe, sizeof a.ui.probe, "%s", view->probe_default);
+        run_probe(&a);
+    }
     pthread_create(&a.worker, NULL, worker_main, &a);
     if (r->opt.steps) send(&a, (Cmd){.type = CMD_STEPS, .steps = r->opt.steps});
 

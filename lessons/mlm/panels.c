@@ -284,9 +284,9 @@ static const KitPanel panels[] = {
 
 static const KitCurve curves[] = {
     {"Loss at selected tokens (nats)", "cross-entropy", "mlm", "eval_loss", REF_UNIGRAM_ENTROPY, "unigram entropy", false, 0, 0,
-     "Loss (nats)", 0, NULL, NULL, NULL, NULL, false},
+     "Loss (nats)", 0, NULL, NULL, NULL, NULL, false, false},
     {"Accuracy at selected tokens", "accuracy", "accuracy", "eval_accuracy", REF_UNIGRAM_ACCURACY,
-     "unigram (most frequent token)", true, 0, 1, "Accuracy", 0, NULL, NULL, NULL, NULL, false},
+     "unigram (most frequent token)", true, 0, 1, "Accuracy", 0, NULL, NULL, NULL, NULL, false, false},
 };
 
 static const KitKey keys[] = {

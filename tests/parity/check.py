@@ -222,15 +222,18 @@ def distilbert_forward(P, cfg, batch):
     return {"mlm": ce(logits, batch["labels"])}, {"logits": logits, "attn": {"distilbert": attns}}
 
 
-def gpt2_forward(P, cfg, batch):
+def gpt2_forward(P, cfg, batch, causal=True):
+    """GPT2LMHeadModel. causal=False drops the causal triangle (fmlab-gpt's --set causal=0,
+    "the leak"): every position then attends to every unmasked key."""
     ids, mask = batch["input_ids"], batch["attention_mask"]
     B, T = ids.shape
     C, nh, eps = cfg["n_embd"], cfg["n_head"], cfg["layer_norm_epsilon"]
     act = ACT[cfg["activation_function"]]
     pos = torch.arange(T)[None, :].expand(B, T)
     x = embedding(ids, P, "transformer.wte") + embedding(pos, P, "transformer.wpe")
-    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))[None]
-    keep = causal & key_mask(mask, T)
+    keep = key_mask(mask, T)
+    if causal:
+        keep = torch.tril(torch.ones(T, T, dtype=torch.bool))[None] & keep
     attns = []
     for i in range(cfg["n_layer"]):
         p = "transformer.h.%d." % i

@@ -13,7 +13,13 @@ pooler included) bit-identical to the same probe after 0 steps while its classif
 fmlab-finetune builds its pretrained encoder with fmlab-mlm on first use and caches it under
 XDG_CACHE_HOME; PARITY_PRETRAIN_STEPS (default 30) keeps that short.
 
-  check_export.py PATH/TO/fmlab-mlm|fmlab-nsp|fmlab-finetune
+For fmlab-gpt the reference is check.py's GPT2LMHeadModel (lm_head tied to transformer.wte, so
+wte's gradient is the sum of both uses), with the causal triangle dropped under --set causal=0
+(the leak). Also: gpt2/config.json is a GPT2LMHeadModel of the run's sizes, the batch is [B, T]
+running text (labels equal to input_ids, attention_mask all 1, ids in the vocabulary), and the
+exported attentions are exactly 0 above the diagonal with the causal mask, and not without it.
+
+  check_export.py PATH/TO/fmlab-mlm|fmlab-nsp|fmlab-finetune|fmlab-gpt
 """
 import json
 import os
@@ -200,10 +206,156 @@ def check_finetune(prog):
     return 1 if failed else 0
 
 
+# fmlab-gpt: short runs; the third removes the causal mask (the leak)
+RUNS_GPT = [
+    ["--steps", "20"],
+    ["--steps", "8", "--seed", "5", "--batch", "6", "--set", "seq_len=24", "--set", "hidden_size=24",
+     "--set", "num_attention_heads=3", "--set", "intermediate_size=40"],
+    ["--steps", "10", "--seed", "3", "--batch", "4", "--set", "causal=0"],
+    ["--steps", "4", "--seed", "9", "--batch", "5", "--set", "num_hidden_layers=3", "--set", "num_attention_heads=1",
+     "--set", "seq_len=12"],
+]
+# lesson setting -> GPT2Config key
+GPT_CONFIG_KEYS = {"vocab_size": "vocab_size", "hidden_size": "n_embd", "num_hidden_layers": "n_layer",
+                   "num_attention_heads": "n_head", "intermediate_size": "n_inner"}
+
+
+def run_settings(args):
+    """The settings a run asked for (--batch, --set key=value), as integers where they are."""
+    want = {}
+    for i, a in enumerate(args):
+        if a == "--batch":
+            want["batch_size"] = int(args[i + 1])
+        elif a == "--set":
+            k, v = args[i + 1].split("=", 1)
+            want[k] = int(v) if v.lstrip("-").isdigit() else v
+    return want
+
+
+def gpt_export_problems(out, args):
+    """Checks one fmlab-gpt export against the reference. Returns (problems, summary)."""
+    lesson = json.load(open(os.path.join(out, "lesson.json")))
+    cfg = json.load(open(os.path.join(out, "gpt2", "config.json")))
+    vocab = open(os.path.join(out, "gpt2", "vocab.txt"), encoding="utf-8", newline="").read().split("\n")
+    if vocab[-1] == "":  # one token a line, the last line ended too
+        vocab.pop()
+    P = check.leaf_params(os.path.join(out, "gpt2", "model.safetensors"))
+    grads = check.load_safetensors(os.path.join(out, "gpt2", "grads.safetensors"))
+    raw = check.load_safetensors(os.path.join(out, "batch.safetensors"))
+    batch = {k: torch.tensor(v) for k, v in raw.items()}
+    attn = check.load_safetensors(os.path.join(out, "attentions.safetensors"))
+    problems = []
+    settings = lesson["settings"]
+    want = run_settings(args)
+    for k, v in want.items():
+        if settings.get(k) != v:
+            problems.append("lesson.json settings: %s = %r, the run set %r" % (k, settings.get(k), v))
+    if settings.get("causal") not in (0, 1):
+        problems.append("lesson.json settings: causal = %r" % settings.get("causal"))
+    causal = settings.get("causal") != 0
+    # config.json: a GPT2LMHeadModel of the run's sizes
+    if cfg.get("architectures") != ["GPT2LMHeadModel"] or cfg.get("model_type") != "gpt2":
+        problems.append("config.json: architectures %s, model_type %s" % (cfg.get("architectures"),
+                                                                          cfg.get("model_type")))
+    for k, c in GPT_CONFIG_KEYS.items():
+        if k in settings and cfg.get(c) != settings[k]:
+            problems.append("config.json: %s = %r, settings %s = %r" % (c, cfg.get(c), k, settings[k]))
+    if cfg.get("vocab_size") != len(vocab):
+        problems.append("config.json: vocab_size %r, vocab.txt has %d lines" % (cfg.get("vocab_size"), len(vocab)))
+    # the weights: lm_head is tied to wte, so it appears once, as transformer.wte.weight
+    if "transformer.wte.weight" not in P or "lm_head.weight" in P:
+        problems.append("model.safetensors: the tied lm_head should appear once, as transformer.wte.weight")
+    if set(grads) != set(P):
+        problems.append("grads.safetensors: extra %s, missing %s" % (sorted(set(grads) - set(P))[:5],
+                                                                     sorted(set(P) - set(grads))[:5]))
+    # the batch: [B, T] of running text, labels = input_ids, no padding
+    B, T = want.get("batch_size", lesson.get("batch_size")), settings.get("seq_len")
+    if set(raw) != {"input_ids", "labels", "attention_mask"}:
+        problems.append("batch.safetensors holds %s" % sorted(raw))
+    ids = batch.get("input_ids")
+    if ids is None or tuple(ids.shape) != (B, T) or lesson.get("batch_size") != B or lesson.get("seq_len") != T:
+        return problems + ["input_ids shape %s, lesson.json batch_size %s seq_len %s; the run asked for [%s, %s]" % (
+            None if ids is None else tuple(ids.shape), lesson.get("batch_size"), lesson.get("seq_len"), B, T)], ""
+    if int(ids.min()) < 0 or int(ids.max()) >= len(vocab):
+        return problems + ["input_ids out of the vocabulary: %d..%d, %d tokens" % (
+            int(ids.min()), int(ids.max()), len(vocab))], ""
+    if "labels" not in batch or not torch.equal(batch["labels"], ids):
+        problems.append("labels are not equal to input_ids")
+    mask = batch.get("attention_mask")
+    if mask is None or tuple(mask.shape) != (B, T) or not bool((mask == 1).all()):
+        problems.append("attention_mask is not all 1 of shape [%d, %d]" % (B, T))
+        batch["attention_mask"] = torch.ones(B, T, dtype=torch.int64)  # go on with what the spec says
+    # the reference: losses, gradients, attentions
+    losses, outs = check.gpt2_forward(P, cfg, batch, causal=causal)
+    total = losses["lm"]
+    total.backward()
+    if set(lesson["losses"]) != {"total", "lm"}:
+        problems.append("lesson.json losses: %s, not lm and total" % sorted(lesson["losses"]))
+    worst_loss = 0.0
+    for name, val in [("total", total)] + sorted(losses.items()):
+        if name not in lesson["losses"]:
+            continue
+        r = abs(lesson["losses"][name] - val.item()) / max(abs(val.item()), 1e-6)
+        worst_loss = max(worst_loss, r)
+        if r > 1e-4:
+            problems.append("loss %s %.7g vs torch %.7g (rel. %.1e)" % (name, lesson["losses"][name], val.item(), r))
+    p, worst = check.compare_grads({k: v for k, v in grads.items() if k in P}, P, "gpt2")
+    problems += p
+    if len(attn) != cfg["n_layer"]:
+        problems.append("attentions.safetensors holds %s" % sorted(attn))
+    worst_attn = leak = 0.0
+    above = np.triu(np.ones((T, T), dtype=bool), 1)  # key j > query i
+    for l, ref in enumerate(outs["attn"]["gpt2"]):
+        a = attn.get("gpt2.layer.%d" % l)
+        if a is None or a.shape != tuple(ref.shape):
+            problems.append("attention layer %d: shape %s vs %s" % (l, None if a is None else a.shape, tuple(ref.shape)))
+            continue
+        d = np.abs(a - ref.detach().numpy()).max()
+        worst_attn = max(worst_attn, d)
+        if d > 1e-4:
+            problems.append("attention layer %d differs by %.2e" % (l, d))
+        future = a[:, :, above]
+        if future.size:
+            leak = max(leak, float(future.max()))
+            if causal and not (future == 0).all():
+                problems.append("attention layer %d: %d probabilities above the diagonal are not 0 (max %.2e) under "
+                                "the causal mask" % (l, int((future != 0).sum()), float(np.abs(future).max())))
+    if not causal and not leak > 0:
+        problems.append("causal=0, yet no attention above the diagonal is > 0: no leak")
+    summary = "loss %.5f, rel. error %.1e; worst gradient rel. error %.1e; worst attention diff %.1e" % (
+        lesson["losses"].get("total", float("nan")), worst_loss, worst, worst_attn)
+    if not causal:
+        summary += "; no causal mask: up to %.3f on a later position" % leak
+    return problems, summary
+
+
+def check_gpt(prog):
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, args in enumerate(RUNS_GPT):
+            out = os.path.join(tmp, "e%d" % i)
+            subprocess.run([prog, "--headless", "--no-screenshot", "--export", out] + args, check=True,
+                           capture_output=True)
+            problems, summary = gpt_export_problems(out, args)
+            label = " ".join(args)
+            if problems:
+                failed += 1
+                print("FAIL export %s" % label)
+                for p in problems[:10]:
+                    print("    " + p)
+            else:
+                passed += 1
+                print("ok   export %s (%s)" % (label, summary))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
 def main():
     prog = sys.argv[1]
     if os.path.basename(prog) == "fmlab-finetune":
         return check_finetune(prog)
+    if "gpt" in os.path.basename(prog):
+        return check_gpt(prog)
     nsp = os.path.basename(prog) == "fmlab-nsp"
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:

@@ -1020,9 +1020,15 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
         if (isfinite(p->hline[k]) && p->hline_name[k]) { ymin = fminf(ymin, p->hline[k]); ymax = fmaxf(ymax, p->hline[k]); }
     if (!isfinite(ymin)) { ymin = 0; ymax = 1; }
     if (ymax - ymin < 1e-6f) { ymax += 0.5f; ymin -= 0.5f; }
-    float pad_y = (ymax - ymin) * 0.06f;
-    ymin -= pad_y;
-    ymax += pad_y;
+    if (p->logy && ymin > 0) { /* the margin in decades: a linear one would reach below 0 */
+        float f = powf(ymax / ymin, 0.06f);
+        ymin /= f;
+        ymax *= f;
+    } else {
+        float pad_y = (ymax - ymin) * 0.06f;
+        ymin -= pad_y;
+        ymax += pad_y;
+    }
     if (p->bounded) { /* the quantity's own domain: an accuracy never below 0 */
         ymin = fmaxf(ymin, p->lo);
         ymax = fminf(ymax, p->hi);

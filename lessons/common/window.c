@@ -467,6 +467,12 @@ int kit_window(Run *r, const void *view_arg)
             }
         }
         if (a.diverged && a.running) set_running(&a, false);
+        if (esc_at && SDL_GetTicks() - esc_at >= 3000) { /* the second press did not come: the offer lapses */
+            esc_at = 0;
+            pthread_mutex_lock(&a.lock);
+            if (!strcmp(a.message, "Press Esc again to quit.")) a.message[0] = 0;
+            pthread_mutex_unlock(&a.lock);
+        }
         a.ui.running = a.running;
         a.ui.steps_per_frame = a.steps_per_frame;
         a.ui.steps_done = a.steps_total > 1 ? a.steps_done : 0;

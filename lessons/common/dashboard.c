@@ -261,8 +261,9 @@ const char *kit_notes(const LessonInfo *info, int lang)
 
 /* ------------------------------------------------------------------ panels ---- */
 
-/* The header's figures, shorter as `brief` grows (0–4): the loss's note goes, then the
- * learning rate, then the lesson's headline (more); the step, the loss and the seed stay. */
+/* The header's figures, shorter as `brief` grows (0–5): the loss's note goes, then the
+ * learning rate, then the lesson's headline (more) but its first figure (up to " · "), then
+ * that too; the step, the loss and the seed stay. */
 static void header_figures(const KitSnap *s, int brief, const char *more, char *buf, size_t n)
 {
     char loss[80], lr[32] = "";
@@ -275,8 +276,12 @@ static void header_figures(const KitSnap *s, int brief, const char *more, char *
     else snprintf(loss, sizeof loss, "loss %.3f", (double)s->loss);
     if (brief < 3) snprintf(lr, sizeof lr, "lr %.2g   ", (double)s->lr);
     const char *sep = brief < 4 ? "   " : "  ";
-    snprintf(buf, n, "step %ld%s%s%s%s%s%sseed %llu", s->step, sep, loss, sep, brief < 4 ? more : "",
-             brief < 4 && more[0] ? sep : "", lr, (unsigned long long)s->seed);
+    char first[200];
+    snprintf(first, sizeof first, "%s", brief < 5 ? more : "");
+    char *dot = brief == 4 ? strstr(first, " · ") : NULL;
+    if (dot) *dot = 0;
+    snprintf(buf, n, "step %ld%s%s%s%s%s%sseed %llu", s->step, sep, loss, sep, first, first[0] ? sep : "", lr,
+             (unsigned long long)s->seed);
 }
 
 static void header(Viz *v, VizRect r, const KitFrame *f, const LessonView *view)
@@ -303,11 +308,11 @@ static void header(Viz *v, VizRect r, const KitFrame *f, const LessonView *view)
     int t = 0, brief = 0, gap = viz_px(v, 20);
     for (t = 0; t < 2; t++) {
         int avail = room - viz_text_width(v, title[t], FONT_BOLD, 16) - gap;
-        for (brief = 0; brief < (t ? 5 : 4); brief++) {
+        for (brief = 0; brief < (t ? 6 : 4); brief++) {
             header_figures(s, brief, more, buf, sizeof buf);
             if (viz_text_width(v, buf, FONT_MONO, 13) <= avail) break;
         }
-        if (brief < (t ? 5 : 4)) break;
+        if (brief < (t ? 6 : 4)) break;
     }
     if (t == 2) t = 1;
     int x = r.x + pad;

@@ -349,7 +349,11 @@ void gpt_generate(Run *r, Model *model, const char *prompt, int n_new, float tem
     int V = model->cfg.vocab_size, T = r->T;
     float *probs = malloc((size_t)V * 2 * sizeof *probs), *raw = probs + V;
     Tape tp;
-    if (!probs || !tape_init(&tp, (size_t)T * 256 * 1024 + (32u << 20), 4096)) {
+    const ModelConfig *c = &model->cfg; /* one forward on at most T tokens, twice over (as kit_arena_bytes) */
+    size_t bytes = 2 * (size_t)T * (size_t)c->num_hidden_layers *
+                       (size_t)(24 * c->hidden_size + 6 * c->intermediate_size + 8 * c->num_attention_heads * T) * 4 +
+                   (size_t)V * 16 + (4u << 20);
+    if (!probs || !tape_init(&tp, bytes, 4096)) {
         free(probs);
         g->empty = true;
         return;

@@ -97,7 +97,7 @@ static void test_heatmap_cells(void **state)
     h.hatch = hatch;
     viz_begin(&v);
     viz_heatmap(&v, r, &h, NULL, NULL);
-    assert_true(near(pixel(41 + 49 + 5, 31 + 24), (VizColor){48, 48, 56, 255}, 0));
+    assert_true(near(pixel(41 + 49 + 5, 31 + 24), (VizColor){78, 80, 90, 255}, 0));
     /* hover: the cell under the mouse is reported and a tooltip with its exact value is set */
     viz_set_mouse(&v, 41 + 3 * 49 + 10, 31 + 49 + 10, false, false);
     viz_begin(&v);

@@ -936,8 +936,10 @@ void viz_heatmap(Viz *v, VizRect r, const VizHeatmap *h, int *hover_row, int *ho
                          (int)((i + 1) * cell) - (int)(i * cell)};
             float val = h->data[(size_t)i * h->cols + j];
             if (h->hatch && h->hatch[(size_t)i * h->cols + j]) {
-                viz_fill(v, c, (VizColor){48, 48, 56, 255});
-                if (c.w > 5) viz_line(v, c.x, c.y + c.h - 1, c.x + c.w - 1, c.y, (VizColor){80, 80, 92, 255});
+                /* a flat grey, lighter than the colour map's dark end, so a cell the mask forbids never
+                   looks like one the model merely ignores; a diagonal stroke where the cell is big enough */
+                viz_fill(v, c, (VizColor){78, 80, 90, 255});
+                if (c.w > 5) viz_line(v, c.x, c.y + c.h - 1, c.x + c.w - 1, c.y, (VizColor){118, 120, 132, 255});
             } else {
                 viz_fill(v, c, viz_colormap(h->cmap, range > 0 ? (val - h->vmin) / range : 0.5f));
             }

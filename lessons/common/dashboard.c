@@ -164,6 +164,7 @@ void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus)
     s->order_head = r->order_head;
     s->order_dir = r->order_dir;
     s->order_share = r->order_share;
+    s->order_mark = kit_order_meaning(l, r->order_dir, true);
     if (view && view->snapshot_fill) view->snapshot_fill(s->lesson, r, s->focus);
 }
 
@@ -448,8 +449,8 @@ static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv
     p.hline_name[0] = cv->ref_name;
     if (s->order_found > 0 && s->order_found <= s->rows) { /* the word-order breakpoint, on every curve */
         p.xmark = s->order_found;
-        p.xmark_name = "word order";
-        p.xmark_color = VIZ_ACCENT[3];
+        p.xmark_name = s->order_mark;
+        p.xmark_color = VIZ_TEXT; /* not the yellow of a reference line */
     }
     if (s->set_step > 0 && s->set_step <= s->rows) { /* where the last setting changed */
         p.xmark2 = s->set_step;
@@ -493,12 +494,13 @@ static void order_panel(Viz *v, VizRect r, const KitSnap *s)
     p.hi = 1;
     if (s->order_found > s->order_from) {
         p.xmark = s->order_found - s->order_from;
-        p.xmark_color = VIZ_ACCENT[3];
+        p.xmark_color = VIZ_TEXT;
     }
     if (s->order_found) {
-        char line[160];
-        snprintf(line, sizeof line, "step %ld: layer %d head %d looks at the %s token (%.2f)", s->order_found,
-                 s->order_layer + 1, s->order_head + 1, s->order_dir < 0 ? "previous" : "next", (double)s->order_share);
+        char line[200];
+        snprintf(line, sizeof line, "step %ld: layer %d head %d looks at the %s token (%.2f)%s%s", s->order_found,
+                 s->order_layer + 1, s->order_head + 1, s->order_dir < 0 ? "previous" : "next", (double)s->order_share,
+                 strcmp(s->order_mark, "word order") ? ": " : "", strcmp(s->order_mark, "word order") ? s->order_mark : "");
         int h = viz_text_wrap_height(v, c.w, line, FONT_SANS, 10); /* wrapped: a narrow panel keeps it whole */
         viz_text_wrap(v, c.x, c.y + c.h - h, c.w, line, FONT_SANS, 10, VIZ_ACCENT[3]);
         c.h -= h;
@@ -598,7 +600,8 @@ static int help_groups(HelpEntry *e, HelpGroup *g, const LessonView *view, const
     if (view && view->probe) {
         g[ng] = (HelpGroup){"Probe", n, 0};
         help_add(e, &n, "/", view->probe_help ? view->probe_help : "type a probe for the model");
-        help_add(e, &n, "Enter", "ask the model (asked again after every step)");
+        help_add(e, &n, "Enter", "ask the model (asked again after every step); the keys are keys again");
+        help_add(e, &n, "Ctrl+U", "clear the line (/ goes on from the last one)");
         help_add(e, &n, "Esc", "stop typing");
         g[ng].n = n - g[ng].first;
         ng++;
@@ -858,7 +861,7 @@ static void footer_keys(Viz *v, char *out, size_t n, int max_w, const KitUiState
     const char *items[16];
     int k = 0;
     if (ui->probing) { /* every other key types into the probe now */
-        snprintf(out, n, "%s", "Typing a probe: Enter ask the model · Backspace delete · Esc stop typing");
+        snprintf(out, n, "%s", "Typing: Enter ask the model (and stop typing) · Backspace delete · Ctrl+U clear · Esc stop typing");
         return;
     }
     if (ui->zoom) items[k++] = ui->zoom == kit_panel_notes(npanels(view), ncurves(view)) ? "O back" : "Z back";
@@ -952,7 +955,7 @@ void kit_draw(Viz *v, const KitSnap *s, KitUiState *ui, const LessonView *view)
     /* footer */
     int fy = H - spec.foot_h + viz_px(v, 3);
     if (ui->status[0]) {
-        VizRect fr = {g, fy, W - 2 * g, foot_lines * foot_lh};
+        VizRect fr = {g, fy, W - 2 * g, foot_lines * foot_lh + viz_px(v, 3)}; /* the descenders: "top_k" keeps its "_" */
         viz_clip(v, &fr); /* a message longer than three lines ends there */
         viz_text_wrap(v, g, fy, W - 2 * g, ui->status, FONT_SANS, 11, VIZ_ACCENT[3]);
         viz_clip(v, NULL);

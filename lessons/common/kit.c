@@ -209,8 +209,22 @@ static int saved_number(const LessonInfo *info, const char *ck, const cJSON *j, 
  * they pass exactly the checks of the command line (runtime_check_setting) and every one must
  * be there: a missing, unknown or non-numeric setting is an error that names it. A flag that
  * says otherwise than the checkpoint is an error too. */
-static int apply_checkpoint_settings(const LessonInfo *info, RunOptions *o, const char *json)
+bool kit_display_key(const Lesson *l, int key)
 {
+    for (int i = 0; l->display_keys && l->display_keys[i]; i++)
+        if (!strcmp(l->display_keys[i], l->info.keys[key].name)) return true;
+    return false;
+}
+
+const char *kit_order_meaning(const Lesson *l, int dir, bool mark)
+{
+    if (dir > 0 && l->order_next) return mark ? l->order_next_mark : l->order_next;
+    return mark ? "word order" : "the model has started to use word order";
+}
+
+static int apply_checkpoint_settings(const Lesson *l, RunOptions *o, const char *json)
+{
+    const LessonInfo *info = &l->info;
     const char *ck = o->resume;
     cJSON *j = cJSON_Parse(json);
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(j, "seed"), *k = cJSON_GetObjectItemCaseSensitive(j, "keys");
@@ -239,6 +253,8 @@ static int apply_checkpoint_settings(const LessonInfo *info, RunOptions *o, cons
         rc = runtime_usage_error(info, "--batch %d conflicts with the checkpoint's %d", o->batch, (int)batch);
     else if (o->lr_set && (float)lr != o->lr)
         rc = runtime_usage_error(info, "--lr conflicts with the checkpoint's %g", lr);
+    for (int i = 0; i < info->nkeys; i++) /* a setting of what is shown only: the new value holds */
+        if (o->set[i] && kit_display_key(l, i)) value[i] = o->value[i];
     for (int i = 0; rc < 0 && i < info->nkeys; i++)
         if (o->set[i] && o->value[i] != value[i]) {
             const KeyDef *k = &info->keys[i];
@@ -401,7 +417,7 @@ int kit_init(Run *r, const Lesson *l, const RunOptions *o)
     char err[1024];
     CheckpointFile ck;
     if (checkpoint_open(&ck, o->resume, info->name, err, sizeof err)) return runtime_usage_error(info, "--resume %s", err);
-    int rc = apply_checkpoint_settings(info, &r->opt, checkpoint_settings(&ck));
+    int rc = apply_checkpoint_settings(r->lesson, &r->opt, checkpoint_settings(&ck));
     if (rc < 0) rc = kit_build(r, &ck);
     checkpoint_close(&ck);
     return rc;

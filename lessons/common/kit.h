@@ -113,6 +113,15 @@ typedef struct Lesson {
      * every key is allowed. The window draws forbidden cells hatched, apart from those the
      * model merely ignores. NULL: no mask to draw. */
     bool (*allowed)(const Run *r, int model, int stream, int seq, uint8_t *allow);
+    /* Settings that change only what the window shows, not training (gpt's generation): the
+     * window's keys for them draw no new batch and leave no mark on the curves, and --resume
+     * takes a new value for them. NULL-terminated; NULL: none. */
+    const char *const *display_keys;
+    /* What it means here when a head puts its attention on the NEXT token, said where the kit
+     * reports the word-order moment (window, curves, headless summary): gpt's causal = 0, where
+     * it is the leak. NULL: word order, as for the previous token. `order_next_mark` is its
+     * one-word form for the curves. */
+    const char *order_next, *order_next_mark;
 } Lesson;
 
 /* The trainer's keys, in this order, at the end of every lesson's key table. */
@@ -204,6 +213,12 @@ struct Run {
 /* The share of attention head h puts on the previous (dir -1) or next (+1) token, averaged
  * over the B sequences and T-1 queries of one layer's (B, NH, T, T) probabilities. */
 float kit_neighbour_share(const float *attn, int B, int NH, int T, int h, int dir);
+
+/* Whether setting `key` is one of the lesson's display keys. */
+bool kit_display_key(const Lesson *l, int key);
+/* What a head on the neighbouring token means (dir -1 previous, +1 next): "word order", or
+ * the lesson's order_next (full) / order_next_mark (mark). */
+const char *kit_order_meaning(const Lesson *l, int dir, bool mark);
 
 /* ---- for the lesson's hooks ---- */
 #define KIT_SELF(r, Type) ((Type *)(r)->self)

@@ -72,8 +72,9 @@ static void summary(const Run *r)
             }
     }
     if (r->order_found)
-        printf("  word order: found at step %ld (layer %d head %d, %.2f on the %s token)\n", r->order_found,
-               r->order_layer + 1, r->order_head + 1, (double)r->order_share, r->order_dir < 0 ? "previous" : "next");
+        printf("  %s: found at step %ld (layer %d head %d, %.2f on the %s token)\n",
+               kit_order_meaning(r->lesson, r->order_dir, true), r->order_found, r->order_layer + 1, r->order_head + 1,
+               (double)r->order_share, r->order_dir < 0 ? "previous" : "next");
     else if (r->order_rows) {
         float best = 0;
         for (int l = 0; l < r->order_cols; l++) best = fmaxf(best, r->order[(r->order_rows - 1) * r->order_cols + l]);
@@ -103,9 +104,9 @@ static int headless(Run *r, const KitUi *ui)
         print_eval(r, stderr, isatty(STDERR_FILENO) ? "\r\033[K" : "");
         if (r->order_found != found) { /* the window's word-order breakpoint, as a line */
             found = r->order_found;
-            fprintf(stderr, "%sstep %ld: word order found: layer %d head %d puts %.2f of its attention on the %s token\n",
-                    isatty(STDERR_FILENO) ? "\r\033[K" : "", found, r->order_layer + 1, r->order_head + 1,
-                    (double)r->order_share, r->order_dir < 0 ? "previous" : "next");
+            fprintf(stderr, "%sstep %ld: %s found: layer %d head %d puts %.2f of its attention on the %s token\n",
+                    isatty(STDERR_FILENO) ? "\r\033[K" : "", found, kit_order_meaning(r->lesson, r->order_dir, true),
+                    r->order_layer + 1, r->order_head + 1, (double)r->order_share, r->order_dir < 0 ? "previous" : "next");
         }
     }
     if (r->opt.save && kit_save(r, r->opt.save, err, sizeof err)) {

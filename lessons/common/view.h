@@ -47,6 +47,7 @@ struct KitSnap {
     long order_rows, order_cap, order_from, order_found;
     int order_cols, order_layer, order_head, order_dir;
     float order_share;
+    const char *order_mark;        /* what that head means, a word or two ("word order"; gpt's leak) */
     /* the long-trained model on the same sequence: its most positional head (share 0: none) */
     float trained_share;
     int trained_layer, trained_head, trained_dir;
@@ -161,9 +162,6 @@ typedef struct LessonView {
     /* A probe answered from the start, before anything is typed (its panel is then always
        shown, in PNGs too): fmlab-gpt's prompt. NULL: none. */
     const char *probe_default;
-    /* Settings that change only what the window shows, not training (generation's temperature):
-       changing one draws no new batch and re-runs the probe. NULL-terminated; NULL: none. */
-    const char *const *display_keys;
 } LessonView;
 
 /* The program: kit_main with this lesson's window and dashboard. */

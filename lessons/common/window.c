@@ -118,10 +118,10 @@ static void *worker_main(void *arg)
                     pthread_mutex_lock(&a->lock);
                     a->running = false;
                     snprintf(a->message, sizeof a->message,
-                             "Step %ld: layer %d head %d now puts %.2f of its attention on the %s token: the model has "
-                             "started to use word order. Paused (B: do not pause).",
+                             "Step %ld: layer %d head %d now puts %.2f of its attention on the %s token: %s. Paused "
+                             "(B: do not pause).",
                              r->step, r->order_layer + 1, r->order_head + 1, (double)r->order_share,
-                             r->order_dir < 0 ? "previous" : "next");
+                             r->order_dir < 0 ? "previous" : "next", kit_order_meaning(r->lesson, r->order_dir, false));
                     pthread_mutex_unlock(&a->lock);
                     break;
                 }
@@ -199,9 +199,8 @@ static void *worker_main(void *arg)
                 to = c.cycle[(at + 1) % c.ncycle];
             }
             const KeyDef *k = &r->lesson->info.keys[c.key];
-            bool display = false; /* a setting of what is shown only (generation): training goes on as it was */
-            for (int i = 0; a->view->display_keys && a->view->display_keys[i]; i++)
-                display |= !strcmp(a->view->display_keys[i], k->name);
+            bool display = kit_display_key(r->lesson, c.key); /* what is shown only: training goes on as it was */
+            double was = r->opt.value[c.key];
             bool keep = r->keep_history;
             r->keep_history = keep && !display; /* not in the history of training: no mark on the curves */
             kit_set(r, c.key, to);
@@ -213,7 +212,11 @@ static void *worker_main(void *arg)
             char what[160];
             if (k->choices) snprintf(what, sizeof what, "%s = %s", k->name, runtime_choice_name(k, r->opt.value[c.key]));
             else snprintf(what, sizeof what, "%s = %g", k->name, r->opt.value[c.key]);
-            if (display) set_message(a, "%s (what is shown only: training is unchanged).", what);
+            if (r->opt.value[c.key] == was && !c.cycle) { /* at the end of its range: say so, rather than seem deaf */
+                char range[96];
+                snprintf(range, sizeof range, "%s stays at %g: it goes from %g to %g.", k->name, was, k->min, k->max);
+                set_message(a, "%s", range);
+            } else if (display) set_message(a, "%s (what is shown only: training is unchanged).", what);
             else set_message(a, "%s, from this batch on (a new one is on screen).", what);
             run_probe(a);
             break;
@@ -321,6 +324,8 @@ int kit_window(Run *r, const void *view_arg)
     }
     bool quit = false;
     Uint32 esc_at = 0;               /* when Esc was pressed to quit, or 0 */
+    long order_seen = 0;             /* the word-order moment whose head was last enlarged */
+    bool skip_slash = false;         /* the "/" that opened the probe may still come as text */
     int rc = EXIT_OK;
     /* the mouse as of the event being handled (window points): Z takes the panel under it
        then, not where the last frame saw it, which may be another panel if it moved since */
@@ -351,12 +356,15 @@ int kit_window(Run *r, const void *view_arg)
 #endif
             } else if (e.type == SDL_TEXTINPUT && a.ui.probing) {
                 a.ui.preedit[0] = 0; /* the composition is committed as this text */
-                if (!a.ui.probe[0] && !strcmp(e.text.text, "/")) continue; /* the key that opened the probe */
+                bool opener = skip_slash && !strcmp(e.text.text, "/"); /* the key that opened the probe */
+                skip_slash = false;
+                if (opener) continue;
                 kit_utf8_append(a.ui.probe, sizeof a.ui.probe, e.text.text);
             } else if (e.type == SDL_KEYDOWN) {
                 SDL_Keycode k = e.key.keysym.sym;
                 Uint16 mod = e.key.keysym.mod;
                 if (a.ui.probing) {
+                    if (k != SDLK_SLASH) skip_slash = false;
                     /* while the input method composes, Backspace and Enter are its own */
                     if (a.ui.preedit[0] && (k == SDLK_BACKSPACE || k == SDLK_RETURN)) continue;
                     if (k == SDLK_ESCAPE) {
@@ -365,10 +373,14 @@ int kit_window(Run *r, const void *view_arg)
                         SDL_StopTextInput();
                     } else if (k == SDLK_BACKSPACE) {
                         kit_utf8_backspace(a.ui.probe);
-                    } else if (k == SDLK_RETURN) {
+                    } else if (k == SDLK_u && (mod & KMOD_CTRL)) {
+                        a.ui.probe[0] = 0;
+                    } else if (k == SDLK_RETURN) { /* asked; the keys are the lesson's again (G, not "g") */
                         Cmd c = {.type = CMD_PROBE};
                         snprintf(c.text, sizeof c.text, "%s", a.ui.probe);
                         send(&a, c);
+                        a.ui.probing = false;
+                        SDL_StopTextInput();
                     }
                     continue;
                 }
@@ -422,8 +434,8 @@ int kit_window(Run *r, const void *view_arg)
                 case SDLK_m: a.ui.attn = (a.ui.attn + 1) % (a.shown.nattn ? a.shown.nattn : 1); break;
                 case SDLK_SLASH:
                     if (!view->probe) break;
-                    a.ui.probing = true;
-                    a.ui.probe[0] = 0;
+                    a.ui.probing = true; /* on from the last line: Backspace edits it, Ctrl+U clears it */
+                    skip_slash = true;
                     a.ui.preedit[0] = 0;
                     ime_rect = (VizRect){0};
                     SDL_StartTextInput();
@@ -489,6 +501,12 @@ int kit_window(Run *r, const void *view_arg)
         pthread_mutex_lock(&a.lock);
         snprintf(a.ui.status, sizeof a.ui.status, "%.250s", a.message);
         kit_snap_copy(&a.shown, &a.snap, view);
+        if (a.shown.order_found && a.shown.order_found != order_seen) { /* enlarge the head that found it */
+            order_seen = a.shown.order_found;
+            a.ui.attn = 0;
+            a.ui.layer = a.shown.order_layer;
+            a.ui.head = a.shown.order_head;
+        }
         if (a.have_probe) memcpy(a.probe_shown, a.probe_shared, 2 * view->probe_size);
         a.ui.probe_result = a.have_probe ? a.probe_shown : NULL;
         a.ui.probe_trained = a.have_probe && trained && trained->ok ? (char *)a.probe_shown + view->probe_size : NULL;

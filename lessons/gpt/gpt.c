@@ -410,6 +410,7 @@ static const char *const parts[] = {"lm"};
 static const char *const extra[] = {"accuracy",          "perplexity",      "eval_loss",
                                     "eval_perplexity",   "eval_accuracy",   "eval_causal_loss"};
 static const KitModelSpec models[] = {{"gpt2", "GPT2LMHeadModel", 0, true, {""}, NULL, false}};
+static const char *const display_keys[] = {"new_tokens", "temperature", "top_k", NULL};
 
 const Lesson gpt_lesson = {
     .info = {"gpt", "GPT: next-token prediction",
@@ -433,4 +434,8 @@ const Lesson gpt_lesson = {
     .batch_data = batch_data,
     .on_setting = on_setting,
     .allowed = allowed,
+    .display_keys = display_keys,
+    /* a causal head cannot look at the next token: one that does is reading its own target */
+    .order_next = "the leak: each position reads the token it must predict",
+    .order_next_mark = "leak",
 };

@@ -81,14 +81,24 @@ static void snapshot_fill(void *blob, const Run *r, int focus)
 static void headline(const KitFrame *f, char *buf, size_t n)
 {
     const GptSnap *w = f->snap;
-    snprintf(buf, n, "next-token accuracy %.1f%% · perplexity %.0f%s", 100.0 * f->s->extra[GPT_ACCURACY],
-             (double)f->s->extra[GPT_PERPLEXITY], w->causal ? "" : " · NO CAUSAL MASK");
+    if (!f->s->have_forward) snprintf(buf, n, "%s", w->causal ? "" : "NO CAUSAL MASK");
+    else
+        snprintf(buf, n, "next-token accuracy %.1f%% · perplexity %.0f%s", 100.0 * f->s->extra[GPT_ACCURACY],
+                 (double)f->s->extra[GPT_PERPLEXITY], w->causal ? "" : " · NO CAUSAL MASK");
 }
 
 /* ------------------------------------------------------------------- panels ---- */
 
 static const VizColor TOKEN_FILL = {58, 62, 76, 255};
 #define WARN VIZ_ACCENT[5]
+
+/* A probability as a student reads it: three decimals, or two significant figures below 0.01
+ * (0.00042, not 0.000) */
+static const char *pstr(char *buf, size_t n, double p)
+{
+    snprintf(buf, n, p >= 0.01 || p <= 0 ? "%.3f" : "%.2g", p);
+    return buf;
+}
 
 /* the position shown: the one clicked, else the middle of the window */
 static int picked(const KitFrame *f)
@@ -102,6 +112,7 @@ static void objective_panel(Viz *v, VizRect c, const KitFrame *f)
     const KitSnap *s = f->s;
     const GptSnap *w = f->snap;
     int T = s->T, gap = viz_px(v, 6), at = picked(f);
+    char pb[32];
     if (!w->causal) { /* the leak, and why it matters, with the held-out figures that show it */
         char why[512];
         int k = snprintf(why, sizeof why, "causal = 0: no mask. Position t now also reads position t+1, which is its own "
@@ -138,12 +149,12 @@ static void objective_panel(Viz *v, VizRect c, const KitFrame *f)
                           &hover) + gap;
     /* below: the top-5 on the left, the mask on the right when there is room for it */
     int rest = c.y + c.h - y, side = rest < c.w * 9 / 20 ? rest : c.w * 9 / 20;
-    if (side < viz_px(v, 110)) side = 0;
+    if (side < viz_px(v, 60)) side = 0;
     left.w = side ? c.w - side - gap : c.w;
     if (hover >= 0) {
         if (w->target[hover] >= 0)
-            viz_tooltip(v, "position %d reads \"%s\" and what comes before; it must predict \"%s\" (P = %.3f). Click: its top-5",
-                        hover, names[hover], kit_token(s, w->target[hover]), (double)w->target_p[hover]);
+            viz_tooltip(v, "position %d reads \"%s\" and what comes before; it must predict \"%s\" (P = %s). Click: its top-5",
+                        hover, names[hover], kit_token(s, w->target[hover]), pstr(pb, sizeof pb, w->target_p[hover]));
         else
             viz_tooltip(v, "position %d, the last: its next token is outside the window, so it has no target here", hover);
         if (v->mouse_clicked) f->ui->pick = hover + 1;
@@ -154,8 +165,8 @@ static void objective_panel(Viz *v, VizRect c, const KitFrame *f)
     } else {
         char head[200];
         if (w->target[at] >= 0)
-            snprintf(head, sizeof head, "position %d: after \"%s\" the text has \"%s\"; the model gives it P = %.3f. Its top-5:",
-                     at, names[at], kit_token(s, w->target[at]), (double)w->target_p[at]);
+            snprintf(head, sizeof head, "position %d: after \"%s\" the text has \"%s\"; the model gives it P = %s. Its top-5:",
+                     at, names[at], kit_token(s, w->target[at]), pstr(pb, sizeof pb, w->target_p[at]));
         else
             snprintf(head, sizeof head, "position %d (the last, no target in the window): the model's top-5 next tokens", at);
         y += viz_text_wrap(v, left.x, y, left.w, head, FONT_SANS, 11, VIZ_TEXT) + viz_px(v, 2);
@@ -170,7 +181,13 @@ static void objective_panel(Viz *v, VizRect c, const KitFrame *f)
     VizRect mr = {c.x + c.w - side, y, side, c.y + c.h - y};
     const char *mt = w->causal ? "The causal mask: row t reads columns 0..t (hatched: forbidden)"
                                : "No mask (causal = 0): every row reads every column";
-    int my = mr.y + viz_text_wrap(v, mr.x, mr.y, mr.w, mt, FONT_SANS, 11, w->causal ? VIZ_TEXT : WARN) + viz_px(v, 2);
+    int my = mr.y + viz_px(v, 2);
+    if (viz_text_wrap_height(v, mr.w, mt, FONT_SANS, 11) <= 2 * viz_text_height(v, FONT_SANS, 11))
+        my += viz_text_wrap(v, mr.x, mr.y, mr.w, mt, FONT_SANS, 11, w->causal ? VIZ_TEXT : WARN);
+    else { /* a narrow column: the words that matter, on one line (the hatching is in the tooltip) */
+        viz_text_fit(v, mr.x, mr.y, mr.w, w->causal ? "causal mask" : "no mask", FONT_SANS, 11, w->causal ? VIZ_TEXT : WARN);
+        my += viz_text_height(v, FONT_SANS, 11);
+    }
     VizHeatmap hm = {w->mask, T, T, 0, 1, CMAP_VIRIDIS, names, names, "may attend", false, w->hatch};
     int hr, hc;
     viz_heatmap(v, (VizRect){mr.x, my, mr.w, mr.y + mr.h - my}, &hm, &hr, &hc);
@@ -191,7 +208,7 @@ static void distribution(Viz *v, VizRect r, const KitSnap *s, const GptGen *g)
     int lh = viz_text_height(v, FONT_MONO, 10), row = r.h / (n + 1);
     if (row > lh * 2) row = lh * 2;
     if (row < lh) n = r.h / lh - 1, row = lh;
-    int lw = r.w * 2 / 5, vw = viz_text_width(v, "0.000", FONT_MONO, 10) + viz_px(v, 4), bw = r.w - lw - vw;
+    int lw = r.w * 2 / 5, vw = viz_text_width(v, "0.0000", FONT_MONO, 10) + viz_px(v, 4), bw = r.w - lw - vw;
     for (int j = 0; j < n; j++) {
         int y = r.y + j * row;
         char lab[64];
@@ -204,14 +221,14 @@ static void distribution(Viz *v, VizRect r, const KitSnap *s, const GptGen *g)
         viz_fill(v, (VizRect){tx, track.y - viz_px(v, 1), viz_px(v, 2) > 1 ? viz_px(v, 2) : 1, track.h + 2 * viz_px(v, 1)},
                  VIZ_TEXT);
         char val[16];
-        snprintf(val, sizeof val, "%.3f", (double)g->p[j]);
+        pstr(val, sizeof val, g->p[j]);
         viz_text(v, r.x + r.w, y, val, FONT_MONO, 10, VIZ_DIM, ALIGN_RIGHT);
         if (viz_hover(v, (VizRect){r.x, y, r.w, row}))
             viz_tooltip(v, "\"%s\": P = %.4f as drawn now, %.4f in the plain softmax (temperature 1, no top-k)%s",
                         kit_token(s, g->top[j]), (double)g->p[j], (double)g->p_raw[j],
                         g->top[j] == g->next ? "; G adds it" : "");
     }
-    viz_text_fit(v, r.x, r.y + n * row, r.w, "bar: as drawn now · white tick: plain softmax", FONT_SANS, 9, VIZ_DIM);
+    viz_text_fit(v, r.x, r.y + n * row, r.w, "bar: as drawn · tick: plain softmax", FONT_SANS, 9, VIZ_DIM);
 }
 
 /* The generated text, the next token's distribution and the newest token's attention. */
@@ -219,6 +236,7 @@ static void generation_panel(Viz *v, VizRect c, const KitFrame *f)
 {
     const KitSnap *s = f->s;
     const GptGen *g = f->ui->probe_result;
+    char pb[32];
     int gap = viz_px(v, 6), lh = viz_text_height(v, FONT_SANS, 10);
     if (!g) {
         viz_text_fit(v, c.x, c.y, c.w, "Type the start of a text, then Enter: the model goes on from it.", FONT_SANS, 11, VIZ_DIM);
@@ -237,12 +255,17 @@ static void generation_panel(Viz *v, VizRect c, const KitFrame *f)
         snprintf(how, sizeof how, "temperature %.1f · top-k %s · %d generated · seed %llu · step %ld", (double)g->temperature, k,
                  g->len - g->nprompt, (unsigned long long)s->seed, g->step);
     int y = c.y + viz_text_wrap(v, c.x, c.y, c.w, how, FONT_SANS, 10, VIZ_DIM);
+    y += viz_text_wrap(v, c.x, y, c.w, "generated tokens: bright blue if they were probable when drawn, grey if unlikely (hover: P)",
+                       FONT_SANS, 10, VIZ_DIM);
     /* the text: prompt tokens grey, generated ones coloured by how probable they were */
     const char *names[PROMPT_MAX + GEN_MAX];
     VizColor fills[PROMPT_MAX + GEN_MAX];
     for (int i = 0; i < g->len; i++) {
         names[i] = kit_token(s, g->ids[i]);
-        fills[i] = i < g->nprompt ? TOKEN_FILL : viz_mix(VIZ_ACCENT[4], VIZ_PANEL, 0.15f + 0.6f * (1 - g->drawn_p[i]));
+        /* from grey (P 0.0001 or less) to full blue (P 1), on a log scale: a surprising draw stands out */
+        float t = g->drawn_p[i] > 0 ? (log10f(g->drawn_p[i]) + 4) / 4 : 0;
+        t = t < 0 ? 0 : t > 1 ? 1 : t;
+        fills[i] = i < g->nprompt ? TOKEN_FILL : viz_mix(VIZ_ACCENT[4], (VizColor){96, 98, 110, 255}, t);
     }
     int hover = -1, th = c.h / 3;
     float tsize = 11;
@@ -251,8 +274,8 @@ static void generation_panel(Viz *v, VizRect c, const KitFrame *f)
     if (hover >= 0) {
         if (hover < g->nprompt) viz_tooltip(v, "prompt token %d: \"%s\"", hover, names[hover]);
         else
-            viz_tooltip(v, "generated token %d: \"%s\", drawn with P = %.3f", hover - g->nprompt + 1, names[hover],
-                        (double)g->drawn_p[hover]);
+            viz_tooltip(v, "generated token %d: \"%s\", drawn with P = %s", hover - g->nprompt + 1, names[hover],
+                        pstr(pb, sizeof pb, g->drawn_p[hover]));
     }
     if (g->cut || g->unk) {
         char note[160];
@@ -267,11 +290,11 @@ static void generation_panel(Viz *v, VizRect c, const KitFrame *f)
     /* the next token's distribution (left) and the newest token's attention (right) */
     int half = (c.w - gap) / 2, bottom = c.y + c.h;
     char dh[160];
-    snprintf(dh, sizeof dh, "next token: G adds \"%s\" (P = %.3f)", kit_token(s, g->next), (double)g->next_p);
+    snprintf(dh, sizeof dh, "G adds \"%s\" (P = %s)", kit_token(s, g->next), pstr(pb, sizeof pb, g->next_p));
     viz_text_fit(v, c.x, y, half, dh, FONT_SANS, 10, VIZ_TEXT);
     if (viz_hover(v, (VizRect){c.x, y, half, lh}))
-        viz_tooltip(v, "%d of the %d tokens can be drawn under these settings; G appends \"%s\" (P = %.3f)", g->kept,
-                    (int)s->vocab->size, kit_token(s, g->next), (double)g->next_p);
+        viz_tooltip(v, "%d of the %d tokens can be drawn under these settings; G appends \"%s\" (P = %s)", g->kept,
+                    (int)s->vocab->size, kit_token(s, g->next), pstr(pb, sizeof pb, g->next_p));
     int by = y + lh + viz_px(v, 2);
     distribution(v, (VizRect){c.x, by, half, bottom - by}, s, g);
     /* attention of the newest token: one row per layer × head, one column per token read */
@@ -331,7 +354,6 @@ static const KitKey keys[] = {
     {'u', "causal", 0, "causal mask on/off (off: the leak)", causal_toggle, 2},
 };
 
-static const char *const display_keys[] = {"new_tokens", "temperature", "top_k", NULL};
 
 const LessonView gpt_view = {
     .snapshot_bind = snapshot_bind,
@@ -348,5 +370,4 @@ const LessonView gpt_view = {
     .probe_help = "type the start of a text: the model goes on from it",
     .item = "window",
     .probe_default = "the white whale",
-    .display_keys = display_keys,
 };

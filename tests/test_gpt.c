@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lessons/gpt/lesson.h"
 
@@ -283,7 +284,29 @@ static void test_generation(void **state)
     /* an empty prompt: nothing to start from, said so */
     gpt_generate(&r, model, "   ", 5, 1.0f, 0, 7, &c);
     assert_true(c.empty);
+    /* resuming: a generation setting takes the new value, a training setting must be the file's */
+    char path[] = "/tmp/fmlab-test-gpt-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    char err[256];
+    assert_int_equal(kit_save(&r, path, err, sizeof err), 0);
     kit_free(&r);
+    const char *sets[2] = {"temperature=0", "causal=0"};
+    for (int i = 0; i < 2; i++) {
+        RunOptions o;
+        char *argv[] = {"fmlab-gpt", "--headless", "--resume", path, "--set", (char *)sets[i], NULL};
+        assert_int_equal(runtime_parse(6, argv, &gpt_lesson.info, &o), -1);
+        int rc = kit_init(&r, &gpt_lesson, &o);
+        print_message("--resume with --set %s: %s\n", sets[i], rc < 0 ? "taken" : "refused");
+        assert_int_equal(rc, i == 0 ? -1 : EXIT_USAGE);
+        if (rc < 0) {
+            assert_true(kit_value(&r, "temperature") == 0);
+            assert_int_equal(r.step, 20);
+        }
+        kit_free(&r);
+    }
+    unlink(path);
 }
 
 /* mean of the training loss over the last n steps */

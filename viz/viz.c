@@ -1153,12 +1153,12 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
         for (int x = g.x; x < g.x + g.w; x += viz_px(v, 10))
             line_thick(v, x, y, x + viz_px(v, 5) < g.x + g.w ? x + viz_px(v, 5) : g.x + g.w - 1, y, thick, p->hline_color[k]);
     }
-    /* moments: dashed vertical lines, each name beside its line at the top (the second a line
-       lower, so that two close moments do not write over each other) */
-    const long marks[2] = {p->xmark, p->xmark2};
-    const char *const mnames[2] = {p->xmark_name, p->xmark2_name};
-    const VizColor mcolors[2] = {p->xmark_color, p->xmark2_color};
-    for (int k = 0; k < 2; k++) {
+    /* moments: dashed vertical lines, each name beside its line at the top (each a line lower
+       than the one before, so that close moments do not write over each other) */
+    const long marks[3] = {p->xmark, p->xmark2, p->xmark3};
+    const char *const mnames[3] = {p->xmark_name, p->xmark2_name, p->xmark3_name};
+    const VizColor mcolors[3] = {p->xmark_color, p->xmark2_color, p->xmark3_color};
+    for (int k = 0; k < 3; k++) {
         if (marks[k] <= 0 || marks[k] > n) continue;
         int x = XPIX(marks[k] - 1), thick = viz_px(v, 1.5f) > 1 ? viz_px(v, 1.5f) : 1;
         for (int y = g.y; y < g.y + g.h; y += viz_px(v, 8))

@@ -194,6 +194,9 @@ typedef struct VizPlot {
     long xmark2;                 /* a second moment, the same way (0 = none) */
     const char *xmark2_name;
     VizColor xmark2_color;
+    long xmark3;                 /* a third (0 = none) */
+    const char *xmark3_name;
+    VizColor xmark3_color;
     bool logy;
     int smooth;                  /* moving-average window for the first series (0 = off) */
     bool bounded;                /* the y axis stays inside [lo, hi], the quantity's domain */

@@ -107,14 +107,15 @@ void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus)
     s->focus = focus < 0 ? 0 : focus % r->B;
     s->have_forward = r->have_forward;
     s->batch_trained = r->batch_trained;
-    s->set_step = 0; /* the last setting changed while it ran, as a mark on the curves */
-    for (int e = r->nset - 1; e >= 0; e--)
-        if (r->setlog[e].step <= r->step) {
+    s->set_step = s->set_step2 = 0; /* the last two settings changed while it ran, as marks on the curves */
+    for (int e = r->nset - 1, found = 0; e >= 0 && found < 2; e--)
+        if (r->setlog[e].step <= r->step && (!found || r->setlog[e].step + 1 < s->set_step)) {
             const KeyDef *k = &l->info.keys[r->setlog[e].key];
-            s->set_step = r->setlog[e].step + 1; /* the first step with the new value */
-            if (k->choices) snprintf(s->set_what, sizeof s->set_what, "%s = %s", k->name, runtime_choice_name(k, r->setlog[e].value));
-            else snprintf(s->set_what, sizeof s->set_what, "%s = %g", k->name, r->setlog[e].value);
-            break;
+            char *what = found ? s->set_what2 : s->set_what;
+            *(found ? &s->set_step2 : &s->set_step) = r->setlog[e].step + 1; /* the first step with the new value */
+            if (k->choices) snprintf(what, sizeof s->set_what, "%s = %s", k->name, runtime_choice_name(k, r->setlog[e].value));
+            else snprintf(what, sizeof s->set_what, "%s = %g", k->name, r->setlog[e].value);
+            found++;
         }
     s->loss = r->loss;
     s->lr = lr_at(&r->schedule, r->step);
@@ -456,6 +457,11 @@ static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv
         p.xmark2 = s->set_step;
         p.xmark2_name = s->set_what;
         p.xmark2_color = VIZ_ACCENT[6];
+    }
+    if (s->set_step2 > 0 && s->set_step2 <= s->rows) {
+        p.xmark3 = s->set_step2;
+        p.xmark3_name = s->set_what2;
+        p.xmark3_color = VIZ_ACCENT[6];
     }
     p.hline_color[0] = VIZ_ACCENT[7];
     p.hline[1] = cv->ref2 > 0 ? (float)s->refs[cv->ref2 - 1] : NAN;

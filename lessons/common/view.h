@@ -54,6 +54,8 @@ struct KitSnap {
     long trained_step;
     long set_step;                 /* the step of the last setting changed while it ran (0: none) */
     char set_what[64];             /* "objective = sop" */
+    long set_step2;                /* the change before it, at an earlier step (0: none): U off, */
+    char set_what2[64];            /* then U on, leaves both marks on the curves */
     const Vocab *vocab;            /* read-only after start */
     const KitFinding *finding;     /* the lesson's stored experiment (read-only after start) */
     const LessonInfo *info;

@@ -54,12 +54,11 @@ static void snapshot_fill(void *blob, const Run *r, int focus)
     int T = r->T;
     size_t off = (size_t)focus * T;
     w->causal = m->causal;
-    for (int t = 0; t < T; t++) {
-        w->target[t] = t + 1 < T ? m->batch.ids[off + t + 1] : -1;
-        for (int j = 0; j < T; j++) {
-            w->mask[t * T + j] = gpt_may_attend(m->causal, t, j);
-            w->hatch[t * T + j] = !gpt_may_attend(m->causal, t, j);
-        }
+    r->lesson->allowed(r, 0, 0, focus, w->hatch); /* the objective's own mask: 1 = may attend */
+    for (int t = 0; t < T; t++) w->target[t] = t + 1 < T ? m->batch.ids[off + t + 1] : -1;
+    for (int c = 0; c < T * T; c++) {
+        w->mask[c] = w->hatch[c];
+        w->hatch[c] = !w->hatch[c];
     }
     if (!r->have_forward || !m->logits) {
         for (int i = 0; i < T * TOPK; i++) w->top_id[i] = -1, w->top_p[i] = 0;

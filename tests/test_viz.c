@@ -195,6 +195,38 @@ static void test_tokens_and_text(void **state)
     assert_int_equal(before, after);
 }
 
+/* A sparse series (held-out figures, drawn as points) is never smoothed: with points 25 rows
+ * apart a window of 10 rows never holds two, the moving sum never drops one, and the line would
+ * be the mean of every point so far (a step from 0 to 1 drawn as a slow climb). The same pixels
+ * with smooth 10 as with none. */
+static void test_lineplot_sparse_not_smoothed(void **state)
+{
+    (void)state;
+    enum { N = 200 };
+    float y[N];
+    for (int i = 0; i < N; i++) y[i] = i % 25 == 24 ? (i < N / 2 ? 0.0f : 1.0f) : NAN; /* every 25 rows, as eval_every 25 */
+    VizPlot p = {0};
+    p.xlabel = "step";
+    p.ylabel = "score";
+    p.series[0] = (VizSeries){.name = "held-out", .y = y, .n = N, .color = VIZ_ACCENT[2], .points = true};
+    p.nseries = 1;
+    p.hline[0] = p.hline[1] = NAN;
+    VizRect r = {20, 20, 360, 260};
+    size_t bytes = (size_t)v.surface->pitch * v.h;
+    uint32_t *want = malloc(bytes);
+    assert_non_null(want);
+    viz_begin(&v);
+    viz_lineplot(&v, r, &p);
+    viz_flush(&v);
+    memcpy(want, v.surface->pixels, bytes);
+    p.smooth = 10;
+    viz_begin(&v);
+    viz_lineplot(&v, r, &p);
+    viz_flush(&v);
+    assert_memory_equal(v.surface->pixels, want, bytes);
+    free(want);
+}
+
 /* A plot reads a column of a row-major table in place (stride = the table's width): the
  * same pixels as from a contiguous copy, and the hover value of the right row. */
 static void test_lineplot_stride(void **state)
@@ -751,6 +783,7 @@ int main(void)
         cmocka_unit_test(test_lineplot_and_bars_stay_inside),
         cmocka_unit_test(test_tokens_and_text),
         cmocka_unit_test(test_lineplot_stride),
+        cmocka_unit_test(test_lineplot_sparse_not_smoothed),
         cmocka_unit_test(test_batched_shapes_exact),
         cmocka_unit_test(test_layout_cuts),
         cmocka_unit_test(test_layout_split),

@@ -1174,7 +1174,9 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
        costs what one of 1,000 does, and single-step spikes stay visible */
     for (int s = 0; s < p->nseries; s++) {
         const VizSeries *se = &p->series[s];
-        int win = s == 0 ? p->smooth : 0;
+        /* a dense first series only: points of a sparse (held-out) series lie further apart
+           than the window, which would then average every point so far */
+        int win = s == 0 && !se->points ? p->smooth : 0;
         int col = -1, cmin = 0, cmax = 0, clast = 0, px_prev = -1, py_prev = -1;
         int thick = viz_px(v, 1.5f) > 1 ? viz_px(v, 1.5f) : 1;
         double acc = 0;

@@ -198,7 +198,7 @@ typedef struct VizPlot {
     const char *xmark3_name;
     VizColor xmark3_color;
     bool logy;
-    int smooth;                  /* moving-average window for the first series (0 = off) */
+    int smooth;                  /* moving-average window for the first series when dense (0 = off) */
     bool bounded;                /* the y axis stays inside [lo, hi], the quantity's domain */
     float lo, hi;
 } VizPlot;

@@ -139,14 +139,16 @@ int kit_model_config(Run *r, ModelKind kind, ModelConfig *cfg)
     return -1;
 }
 
-size_t kit_arena_bytes(const Run *r, const ModelConfig *c)
+size_t kit_forward_bytes(const ModelConfig *c, int rows, int T)
 {
     /* about 6 KiB per token per layer at mlm's defaults, plus logits and their gradient */
-    size_t tokens = (size_t)r->B * r->T;
+    size_t tokens = (size_t)rows * (size_t)T;
     return tokens * (size_t)c->num_hidden_layers *
-               (size_t)(24 * c->hidden_size + 6 * c->intermediate_size + 8 * c->num_attention_heads * r->T) * 4 +
-           tokens * (size_t)c->vocab_size * 8 + (64u << 20);
+               (size_t)(24 * c->hidden_size + 6 * c->intermediate_size + 8 * c->num_attention_heads * T) * 4 +
+           tokens * (size_t)c->vocab_size * 8;
 }
+
+size_t kit_arena_bytes(const Run *r, const ModelConfig *c) { return kit_forward_bytes(c, r->B, r->T) + (64u << 20); }
 
 void kit_top_k(const float *x, int V, int first, int k, float *ps, int32_t *ids)
 {

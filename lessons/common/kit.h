@@ -260,6 +260,9 @@ int kit_model_config(Run *r, ModelKind kind, ModelConfig *cfg);
 /* One step's activations of such an encoder on a batch of B × T tokens with its LM head over
  * every token, with room to spare: what r->arena_bytes should hold. */
 size_t kit_arena_bytes(const Run *r, const ModelConfig *cfg);
+/* The same for one forward and backward on rows × T tokens, without the room to spare: what
+ * a lesson adds for held-out forwards larger than a batch. */
+size_t kit_forward_bytes(const ModelConfig *cfg, int rows, int T);
 /* The k most probable tokens of one row of logits (softmax over the whole row), largest
  * first, considering ids from `first` on (probes skip the special tokens). */
 void kit_top_k(const float *logits, int V, int first, int k, float *p, int32_t *ids);

@@ -348,12 +348,8 @@ void gpt_generate(Run *r, Model *model, const char *prompt, int n_new, float tem
     n_new = n_new < 0 ? 0 : n_new > GEN_MAX ? GEN_MAX : n_new;
     int V = model->cfg.vocab_size, T = r->T;
     float *probs = malloc((size_t)V * 2 * sizeof *probs), *raw = probs + V;
-    Tape tp;
-    const ModelConfig *c = &model->cfg; /* one forward on at most T tokens, twice over (as kit_arena_bytes) */
-    size_t bytes = 2 * (size_t)T * (size_t)c->num_hidden_layers *
-                       (size_t)(24 * c->hidden_size + 6 * c->intermediate_size + 8 * c->num_attention_heads * T) * 4 +
-                   (size_t)V * 16 + (4u << 20);
-    if (!probs || !tape_init(&tp, bytes, 4096)) {
+    Tape tp; /* one forward on at most T tokens at a time, with room for two */
+    if (!probs || !tape_init(&tp, 2 * kit_forward_bytes(&model->cfg, 1, T) + (4u << 20), 4096)) {
         free(probs);
         g->empty = true;
         return;

@@ -33,6 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/bench/jobs.h"
 #include "lessons/finetune/lesson.h"
 
 #define NBUDGETS 4
@@ -131,6 +132,17 @@ static int train_one(const char *pretrained, int labels, int seed, long steps, R
     return 0;
 }
 
+typedef struct Plan {
+    const char *pretrained;
+    long steps;
+} Plan;
+
+static int job(int i, void *out, void *ctx)
+{
+    const Plan *p = ctx;
+    return train_one(p->pretrained, budgets[i % NBUDGETS], 1 + i / NBUDGETS, p->steps, out);
+}
+
 int main(int argc, char **argv)
 {
     long steps = 300, pretrain_steps = (long)def("pretrain_steps");
@@ -154,42 +166,12 @@ int main(int argc, char **argv)
            def("num_hidden_layers"), def("hidden_size"), def("num_attention_heads"), in->default_batch, def("seq_len"),
            (double)in->default_lr, steps, seeds, pretrain_steps, pretrained);
     fflush(stdout);
-    /* every (budget, seed) in a child, two at once; results come back through pipes */
-    int jobs = NBUDGETS * seeds, next = 0, running = 0;
+    /* every (budget, seed) in a child, two at once (tests/bench/jobs.h) */
+    int jobs = NBUDGETS * seeds;
     Result res[NBUDGETS * 8];
-    int fd[NBUDGETS * 8];
-    pid_t pid[NBUDGETS * 8];
-    bool failed = false;
-    while (next < jobs || running) {
-        if (next < jobs && running < 2) {
-            int p[2];
-            if (pipe(p)) return 1;
-            fflush(NULL);
-            pid_t c = fork();
-            if (c == 0) {
-                close(p[0]);
-                Result r;
-                int rc = train_one(pretrained, budgets[next % NBUDGETS], 1 + next / NBUDGETS, steps, &r);
-                if (rc == 0 && write(p[1], &r, sizeof r) != (ssize_t)sizeof r) rc = -1;
-                _exit(rc ? 1 : 0);
-            }
-            close(p[1]);
-            fd[next] = p[0];
-            pid[next++] = c;
-            running++;
-            continue;
-        }
-        int status;
-        pid_t done = wait(&status);
-        running--;
-        for (int j = 0; j < next; j++)
-            if (pid[j] == done) {
-                if (!WIFEXITED(status) || WEXITSTATUS(status) || read(fd[j], &res[j], sizeof res[j]) != (ssize_t)sizeof res[j])
-                    failed = true;
-                close(fd[j]);
-            }
-    }
-    if (failed) {
+    Plan plan = {pretrained, steps};
+    fflush(NULL);
+    if (bench_jobs(jobs, sizeof *res, res, job, &plan)) {
         fprintf(stderr, "finetune_finding: a run failed\n");
         return 1;
     }

@@ -20,9 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include "tests/bench/jobs.h"
 #include "datasets/tokenizer.h"
 #include "lessons/gpt/lesson.h"
 
@@ -95,6 +94,11 @@ static void row(const char *mode, const char *seed, const Result *r)
            100 * r->eval_acc, r->unigram, r->bigram);
 }
 
+static int job(int i, void *out, void *ctx)
+{
+    return train_one(i % NMODES, 1 + i / NMODES, *(const long *)ctx, out);
+}
+
 int main(int argc, char **argv)
 {
     long steps = 1500;
@@ -117,46 +121,10 @@ int main(int argc, char **argv)
            in->keys[runtime_key_index(in, "num_attention_heads")].def, in->default_batch,
            in->keys[runtime_key_index(in, "seq_len")].def, (double)in->default_lr, steps, seeds);
     fflush(stdout);
-    /* every (mode, seed) in a child, two at once; results come back through pipes */
-    int jobs = NMODES * seeds, next = 0, running = 0;
+    /* every (mode, seed) in a child, two at once (tests/bench/jobs.h) */
+    int jobs = NMODES * seeds;
     static Result res[NMODES * 16];
-    int fd[NMODES * 16];
-    pid_t pid[NMODES * 16];
-    bool failed = false;
-    while (next < jobs || running) {
-        if (next < jobs && running < 2) {
-            int p[2];
-            if (pipe(p)) return 1;
-            fflush(stdout);
-            pid_t c = fork();
-            if (c < 0) return 1;
-            if (c == 0) {
-                close(p[0]);
-                static Result r;
-                int rc = train_one(next % NMODES, 1 + next / NMODES, steps, &r);
-                /* the child writes before it exits and the parent reads after: a Result is
-                   far smaller than a pipe's buffer */
-                if (rc == 0 && write(p[1], &r, sizeof r) != (ssize_t)sizeof r) rc = -1;
-                _exit(rc ? 1 : 0);
-            }
-            close(p[1]);
-            fd[next] = p[0];
-            pid[next++] = c;
-            running++;
-            continue;
-        }
-        int status;
-        pid_t done = wait(&status);
-        if (done < 0) return 1;
-        running--;
-        for (int j = 0; j < next; j++)
-            if (pid[j] == done) {
-                if (!WIFEXITED(status) || WEXITSTATUS(status) || read(fd[j], &res[j], sizeof res[j]) != (ssize_t)sizeof res[j])
-                    failed = true;
-                close(fd[j]);
-            }
-    }
-    if (failed) {
+    if (bench_jobs(jobs, sizeof *res, res, job, &steps)) {
         fprintf(stderr, "gpt_finding: a run failed\n");
         return 1;
     }

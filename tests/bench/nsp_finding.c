@@ -18,9 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include "tests/bench/jobs.h"
 #include "lessons/nsp/lesson.h"
 
 typedef struct Result { double nsp, sop, overlap_nsp, overlap_sop, mlm; } Result;
@@ -54,6 +53,8 @@ static int train_one(int objective, int seed, long steps, Result *out)
     return 0;
 }
 
+static int job(int i, void *out, void *ctx) { return train_one(i % 2, 1 + i / 2, *(const long *)ctx, out); }
+
 int main(int argc, char **argv)
 {
     long steps = 3000;
@@ -75,41 +76,10 @@ int main(int argc, char **argv)
            in->keys[runtime_key_index(in, "num_attention_heads")].def, in->default_batch,
            in->keys[runtime_key_index(in, "seq_len")].def, (double)in->default_lr, steps, seeds);
     fflush(stdout);
-    /* every (objective, seed) in a child, two at once; results come back through pipes */
-    int jobs = 2 * seeds, next = 0, running = 0;
+    /* every (objective, seed) in a child, two at once (tests/bench/jobs.h) */
+    int jobs = 2 * seeds;
     Result res[32];
-    int fd[32];
-    pid_t pid[32];
-    bool failed = false;
-    while (next < jobs || running) {
-        if (next < jobs && running < 2) {
-            int p[2];
-            if (pipe(p)) return 1;
-            pid_t c = fork();
-            if (c == 0) {
-                close(p[0]);
-                Result r;
-                int rc = train_one(next % 2, 1 + next / 2, steps, &r);
-                if (rc == 0 && write(p[1], &r, sizeof r) != (ssize_t)sizeof r) rc = -1;
-                _exit(rc ? 1 : 0);
-            }
-            close(p[1]);
-            fd[next] = p[0];
-            pid[next++] = c;
-            running++;
-            continue;
-        }
-        int status;
-        pid_t done = wait(&status);
-        running--;
-        for (int j = 0; j < next; j++)
-            if (pid[j] == done) {
-                if (!WIFEXITED(status) || WEXITSTATUS(status) || read(fd[j], &res[j], sizeof res[j]) != (ssize_t)sizeof res[j])
-                    failed = true;
-                close(fd[j]);
-            }
-    }
-    if (failed) {
+    if (bench_jobs(jobs, sizeof *res, res, job, &steps)) {
         fprintf(stderr, "nsp_finding: a run failed\n");
         return 1;
     }

@@ -1,0 +1,76 @@
+/* jobs.h — a benchmark's independent training runs, two at a time, each in its own process.
+ *
+ * The finding benchmarks train one model per (setting, seed); the runs share nothing, and a
+ * run uses one engine thread, so two processes keep this 2-core machine busy. Each job writes
+ * a fixed-size result (no pointers) that comes back to the parent through a pipe.
+ *
+ *   bench_jobs(n, sizeof(Result), results, run_one, ctx)
+ *
+ * calls run_one(i, &results[i], ctx) in a child for i = 0..n-1 and returns 0 when every job
+ * returned 0, or -1 (having waited for every child). The child writes its result before it
+ * exits and the parent reads it after, so a result must fit in a pipe's buffer (64 KiB). */
+#ifndef FMLAB_BENCH_JOBS_H
+#define FMLAB_BENCH_JOBS_H
+
+#define _POSIX_C_SOURCE 200809L
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef int (*BenchJob)(int i, void *result, void *ctx);
+
+static inline int bench_jobs(int n, size_t size, void *results, BenchJob run_one, void *ctx)
+{
+    if (size > 65536) return -1;
+    int *fd = calloc((size_t)n, sizeof *fd);
+    pid_t *pid = calloc((size_t)n, sizeof *pid);
+    if (!fd || !pid) return -1;
+    int next = 0, running = 0;
+    bool failed = false;
+    while (next < n || running) {
+        if (next < n && running < 2) {
+            int p[2];
+            if (pipe(p)) return -1;
+            fflush(stdout);
+            pid_t c = fork();
+            if (c < 0) return -1;
+            if (c == 0) {
+                close(p[0]);
+                void *r = calloc(1, size);
+                int rc = r ? run_one(next, r, ctx) : -1;
+                for (size_t off = 0; rc == 0 && off < size;) {
+                    ssize_t w = write(p[1], (char *)r + off, size - off);
+                    if (w <= 0) rc = -1;
+                    else off += (size_t)w;
+                }
+                _exit(rc ? 1 : 0);
+            }
+            close(p[1]);
+            fd[next] = p[0];
+            pid[next++] = c;
+            running++;
+            continue;
+        }
+        int status;
+        pid_t done = wait(&status);
+        if (done < 0) return -1;
+        running--;
+        for (int j = 0; j < next; j++)
+            if (pid[j] == done) {
+                char *dst = (char *)results + (size_t)j * size;
+                size_t got = 0;
+                ssize_t r;
+                while (got < size && (r = read(fd[j], dst + got, size - got)) > 0) got += (size_t)r;
+                if (!WIFEXITED(status) || WEXITSTATUS(status) || got != size) failed = true;
+                close(fd[j]);
+            }
+    }
+    free(fd);
+    free(pid);
+    return failed ? -1 : 0;
+}
+
+#endif

@@ -13,13 +13,13 @@ pooler included) bit-identical to the same probe after 0 steps while its classif
 fmlab-finetune builds its pretrained encoder with fmlab-mlm on first use and caches it under
 XDG_CACHE_HOME; PARITY_PRETRAIN_STEPS (default 30) keeps that short.
 
-For fmlab-gpt the reference is check.py's GPT2LMHeadModel (lm_head tied to transformer.wte, so
+For fmlab-gpt and fmlab-icl (the same model on other text) the reference is check.py's GPT2LMHeadModel (lm_head tied to transformer.wte, so
 wte's gradient is the sum of both uses), with the causal triangle dropped under --set causal=0
 (the leak). Also: gpt2/config.json is a GPT2LMHeadModel of the run's sizes, the batch is [B, T]
 running text (labels equal to input_ids, attention_mask all 1, ids in the vocabulary), and the
 exported attentions are exactly 0 above the diagonal with the causal mask, and not without it.
 
-  check_export.py PATH/TO/fmlab-mlm|fmlab-nsp|fmlab-finetune|fmlab-gpt
+  check_export.py PATH/TO/fmlab-mlm|fmlab-nsp|fmlab-finetune|fmlab-gpt|fmlab-icl
 """
 import json
 import os
@@ -215,6 +215,15 @@ RUNS_GPT = [
     ["--steps", "4", "--seed", "9", "--batch", "5", "--set", "num_hidden_layers=3", "--set", "num_attention_heads=1",
      "--set", "seq_len=12"],
 ]
+# fmlab-icl: the same model on its own rows (a secret code, a repeated segment, Moby-Dick by letter)
+RUNS_ICL = [
+    ["--steps", "20"],
+    ["--steps", "6", "--seed", "4", "--batch", "5", "--set", "num_hidden_layers=1", "--set", "seq_len=18"],
+    ["--steps", "8", "--seed", "7", "--batch", "4", "--set", "repeat_share=1", "--set", "text_share=0",
+     "--set", "hidden_size=24", "--set", "num_attention_heads=2", "--set", "intermediate_size=40"],
+    ["--steps", "5", "--seed", "2", "--batch", "6", "--set", "text_share=0", "--set", "repeat_share=0",
+     "--set", "domain=3"],
+]
 # lesson setting -> GPT2Config key
 GPT_CONFIG_KEYS = {"vocab_size": "vocab_size", "hidden_size": "n_embd", "num_hidden_layers": "n_layer",
                    "num_attention_heads": "n_head", "intermediate_size": "n_inner"}
@@ -228,7 +237,10 @@ def run_settings(args):
             want["batch_size"] = int(args[i + 1])
         elif a == "--set":
             k, v = args[i + 1].split("=", 1)
-            want[k] = int(v) if v.lstrip("-").isdigit() else v
+            try:
+                want[k] = int(v) if v.lstrip("-").isdigit() else float(v)
+            except ValueError:
+                want[k] = v
     return want
 
 
@@ -250,9 +262,9 @@ def gpt_export_problems(out, args):
     for k, v in want.items():
         if settings.get(k) != v:
             problems.append("lesson.json settings: %s = %r, the run set %r" % (k, settings.get(k), v))
-    if settings.get("causal") not in (0, 1):
+    if settings.get("causal", 1) not in (0, 1):  # fmlab-icl has no causal setting: always causal
         problems.append("lesson.json settings: causal = %r" % settings.get("causal"))
-    causal = settings.get("causal") != 0
+    causal = settings.get("causal", 1) != 0
     # config.json: a GPT2LMHeadModel of the run's sizes
     if cfg.get("architectures") != ["GPT2LMHeadModel"] or cfg.get("model_type") != "gpt2":
         problems.append("config.json: architectures %s, model_type %s" % (cfg.get("architectures"),
@@ -329,10 +341,10 @@ def gpt_export_problems(out, args):
     return problems, summary
 
 
-def check_gpt(prog):
+def check_gpt(prog, runs):
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for i, args in enumerate(RUNS_GPT):
+        for i, args in enumerate(runs):
             out = os.path.join(tmp, "e%d" % i)
             subprocess.run([prog, "--headless", "--no-screenshot", "--export", out] + args, check=True,
                            capture_output=True)
@@ -355,7 +367,9 @@ def main():
     if os.path.basename(prog) == "fmlab-finetune":
         return check_finetune(prog)
     if "gpt" in os.path.basename(prog):
-        return check_gpt(prog)
+        return check_gpt(prog, RUNS_GPT)
+    if os.path.basename(prog) == "fmlab-icl":
+        return check_gpt(prog, RUNS_ICL)
     nsp = os.path.basename(prog) == "fmlab-nsp"
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:

@@ -168,6 +168,44 @@ static void test_lineplot_and_bars_stay_inside(void **state)
     assert_true(abs(len[0] - 2 * len[1]) <= 2);
 }
 
+/* Grouped bars: inside their box, heights in proportion to the values on the 0–100% axis (a
+ * bar of 1.0 twice as tall as one of 0.5), a NaN drawn as no bar, and the hovered bar named. */
+static void test_bars_grouped(void **state)
+{
+    (void)state;
+    viz_begin(&v);
+    const char *groups[2] = {"0-shot", "1-shot"};
+    float vals[4] = {0.5f, 1.0f, NAN, 0.25f}; /* series 0: 0.5, 1.0; series 1: none, 0.25 */
+    VizColor colors[2] = {VIZ_ACCENT[2], VIZ_ACCENT[3]};
+    VizRect r = {20, 20, 300, 200};
+    int hover = viz_bars_grouped(&v, r, groups, 2, vals, 2, colors, 0.1f);
+    assert_int_equal(hover, -1);
+    assert_only_inside(r);
+    /* the tallest column of each colour, per group half */
+    int h[2][2] = {{0, 0}, {0, 0}};
+    for (int x = r.x; x < r.x + r.w; x++) {
+        int g = x < r.x + r.w / 2 + 20 ? 0 : 1;
+        for (int c = 0; c < 2; c++) {
+            int n = 0;
+            for (int y = r.y; y < r.y + r.h; y++) n += near(pixel(x, y), colors[c], 0);
+            h[c][g] = n > h[c][g] ? n : h[c][g];
+        }
+    }
+    assert_true(h[0][0] > 20);
+    assert_true(abs(h[0][1] - 2 * h[0][0]) <= 3);
+    assert_int_equal(h[1][0], 0);                  /* NaN: no bar */
+    assert_true(abs(2 * h[1][1] - h[0][0]) <= 3);  /* 0.25 is half of 0.5 */
+    /* the mouse over the second group's first bar */
+    int bx = -1;
+    for (int x = r.x + r.w / 2; x < r.x + r.w && bx < 0; x++)
+        if (near(pixel(x, r.y + r.h - 30), colors[0], 0)) bx = x;
+    assert_true(bx > 0);
+    viz_set_mouse(&v, bx + 2, r.y + r.h - 30, false, false);
+    viz_begin(&v);
+    assert_int_equal(viz_bars_grouped(&v, r, groups, 2, vals, 2, colors, NAN), 0 * 2 + 1);
+    viz_set_mouse(&v, -1, -1, false, false);
+}
+
 static void test_tokens_and_text(void **state)
 {
     (void)state;
@@ -784,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_tokens_and_text),
         cmocka_unit_test(test_lineplot_stride),
         cmocka_unit_test(test_lineplot_sparse_not_smoothed),
+        cmocka_unit_test(test_bars_grouped),
         cmocka_unit_test(test_batched_shapes_exact),
         cmocka_unit_test(test_layout_cuts),
         cmocka_unit_test(test_layout_split),

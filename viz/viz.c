@@ -1273,6 +1273,48 @@ void viz_bars_range(Viz *v, VizRect r, const char *const *labels, const float *v
 
 static bool dark(VizColor c) { return 0.299f * c.r + 0.587f * c.g + 0.114f * c.b < 140; }
 
+int viz_bars_grouped(Viz *v, VizRect r, const char *const *groups, int ngroups, const float *values, int nseries,
+                     const VizColor *colors, float ref)
+{
+    int lh = viz_text_height(v, FONT_SANS, 10), axis_w = viz_text_width(v, "100%", FONT_SANS, 10) + viz_px(v, 6);
+    VizRect plot = {r.x + axis_w, r.y + lh / 2, r.w - axis_w, r.h - lh / 2 - lh - viz_px(v, 2)};
+    if (plot.h < 2 * lh || ngroups <= 0 || nseries <= 0) return -1;
+    for (int t = 0; t <= 4; t++) { /* 0, 25, 50, 75, 100% */
+        int ty = plot.y + plot.h - plot.h * t / 4;
+        char lab[8];
+        snprintf(lab, sizeof lab, "%d%%", 25 * t);
+        viz_line(v, plot.x, ty, plot.x + plot.w - 1, ty, (VizColor){52, 56, 68, 255});
+        viz_text(v, plot.x - viz_px(v, 4), ty - lh / 2, lab, FONT_SANS, 10, VIZ_DIM, ALIGN_RIGHT);
+    }
+    int group = plot.w / ngroups, bw = (group - viz_px(v, 10)) / nseries, hover = -1;
+    for (int g = 0; g < ngroups; g++) {
+        int gx = plot.x + g * group + viz_px(v, 5);
+        for (int i = 0; i < nseries; i++) {
+            float a = values[i * ngroups + g];
+            if (isnan(a)) continue;
+            a = a < 0 ? 0 : a > 1 ? 1 : a;
+            int h = (int)(a * (float)plot.h), bx = gx + i * bw;
+            VizRect bar = {bx, plot.y + plot.h - h, bw - viz_px(v, 2), h};
+            viz_fill(v, bar, colors[i]);
+            if (i == 0 && bw >= viz_text_width(v, "100", FONT_SANS, 9)) { /* above the bar, or inside near the top */
+                char lab[8];
+                snprintf(lab, sizeof lab, "%.0f", 100 * (double)a);
+                bool inside = bar.y - lh < plot.y;
+                viz_text(v, bx + bar.w / 2, inside ? bar.y + viz_px(v, 2) : bar.y - lh, lab, FONT_SANS, 9,
+                         inside && !dark(colors[i]) ? (VizColor){20, 22, 28, 255} : VIZ_TEXT, ALIGN_CENTER);
+            }
+            if (viz_hover(v, (VizRect){bx, plot.y, bw, plot.h})) hover = i * ngroups + g;
+        }
+        viz_text_fit(v, gx, plot.y + plot.h + viz_px(v, 2), group - viz_px(v, 4), groups[g], FONT_SANS, 10, VIZ_TEXT);
+    }
+    if (!isnan(ref)) {
+        int cy = plot.y + plot.h - (int)(ref * (float)plot.h);
+        for (int x = plot.x; x < plot.x + plot.w; x += viz_px(v, 8))
+            viz_line(v, x, cy, x + viz_px(v, 4) < plot.x + plot.w ? x + viz_px(v, 4) : plot.x + plot.w - 1, cy, VIZ_TEXT);
+    }
+    return hover;
+}
+
 /* The token strip, with (under != NULL) a small label under each box and (bars != NULL) a
  * colour band between the box and its label; draw false only measures. */
 static int tokens(Viz *v, VizRect r, const char *const *toks, const VizColor *fills, int n, float size,

@@ -212,6 +212,13 @@ void viz_bars(Viz *v, VizRect r, const char *const *labels, const float *values,
 void viz_bars_range(Viz *v, VizRect r, const char *const *labels, const float *values, int n, VizColor c, const char *fmt,
                     float full);
 
+/* Grouped vertical bars on a 0–100% axis (ticks every 25%): ngroups groups, labelled under
+ * them, of nseries bars each (values[series · ngroups + group] in 0..1, NaN: no bar), one
+ * colour per series; the first series' values are written on its bars, and `ref` (NaN: none)
+ * is a dashed line across. Returns the bar under the mouse as series · ngroups + group, or -1. */
+int viz_bars_grouped(Viz *v, VizRect r, const char *const *groups, int ngroups, const float *values, int nseries,
+                     const VizColor *colors, float ref);
+
 /* A row-wrapped strip of token boxes, each with its fill colour; returns the height used.
  * *hover gets the token index under the mouse (or -1). */
 /* The height viz_tokens would use at this width (nothing drawn). */

@@ -227,6 +227,28 @@ void kit_topk_bars(Viz *v, VizRect r, const KitSnap *s, const int32_t *ids, cons
     viz_bars_range(v, r, labels, vals, n, color, "%.3f", 1); /* probabilities on one scale, 0 to 1 */
 }
 
+int kit_attention_rows(Viz *v, VizRect r, const KitSnap *s, const float *attn, int L, int NH, size_t stride,
+                       const int32_t *ids, int n, int mark, int *col)
+{
+    static float grid[KIT_ATTN_ROWS * KIT_ATTN_COLS]; /* the UI thread's: one panel draws at a time */
+    static char rlab[KIT_ATTN_ROWS][24];
+    const char *rl[KIT_ATTN_ROWS], *cl[KIT_ATTN_COLS];
+    int rows = L * NH < KIT_ATTN_ROWS ? L * NH : KIT_ATTN_ROWS;
+    n = n < KIT_ATTN_COLS ? n : KIT_ATTN_COLS;
+    *col = -1;
+    if (rows <= 0 || n <= 0 || r.h <= 0) return -1;
+    for (int i = 0; i < rows; i++) {
+        memcpy(grid + (size_t)i * n, attn + (size_t)i * stride, (size_t)n * sizeof(float));
+        snprintf(rlab[i], sizeof rlab[i], "%sL%d h%d", i == mark ? "▶" : "", i / NH + 1, i % NH + 1);
+        rl[i] = rlab[i];
+    }
+    for (int j = 0; j < n; j++) cl[j] = kit_token(s, ids[j]);
+    VizHeatmap hm = {grid, rows, n, 0, 1, CMAP_VIRIDIS, rl, cl, "attention p", false, NULL};
+    int hr;
+    viz_heatmap(v, r, &hm, &hr, col);
+    return hr;
+}
+
 double kit_last_value(const KitSnap *s, const char *col)
 {
     int c = kit_metric_col(s, col);

@@ -177,6 +177,15 @@ double kit_snap_value(const KitSnap *s, const char *key);
  * compare (ids < 0 end the list); the id `mark` gets a ✓. */
 void kit_topk_bars(Viz *v, VizRect r, const KitSnap *s, const int32_t *ids, const float *p, int k, int32_t mark,
                    VizColor color);
+/* One query's attention in every layer and head, as a heatmap: row l·NH + h (labelled "L1 h2";
+ * the row `mark`, or none with -1, gets a ▶), one column per key, labelled with the tokens ids
+ * (n of them). attn's rows lie `stride` floats apart. At most KIT_ATTN_ROWS rows and
+ * KIT_ATTN_COLS columns. Returns the row under the mouse (or -1) and its column in *col: the
+ * caller words the tooltip. */
+#define KIT_ATTN_ROWS 64
+#define KIT_ATTN_COLS 128
+int kit_attention_rows(Viz *v, VizRect r, const KitSnap *s, const float *attn, int L, int NH, size_t stride,
+                       const int32_t *ids, int n, int mark, int *col);
 /* The newest value of a metric column that is not NaN (held-out figures), or NaN. */
 double kit_last_value(const KitSnap *s, const char *col);
 /* A metric column by name, or -1. */

@@ -297,25 +297,16 @@ static void generation_panel(Viz *v, VizRect c, const KitFrame *f)
     int by = y + lh + viz_px(v, 2);
     distribution(v, (VizRect){c.x, by, half, bottom - by}, s, g);
     /* attention of the newest token: one row per layer × head, one column per token read */
-    int rows = g->L * g->NH < GEN_ROWS ? g->L * g->NH : GEN_ROWS, ax = c.x + half + gap;
+    int ax = c.x + half + gap;
     char ah[160];
     snprintf(ah, sizeof ah, "attention of \"%s\", the newest", kit_token(s, g->ids[g->len - 1]));
     viz_text_fit(v, ax, y, c.w - half - gap, ah, FONT_SANS, 10, VIZ_TEXT);
-    static float grid[GEN_ROWS * GEN_CTX];
-    static char rlab[GEN_ROWS][16];
-    const char *rl[GEN_ROWS], *cl[GEN_CTX];
-    for (int i = 0; i < rows; i++) {
-        memcpy(grid + (size_t)i * g->ctx, g->attn + (size_t)i * GEN_CTX, (size_t)g->ctx * sizeof(float));
-        snprintf(rlab[i], sizeof rlab[i], "L%d h%d", i / g->NH + 1, i % g->NH + 1);
-        rl[i] = rlab[i];
-    }
-    for (int j = 0; j < g->ctx; j++) cl[j] = kit_token(s, g->ctx_ids[j]);
-    VizHeatmap hm = {grid, rows, g->ctx, 0, 1, CMAP_VIRIDIS, rl, cl, "attention p", false, NULL};
-    int hr, hc;
-    if (bottom - by > 0 && rows && g->ctx) viz_heatmap(v, (VizRect){ax, by, c.w - half - gap, bottom - by}, &hm, &hr, &hc);
-    if (rows && g->ctx && hr >= 0)
+    int L = g->L * g->NH <= GEN_ROWS ? g->L : GEN_ROWS / g->NH, hc;
+    int hr = kit_attention_rows(v, (VizRect){ax, by, c.w - half - gap, bottom - by}, s, g->attn, L, g->NH, GEN_CTX,
+                                g->ctx_ids, g->ctx, -1, &hc);
+    if (hr >= 0)
         viz_tooltip(v, "layer %d head %d: the newest token puts p = %.3f on \"%s\"", hr / g->NH + 1, hr % g->NH + 1,
-                    (double)grid[(size_t)hr * g->ctx + hc], cl[hc]);
+                    (double)g->attn[(size_t)hr * GEN_CTX + hc], kit_token(s, g->ctx_ids[hc]));
 }
 
 static void probe_run(Run *r, Model *model, const char *text, void *result)

@@ -12,8 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* The whole file, NUL-terminated; checks that it is text (no NUL byte, valid enough UTF-8). */
-static char *read_text(const char *path, size_t *len, char *err, size_t errlen)
+char *corpus_read_text(const char *path, size_t *len, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) { engine_error(err, errlen, "%s: %s", path, strerror(errno)); return NULL; }
@@ -125,7 +124,7 @@ int corpus_load(Corpus *c, const char *path, const Vocab *v, char *err, size_t e
 {
     memset(c, 0, sizeof *c);
     size_t len;
-    char *text = read_text(path, &len, err, errlen);
+    char *text = corpus_read_text(path, &len, err, errlen);
     if (!text) return -1;
     LoadCtx x = {c, v, 0, 0, 0, false, NULL, 0};
     int rc = for_lines(text, load_line, &x);
@@ -171,7 +170,7 @@ static int doc_line(const char *line, size_t len, void *vctx)
 int corpus_read_documents(const char *path, char ***texts, int *n, char *err, size_t errlen)
 {
     size_t len;
-    char *text = read_text(path, &len, err, errlen);
+    char *text = corpus_read_text(path, &len, err, errlen);
     if (!text) return -1;
     DocCtx d = {0};
     int rc = for_lines(text, doc_line, &d);
@@ -480,7 +479,7 @@ int messages_load(Messages *m, const char *path, const Vocab *v, char *err, size
 {
     memset(m, 0, sizeof *m);
     size_t len;
-    char *text = read_text(path, &len, err, errlen);
+    char *text = corpus_read_text(path, &len, err, errlen);
     if (!text) return -1;
     MsgCtx x = {m, v, path, 0, 0, 0, NULL, err, errlen, 0};
     int rc = for_lines(text, msg_line, &x);

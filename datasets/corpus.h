@@ -31,6 +31,9 @@ typedef struct Corpus {
 int corpus_load(Corpus *c, const char *path, const Vocab *v, char *err, size_t errlen);
 /* All texts of a corpus file's sentences, for vocab_learn: one string per document,
  * owned by *texts (free with corpus_texts_free). */
+/* The whole file, NUL-terminated (malloc'd, *len bytes); NULL with a message when it cannot be
+ * read or is not text (it has NUL bytes). */
+char *corpus_read_text(const char *path, size_t *len, char *err, size_t errlen);
 int corpus_read_documents(const char *path, char ***texts, int *n, char *err, size_t errlen);
 void corpus_texts_free(char **texts, int n);
 void corpus_free(Corpus *c);

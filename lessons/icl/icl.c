@@ -26,7 +26,6 @@
 #include "lessons/icl/lesson.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,25 +242,16 @@ static void on_setting(Run *r, int key)
 /* Moby-Dick's training chapters, letter by letter */
 static int load_text(Run *r, Icl *m)
 {
-    char path[1024];
+    char path[1024], err[1200];
+    size_t len;
     int rc;
     if ((rc = kit_data_path(r, "moby_dick/train.txt", path, sizeof path)) >= 0) return rc;
-    FILE *f = fopen(path, "rb");
-    if (!f) return runtime_usage_error(&r->lesson->info, "cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = size > 0 ? malloc((size_t)size + 1) : NULL;
-    m->text = buf ? malloc((size_t)size * sizeof *m->text) : NULL;
-    size_t got = m->text ? fread(buf, 1, (size_t)size, f) : 0;
-    fclose(f);
-    if (!m->text || got != (size_t)size) {
-        free(buf);
-        return runtime_usage_error(&r->lesson->info, "cannot read %s", path);
-    }
-    buf[size] = 0;
-    m->ntext = icl_text_tokens(buf, m->text, (size_t)size);
-    free(buf);
+    char *text = corpus_read_text(path, &len, err, sizeof err);
+    if (!text) return runtime_usage_error(&r->lesson->info, "%s", err);
+    m->text = malloc((len + 1) * sizeof *m->text);
+    if (m->text) m->ntext = icl_text_tokens(text, m->text, len + 1);
+    free(text);
+    if (!m->text) return runtime_usage_error(&r->lesson->info, "out of memory");
     if (m->ntext <= (size_t)r->T) return runtime_usage_error(&r->lesson->info, "%s is shorter than seq_len", path);
     return -1;
 }

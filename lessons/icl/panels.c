@@ -214,7 +214,7 @@ static void shots_panel(Viz *v, VizRect c, const KitFrame *f)
     snprintf(n2, sizeof n2, "2 layers, %g steps (stored)", fd ? kit_finding(fd, "layers_2", "steps") : 0.0);
     const char *names[3] = {"this run now", n2, "1 layer (stored)"};
     const VizColor colors[3] = {VIZ_ACCENT[0], VIZ_ACCENT[2], VIZ_ACCENT[3]};
-    int lh = viz_text_height(v, FONT_SANS, 10), axis_w = viz_text_width(v, "100%", FONT_SANS, 10) + viz_px(v, 6);
+    int lh = viz_text_height(v, FONT_SANS, 10);
     /* the captions only when the bars keep room for six lines of text */
     bool roomy = c.h > 10 * lh;
     int y = c.y;
@@ -225,44 +225,17 @@ static void shots_panel(Viz *v, VizRect c, const KitFrame *f)
         y += viz_text_wrap(v, c.x, c.y, c.w, head, FONT_SANS, 10, VIZ_DIM);
     }
     y += viz_legend(v, c.x, y, c.w, names, colors, nser);
-    VizRect plot = {c.x + axis_w, y + lh / 2, c.w - axis_w, c.y + c.h - y - lh / 2 - (roomy ? 2 : 1) * lh};
-    if (plot.h < lh * 2) return;
-    for (int t = 0; t <= 4; t++) { /* 0, 25, 50, 75, 100% */
-        int ty = plot.y + plot.h - plot.h * t / 4;
-        char lab[8];
-        snprintf(lab, sizeof lab, "%d%%", 25 * t);
-        viz_line(v, plot.x, ty, plot.x + plot.w, ty, (VizColor){52, 56, 68, 255});
-        viz_text(v, plot.x - viz_px(v, 4), ty - lh / 2, lab, FONT_SANS, 10, VIZ_DIM, ALIGN_RIGHT);
+    static const char *const groups[ICL_NSHOTS] = {"0-shot", "1-shot", "2-shot", "4-shot", "8-shot"};
+    int bottom = c.y + c.h - (roomy ? lh + viz_px(v, 2) : 0);
+    int hover = viz_bars_grouped(v, (VizRect){c.x, y, c.w, bottom - y}, groups, ICL_NSHOTS, val[0], nser, colors,
+                                 (float)s->refs[REF_CHANCE]);
+    if (hover >= 0) {
+        int i = hover / ICL_NSHOTS, k = hover % ICL_NSHOTS;
+        viz_tooltip(v, "%s, %d-shot (%d examples before the query): %.1f%% right", names[i], icl_shots[k], icl_shots[k],
+                    100 * (double)val[i][k]);
     }
-    int group = plot.w / ICL_NSHOTS, bw = (group - viz_px(v, 10)) / nser;
-    for (int k = 0; k < ICL_NSHOTS; k++) {
-        int gx = plot.x + k * group + viz_px(v, 5);
-        for (int i = 0; i < nser; i++) {
-            float a = val[i][k];
-            if (isnan(a)) continue;
-            int h = (int)(a * (float)plot.h), bx = gx + i * bw;
-            VizRect bar = {bx, plot.y + plot.h - h, bw - viz_px(v, 2), h};
-            viz_fill(v, bar, colors[i]);
-            if (i == 0 && bw >= viz_text_width(v, "100", FONT_SANS, 9)) { /* above the bar, or inside near 100% */
-                char lab[8];
-                snprintf(lab, sizeof lab, "%.0f", 100 * (double)a);
-                bool inside = bar.y - lh < plot.y;
-                viz_text(v, bx + bar.w / 2, inside ? bar.y + viz_px(v, 2) : bar.y - lh, lab, FONT_SANS, 9,
-                         inside ? (VizColor){20, 22, 28, 255} : VIZ_TEXT, ALIGN_CENTER);
-            }
-            if (viz_hover(v, (VizRect){bx, plot.y, bw, plot.h}))
-                viz_tooltip(v, "%s, %d-shot (%d examples before the query): %.1f%% right", names[i], icl_shots[k],
-                            icl_shots[k], 100 * (double)a);
-        }
-        char lab[16];
-        snprintf(lab, sizeof lab, "%d-shot", icl_shots[k]);
-        viz_text_fit(v, gx, plot.y + plot.h + viz_px(v, 2), group - viz_px(v, 4), lab, FONT_SANS, 10, VIZ_TEXT);
-    }
-    int cy = plot.y + plot.h - (int)((float)s->refs[REF_CHANCE] * (float)plot.h);
-    for (int x = plot.x; x < plot.x + plot.w; x += viz_px(v, 8))
-        viz_line(v, x, cy, x + viz_px(v, 4) < plot.x + plot.w ? x + viz_px(v, 4) : plot.x + plot.w, cy, VIZ_TEXT);
     if (roomy)
-        viz_text_fit(v, plot.x, plot.y + plot.h + lh + viz_px(v, 2), plot.w,
+        viz_text_fit(v, c.x, bottom + viz_px(v, 2), c.w,
                      "examples in the prompt (k), the weights frozen: no gradient step at test time", FONT_SANS, 10, VIZ_DIM);
 }
 
@@ -367,26 +340,16 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
     if (bh < 3 * th) return; /* no room for the bars and the attention: the answer line says it */
     viz_text_fit(v, c.x, y, half, "its top-5 after the last token", FONT_SANS, 10, VIZ_DIM);
     kit_topk_bars(v, (VizRect){c.x, y + th, half, bh}, s, g->top, g->p, PROBE_TOP, g->expected, VIZ_ACCENT[2]);
-    /* the last token's attention: one row per layer × head */
-    int ax = c.x + half + 2 * gap, aw = c.x + c.w - ax, rows = g->L * g->NH < 32 ? g->L * g->NH : 32;
+    /* the last token's attention: one row per layer × head, the induction head marked */
+    int ax = c.x + half + 2 * gap, aw = c.x + c.w - ax, hc;
     viz_text_fit(v, ax, y, aw, "where the last token looks, per head", FONT_SANS, 10, VIZ_DIM);
-    static float grid[32 * PROBE_MAX];
-    static char rlab[32][24];
-    const char *rl[32], *cl[PROBE_MAX];
-    for (int i = 0; i < rows; i++) {
-        memcpy(grid + (size_t)i * g->n, g->attn + (size_t)i * PROBE_MAX, (size_t)g->n * sizeof(float));
-        snprintf(rlab[i], sizeof rlab[i], "%sL%d h%d", i == g->induction_head ? "▶" : "", i / g->NH + 1, i % g->NH + 1);
-        rl[i] = rlab[i];
-    }
-    for (int j = 0; j < g->n; j++) cl[j] = names[j];
-    VizHeatmap hm = {grid, rows, g->n, 0, 1, CMAP_VIRIDIS, rl, cl, "attention p", false, NULL};
-    int hr, hc;
-    if (bottom - y - th > 0 && rows) viz_heatmap(v, (VizRect){ax, y + th, aw, bottom - y - th}, &hm, &hr, &hc);
-    else hr = -1;
+    int hr = kit_attention_rows(v, (VizRect){ax, y + th, aw, bottom - y - th}, s, g->attn, g->L, g->NH, PROBE_MAX, g->ids,
+                                g->n, g->induction_head, &hc);
     if (hr >= 0)
         viz_tooltip(v, "layer %d head %d%s: the last token puts p = %.3f on \"%s\" (position %d)%s", hr / g->NH + 1,
-                    hr % g->NH + 1, hr == g->induction_head ? " (the induction head)" : "", (double)grid[(size_t)hr * g->n + hc],
-                    cl[hc], hc, hc == g->expected_at ? ": the digit after the earlier occurrence" : "");
+                    hr % g->NH + 1, hr == g->induction_head ? " (the induction head)" : "",
+                    (double)g->attn[(size_t)hr * PROBE_MAX + hc], names[hc], hc,
+                    hc == g->expected_at ? ": the digit after the earlier occurrence" : "");
 }
 
 static void probe_run(Run *r, Model *model, const char *text, void *result) { icl_probe(r, model, text, result); }

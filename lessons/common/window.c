@@ -301,7 +301,9 @@ int kit_window(Run *r, const void *view_arg)
     }
     kit_history_on(r);
     kit_snap_fill(&a.snap, r, view, 0);
+    char asked[sizeof a.ui.probe] = ""; /* the text of the answer on screen */
     if (view->probe && view->probe_default) { /* answered from the start (the worker does not run yet) */
+        snprintf(asked, sizeof asked, "%s", view->probe_default);
         snprintf(a.probe_text, sizeof a.probe_text, "%s", view->probe_default);
         snprintf(a.ui.probe, sizeof a.ui.probe, "%s", view->probe_default);
         run_probe(&a);
@@ -367,9 +369,10 @@ int kit_window(Run *r, const void *view_arg)
                     if (k != SDLK_SLASH) skip_slash = false;
                     /* while the input method composes, Backspace and Enter are its own */
                     if (a.ui.preedit[0] && (k == SDLK_BACKSPACE || k == SDLK_RETURN)) continue;
-                    if (k == SDLK_ESCAPE) {
+                    if (k == SDLK_ESCAPE) { /* the line goes back to what the answer on screen is for */
                         a.ui.probing = false;
                         a.ui.preedit[0] = 0;
+                        snprintf(a.ui.probe, sizeof a.ui.probe, "%s", asked);
                         SDL_StopTextInput();
                     } else if (k == SDLK_BACKSPACE) {
                         kit_utf8_backspace(a.ui.probe);
@@ -377,8 +380,13 @@ int kit_window(Run *r, const void *view_arg)
                         a.ui.probe[0] = 0;
                     } else if (k == SDLK_RETURN) { /* asked; the keys are the lesson's again (G, not "g") */
                         Cmd c = {.type = CMD_PROBE};
+                        if (!a.ui.probe[0] && view->probe_default) /* an empty line: the lesson's example again */
+                            snprintf(a.ui.probe, sizeof a.ui.probe, "%s", view->probe_default);
+                        if (!a.ui.probe[0]) /* nothing asked: the answer on screen stays, and its line */
+                            snprintf(a.ui.probe, sizeof a.ui.probe, "%s", asked);
                         snprintf(c.text, sizeof c.text, "%s", a.ui.probe);
-                        send(&a, c);
+                        snprintf(asked, sizeof asked, "%s", a.ui.probe);
+                        if (c.text[0]) send(&a, c);
                         a.ui.probing = false;
                         SDL_StopTextInput();
                     }

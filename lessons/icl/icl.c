@@ -126,7 +126,7 @@ static void repeat_row_anywhere(Rng *r, int T, int32_t *ids, uint8_t *role, uint
     draw_distinct(r, ICL_SYMBOLS, L, seg);
     for (int t = 0; t < T; t++) {
         ids[t] = t < at ? ICL_LETTER0 + (int)rng_below(r, ICL_SYMBOLS) : ICL_LETTER0 + seg[(t - at) % L];
-        role[t] = t < at ? ROLE_NOISE : t < at + L ? ROLE_FIRST : ROLE_COPY;
+        role[t] = t < at ? ROLE_NOISE : t < at + L ? ROLE_FIRST : t == at + L ? ROLE_COPY_START : ROLE_COPY;
     }
 }
 
@@ -200,7 +200,7 @@ static void draw_rows(Rng *r, const Icl *m, IclBatch *b, int only)
         else {
             icl_repeat_row(r, T, row);
             b->seg_len[i] = (uint8_t)(T / 2);
-            for (int t = 0; t < T; t++) role[t] = t < T / 2 ? ROLE_FIRST : ROLE_COPY;
+            for (int t = 0; t < T; t++) role[t] = t < T / 2 ? ROLE_FIRST : t == T / 2 ? ROLE_COPY_START : ROLE_COPY;
         }
         for (int t = 0; t < T; t++) b->targets[(size_t)i * T + t] = t + 1 < T ? row[t + 1] : IGNORE_INDEX;
     }
@@ -228,7 +228,7 @@ static void draw_eval(Run *r)
 }
 
 /* The shares of text and repeated segments cannot add up to more than 1 (the rest of the rows
- * are few-shot): when `key` raised one of them, the other gives way. */
+ * are code rows): raising one takes the code rows' share first, then the other gives way. */
 static void on_setting(Run *r, int key)
 {
     Icl *m = KIT_SELF(r, Icl);
@@ -552,12 +552,16 @@ void icl_probe(Run *r, Model *model, const char *text, IclProbe *g)
     if (!g->n) return;
     /* the answer the prompt's own pairs give: the digit after the last letter's latest earlier occurrence */
     int32_t q = g->ids[g->n - 1];
-    for (int j = g->n - 2; j >= 0 && icl_is_letter(q); j--)
-        if (g->ids[j] == q && icl_is_digit(g->ids[j + 1])) {
+    for (int j = g->n - 2; j >= 0 && icl_is_letter(q); j--) {
+        if (g->ids[j] != q) continue;
+        g->seen_before = true;
+        if (icl_is_digit(g->ids[j + 1])) {
             g->expected = g->ids[j + 1];
             g->expected_at = j + 1;
             break;
         }
+    }
+    for (int j = 0; j + 1 < g->n; j++) g->pairs += icl_is_letter(g->ids[j]) && icl_is_digit(g->ids[j + 1]);
     Tape tp;
     if (!tape_init(&tp, kit_forward_bytes(&model->cfg, 1, g->n) + (4u << 20), 4096)) {
         g->n = 0;
@@ -579,11 +583,11 @@ void icl_probe(Run *r, Model *model, const char *text, IclProbe *g)
             memcpy(g->attn + (size_t)(l * g->NH + h) * PROBE_MAX, f.attn[l] + ((size_t)h * g->n + last) * g->n,
                    (size_t)g->n * sizeof(float));
     float ind[ICL_MAX_HEADS], prev[ICL_MAX_HEADS];
-    if (model == kit_model(r, 0) && icl_head_scores(r, ind, prev)) {
+    if (model == kit_model(r, 0) && icl_head_scores(r, ind, prev)) { /* the best head, if it is one */
         int best = 0;
         for (int h = 1; h < m->L * m->NH; h++)
             if (ind[h] > ind[best]) best = h;
-        g->induction_head = best;
+        g->induction_head = ind[best] >= ICL_INDUCTION_FOUND ? best : -1;
     }
     tape_free(&tp);
 }

@@ -39,7 +39,8 @@ enum { ROLE_X_NEW,      /* a letter not seen before in the row */
        ROLE_Y_FREE,     /* the digit of a new letter: no way to know it */
        ROLE_Y_ANSWER,   /* the digit of a letter seen before: the context determines it */
        ROLE_FIRST,      /* a token of a random segment */
-       ROLE_COPY,       /* a token of its copy */
+       ROLE_COPY_START, /* the first token of a copy: the token before it is new, so it is not known */
+       ROLE_COPY,       /* a later token of a copy: the token after the earlier occurrence of its predecessor */
        ROLE_NOISE,      /* a random symbol around them */
        ROLE_TEXT };     /* a character of Moby-Dick */
 
@@ -61,6 +62,7 @@ typedef struct IclEpisodes {
 } IclEpisodes;
 
 #define ICL_MAX_HEADS 256
+#define ICL_INDUCTION_FOUND 0.3f /* a head scoring this much is called an induction head on screen */
 #define ICL_EVAL_ROWS 64         /* rows per held-out forward */
 
 typedef struct Icl {
@@ -123,11 +125,14 @@ typedef struct IclProbe {
     int32_t top[PROBE_TOP];      /* the most probable next tokens (specials left out) */
     float p[PROBE_TOP];
     int32_t expected;            /* the digit the prompt's own pairs give the last letter, or -1 */
+    bool seen_before;            /* the last letter appeared earlier (with a digit after it or not) */
+    int pairs;                   /* letter-digit pairs in the prompt */
     float expected_p;
     int expected_at;             /* the position of that digit in the prompt, or -1 */
     int L, NH;                   /* the last token's attention per layer × head: (L·NH, n) */
     float attn[ICL_MAX_HEADS * PROBE_MAX];
-    int induction_head;          /* layer·NH + head of the best induction head on the batch, or -1 */
+    int induction_head;          /* layer·NH + head of the best head on the batch if it scores
+                                    ICL_INDUCTION_FOUND or more, else -1 */
 } IclProbe;
 /* Reads a prompt ("c 7 a 2 a": letters and digits, spaces and punctuation between them
  * ignored, letters of any case) and runs the model on it. */

@@ -10,7 +10,7 @@
  *   your prompt:    a few-shot prompt typed by the student, the model's answer and where its
  *                   last token looks
  *
- * and its key: M more or fewer repeated segments in the mix. */
+ * and its keys: [ and ] fewer or more repeated segments in the mix. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -89,6 +89,7 @@ static void headline(const KitFrame *f, char *buf, size_t n)
 static const VizColor ROLE_FILL[] = {
     [ROLE_X_NEW] = {70, 74, 88, 255},    [ROLE_X_SEEN] = {52, 96, 160, 255}, [ROLE_Y_FREE] = {58, 62, 76, 255},
     [ROLE_Y_ANSWER] = {40, 130, 90, 255}, [ROLE_FIRST] = {110, 70, 150, 255}, [ROLE_COPY] = {176, 110, 40, 255},
+    [ROLE_COPY_START] = {176, 110, 40, 255},
     [ROLE_NOISE] = {58, 62, 76, 255},    [ROLE_TEXT] = {64, 68, 82, 255},
 };
 #define WRONG VIZ_ACCENT[5]
@@ -172,7 +173,9 @@ static void row_panel(Viz *v, VizRect c, const KitFrame *f)
                            : role == ROLE_Y_ANSWER ? "the digit of a letter seen before: the same digit as then"
                            : role == ROLE_FIRST  ? "a symbol of the segment: random, no way to know it"
                            : role == ROLE_COPY   ? "the copy: the symbol that followed the previous one last time"
-                           : role == ROLE_TEXT   ? "a letter of the text"
+                           : role == ROLE_COPY_START ? "the copy's first symbol: the one before it is new, so nothing "
+                                                     "says what comes next yet"
+                           : role == ROLE_TEXT   ? (s->tokens[hover] == ICL_GAP ? "the gap between two words" : "a letter of the text")
                                                  : "a random symbol";
         if (hover > 0 && w->guess[hover] >= 0)
             viz_tooltip(v, "position %d \"%s\": %s. The model, at position %d, gave it P = %s; its top guess was \"%s\" (P = %s)",
@@ -209,7 +212,9 @@ static void shots_panel(Viz *v, VizRect c, const KitFrame *f)
                       "their accuracy appears at the first evaluation.", FONT_SANS, 11, VIZ_DIM);
         return;
     }
-    int nser = stored ? 3 : 1;
+    /* the stored 1- and 2-layer results answer the notes' first question: shown once the answers are (A) */
+    bool show = stored && f->ui->reveal;
+    int nser = show ? 3 : 1;
     char n2[64];
     snprintf(n2, sizeof n2, "2 layers, %g steps (stored)", fd ? kit_finding(fd, "layers_2", "steps") : 0.0);
     const char *names[3] = {"this run now", n2, "1 layer (stored)"};
@@ -225,14 +230,20 @@ static void shots_panel(Viz *v, VizRect c, const KitFrame *f)
         y += viz_text_wrap(v, c.x, c.y, c.w, head, FONT_SANS, 10, VIZ_DIM);
     }
     y += viz_legend(v, c.x, y, c.w, names, colors, nser);
-    static const char *const groups[ICL_NSHOTS] = {"0-shot", "1-shot", "2-shot", "4-shot", "8-shot"};
+    if (stored && !show) {
+        viz_text_fit(v, c.x + c.w / 2, y - lh, c.w / 2, "A: beside the stored 2- and 1-layer runs", FONT_SANS, 10, VIZ_DIM);
+    }
+    /* a prompt longer than a row is not asked: its group says so */
+    static const char *const full[ICL_NSHOTS] = {"0-shot", "1-shot", "2-shot", "4-shot", "8-shot"};
+    const char *groups[ICL_NSHOTS];
+    for (int k = 0; k < ICL_NSHOTS; k++) groups[k] = 2 * icl_shots[k] + 1 <= s->T ? full[k] : "(too long)";
     int bottom = c.y + c.h - (roomy ? lh + viz_px(v, 2) : 0);
     int hover = viz_bars_grouped(v, (VizRect){c.x, y, c.w, bottom - y}, groups, ICL_NSHOTS, val[0], nser, colors,
                                  (float)s->refs[REF_CHANCE]);
     if (hover >= 0) {
         int i = hover / ICL_NSHOTS, k = hover % ICL_NSHOTS;
-        viz_tooltip(v, "%s, %d-shot (%d examples before the query): %.1f%% right", names[i], icl_shots[k], icl_shots[k],
-                    100 * (double)val[i][k]);
+        viz_tooltip(v, "%s, %d-shot (%d example%s before the query): %.1f%% right", names[i], icl_shots[k], icl_shots[k],
+                    icl_shots[k] == 1 ? "" : "s", 100 * (double)val[i][k]);
     }
     if (roomy)
         viz_text_fit(v, c.x, bottom + viz_px(v, 2), c.w,
@@ -254,10 +265,16 @@ static void heads_panel(Viz *v, VizRect c, const KitFrame *f)
     for (int h = 1; h < heads; h++)
         if (w->induction[h] > w->induction[best]) best = h;
     char head[256];
-    bool found = w->induction[best] >= 0.3f;
-    snprintf(head, sizeof head, found ? "Induction head: layer %d head %d, score %.2f on this batch"
-                                      : "No induction head yet: the best, layer %d head %d, scores %.2f",
-             best / w->NH + 1, best % w->NH + 1, (double)w->induction[best]);
+    bool found = w->induction[best] >= ICL_INDUCTION_FOUND;
+    if (found)
+        snprintf(head, sizeof head, "Induction head: layer %d head %d, score %.2f on this batch", best / w->NH + 1,
+                 best % w->NH + 1, (double)w->induction[best]);
+    else if (w->L == 1)
+        snprintf(head, sizeof head, "One layer: no induction head can form (it needs a previous-token head in an earlier "
+                 "layer); the best scores %.2f", (double)w->induction[best]);
+    else
+        snprintf(head, sizeof head, "No induction head yet: the best, layer %d head %d, scores %.2f", best / w->NH + 1,
+                 best % w->NH + 1, (double)w->induction[best]);
     int y = c.y + viz_text_wrap(v, c.x, c.y, c.w, head, FONT_BOLD, 11, found ? VIZ_ACCENT[2] : VIZ_DIM);
     const char *what = "on this batch: previous-token score, attention on the token just before; induction score, in the "
                        "copies of its repeated segments, on the token after the earlier occurrence (Olsson et al.). Hover a "
@@ -316,14 +333,21 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
                     tsize, &hover) + gap;
     if (hover >= 0 && hover < g->n) viz_tooltip(v, "prompt token %d: \"%s\"", hover, names[hover]);
     char line[256];
+    const char *last = names[g->n - 1], *answer = g->top[0] >= 0 ? kit_token(s, g->top[0]) : "?";
     if (g->expected >= 0)
         snprintf(line, sizeof line, "Your pairs say \"%s\" → \"%s\" (green). The model gives \"%s\" P = %s; its answer: \"%s\".",
-                 names[g->n - 1], kit_token(s, g->expected), kit_token(s, g->expected), pstr(pb, 16, g->expected_p),
-                 g->top[0] >= 0 ? kit_token(s, g->top[0]) : "?");
-    else if (icl_is_letter(g->ids[g->n - 1]))
-        snprintf(line, sizeof line, "\"%s\" has no example before it: zero-shot, nothing to copy. The model's answer: \"%s\".",
-                 names[g->n - 1], g->top[0] >= 0 ? kit_token(s, g->top[0]) : "?");
-    else snprintf(line, sizeof line, "End with a letter: the model answers with its digit.");
+                 last, kit_token(s, g->expected), kit_token(s, g->expected), pstr(pb, 16, g->expected_p), answer);
+    else if (!icl_is_letter(g->ids[g->n - 1]))
+        snprintf(line, sizeof line, "End with a letter: the model answers with its digit. (Its next token now: \"%s\".)", answer);
+    else if (g->seen_before)
+        snprintf(line, sizeof line, "\"%s\" appeared before, but not followed by a digit: your prompt gives no digit for it. "
+                 "The model's answer: \"%s\".", last, answer);
+    else if (g->pairs)
+        snprintf(line, sizeof line, "\"%s\" is not among your %d example%s: nothing in the prompt gives its digit. The model's "
+                 "answer: \"%s\".", last, g->pairs, g->pairs == 1 ? "" : "s", answer);
+    else
+        snprintf(line, sizeof line, "No example before \"%s\": zero-shot, nothing to copy. The model's answer: \"%s\".", last,
+                 answer);
     y += viz_text_wrap(v, c.x, y, c.w, line, FONT_SANS, 11, g->expected >= 0 && g->top[0] == g->expected ? VIZ_ACCENT[2] : VIZ_TEXT);
     if (g->ignored || g->cut) {
         char note[160];
@@ -357,9 +381,9 @@ static void probe_run(Run *r, Model *model, const char *text, void *result) { ic
 /* ------------------------------------------------------------- description ---- */
 
 static const KitPanel panels[] = {
-    {"The row: a new secret code in every row (letter → digit)", row_panel, 28, 0, "The row"},
-    {"Zero-, one- and few-shot: accuracy by examples in the prompt", shots_panel, 32, 0, "Shots"},
-    {"Induction heads: each head's scores", heads_panel, 26, 0, "Heads"},
+    {"The row: what the model reads (a code, a repeated segment, or Moby-Dick)", row_panel, 34, 0, "The row"},
+    {"Zero-, one- and few-shot: accuracy by examples in the prompt", shots_panel, 30, 0, "Shots"},
+    {"Induction heads: each head's scores", heads_panel, 24, 0, "Heads"},
     {"Your prompt: pairs, then a letter (\"c 7 a 2 a\"), Enter", probe_panel, 36, KIT_PANEL_PROBE, "Your prompt"},
 };
 
@@ -388,10 +412,9 @@ static const KitCurve curves[] = {
      .ref = REF_UNIFORM_LOSS, .ref_name = "uniform (ln 36)", .short_title = "Loss"},
 };
 
-static const double shares[] = {0, 0.25, 0.5, 1};
-
 static const KitKey keys[] = {
-    {'m', "repeat_share", 0, "repeated segments in the mix: 0 → 25% → 50% → all", shares, 4},
+    {'[', "repeat_share", -0.1, "repeated segments −10% of the rows (code rows take their place)", NULL, 0},
+    {']', "repeat_share", +0.1, "repeated segments +10% of the rows (from the code rows, then the text)", NULL, 0},
 };
 
 const LessonView icl_view = {
@@ -403,7 +426,7 @@ const LessonView icl_view = {
     .curves = curves,
     .ncurves = 4,
     .keys = keys,
-    .nkeys = 1,
+    .nkeys = (int)(sizeof keys / sizeof keys[0]),
     .probe = probe_run,
     .probe_size = sizeof(IclProbe),
     .probe_help = "pairs of a letter and a digit, then a letter: the model answers with its digit",

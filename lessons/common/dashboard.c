@@ -1021,6 +1021,7 @@ int kit_render_png(Run *r, const char *path, char *err, size_t errlen)
     if (rc == 0) {
         KitUiState ui = {0};
         ui.lang = r->opt.lang;
+        if (view->spotlight && !view->spotlight(&s, s.lesson, &ui.layer, &ui.head)) ui.layer = ui.head = 0;
         if (view->probe && view->probe_default && (probe = calloc(1, view->probe_size))) { /* fmlab-gpt's prompt */
             view->probe(r, kit_model(r, 0), view->probe_default, probe);
             snprintf(ui.probe, sizeof ui.probe, "%s", view->probe_default);

@@ -164,6 +164,10 @@ typedef struct LessonView {
     /* A probe answered from the start, before anything is typed (its panel is then always
        shown, in PNGs too): fmlab-gpt's prompt. NULL: none. */
     const char *probe_default;
+    /* The head the lesson wants enlarged, once there is one (fmlab-icl: the induction head when
+       it forms): true with its layer and head. The window switches the enlarged map to it the
+       first time in a run (as it does for the word-order head); PNGs show it. NULL: none. */
+    bool (*spotlight)(const KitSnap *s, const void *snap, int *layer, int *head);
 } LessonView;
 
 /* The program: kit_main with this lesson's window and dashboard. */

@@ -327,6 +327,7 @@ int kit_window(Run *r, const void *view_arg)
     bool quit = false;
     Uint32 esc_at = 0;               /* when Esc was pressed to quit, or 0 */
     long order_seen = 0;             /* the word-order moment whose head was last enlarged */
+    int spot_run = -1;               /* the run in which the lesson's spotlight head was enlarged */
     bool skip_slash = false;         /* the "/" that opened the probe may still come as text */
     int rc = EXIT_OK;
     /* the mouse as of the event being handled (window points): Z takes the panel under it
@@ -514,6 +515,13 @@ int kit_window(Run *r, const void *view_arg)
             a.ui.attn = 0;
             a.ui.layer = a.shown.order_layer;
             a.ui.head = a.shown.order_head;
+        }
+        int sl, sh; /* the lesson's own head, the first time it names one in this run */
+        if (view->spotlight && a.shown.run != spot_run && view->spotlight(&a.shown, a.shown.lesson, &sl, &sh)) {
+            spot_run = a.shown.run;
+            a.ui.attn = 0;
+            a.ui.layer = sl;
+            a.ui.head = sh;
         }
         if (a.have_probe) memcpy(a.probe_shown, a.probe_shared, 2 * view->probe_size);
         a.ui.probe_result = a.have_probe ? a.probe_shown : NULL;

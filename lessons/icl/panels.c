@@ -378,6 +378,21 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
 
 static void probe_run(Run *r, Model *model, const char *text, void *result) { icl_probe(r, model, text, result); }
 
+/* the induction head, once a head scores ICL_INDUCTION_FOUND on the batch: enlarged */
+static bool spotlight(const KitSnap *s, const void *snap, int *layer, int *head)
+{
+    (void)s;
+    const IclSnap *w = snap;
+    if (!w->scored) return false;
+    int best = 0;
+    for (int h = 1; h < w->L * w->NH; h++)
+        if (w->induction[h] > w->induction[best]) best = h;
+    if (w->induction[best] < ICL_INDUCTION_FOUND) return false;
+    *layer = best / w->NH;
+    *head = best % w->NH;
+    return true;
+}
+
 /* ------------------------------------------------------------- description ---- */
 
 static const KitPanel panels[] = {
@@ -432,4 +447,5 @@ const LessonView icl_view = {
     .probe_help = "pairs of a letter and a digit, then a letter: the model answers with its digit",
     .item = "row",
     .probe_default = "c 7 a 2 f 9 a",
+    .spotlight = spotlight,
 };

@@ -161,7 +161,7 @@ static void row_panel(Viz *v, VizRect c, const KitFrame *f)
     if (lg && room >= lg) y += viz_legend(v, c.x, y, c.w, fs ? leg_fs : leg_rp, fs ? col_fs : col_rp, fs ? 4 : 3) + gap, room -= lg;
     if (room >= ch) y += viz_text_wrap(v, c.x, y, c.w, caption, FONT_SANS, 10, VIZ_DIM);
     int hover = -1;
-    float size = 12;
+    float size = 16; /* as large as the panel allows: the presenter view has room for it */
     while (size > 8 && viz_tokens_under_height(v, c.w, names, T, size, under, false) > c.y + c.h - y - lh) size -= 0.5f;
     y += viz_tokens_under(v, (VizRect){c.x, y, c.w, c.y + c.h - y}, names, fills, T, size, under, NULL, NULL, &hover) + gap;
     char pb[2][16];

@@ -263,9 +263,9 @@ static void test_shares(void **state)
     for (int b = 0; b < 3000; b++) {
         kit_next_batch(&r);
         const Icl *m = KIT_SELF(&r, Icl);
-        for (int i = 0; i < m->batch.B; i++) kinds[m->batch.kind[i]]++;
+        for (int i = 0; i < m->batch.lm.B; i++) kinds[m->batch.kind[i]]++;
     }
-    double n = 3000.0 * KIT_SELF(&r, Icl)->batch.B, want[3] = {0.25, 0.5, 0.25};
+    double n = 3000.0 * KIT_SELF(&r, Icl)->batch.lm.B, want[3] = {0.25, 0.5, 0.25};
     for (int k = 0; k < 3; k++)
         EXPECT(fabs(kinds[k] - n * want[k]) < 5 * sqrt(n * want[k] * (1 - want[k])), "kind %d drawn %ld of %.0f", k, kinds[k], n);
     kit_free(&r);
@@ -295,7 +295,7 @@ static void test_loss(void **state)
                 double mx = -INFINITY, z = 0;
                 for (int v = 0; v < ICL_V; v++) mx = x[v] > mx ? x[v] : mx;
                 for (int v = 0; v < ICL_V; v++) z += exp(x[v] - mx);
-                sum += log(z) - (x[m->batch.ids[(size_t)i * T + t + 1]] - mx);
+                sum += log(z) - (x[m->batch.lm.ids[(size_t)i * T + t + 1]] - mx);
                 n++;
             }
         assert_near(l->data[0], sum / n, 1e-5);

@@ -150,6 +150,53 @@ size_t kit_forward_bytes(const ModelConfig *c, int rows, int T)
 
 size_t kit_arena_bytes(const Run *r, const ModelConfig *c) { return kit_forward_bytes(c, r->B, r->T) + (64u << 20); }
 
+int kit_lm_batch_alloc(KitLmBatch *b, int B, int T)
+{
+    size_t n = (size_t)B * T;
+    b->B = B;
+    b->T = T;
+    b->ids = malloc(n * sizeof *b->ids);
+    b->targets = malloc(n * sizeof *b->targets);
+    b->attention_mask = malloc(n);
+    if (!b->ids || !b->targets || !b->attention_mask) return -1;
+    memset(b->attention_mask, 1, n);
+    return 0;
+}
+
+void kit_lm_batch_free(KitLmBatch *b)
+{
+    free(b->ids);
+    free(b->targets);
+    free(b->attention_mask);
+}
+
+void kit_lm_targets(KitLmBatch *b)
+{
+    for (int i = 0; i < b->B; i++)
+        for (int t = 0; t < b->T; t++) {
+            size_t o = (size_t)i * b->T + t;
+            b->targets[o] = t + 1 < b->T ? b->ids[o + 1] : IGNORE_INDEX;
+        }
+}
+
+const KitTensorSpec kit_lm_batch_tensors[3] = {
+    {"input_ids", KIT_I32, "BT"},
+    {"labels", KIT_I32, "BT"},
+    {"attention_mask", KIT_U8, "BT"},
+};
+
+const void *kit_lm_batch_data(const KitLmBatch *b, int i)
+{
+    const void *data[] = {b->ids, b->ids, b->attention_mask};
+    return data[i];
+}
+
+void kit_causal_allow(int T, uint8_t *allow)
+{
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++) allow[(size_t)i * T + j] = j <= i;
+}
+
 void kit_top_k(const float *x, int V, int first, int k, float *ps, int32_t *ids)
 {
     float mx = -INFINITY;

@@ -263,6 +263,27 @@ size_t kit_arena_bytes(const Run *r, const ModelConfig *cfg);
 /* The same for one forward and backward on rows × T tokens, without the room to spare: what
  * a lesson adds for held-out forwards larger than a batch. */
 size_t kit_forward_bytes(const ModelConfig *cfg, int rows, int T);
+/* A batch for next-token prediction (gpt, icl): B rows of T tokens, no padding. Every position
+ * predicts the token one place to its right: targets are the ids shifted one place left, -100
+ * at the last position. The export's labels are the ids themselves (Hugging Face shifts inside
+ * GPT2LMHeadModel). */
+typedef struct KitLmBatch {
+    int B, T;
+    int32_t *ids;                /* (B,T) input_ids, and labels */
+    int32_t *targets;            /* (B,T) the next token, -100 at t = T-1 */
+    uint8_t *attention_mask;     /* (B,T) all 1 */
+} KitLmBatch;
+/* -1 when out of memory (free it all the same). */
+int kit_lm_batch_alloc(KitLmBatch *b, int B, int T);
+void kit_lm_batch_free(KitLmBatch *b);
+/* targets from ids, for every row. */
+void kit_lm_targets(KitLmBatch *b);
+/* Its batch.safetensors: input_ids, labels (= input_ids), attention_mask; the Lesson's `batch`
+ * table and what its batch_data hook returns for tensor i. */
+extern const KitTensorSpec kit_lm_batch_tensors[3];
+const void *kit_lm_batch_data(const KitLmBatch *b, int i);
+/* GPT's causal mask for the allowed hook: allow (T,T) = 1 where j <= i. */
+void kit_causal_allow(int T, uint8_t *allow);
 /* The k most probable tokens of one row of logits (softmax over the whole row), largest
  * first, considering ids from `first` on (probes skip the special tokens). */
 void kit_top_k(const float *logits, int V, int first, int k, float *p, int32_t *ids);

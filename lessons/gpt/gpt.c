@@ -52,37 +52,12 @@ enum { STREAM_GENERATE = 3 };
 
 /* ---------------------------------------------------------------------- data ---- */
 
-static int batch_alloc(GptBatch *b, int B, int T)
-{
-    size_t n = (size_t)B * T;
-    b->B = B;
-    b->T = T;
-    b->ids = malloc(n * sizeof *b->ids);
-    b->targets = malloc(n * sizeof *b->targets);
-    b->attention_mask = malloc(n);
-    if (!b->ids || !b->targets || !b->attention_mask) return -1;
-    memset(b->attention_mask, 1, n);
-    return 0;
-}
-
-static void batch_free(GptBatch *b)
-{
-    free(b->ids);
-    free(b->targets);
-    free(b->attention_mask);
-}
-
 /* B windows of running text (across sentence and chapter ends, as GPT read BooksCorpus),
  * and their targets: the same tokens one place to the left. */
 static void draw_batch(const Corpus *c, Rng *r, GptBatch *b)
 {
-    int T = b->T;
-    corpus_windows(c, r, b->B, T, false, b->ids);
-    for (int i = 0; i < b->B; i++)
-        for (int t = 0; t < T; t++) {
-            size_t o = (size_t)i * T + t;
-            b->targets[o] = t + 1 < T ? b->ids[o + 1] : IGNORE_INDEX;
-        }
+    corpus_windows(c, r, b->B, b->T, false, b->ids);
+    kit_lm_targets(b);
 }
 
 static void next_batch(Run *r)
@@ -132,9 +107,9 @@ static int init(Run *r)
     r->arena_bytes = kit_arena_bytes(r, &cfg);
     m->n_eval = 4;
     m->eval_batches = calloc((size_t)m->n_eval, sizeof *m->eval_batches);
-    if (!m->eval_batches || batch_alloc(&m->batch, r->B, r->T)) return runtime_usage_error(info, "out of memory");
+    if (!m->eval_batches || kit_lm_batch_alloc(&m->batch, r->B, r->T)) return runtime_usage_error(info, "out of memory");
     for (int i = 0; i < m->n_eval; i++)
-        if (batch_alloc(&m->eval_batches[i], r->B, r->T)) return runtime_usage_error(info, "out of memory");
+        if (kit_lm_batch_alloc(&m->eval_batches[i], r->B, r->T)) return runtime_usage_error(info, "out of memory");
     draw_eval(r);
     return -1;
 }
@@ -142,8 +117,8 @@ static int init(Run *r)
 static void lesson_free(Run *r)
 {
     Gpt *m = KIT_SELF(r, Gpt);
-    batch_free(&m->batch);
-    for (int i = 0; m->eval_batches && i < m->n_eval; i++) batch_free(&m->eval_batches[i]);
+    kit_lm_batch_free(&m->batch);
+    for (int i = 0; m->eval_batches && i < m->n_eval; i++) kit_lm_batch_free(&m->eval_batches[i]);
     free(m->eval_batches);
     corpus_free(&m->train);
     corpus_free(&m->eval);
@@ -238,18 +213,7 @@ static void evaluate(Run *r, float *extra)
 
 /* ------------------------------------------------------------- export tables ---- */
 
-static const KitTensorSpec batch_tensors[] = {
-    {"input_ids", KIT_I32, "BT"},
-    {"labels", KIT_I32, "BT"},
-    {"attention_mask", KIT_U8, "BT"},
-};
-
-static const void *batch_data(const Run *r, int i)
-{
-    const GptBatch *b = &KIT_SELF(r, Gpt)->batch;
-    const void *data[] = {b->ids, b->ids, b->attention_mask};
-    return data[i];
-}
+static const void *batch_data(const Run *r, int i) { return kit_lm_batch_data(&KIT_SELF(r, Gpt)->batch, i); }
 
 /* ---------------------------------------------------------------- generation ---- */
 
@@ -418,8 +382,8 @@ const Lesson gpt_lesson = {
     .nparts = 1,
     .extra = extra,
     .nextra = GPT_NEXTRA,
-    .batch = batch_tensors,
-    .nbatch = (int)(sizeof batch_tensors / sizeof batch_tensors[0]),
+    .batch = kit_lm_batch_tensors,
+    .nbatch = 3,
     .state_size = sizeof(Gpt),
     .init = init,
     .free = lesson_free,

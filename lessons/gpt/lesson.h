@@ -22,15 +22,10 @@ enum { REF_UNIGRAM, REF_BIGRAM, REF_UNIGRAM_PPL, REF_BIGRAM_PPL };
 #define GEN_ROWS 64       /* layer × head rows of the newest token's attention kept */
 #define GEN_CTX 128       /* keys of that row kept */
 
-/* One batch: B windows of T consecutive tokens of the text. The model reads ids and, at every
- * position t, predicts the token at t + 1: targets[b·T + t] = ids[b·T + t + 1], and -100 at
- * the last position, whose next token is not in the window. labels (the export's) = ids. */
-typedef struct GptBatch {
-    int B, T;
-    int32_t *ids;                /* (B,T) input_ids, and labels */
-    int32_t *targets;            /* (B,T) the next token, -100 at t = T-1 */
-    uint8_t *attention_mask;     /* (B,T) all 1: windows have no padding */
-} GptBatch;
+/* One batch: B windows of T consecutive tokens of the text, read left to right; every position
+ * predicts the token after it (the kit's next-token batch: targets = ids one place left, -100
+ * at the last position; labels in the export = ids). */
+typedef KitLmBatch GptBatch;
 
 typedef struct Gpt {
     Vocab vocab;

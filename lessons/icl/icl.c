@@ -55,26 +55,16 @@ enum { STREAM_EPISODES = 3 };
 
 static int batch_alloc(IclBatch *b, int B, int T)
 {
-    size_t n = (size_t)B * T;
-    b->B = B;
-    b->T = T;
-    b->ids = malloc(n * sizeof *b->ids);
-    b->targets = malloc(n * sizeof *b->targets);
-    b->attention_mask = malloc(n);
     b->kind = malloc((size_t)B);
-    b->role = malloc(n);
+    b->role = malloc((size_t)B * T);
     b->seg_at = calloc((size_t)B, 1);
     b->seg_len = calloc((size_t)B, 1);
-    if (!b->ids || !b->targets || !b->attention_mask || !b->kind || !b->role || !b->seg_at || !b->seg_len) return -1;
-    memset(b->attention_mask, 1, n);
-    return 0;
+    return kit_lm_batch_alloc(&b->lm, B, T) || !b->kind || !b->role || !b->seg_at || !b->seg_len ? -1 : 0;
 }
 
 static void batch_free(IclBatch *b)
 {
-    free(b->ids);
-    free(b->targets);
-    free(b->attention_mask);
+    kit_lm_batch_free(&b->lm);
     free(b->kind);
     free(b->role);
     free(b->seg_at);
@@ -177,15 +167,15 @@ size_t icl_text_tokens(const char *text, int32_t *out, size_t cap)
  * tokens one place to the left. */
 static void draw_rows(Rng *r, const Icl *m, IclBatch *b, int only)
 {
-    int T = b->T, count[3] = {0, 0, 0};
+    int T = b->lm.T, count[3] = {0, 0, 0};
     /* the kinds first, then the rows in the order code rows, segments, text: the window's
        first row is a code row whenever the batch has one (the loss is a mean: order is moot) */
-    for (int i = 0; i < b->B; i++) {
+    for (int i = 0; i < b->lm.B; i++) {
         float u = rng_uniform(r);
         count[only >= 0 ? only : u < m->text_share ? ICL_TEXT : u < m->text_share + m->repeat_share ? ICL_REPEAT : ICL_FEWSHOT]++;
     }
-    for (int i = 0; i < b->B; i++) {
-        int32_t *row = b->ids + (size_t)i * T;
+    for (int i = 0; i < b->lm.B; i++) {
+        int32_t *row = b->lm.ids + (size_t)i * T;
         b->kind[i] = i < count[ICL_FEWSHOT] ? ICL_FEWSHOT : i < count[ICL_FEWSHOT] + count[ICL_REPEAT] ? ICL_REPEAT : ICL_TEXT;
         uint8_t *role = b->role + (size_t)i * T;
         b->seg_at[i] = b->seg_len[i] = 0;
@@ -202,8 +192,8 @@ static void draw_rows(Rng *r, const Icl *m, IclBatch *b, int only)
             b->seg_len[i] = (uint8_t)(T / 2);
             for (int t = 0; t < T; t++) role[t] = t < T / 2 ? ROLE_FIRST : t == T / 2 ? ROLE_COPY_START : ROLE_COPY;
         }
-        for (int t = 0; t < T; t++) b->targets[(size_t)i * T + t] = t + 1 < T ? row[t + 1] : IGNORE_INDEX;
     }
+    kit_lm_targets(&b->lm);
 }
 
 static void next_batch(Run *r)
@@ -333,9 +323,7 @@ static void lesson_free(Run *r)
 static bool allowed(const Run *r, int model, int stream, int seq, uint8_t *allow)
 {
     (void)model, (void)stream, (void)seq;
-    int T = r->T;
-    for (int i = 0; i < T; i++)
-        for (int j = 0; j < T; j++) allow[(size_t)i * T + j] = j <= i;
+    kit_causal_allow(r->T, allow);
     return true;
 }
 
@@ -365,17 +353,17 @@ static Tensor *loss(Run *r, float *parts, float *extra)
 {
     Icl *m = KIT_SELF(r, Icl);
     IclBatch *b = &m->batch;
-    m->logits = forward(r, b->ids, b->B, b->T, &m->fwd);
-    Tensor *l = op_cross_entropy(&r->tape, m->logits, b->targets);
+    m->logits = forward(r, b->lm.ids, b->lm.B, b->lm.T, &m->fwd);
+    Tensor *l = op_cross_entropy(&r->tape, m->logits, b->lm.targets);
     kit_keep_attention(r, 0, 0, m->fwd.attn);
     parts[0] = l->data[0];
     /* how often the most probable token is right where the row's earlier pairs give the answer */
-    int T = b->T, hit = 0, n = 0;
-    for (int i = 0; i < b->B; i++) {
+    int T = b->lm.T, hit = 0, n = 0;
+    for (int i = 0; i < b->lm.B; i++) {
         for (int t = 1; t < T; t++) {
             if (b->role[(size_t)i * T + t] != ROLE_Y_ANSWER) continue;
             n++;
-            hit += argmax(m->logits->data + ((size_t)i * T + t - 1) * ICL_V, ICL_V) == b->ids[(size_t)i * T + t];
+            hit += argmax(m->logits->data + ((size_t)i * T + t - 1) * ICL_V, ICL_V) == b->lm.ids[(size_t)i * T + t];
         }
     }
     extra[ICL_ANSWER_ACCURACY] = n ? (float)hit / (float)n : NAN;
@@ -425,11 +413,11 @@ static void score_rows(Run *r, double *loss, double *first, double *second, floa
         const IclBatch *b = &m->eval[kind];
         KitScope scope = kit_eval_begin(r);
         Forward f;
-        Tensor *logits = forward(r, b->ids, b->B, T, &f);
-        lsum += op_cross_entropy(&r->tape, logits, b->targets)->data[0];
+        Tensor *logits = forward(r, b->lm.ids, b->lm.B, T, &f);
+        lsum += op_cross_entropy(&r->tape, logits, b->lm.targets)->data[0];
         if (kind == ICL_REPEAT)
-            for (int i = 0; i < b->B; i++) {
-                const int32_t *row = b->ids + (size_t)i * T;
+            for (int i = 0; i < b->lm.B; i++) {
+                const int32_t *row = b->lm.ids + (size_t)i * T;
                 for (int t = 0; t + 1 < T; t++) {
                     double l = token_loss(logits->data + ((size_t)i * T + t) * ICL_V, ICL_V, row[t + 1]);
                     if (t + 1 < L2) fsum += l;
@@ -444,7 +432,7 @@ static void score_rows(Run *r, double *loss, double *first, double *second, floa
             }
         kit_eval_end(r, scope);
     }
-    int rows = m->eval[ICL_REPEAT].B;
+    int rows = m->eval[ICL_REPEAT].lm.B;
     *best_ind = *best_prev = 0;
     for (int h = 0; h < heads; h++) {
         *best_ind = (float)(ind[h] / rows) > *best_ind ? (float)(ind[h] / rows) : *best_ind;
@@ -465,7 +453,7 @@ bool icl_head_scores(const Run *r, float *induction, float *previous)
         const float *a = m->fwd.attn[h / m->NH];
         double ind = 0, prev = 0;
         segs = 0;
-        for (int i = 0; i < b->B; i++) {
+        for (int i = 0; i < b->lm.B; i++) {
             const float *p = a + ((size_t)i * m->NH + h % m->NH) * T * T;
             prev += icl_previous_score(p, T);
             if (!b->seg_len[i]) continue;
@@ -473,7 +461,7 @@ bool icl_head_scores(const Run *r, float *induction, float *previous)
             segs++;
         }
         induction[h] = segs ? (float)(ind / segs) : 0;
-        previous[h] = (float)(prev / b->B);
+        previous[h] = (float)(prev / b->lm.B);
     }
     return segs > 0;
 }
@@ -504,18 +492,7 @@ static void evaluate(Run *r, float *extra)
 
 /* ------------------------------------------------------------- export tables ---- */
 
-static const KitTensorSpec batch_tensors[] = {
-    {"input_ids", KIT_I32, "BT"},
-    {"labels", KIT_I32, "BT"},
-    {"attention_mask", KIT_U8, "BT"},
-};
-
-static const void *batch_data(const Run *r, int i)
-{
-    const IclBatch *b = &KIT_SELF(r, Icl)->batch;
-    const void *data[] = {b->ids, b->ids, b->attention_mask};
-    return data[i];
-}
+static const void *batch_data(const Run *r, int i) { return kit_lm_batch_data(&KIT_SELF(r, Icl)->batch.lm, i); }
 
 /* ------------------------------------------------------------------ the probe ---- */
 
@@ -611,8 +588,8 @@ const Lesson icl_lesson = {
     .nparts = 1,
     .extra = extra,
     .nextra = ICL_NEXTRA,
-    .batch = batch_tensors,
-    .nbatch = (int)(sizeof batch_tensors / sizeof batch_tensors[0]),
+    .batch = kit_lm_batch_tensors,
+    .nbatch = 3,
     .state_size = sizeof(Icl),
     .init = init,
     .free = lesson_free,

@@ -45,10 +45,7 @@ enum { ROLE_X_NEW,      /* a letter not seen before in the row */
        ROLE_TEXT };     /* a character of Moby-Dick */
 
 typedef struct IclBatch {
-    int B, T;
-    int32_t *ids;                /* (B,T) input_ids, and labels */
-    int32_t *targets;            /* (B,T) the next token, -100 at t = T-1 */
-    uint8_t *attention_mask;     /* (B,T) all 1 */
+    KitLmBatch lm;               /* ids, targets (the next token), attention_mask: GPT's batch */
     uint8_t *kind;               /* (B) ICL_FEWSHOT, ICL_REPEAT or ICL_TEXT */
     uint8_t *role;               /* (B,T) ROLE_* of each position */
     uint8_t *seg_at, *seg_len;   /* (B) a repeated segment's start and length (0: another kind) */

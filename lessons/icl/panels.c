@@ -69,7 +69,7 @@ static void snapshot_fill(void *blob, const Run *r, int focus)
         for (int v = 0; v < ICL_V; v++) z += exp((double)(x[v] - mx));
         w->guess[t] = a;
         w->guess_p[t] = (float)(1 / z);
-        w->true_p[t] = (float)(exp((double)(x[m->batch.ids[off + t]] - mx)) / z);
+        w->true_p[t] = (float)(exp((double)(x[m->batch.lm.ids[off + t]] - mx)) / z);
     }
 }
 

@@ -233,6 +233,15 @@ static void test_tokens_and_text(void **state)
     assert_int_equal(before, after);
 }
 
+/* The whole surface after drawing plot p in r, into out (pitch × height bytes). */
+static void plot_pixels(const VizPlot *p, VizRect r, uint32_t *out)
+{
+    viz_begin(&v);
+    viz_lineplot(&v, r, p);
+    viz_flush(&v);
+    memcpy(out, v.surface->pixels, (size_t)v.surface->pitch * v.h);
+}
+
 /* A sparse series (held-out figures, drawn as points) is never smoothed: with points 25 rows
  * apart a window of 10 rows never holds two, the moving sum never drops one, and the line would
  * be the mean of every point so far (a step from 0 to 1 drawn as a slow climb). The same pixels
@@ -251,18 +260,14 @@ static void test_lineplot_sparse_not_smoothed(void **state)
     p.hline[0] = p.hline[1] = NAN;
     VizRect r = {20, 20, 360, 260};
     size_t bytes = (size_t)v.surface->pitch * v.h;
-    uint32_t *want = malloc(bytes);
-    assert_non_null(want);
-    viz_begin(&v);
-    viz_lineplot(&v, r, &p);
-    viz_flush(&v);
-    memcpy(want, v.surface->pixels, bytes);
+    uint32_t *want = malloc(bytes), *got = malloc(bytes);
+    assert_true(want && got);
+    plot_pixels(&p, r, want);
     p.smooth = 10;
-    viz_begin(&v);
-    viz_lineplot(&v, r, &p);
-    viz_flush(&v);
-    assert_memory_equal(v.surface->pixels, want, bytes);
+    plot_pixels(&p, r, got);
+    assert_memory_equal(got, want, bytes);
     free(want);
+    free(got);
 }
 
 /* A plot reads a column of a row-major table in place (stride = the table's width): the
@@ -287,19 +292,15 @@ static void test_lineplot_stride(void **state)
     p.smooth = 5;
     VizRect r = {20, 20, 360, 260};
     size_t bytes = (size_t)v.surface->pitch * v.h;
-    uint32_t *want = malloc(bytes);
-    assert_non_null(want);
-    viz_begin(&v);
-    viz_lineplot(&v, r, &p);
-    viz_flush(&v);
-    memcpy(want, v.surface->pixels, bytes);
+    uint32_t *want = malloc(bytes), *got = malloc(bytes);
+    assert_true(want && got);
+    plot_pixels(&p, r, want);
     p.series[0].y = &table[1];
     p.series[0].stride = COLS;
-    viz_begin(&v);
-    viz_lineplot(&v, r, &p);
-    viz_flush(&v);
-    assert_memory_equal(v.surface->pixels, want, bytes);
+    plot_pixels(&p, r, got);
+    assert_memory_equal(got, want, bytes);
     free(want);
+    free(got);
     /* hover over the middle of the plot: the tooltip has the value of that step's row */
     viz_set_mouse(&v, r.x + r.w / 2, r.y + r.h / 2, false, false);
     viz_begin(&v);

@@ -33,10 +33,14 @@ static inline int bench_jobs(int n, size_t size, void *results, BenchJob run_one
     while (next < n || running) {
         if (next < n && running < 2) {
             int p[2];
-            if (pipe(p)) return -1;
+            pid_t c = -1;
             fflush(stdout);
-            pid_t c = fork();
-            if (c < 0) return -1;
+            if (pipe(p) == 0 && (c = fork()) < 0) close(p[0]), close(p[1]);
+            if (c < 0) { /* no pipe or no process: launch no more, wait for those running */
+                failed = true;
+                n = next;
+                continue;
+            }
             if (c == 0) {
                 close(p[0]);
                 void *r = calloc(1, size);

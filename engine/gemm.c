@@ -20,8 +20,17 @@
 
 enum { MC = 96, KC = 256, NC = 1024, MR_MAX = 12 };
 
-typedef void (*KernelFn)(int kc, const float *pa, const float *pb, float *c, int ldc,
-                         int mr, int nr, bool add);
+/* The micro-kernel multiplies an MR-tall panel of op(A) by an NR-wide packed panel of B.
+ * The A panel is read where it lies: element (r, p) at a[r·rs + p·ps], with (rs, ps) =
+ * (1, MR) for a packed panel, (1, lda) for a transposed A (its rows are op(A)'s columns:
+ * the panel is already MR floats side by side per p) and (lda, 1) for a plain row-major A.
+ * Reading A in place saves the pass that would copy it: with the lessons' narrow products
+ * (N = 64: two NR panels) that copy cost as much as the multiply. Where the tile is stored,
+ * bias (NULL: none) is added to each row, so a linear layer's bias needs no pass of its own;
+ * the sum is acc + bias (or C + acc), the same float operations as writing the bias first
+ * and accumulating onto it. */
+typedef void (*KernelFn)(int kc, const float *a, size_t rs, size_t ps, const float *pb, float *c, int ldc,
+                         int mr, int nr, bool add, const float *bias);
 
 typedef struct {
     const char *name;
@@ -30,105 +39,92 @@ typedef struct {
 } Kernel;
 
 /* Writes the MR×NR tile `acc` (row stride NR) into C, only its mr×nr valid corner. */
-static inline void tile_store(const float *acc, int NR, float *c, int ldc, int mr, int nr, bool add)
+static inline void tile_store(const float *acc, int NR, float *c, int ldc, int mr, int nr, bool add,
+                              const float *bias)
 {
     for (int r = 0; r < mr; r++)
-        for (int j = 0; j < nr; j++)
-            c[(size_t)r * ldc + j] = add ? c[(size_t)r * ldc + j] + acc[r * NR + j] : acc[r * NR + j];
+        for (int j = 0; j < nr; j++) {
+            float *cj = c + (size_t)r * ldc + j;
+            *cj = add ? *cj + acc[r * NR + j] : bias ? bias[j] + acc[r * NR + j] : acc[r * NR + j];
+        }
 }
 
 /* Plain C kernel, 4×8: the fallback on any processor. */
-static void kernel_generic(int kc, const float *pa, const float *pb, float *c, int ldc,
-                           int mr, int nr, bool add)
+static void kernel_generic(int kc, const float *a, size_t rs, size_t ps, const float *pb, float *c, int ldc,
+                           int mr, int nr, bool add, const float *bias)
 {
     float acc[4 * 8] = {0};
     for (int p = 0; p < kc; p++) {
         for (int r = 0; r < 4; r++) {
-            float a = pa[p * 4 + r];
-            for (int j = 0; j < 8; j++) acc[r * 8 + j] += a * pb[p * 8 + j];
+            float av = a[r * rs + p * ps];
+            for (int j = 0; j < 8; j++) acc[r * 8 + j] += av * pb[p * 8 + j];
         }
     }
-    tile_store(acc, 8, c, ldc, mr, nr, add);
+    tile_store(acc, 8, c, ldc, mr, nr, add, bias);
 }
 
 #ifdef GEMM_X86
-/* AVX2 + FMA kernel, 6×16: 12 accumulators, 2 loads of B, 1 broadcast of A = 15 registers. */
-__attribute__((target("avx2,fma")))
-static void kernel_avx2(int kc, const float *pa, const float *pb, float *c, int ldc,
-                        int mr, int nr, bool add)
-{
-    __m256 acc[6][2];
-    for (int r = 0; r < 6; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-    for (int p = 0; p < kc; p++) {
-        __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
-#pragma GCC unroll 6
-        for (int r = 0; r < 6; r++) {
-            __m256 a = _mm256_broadcast_ss(pa + r);
-            acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
-            acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
-        }
-        pa += 6;
-        pb += 16;
+/* The x86 kernels are written once as a body over the vector type, inlined into one
+ * function per layout of A (panel: rs = 1, so the MR values of a step p are side by side;
+ * rows: ps = 1, each row read along p), so that the inner loop's addressing is fixed at
+ * compile time. */
+#define DEFINE_KERNEL(NAME, TARGET, VEC, W, MR_, LOAD, STORE, ADD, FMA, SET1, ZERO)                    \
+    __attribute__((target(TARGET), always_inline)) static inline void NAME##_body(                  \
+        int kc, const float *a, size_t rs, size_t ps, const float *pb, float *c, int ldc, int mr, int nr, \
+        bool add, const float *bias)                                                                 \
+    {                                                                                                \
+        VEC acc[MR_][2];                                                                             \
+        for (int r = 0; r < MR_; r++) acc[r][0] = acc[r][1] = ZERO();                                \
+        for (int p = 0; p < kc; p++) {                                                               \
+            VEC b0 = LOAD(pb), b1 = LOAD(pb + W);                                                    \
+            _Pragma("GCC unroll 12") for (int r = 0; r < MR_; r++)                                   \
+            {                                                                                        \
+                VEC av = SET1(a[r * rs]);                                                            \
+                acc[r][0] = FMA(av, b0, acc[r][0]);                                                  \
+                acc[r][1] = FMA(av, b1, acc[r][1]);                                                  \
+            }                                                                                        \
+            a += ps;                                                                                 \
+            pb += 2 * W;                                                                             \
+        }                                                                                            \
+        if (mr == MR_ && nr == 2 * W) {                                                              \
+            VEC bias0 = ZERO(), bias1 = ZERO();                                                      \
+            if (bias && !add) { bias0 = LOAD(bias); bias1 = LOAD(bias + W); }                        \
+            for (int r = 0; r < MR_; r++) {                                                          \
+                float *cr = c + (size_t)r * ldc;                                                     \
+                VEC c0 = acc[r][0], c1 = acc[r][1];                                                  \
+                if (add) {                                                                           \
+                    c0 = ADD(LOAD(cr), c0);                                                          \
+                    c1 = ADD(LOAD(cr + W), c1);                                                      \
+                } else if (bias) {                                                                   \
+                    c0 = ADD(bias0, c0);                                                             \
+                    c1 = ADD(bias1, c1);                                                             \
+                }                                                                                    \
+                STORE(cr, c0);                                                                       \
+                STORE(cr + W, c1);                                                                   \
+            }                                                                                        \
+        } else {                                                                                     \
+            float tmp[MR_ * 2 * W];                                                                  \
+            for (int r = 0; r < MR_; r++) {                                                          \
+                STORE(tmp + r * 2 * W, acc[r][0]);                                                   \
+                STORE(tmp + r * 2 * W + W, acc[r][1]);                                               \
+            }                                                                                        \
+            tile_store(tmp, 2 * W, c, ldc, mr, nr, add, bias);                                       \
+        }                                                                                            \
+    }                                                                                                \
+    __attribute__((target(TARGET))) static void NAME(int kc, const float *a, size_t rs, size_t ps,   \
+                                                      const float *pb, float *c, int ldc, int mr,   \
+                                                      int nr, bool add, const float *bias)           \
+    {                                                                                                \
+        if (rs == 1) NAME##_body(kc, a, 1, ps, pb, c, ldc, mr, nr, add, bias);                       \
+        else NAME##_body(kc, a, rs, 1, pb, c, ldc, mr, nr, add, bias);                               \
     }
-    if (mr == 6 && nr == 16) {
-        for (int r = 0; r < 6; r++) {
-            float *cr = c + (size_t)r * ldc;
-            __m256 c0 = acc[r][0], c1 = acc[r][1];
-            if (add) {
-                c0 = _mm256_add_ps(_mm256_loadu_ps(cr), c0);
-                c1 = _mm256_add_ps(_mm256_loadu_ps(cr + 8), c1);
-            }
-            _mm256_storeu_ps(cr, c0);
-            _mm256_storeu_ps(cr + 8, c1);
-        }
-    } else {
-        float tmp[6 * 16];
-        for (int r = 0; r < 6; r++) {
-            _mm256_storeu_ps(tmp + r * 16, acc[r][0]);
-            _mm256_storeu_ps(tmp + r * 16 + 8, acc[r][1]);
-        }
-        tile_store(tmp, 16, c, ldc, mr, nr, add);
-    }
-}
 
+/* AVX2 + FMA kernel, 6×16: 12 accumulators, 2 loads of B, 1 broadcast of A = 15 registers. */
+DEFINE_KERNEL(kernel_avx2, "avx2,fma", __m256, 8, 6, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps,
+              _mm256_fmadd_ps, _mm256_set1_ps, _mm256_setzero_ps)
 /* AVX-512 kernel, 12×32: 24 accumulators, 2 loads of B, 1 broadcast of A = 27 registers. */
-__attribute__((target("avx512f")))
-static void kernel_avx512(int kc, const float *pa, const float *pb, float *c, int ldc,
-                          int mr, int nr, bool add)
-{
-    __m512 acc[12][2];
-    for (int r = 0; r < 12; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-    for (int p = 0; p < kc; p++) {
-        __m512 b0 = _mm512_loadu_ps(pb), b1 = _mm512_loadu_ps(pb + 16);
-#pragma GCC unroll 12
-        for (int r = 0; r < 12; r++) {
-            __m512 a = _mm512_set1_ps(pa[r]);
-            acc[r][0] = _mm512_fmadd_ps(a, b0, acc[r][0]);
-            acc[r][1] = _mm512_fmadd_ps(a, b1, acc[r][1]);
-        }
-        pa += 12;
-        pb += 32;
-    }
-    if (mr == 12 && nr == 32) {
-        for (int r = 0; r < 12; r++) {
-            float *cr = c + (size_t)r * ldc;
-            __m512 c0 = acc[r][0], c1 = acc[r][1];
-            if (add) {
-                c0 = _mm512_add_ps(_mm512_loadu_ps(cr), c0);
-                c1 = _mm512_add_ps(_mm512_loadu_ps(cr + 16), c1);
-            }
-            _mm512_storeu_ps(cr, c0);
-            _mm512_storeu_ps(cr + 16, c1);
-        }
-    } else {
-        float tmp[12 * 32];
-        for (int r = 0; r < 12; r++) {
-            _mm512_storeu_ps(tmp + r * 32, acc[r][0]);
-            _mm512_storeu_ps(tmp + r * 32 + 16, acc[r][1]);
-        }
-        tile_store(tmp, 32, c, ldc, mr, nr, add);
-    }
-}
+DEFINE_KERNEL(kernel_avx512, "avx512f", __m512, 16, 12, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps,
+              _mm512_fmadd_ps, _mm512_set1_ps, _mm512_setzero_ps)
 #endif
 
 static const Kernel kernels[] = {
@@ -212,7 +208,11 @@ static void pack_b(float *dst, const float *B, int ldb, bool tb, int p0, int kc,
             float *d = dst + (size_t)p * NR;
             if (!tb) {
                 const float *s = B + (size_t)(p0 + p) * ldb + j0 + jr;
-                memcpy(d, s, (size_t)nr * sizeof(float));
+                /* a whole panel row is a copy of known size, which the compiler inlines as a
+                 * few vector moves (a call to memcpy per 128 bytes cost more than the copy) */
+                if (nr == 32 && NR == 32) memcpy(d, s, 32 * sizeof(float));
+                else if (nr == 16 && NR == 16) memcpy(d, s, 16 * sizeof(float));
+                else memcpy(d, s, (size_t)nr * sizeof(float));
             }
             for (int j = nr; j < NR; j++) d[j] = 0.0f;
         }
@@ -244,16 +244,30 @@ static float *pack_b_buffer(void)
     return p;
 }
 
-void gemm(int M, int N, int K,
-          const float *A, int lda, bool ta,
-          const float *B, int ldb, bool tb,
-          float *C, int ldc, bool accumulate)
+/* Whether to copy a block of A into panels before multiplying, or read it in place. Packing
+ * pays when a panel of A is reused across many panels of B (wide N): the copy is made once
+ * and every reuse then streams contiguous memory. For the lessons' usual N (64 or 256, two to
+ * eight panels) the copy costs more than it saves. Either way the products and their order
+ * are the same, so the choice never changes a bit of the result. */
+enum { PACK_A_MIN_PANELS = 16 };
+static int pack_a_min_panels = PACK_A_MIN_PANELS;
+
+void gemm_set_pack_a_threshold(int panels) { pack_a_min_panels = panels < 0 ? PACK_A_MIN_PANELS : panels; }
+
+static void gemm_run(int M, int N, int K,
+                     const float *A, int lda, bool ta,
+                     const float *B, int ldb, bool tb,
+                     const float *bias, float *C, int ldc, bool accumulate)
 {
     ENGINE_CHECK(M >= 0 && N >= 0 && K >= 0, "gemm: negative size %d×%d×%d", M, N, K);
     if (M == 0 || N == 0) return;
     if (K == 0) {
         if (!accumulate)
-            for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
+            for (int i = 0; i < M; i++) {
+                float *ci = C + (size_t)i * ldc;
+                if (bias) memcpy(ci, bias, (size_t)N * sizeof(float));
+                else memset(ci, 0, (size_t)N * sizeof(float));
+            }
         return;
     }
     const Kernel *k = active;
@@ -264,9 +278,11 @@ void gemm(int M, int N, int K,
     (void)flops;
     for (int j0 = 0; j0 < N; j0 += NC) {
         int nc = N - j0 < NC ? N - j0 : NC;
+        bool pack_all = (nc + NR - 1) / NR >= pack_a_min_panels;
         for (int p0 = 0; p0 < K; p0 += KC) {
             int kc = K - p0 < KC ? K - p0 : KC;
             bool add = accumulate || p0 > 0;
+            const float *bias_j = add ? NULL : bias ? bias + j0 : NULL;
             pack_b(pb, B, ldb, tb, p0, kc, j0, nc, NR);
 #ifdef FMLAB_OPENMP
 #pragma omp parallel for schedule(static) if (mblocks > 1 && flops > 2e5)
@@ -274,20 +290,44 @@ void gemm(int M, int N, int K,
             for (int ib = 0; ib < mblocks; ib++) {
                 int i0 = ib * MC;
                 int mc = M - i0 < MC ? M - i0 : MC;
+                int full = pack_all ? 0 : mc / MR * MR; /* rows read in place; the rest packed */
                 float *pa = pack_a_buf;
-                pack_a(pa, A, lda, ta, i0, mc, p0, kc, MR);
+                if (full < mc) pack_a(pa, A, lda, ta, i0 + full, mc - full, p0, kc, MR);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = nc - jr < NR ? nc - jr : NR;
                     const float *pbj = pb + (size_t)(jr / NR) * NR * kc;
+                    const float *bj = bias_j ? bias_j + jr : NULL;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = mc - ir < MR ? mc - ir : MR;
-                        k->fn(kc, pa + (size_t)(ir / MR) * MR * kc, pbj,
-                              C + (size_t)(i0 + ir) * ldc + j0 + jr, ldc, mr, nr, add);
+                        float *cij = C + (size_t)(i0 + ir) * ldc + j0 + jr;
+                        if (ir >= full)
+                            k->fn(kc, pa + (size_t)((ir - full) / MR) * MR * kc, 1, (size_t)MR, pbj, cij, ldc,
+                                  mr, nr, add, bj);
+                        else if (ta)
+                            k->fn(kc, A + (size_t)p0 * lda + i0 + ir, 1, (size_t)lda, pbj, cij, ldc, mr, nr, add, bj);
+                        else
+                            k->fn(kc, A + (size_t)(i0 + ir) * lda + p0, (size_t)lda, 1, pbj, cij, ldc, mr, nr, add, bj);
                     }
                 }
             }
         }
     }
+}
+
+void gemm(int M, int N, int K,
+          const float *A, int lda, bool ta,
+          const float *B, int ldb, bool tb,
+          float *C, int ldc, bool accumulate)
+{
+    gemm_run(M, N, K, A, lda, ta, B, ldb, tb, NULL, C, ldc, accumulate);
+}
+
+void gemm_bias(int M, int N, int K,
+               const float *A, int lda, bool ta,
+               const float *B, int ldb, bool tb,
+               const float *bias, float *C, int ldc)
+{
+    gemm_run(M, N, K, A, lda, ta, B, ldb, tb, bias, C, ldc, false);
 }
 
 void gemm_reference(int M, int N, int K,

@@ -13,6 +13,11 @@
 
 #include "gemm.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define GEMM_LIKE_X86 1
+#endif
+
 #define SQRT1_2 0.70710678118654752f
 
 #define PRAGMA(x) _Pragma(#x)
@@ -127,7 +132,7 @@ Tensor *op_scale(Tape *tp, Tensor *x, float s)
  * and the exponent is built in unsigned arithmetic; the infinities cost two vector ops each.
  * erf_fast: Numerical Recipes' erfc Chebyshev fit (fractional error < 1.2e-7) on top of it.
  * GELU computed with them stays within one float ulp of the exact erf form on [-12, 12].
- * Not used where an exact 0 matters (masked softmax keeps expf of -inf).
+ * -Inf gives exactly 0, which the attention's masked softmax relies on.
  * ====================================================================================== */
 static inline float exp_fast(float x)
 {
@@ -173,6 +178,12 @@ static inline float tanh_fast(float u) { return 1.0f - 2.0f / (exp_fast(2.0f * u
 #else
 #define ACT_CLONES
 #endif
+/* Loops built on fused multiply-adds: the AVX2 clone needs FMA too (Haswell has both). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FMA_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#else
+#define FMA_CLONES
+#endif
 #define ACT_CHUNK 4096
 #define FOR_CHUNKS(n, body)                                                   \
     do {                                                                      \
@@ -184,19 +195,41 @@ static inline float tanh_fast(float u) { return 1.0f - 2.0f / (exp_fast(2.0f * u
         }                                                                     \
     } while (0)
 
-ACT_CLONES static void gelu_erf_fw(float *restrict out, const float *restrict x, size_t n)
+/* cdf (n) or NULL: Φ(x) kept for the backward, which then needs only φ(x) (one exp instead
+ * of the erf's division, polynomial and exp) and gives the same bits as recomputing it. */
+ACT_CLONES static void gelu_erf_fw(float *restrict out, float *restrict cdf, const float *restrict x, size_t n)
 {
-    for (size_t i = 0; i < n; i++) out[i] = 0.5f * x[i] * (1.0f + erf_fast(x[i] * SQRT1_2));
+    if (cdf)
+        for (size_t i = 0; i < n; i++) {
+            float c = 0.5f * (1.0f + erf_fast(x[i] * SQRT1_2));
+            cdf[i] = c;
+            out[i] = x[i] * c;
+        }
+    else
+        for (size_t i = 0; i < n; i++) out[i] = x[i] * (0.5f * (1.0f + erf_fast(x[i] * SQRT1_2)));
 }
 
-ACT_CLONES static void gelu_erf_bw(float *restrict dx, const float *restrict dout, const float *restrict x, size_t n)
+/* store: dx is a fresh buffer, written instead of added to (see grad_for_store) */
+ACT_CLONES static void gelu_erf_bw(float *restrict dx, const float *restrict dout, const float *restrict x,
+                                   const float *restrict cdf_saved, size_t n, bool store)
 {
     const float inv_sqrt_2pi = 0.3989422804014327f;
-    for (size_t i = 0; i < n; i++) {
-        float cdf = 0.5f * (1.0f + erf_fast(x[i] * SQRT1_2));
-        float pdf = inv_sqrt_2pi * exp_fast(-0.5f * x[i] * x[i]);
-        dx[i] += dout[i] * (cdf + x[i] * pdf);
-    }
+    if (cdf_saved && store)
+        for (size_t i = 0; i < n; i++) {
+            float pdf = inv_sqrt_2pi * exp_fast(-0.5f * x[i] * x[i]);
+            dx[i] = dout[i] * (cdf_saved[i] + x[i] * pdf);
+        }
+    else if (cdf_saved)
+        for (size_t i = 0; i < n; i++) {
+            float pdf = inv_sqrt_2pi * exp_fast(-0.5f * x[i] * x[i]);
+            dx[i] += dout[i] * (cdf_saved[i] + x[i] * pdf);
+        }
+    else
+        for (size_t i = 0; i < n; i++) {
+            float cdf = 0.5f * (1.0f + erf_fast(x[i] * SQRT1_2));
+            float pdf = inv_sqrt_2pi * exp_fast(-0.5f * x[i] * x[i]);
+            dx[i] += dout[i] * (cdf + x[i] * pdf);
+        }
 }
 
 #define GELU_K 0.7978845608028654f /* √(2/π) */
@@ -208,35 +241,41 @@ ACT_CLONES static void gelu_tanh_fw(float *restrict out, const float *restrict x
     }
 }
 
-ACT_CLONES static void gelu_tanh_bw(float *restrict dx, const float *restrict dout, const float *restrict x, size_t n)
+ACT_CLONES static void gelu_tanh_bw(float *restrict dx, const float *restrict dout, const float *restrict x, size_t n,
+                                    bool store)
 {
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
         float th = tanh_fast(GELU_K * (v + 0.044715f * v * v * v));
         float d = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
-        dx[i] += dout[i] * d;
+        if (store) dx[i] = dout[i] * d;
+        else dx[i] += dout[i] * d;
     }
 }
 
 /* ======================================================================================
  * gelu (erf form, BERT): out = x·Φ(x) = ½x(1 + erf(x/√2))
  * dx += dout · (Φ(x) + x·φ(x)),  φ(x) = e^{-x²/2}/√(2π)
+ * saved: Φ(x) (when recording)
  * ====================================================================================== */
 void op_gelu_erf_forward(float *out, const float *x, size_t n)
 {
-    FOR_CHUNKS(n, gelu_erf_fw(out + lo, x + lo, len));
+    FOR_CHUNKS(n, gelu_erf_fw(out + lo, NULL, x + lo, len));
 }
 
 void op_gelu_erf_backward(float *dx, const float *dout, const float *x, size_t n)
 {
-    FOR_CHUNKS(n, gelu_erf_bw(dx + lo, dout + lo, x + lo, len));
+    FOR_CHUNKS(n, gelu_erf_bw(dx + lo, dout + lo, x + lo, NULL, len, false));
 }
 
 Tensor *op_gelu_erf(Tape *tp, Tensor *x)
 {
     Tensor *out = new_like(tp, x);
-    op_gelu_erf_forward(out->data, x->data, x->size);
-    tape_record(tp, OP_GELU_ERF, out, x, NULL, NULL);
+    float *cdf = tp->no_grad ? NULL : arena_alloc(&tp->arena, x->size * sizeof(float));
+    size_t n = x->size;
+    FOR_CHUNKS(n, gelu_erf_fw(out->data + lo, cdf ? cdf + lo : NULL, x->data + lo, len));
+    TapeEntry *e = tape_record(tp, OP_GELU_ERF, out, x, NULL, NULL);
+    if (e) e->saved = cdf;
     return out;
 }
 
@@ -251,7 +290,7 @@ void op_gelu_tanh_forward(float *out, const float *x, size_t n)
 
 void op_gelu_tanh_backward(float *dx, const float *dout, const float *x, size_t n)
 {
-    FOR_CHUNKS(n, gelu_tanh_bw(dx + lo, dout + lo, x + lo, len));
+    FOR_CHUNKS(n, gelu_tanh_bw(dx + lo, dout + lo, x + lo, len, false));
 }
 
 Tensor *op_gelu_tanh(Tape *tp, Tensor *x)
@@ -357,21 +396,19 @@ Tensor *op_matmul(Tape *tp, Tensor *a, Tensor *b, bool ta, bool tb)
  * linear (fused matmul + bias), x (R,IN) as rows of its last dim -> out (R,OUT):
  *   nn.Linear: out = x·wᵀ + b, w (OUT,IN);   Conv1D: out = x·w + b, w (IN,OUT);  b (OUT) or NULL
  *   dx += dout·op(w);  dw += doutᵀ·x (or xᵀ·dout);  db += Σ_rows dout
- * The bias is written first and the product accumulated onto it, so neither the forward
- * nor the backward makes a pass or a buffer for the sum alone.
+ * gemm adds the bias where it stores the product, so neither the forward nor the backward
+ * makes a pass or a buffer for the sum alone.
  * ====================================================================================== */
 void op_linear_forward(float *out, const float *x, const float *w, const float *b, int R, int IN, int OUT,
                        bool conv1d)
 {
-    if (b)
-        for (int r = 0; r < R; r++) memcpy(out + (size_t)r * OUT, b, (size_t)OUT * sizeof(float));
-    gemm(R, OUT, IN, x, IN, false, w, conv1d ? OUT : IN, !conv1d, out, OUT, b != NULL);
+    gemm_bias(R, OUT, IN, x, IN, false, w, conv1d ? OUT : IN, !conv1d, b, out, OUT);
 }
 
-void op_linear_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
-                        int R, int IN, int OUT, bool conv1d)
+static void linear_backward(float *dx, bool dx_store, float *dw, float *db, const float *dout, const float *x,
+                            const float *w, int R, int IN, int OUT, bool conv1d)
 {
-    if (dx) gemm(R, IN, OUT, dout, OUT, false, w, conv1d ? OUT : IN, conv1d, dx, IN, true);
+    if (dx) gemm(R, IN, OUT, dout, OUT, false, w, conv1d ? OUT : IN, conv1d, dx, IN, !dx_store);
     if (dw) {
         if (conv1d) gemm(IN, OUT, R, x, IN, true, dout, OUT, false, dw, OUT, true);
         else gemm(OUT, IN, R, dout, OUT, true, x, IN, false, dw, IN, true);
@@ -379,6 +416,12 @@ void op_linear_backward(float *dx, float *dw, float *db, const float *dout, cons
     if (db)
         for (int r = 0; r < R; r++)
             for (int j = 0; j < OUT; j++) db[j] += dout[(size_t)r * OUT + j];
+}
+
+void op_linear_backward(float *dx, float *dw, float *db, const float *dout, const float *x, const float *w,
+                        int R, int IN, int OUT, bool conv1d)
+{
+    linear_backward(dx, false, dw, db, dout, x, w, R, IN, OUT, conv1d);
 }
 
 static Tensor *linear_op(Tape *tp, Tensor *x, Tensor *w, Tensor *bias, bool conv1d)
@@ -582,53 +625,117 @@ Tensor *op_embedding(Tape *tp, Tensor *table, const int32_t *ids, int ndim, cons
  *   dx += rstd · (g − mean(g) − n̂ · mean(g ⊙ n̂));  dw += Σ_rows dout ⊙ n̂;  db += Σ_rows dout
  * saved: μ and rstd per row.
  * ====================================================================================== */
+/* Σ a[i] (and Σ a[i]·b[i]) over a row in double, in 8 interleaved lanes combined in a fixed
+ * order: vectorisable without reassociation, the same on every processor and thread count. */
+enum { LN_LANES = 8 };
+ACT_CLONES static double row_sum(const float *restrict a, int C)
+{
+    double l8[LN_LANES] = {0};
+    int body = C / LN_LANES * LN_LANES;
+    for (int i = 0; i < body; i += LN_LANES)
+        for (int l = 0; l < LN_LANES; l++) l8[l] += a[i + l];
+    double s = 0;
+    for (int l = 0; l < LN_LANES; l++) s += l8[l];
+    for (int i = body; i < C; i++) s += a[i];
+    return s;
+}
+
+ACT_CLONES static double row_sq_dev(const float *restrict a, double m, int C)
+{
+    double l8[LN_LANES] = {0};
+    int body = C / LN_LANES * LN_LANES;
+    for (int i = 0; i < body; i += LN_LANES)
+        for (int l = 0; l < LN_LANES; l++) l8[l] += (a[i + l] - m) * (a[i + l] - m);
+    double s = 0;
+    for (int l = 0; l < LN_LANES; l++) s += l8[l];
+    for (int i = body; i < C; i++) s += (a[i] - m) * (a[i] - m);
+    return s;
+}
+
+ACT_CLONES static void ln_row_fw(float *restrict o, const float *restrict xr, const float *restrict w,
+                                 const float *restrict b, float m, float s, int C)
+{
+    for (int i = 0; i < C; i++) o[i] = ((xr[i] - m) * s) * w[i] + b[i];
+}
+
 void op_layernorm_forward(float *out, float *mean, float *rstd, const float *x,
                           const float *w, const float *b, float eps, size_t rows, int C)
 {
     PARALLEL_FOR(rows * C)
     for (size_t r = 0; r < rows; r++) {
         const float *xr = x + r * C;
-        double m = 0, v = 0;
-        for (int i = 0; i < C; i++) m += xr[i];
-        m /= C;
-        for (int i = 0; i < C; i++) v += (xr[i] - m) * (xr[i] - m);
-        v /= C;
+        double m = row_sum(xr, C) / C;
+        double v = row_sq_dev(xr, m, C) / C;
         float s = (float)(1.0 / sqrt(v + eps));
-        float *o = out + r * C;
-        for (int i = 0; i < C; i++) o[i] = ((xr[i] - (float)m) * s) * w[i] + b[i];
+        ln_row_fw(out + r * C, xr, w, b, (float)m, s, C);
         mean[r] = (float)m;
         rstd[r] = s;
     }
 }
 
-void op_layernorm_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
-                           const float *w, const float *mean, const float *rstd, size_t rows, int C)
+/* One row of dx: with g = dout ⊙ w and n̂ the normalised input, the sums Σg and Σg·n̂ (double,
+ * lanes as above), then dx += rstd·(g − mean(g) − n̂·mean(g·n̂)). */
+ACT_CLONES static void ln_row_bw(float *restrict dx, const float *restrict dr, const float *restrict xr,
+                                 const float *restrict w, float mean, float rstd, int C, bool store)
+{
+    double gl[LN_LANES] = {0}, gnl[LN_LANES] = {0};
+    int body = C / LN_LANES * LN_LANES;
+    for (int i = 0; i < body; i += LN_LANES)
+        for (int l = 0; l < LN_LANES; l++) {
+            float nh = (xr[i + l] - mean) * rstd;
+            gl[l] += dr[i + l] * w[i + l];
+            gnl[l] += dr[i + l] * w[i + l] * nh;
+        }
+    double gm = 0, gnm = 0;
+    for (int l = 0; l < LN_LANES; l++) { gm += gl[l]; gnm += gnl[l]; }
+    for (int i = body; i < C; i++) {
+        float nh = (xr[i] - mean) * rstd;
+        gm += dr[i] * w[i];
+        gnm += dr[i] * w[i] * nh;
+    }
+    float gmf = (float)(gm / C), gnmf = (float)(gnm / C);
+    if (store)
+        for (int i = 0; i < C; i++) {
+            float nh = (xr[i] - mean) * rstd;
+            dx[i] = rstd * (dr[i] * w[i] - gmf - nh * gnmf);
+        }
+    else
+        for (int i = 0; i < C; i++) {
+            float nh = (xr[i] - mean) * rstd;
+            dx[i] += rstd * (dr[i] * w[i] - gmf - nh * gnmf);
+        }
+}
+
+/* dw and db: sums over rows, in row order for each column (vectorised along the columns). */
+ACT_CLONES static void ln_params_bw(float *restrict dw, float *restrict db, const float *restrict dout,
+                                    const float *restrict x, const float *restrict mean, const float *restrict rstd,
+                                    size_t rows, int C)
+{
+    for (size_t r = 0; r < rows; r++) {
+        const float *xr = x + r * C, *dr = dout + r * C;
+        float m = mean[r], s = rstd[r];
+        if (dw)
+            for (int i = 0; i < C; i++) dw[i] += dr[i] * (xr[i] - m) * s;
+        if (db)
+            for (int i = 0; i < C; i++) db[i] += dr[i];
+    }
+}
+
+static void layernorm_backward(float *dx, bool dx_store, float *dw, float *db, const float *dout, const float *x,
+                               const float *w, const float *mean, const float *rstd, size_t rows, int C)
 {
     if (dx) {
         PARALLEL_FOR(rows * C)
-        for (size_t r = 0; r < rows; r++) {
-            const float *xr = x + r * C, *dr = dout + r * C;
-            double gm = 0, gnm = 0;
-            for (int i = 0; i < C; i++) {
-                float nh = (xr[i] - mean[r]) * rstd[r];
-                gm += dr[i] * w[i];
-                gnm += dr[i] * w[i] * nh;
-            }
-            gm /= C;
-            gnm /= C;
-            for (int i = 0; i < C; i++) {
-                float nh = (xr[i] - mean[r]) * rstd[r];
-                dx[r * C + i] += rstd[r] * (dr[i] * w[i] - (float)gm - nh * (float)gnm);
-            }
-        }
+        for (size_t r = 0; r < rows; r++)
+            ln_row_bw(dx + r * C, dout + r * C, x + r * C, w, mean[r], rstd[r], C, dx_store);
     }
-    for (size_t r = 0; r < rows; r++) {
-        const float *xr = x + r * C, *dr = dout + r * C;
-        for (int i = 0; i < C; i++) {
-            if (dw) dw[i] += dr[i] * (xr[i] - mean[r]) * rstd[r];
-            if (db) db[i] += dr[i];
-        }
-    }
+    if (dw || db) ln_params_bw(dw, db, dout, x, mean, rstd, rows, C);
+}
+
+void op_layernorm_backward(float *dx, float *dw, float *db, const float *dout, const float *x,
+                           const float *w, const float *mean, const float *rstd, size_t rows, int C)
+{
+    layernorm_backward(dx, false, dw, db, dout, x, w, mean, rstd, rows, C);
 }
 
 Tensor *op_layernorm(Tape *tp, Tensor *x, Tensor *w, Tensor *b, float eps)
@@ -714,21 +821,33 @@ static inline bool attn_allowed(const AttnMask *m, int b, int i, int j, int T)
     return true;
 }
 
-/* Softmax of one row of scores in place, over the allowed keys (mask row `allow`, NULL = all):
- * forbidden keys get exactly 0, a row with none allowed becomes all zeros. */
-static void softmax_row(float *pr, const uint8_t *allow, int T)
+/* Softmax of one row of scores in place, scaled by s first, over the allowed keys (mask row
+ * `allow`, NULL = all): forbidden keys get exactly 0, a row with none allowed becomes all
+ * zeros. Max and sum in 16 interleaved lanes (as in cross-entropy), exp_fast (exactly 0 at
+ * -inf): loops the compiler vectorises, with the same result on every processor. */
+ACT_CLONES static void softmax_row(float *restrict pr, const uint8_t *restrict allow, float s, int T)
 {
+    enum { LANES = 16 };
+    float mxl[LANES], suml[LANES];
+    int body = T / LANES * LANES;
+    if (allow)
+        for (int j = 0; j < T; j++) pr[j] = allow[j] ? pr[j] * s : -INFINITY;
+    else
+        for (int j = 0; j < T; j++) pr[j] *= s;
+    for (int l = 0; l < LANES; l++) mxl[l] = -INFINITY;
+    for (int j = 0; j < body; j += LANES)
+        for (int l = 0; l < LANES; l++) mxl[l] = pr[j + l] > mxl[l] ? pr[j + l] : mxl[l];
     float mx = -INFINITY;
-    for (int j = 0; j < T; j++) {
-        if (allow && !allow[j]) pr[j] = -INFINITY;
-        mx = pr[j] > mx ? pr[j] : mx;
-    }
+    for (int l = 0; l < LANES; l++) mx = mxl[l] > mx ? mxl[l] : mx;
+    for (int j = body; j < T; j++) mx = pr[j] > mx ? pr[j] : mx;
     if (mx == -INFINITY) { memset(pr, 0, (size_t)T * sizeof(float)); return; }
-    float sum = 0;
-    for (int j = 0; j < T; j++) {
-        pr[j] = expf(pr[j] - mx); /* exp(-inf) = 0 exactly */
-        sum += pr[j];
-    }
+    for (int j = 0; j < T; j++) pr[j] = exp_fast(pr[j] - mx);
+    for (int l = 0; l < LANES; l++) suml[l] = 0.0f;
+    for (int j = 0; j < body; j += LANES)
+        for (int l = 0; l < LANES; l++) suml[l] += pr[j + l];
+    float sum = 0.0f;
+    for (int l = 0; l < LANES; l++) sum += suml[l];
+    for (int j = body; j < T; j++) sum += pr[j];
     float inv = 1.0f / sum;
     for (int j = 0; j < T; j++) pr[j] *= inv;
 }
@@ -741,11 +860,106 @@ static const uint8_t *mask_row(const AttnMask *m, uint8_t *buf, int b, int i, in
     return buf;
 }
 
-/* Each (batch, head) pair is independent: three small products through gemm, reading and
- * writing the heads in place in the (B,T,C) tensors (leading dimension C, head h at columns
- * h·HS..), so no split or merge of heads is ever copied. Threads split the pairs; gemm then
- * runs on the calling thread. */
-void op_attention_forward(float *out, float *P, const float *q, const float *k, const float *v,
+/* Each (batch, head) pair is independent and small (T × HS, e.g. 32 × 16): too small for
+ * gemm's blocking and packing, whose panels (12 × 32) would be half empty. So the products
+ * are plain loops, in place in the (B,T,C) tensors (leading dimension C, head h at columns
+ * h·HS..), vectorised along their innermost dimension, and each element is summed exactly
+ * as gemm sums it: from zero, in order of the inner index, with fused multiply-adds, then
+ * added to the output when it accumulates. So the results are the same bits as gemm's
+ * (whose depth blocks are 256 long: for T or HS above that, gemm would split the sum where
+ * these loops do not), with none of its overhead. Threads split the pairs.
+ * Kᵀ (and Vᵀ in backward) is copied once per pair into scratch so that every inner loop
+ * runs along contiguous memory. */
+
+/* out (M × n, row stride ldo) = (or +=, when add) a (M × K, row stride lda) · rows (K × n, row
+ * stride ldr): out[i][j] = Σ_k a[i][k]·rows[k][j], summed from zero over k in order with
+ * fused multiply-adds, then stored or added. The portable loop keeps one row's sums in
+ * memory; each of its sums is a chain of dependent FMAs, so it runs at the FMA's latency. */
+FMA_CLONES static void rows_combination(float *restrict out, size_t ldo, const float *restrict a, size_t lda,
+                                        const float *restrict rows, size_t ldr, int M, int K, int n, bool add)
+{
+    float acc[n];
+    for (int i = 0; i < M; i++) {
+        for (int j = 0; j < n; j++) acc[j] = 0.0f;
+        for (int k = 0; k < K; k++) {
+            float ak = a[(size_t)i * lda + k];
+            const float *r = rows + (size_t)k * ldr;
+            for (int j = 0; j < n; j++) acc[j] = fmaf(ak, r[j], acc[j]);
+        }
+        float *o = out + (size_t)i * ldo;
+        for (int j = 0; j < n; j++) o[j] = add ? o[j] + acc[j] : acc[j];
+    }
+}
+
+#ifdef GEMM_LIKE_X86
+/* The same with AVX-512 when n is a multiple of 16 up to 64: four rows at a time keep 4 × n/16
+ * independent chains in registers, which hides the FMA's latency (the same sums, the same
+ * order: the same bits as the loop above). */
+#define COMB_AVX512(NV)                                                                                   \
+    __attribute__((target("avx512f"))) static void comb_avx512_##NV(                                   \
+        float *out, size_t ldo, const float *a, size_t lda, const float *rows, size_t ldr, int M, int K, bool add) \
+    {                                                                                                     \
+        int i = 0;                                                                                        \
+        for (; i + 4 <= M; i += 4) {                                                                      \
+            __m512 acc[4][NV];                                                                            \
+            for (int r = 0; r < 4; r++)                                                                   \
+                for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();                             \
+            const float *ai = a + (size_t)i * lda;                                                        \
+            for (int k = 0; k < K; k++) {                                                                 \
+                const float *rk = rows + (size_t)k * ldr;                                                 \
+                __m512 b[NV];                                                                             \
+                for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(rk + 16 * v);                        \
+                for (int r = 0; r < 4; r++) {                                                             \
+                    __m512 av = _mm512_set1_ps(ai[(size_t)r * lda + k]);                                  \
+                    for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);        \
+                }                                                                                         \
+            }                                                                                             \
+            for (int r = 0; r < 4; r++) {                                                                 \
+                float *o = out + (size_t)(i + r) * ldo;                                                   \
+                for (int v = 0; v < NV; v++) {                                                            \
+                    __m512 x = acc[r][v];                                                                 \
+                    if (add) x = _mm512_add_ps(_mm512_loadu_ps(o + 16 * v), x);                            \
+                    _mm512_storeu_ps(o + 16 * v, x);                                                      \
+                }                                                                                         \
+            }                                                                                             \
+        }                                                                                                 \
+        if (i < M) rows_combination(out + (size_t)i * ldo, ldo, a + (size_t)i * lda, lda, rows, ldr,      \
+                                    M - i, K, 16 * NV, add);                                              \
+    }
+COMB_AVX512(1)
+COMB_AVX512(2)
+COMB_AVX512(3)
+COMB_AVX512(4)
+#endif
+
+/* rows_combination, by the fastest way this processor has. */
+static void combine(float *out, size_t ldo, const float *a, size_t lda, const float *rows, size_t ldr,
+                    int M, int K, int n, bool add)
+{
+#ifdef GEMM_LIKE_X86
+    static int avx512 = -1;
+    if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f");
+    if (avx512 && n % 16 == 0 && n <= 64) {
+        switch (n / 16) {
+        case 1: comb_avx512_1(out, ldo, a, lda, rows, ldr, M, K, add); return;
+        case 2: comb_avx512_2(out, ldo, a, lda, rows, ldr, M, K, add); return;
+        case 3: comb_avx512_3(out, ldo, a, lda, rows, ldr, M, K, add); return;
+        default: comb_avx512_4(out, ldo, a, lda, rows, ldr, M, K, add); return;
+        }
+    }
+#endif
+    rows_combination(out, ldo, a, lda, rows, ldr, M, K, n, add);
+}
+
+/* dst (n × m, row stride m) = the transpose of src (m rows of n, row stride ld). */
+static void transpose_into(float *restrict dst, const float *restrict src, size_t ld, int m, int n)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) dst[(size_t)j * m + i] = src[(size_t)i * ld + j];
+}
+
+/* scratch: (B,NH,HS,T) floats for Kᵀ. */
+void op_attention_forward(float *out, float *P, float *scratch, const float *q, const float *k, const float *v,
                           const AttnMask *m, int B, int NH, int T, int HS)
 {
     int C = NH * HS;
@@ -754,41 +968,55 @@ void op_attention_forward(float *out, float *P, const float *q, const float *k, 
     for (int bh = 0; bh < B * NH; bh++) {
         int b = bh / NH, h = bh % NH;
         size_t off = (size_t)b * T * C + (size_t)h * HS;
-        float *pb = P + (size_t)bh * T * T;
+        float *pb = P + (size_t)bh * T * T, *kt = scratch + (size_t)bh * HS * T;
         uint8_t allow[T];
-        gemm(T, T, HS, q + off, C, false, k + off, C, true, pb, T, false);   /* S = Q·Kᵀ */
-        for (int i = 0; i < T; i++) {
-            float *pr = pb + (size_t)i * T;
-            for (int j = 0; j < T; j++) pr[j] *= s;
-            softmax_row(pr, mask_row(m, allow, b, i, T), T);
-        }
-        gemm(T, HS, T, pb, T, false, v + off, C, false, out + off, C, false); /* O = P·V */
+        transpose_into(kt, k + off, C, T, HS);
+        combine(pb, T, q + off, C, kt, T, T, HS, T, false);                     /* S = Q·Kᵀ */
+        for (int i = 0; i < T; i++) softmax_row(pb + (size_t)i * T, mask_row(m, allow, b, i, T), s, T);
+        combine(out + off, C, pb, T, v + off, C, T, T, HS, false);               /* O = P·V */
     }
 }
 
-/* scratch: (B,NH,T,T) floats for dP and dS. */
-void op_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *P,
-                           const float *q, const float *k, const float *v, int B, int NH, int T, int HS)
+/* scratch: (B,NH,T,T) + (B,NH,T,T) + (B,NH,HS,T) floats: dP then dS, a transposed T×T, Vᵀ. */
+/* store[3]: dq, dk, dv are fresh buffers to write instead of add to (NULL: add to all) */
+static void attention_backward(float *dq, float *dk, float *dv, const bool *store, float *scratch, const float *dout,
+                               const float *P, const float *q, const float *k, const float *v, int B, int NH, int T,
+                               int HS)
 {
+    bool add_q = !store || !store[0], add_k = !store || !store[1], add_v = !store || !store[2];
     int C = NH * HS;
     float s = 1.0f / sqrtf((float)HS);
+    size_t per = 2 * (size_t)T * T + (size_t)T * HS;
     PARALLEL_FOR((size_t)B * NH * T * T * HS)
     for (int bh = 0; bh < B * NH; bh++) {
         int b = bh / NH, h = bh % NH;
         size_t off = (size_t)b * T * C + (size_t)h * HS;
         const float *pb = P + (size_t)bh * T * T;
-        float *ds = scratch + (size_t)bh * T * T;
-        gemm(T, T, HS, dout + off, C, false, v + off, C, true, ds, T, false);   /* dP = dO·Vᵀ */
+        float *ds = scratch + (size_t)bh * per, *pt = ds + (size_t)T * T, *vt = pt + (size_t)T * T;
+        transpose_into(vt, v + off, C, T, HS);
+        combine(ds, T, dout + off, C, vt, T, T, HS, T, false);                  /* dP = dO·Vᵀ */
         for (int i = 0; i < T; i++) {
             const float *pr = pb + (size_t)i * T;
             float *dr = ds + (size_t)i * T, rowdot = 0;
             for (int j = 0; j < T; j++) rowdot += dr[j] * pr[j];
             for (int j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - rowdot) * s;   /* dS, scaled */
         }
-        if (dv) gemm(T, HS, T, pb, T, true, dout + off, C, false, dv + off, C, true);  /* dV += Pᵀ·dO */
-        if (dq) gemm(T, HS, T, ds, T, false, k + off, C, false, dq + off, C, true);    /* dQ += dS·K */
-        if (dk) gemm(T, HS, T, ds, T, true, q + off, C, false, dk + off, C, true);     /* dK += dSᵀ·Q */
+        if (dv) {                                                                /* dV += Pᵀ·dO */
+            transpose_into(pt, pb, T, T, T);
+            combine(dv + off, C, pt, T, dout + off, C, T, T, HS, add_v);
+        }
+        if (dq) combine(dq + off, C, ds, T, k + off, C, T, T, HS, add_q);        /* dQ += dS·K */
+        if (dk) {                                                                /* dK += dSᵀ·Q */
+            transpose_into(pt, ds, T, T, T);
+            combine(dk + off, C, pt, T, q + off, C, T, T, HS, add_k);
+        }
     }
+}
+
+void op_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *P,
+                           const float *q, const float *k, const float *v, int B, int NH, int T, int HS)
+{
+    attention_backward(dq, dk, dv, NULL, scratch, dout, P, q, k, v, B, NH, T, HS);
 }
 
 Tensor *op_attention(Tape *tp, Tensor *q, Tensor *k, Tensor *v, int nh, AttnMask mask, float **probs)
@@ -802,7 +1030,10 @@ Tensor *op_attention(Tape *tp, Tensor *q, Tensor *k, Tensor *v, int nh, AttnMask
     int B = q->shape[0], T = q->shape[1], HS = q->shape[2] / nh;
     Tensor *out = new_like(tp, q);
     float *P = arena_alloc(&tp->arena, (size_t)B * nh * T * T * sizeof(float));
-    op_attention_forward(out->data, P, q->data, k->data, v->data, &mask, B, nh, T, HS);
+    TapeMark scratch_mark = tape_mark(tp);
+    float *kt = arena_alloc(&tp->arena, q->size * sizeof(float));
+    op_attention_forward(out->data, P, kt, q->data, k->data, v->data, &mask, B, nh, T, HS);
+    tape_rewind(tp, scratch_mark); /* Kᵀ is not needed after the forward */
     if (probs) *probs = P;
     TapeEntry *e = tape_record(tp, OP_ATTENTION, out, q, k, v);
     if (e) { e->saved = P; e->ia[0] = nh; }
@@ -815,6 +1046,33 @@ Tensor *op_attention(Tape *tp, Tensor *q, Tensor *k, Tensor *v, int nh, AttnMask
  *   dx_r += dout · (softmax(x_r) − onehot(t_r)) / n;   n = 0 gives loss 0 and no gradient.
  * saved: softmax of each counted row.
  * ====================================================================================== */
+/* One row's softmax into p and its log-sum-exp. The max and the sum run in 16 interleaved
+ * lanes (lane l takes elements l, l+16, ...) combined in a fixed order at the end: loops
+ * the compiler can vectorise without reassociating anything, so the result is the same on
+ * every processor and thread count, and the sum is more accurate than one running total. */
+ACT_CLONES static float softmax_lse_row(float *restrict p, const float *restrict x, int V)
+{
+    enum { LANES = 16 };
+    float mxl[LANES], suml[LANES];
+    int body = V / LANES * LANES;
+    for (int l = 0; l < LANES; l++) mxl[l] = -INFINITY;
+    for (int i = 0; i < body; i += LANES)
+        for (int l = 0; l < LANES; l++) mxl[l] = x[i + l] > mxl[l] ? x[i + l] : mxl[l];
+    float mx = -INFINITY;
+    for (int l = 0; l < LANES; l++) mx = mxl[l] > mx ? mxl[l] : mx;
+    for (int i = body; i < V; i++) mx = x[i] > mx ? x[i] : mx;
+    for (int i = 0; i < V; i++) p[i] = exp_fast(x[i] - mx);
+    for (int l = 0; l < LANES; l++) suml[l] = 0.0f;
+    for (int i = 0; i < body; i += LANES)
+        for (int l = 0; l < LANES; l++) suml[l] += p[i + l];
+    float sum = 0.0f;
+    for (int l = 0; l < LANES; l++) sum += suml[l];
+    for (int i = body; i < V; i++) sum += p[i];
+    float inv = 1.0f / sum;
+    for (int i = 0; i < V; i++) p[i] *= inv;
+    return mx + logf(sum);
+}
+
 /* row_loss: (R) scratch; n: the number of counted rows */
 void op_cross_entropy_forward(float *loss, float *probs, float *row_loss, const float *logits,
                               const int32_t *targets, int n, size_t R, int V)
@@ -823,15 +1081,7 @@ void op_cross_entropy_forward(float *loss, float *probs, float *row_loss, const 
     for (size_t r = 0; r < R; r++) {
         row_loss[r] = 0;
         if (targets[r] == IGNORE_INDEX) continue;
-        const float *x = logits + r * V;
-        float *p = probs + r * V;
-        float mx = -INFINITY;
-        for (int i = 0; i < V; i++) mx = x[i] > mx ? x[i] : mx;
-        float sum = 0;
-        for (int i = 0; i < V; i++) { p[i] = exp_fast(x[i] - mx); sum += p[i]; }
-        float inv = 1.0f / sum;
-        for (int i = 0; i < V; i++) p[i] *= inv;
-        row_loss[r] = mx + logf(sum) - x[targets[r]];
+        row_loss[r] = softmax_lse_row(probs + r * V, logits + r * V, V) - logits[r * V + targets[r]];
     }
     double total = 0;
     for (size_t r = 0; r < R; r++) total += row_loss[r];
@@ -1098,13 +1348,53 @@ Tensor *op_mean(Tape *tp, Tensor *x) { return reduce(tp, x, OP_MEAN); }
  * Each case only unpacks the entry (inputs, gradients, saved values, integer and float
  * arguments) and calls the op's backward kernel above.
  * ====================================================================================== */
+/* Input k's gradient buffer for a backward that writes every element of it. A buffer made
+ * now is taken from the arena without zero-filling, and *store tells the op to write its
+ * gradient instead of adding it (the first writer overwrites): zero-filling every
+ * activation's gradient cost about a twentieth of a step. Same values: 0 + g is g (only the
+ * sign of an exact zero can differ). An input that appears twice in the entry is zeroed as
+ * usual, since both of its gradients add into the one buffer. */
+static float *grad_for_store(Tape *tp, TapeEntry *e, int k, bool *store)
+{
+    Tensor *t = e->in[k];
+    *store = false;
+    if (!t || !t->requires_grad) return NULL;
+    for (int o = 0; o < 3; o++)
+        if (o != k && e->in[o] == t) return tape_grad(tp, t);
+    if (!t->grad) {
+        t->grad = arena_alloc(&tp->arena, t->size * sizeof(float));
+        *store = true;
+    }
+    return t->grad;
+}
+
 void op_backward_entry(Tape *tp, TapeEntry *e)
 {
     Tensor *out = e->out, *a = e->in[0], *b = e->in[1], *c = e->in[2];
     const float *dout = out->grad;
+    /* the ops whose backward writes the whole of an input's gradient: see grad_for_store */
+    bool st[3] = {false, false, false};
+    switch (e->op) {
+    case OP_ADD:
+    case OP_LINEAR:
+    case OP_RESHAPE:
+    case OP_LAYERNORM:
+    case OP_GELU_ERF:
+    case OP_GELU_TANH:
+        grad_for_store(tp, e, 0, &st[0]);
+        if (e->op == OP_ADD && b->size == a->size) grad_for_store(tp, e, 1, &st[1]);
+        break;
+    case OP_ATTENTION:
+        for (int k = 0; k < 3; k++) grad_for_store(tp, e, k, &st[k]);
+        break;
+    default:
+        break;
+    }
     float *da = tape_grad(tp, a), *db = b ? tape_grad(tp, b) : NULL, *dc = c ? tape_grad(tp, c) : NULL;
     switch (e->op) {
     case OP_ADD:
+        if (st[0]) { memcpy(da, dout, a->size * sizeof(float)); da = NULL; }
+        if (st[1]) { memcpy(db, dout, b->size * sizeof(float)); db = NULL; }
         op_add_backward(da, db, dout, a->size, b->size);
         break;
     case OP_MUL:
@@ -1120,12 +1410,13 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
     }
     case OP_LINEAR: {
         bool conv1d = e->ia[0];
-        op_linear_backward(da, db, dc, dout, a->data, b->data, (int)tensor_rows(a), tensor_last(a),
-                           b->shape[conv1d ? 1 : 0], conv1d);
+        linear_backward(da, st[0], db, dc, dout, a->data, b->data, (int)tensor_rows(a), tensor_last(a),
+                        b->shape[conv1d ? 1 : 0], conv1d);
         break;
     }
     case OP_RESHAPE:
-        op_reshape_backward(da, dout, a->size);
+        if (st[0]) memcpy(da, dout, a->size * sizeof(float));
+        else op_reshape_backward(da, dout, a->size);
         break;
     case OP_TRANSPOSE12:
         op_transpose12_backward(da, dout, a->shape[0], a->shape[1], a->shape[2], a->shape[3]);
@@ -1141,16 +1432,20 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
         break;
     case OP_LAYERNORM: {
         size_t rows = tensor_rows(a);
-        op_layernorm_backward(da, db, dc, dout, a->data, b->data, e->saved, e->saved + rows, rows,
-                              tensor_last(a));
+        layernorm_backward(da, st[0], db, dc, dout, a->data, b->data, e->saved, e->saved + rows, rows,
+                           tensor_last(a));
         break;
     }
-    case OP_GELU_ERF:
-        op_gelu_erf_backward(da, dout, a->data, a->size);
+    case OP_GELU_ERF: {
+        size_t n = a->size;
+        FOR_CHUNKS(n, gelu_erf_bw(da + lo, dout + lo, a->data + lo, e->saved ? e->saved + lo : NULL, len, st[0]));
         break;
-    case OP_GELU_TANH:
-        op_gelu_tanh_backward(da, dout, a->data, a->size);
+    }
+    case OP_GELU_TANH: {
+        size_t n = a->size;
+        FOR_CHUNKS(n, gelu_tanh_bw(da + lo, dout + lo, a->data + lo, len, st[0]));
         break;
+    }
     case OP_TANH:
         op_tanh_backward(da, dout, out->data, a->size);
         break;
@@ -1160,9 +1455,10 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
         break;
     case OP_ATTENTION: {
         int B = a->shape[0], T = a->shape[1], NH = e->ia[0];
-        float *scratch = arena_alloc(&tp->arena, (size_t)B * NH * T * T * sizeof(float));
-        op_attention_backward(da, db, dc, scratch, dout, e->saved, a->data, b->data, c->data, B, NH, T,
-                              a->shape[2] / NH);
+        int HS = a->shape[2] / NH;
+        float *scratch = arena_alloc(&tp->arena, (size_t)B * NH * (2 * (size_t)T * T + (size_t)T * HS) *
+                                                     sizeof(float));
+        attention_backward(da, db, dc, st, scratch, dout, e->saved, a->data, b->data, c->data, B, NH, T, HS);
         break;
     }
     case OP_CROSS_ENTROPY:

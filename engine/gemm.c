@@ -20,7 +20,9 @@
 
 enum { MC = 96, KC = 256, NC = 1024, MR_MAX = 12 };
 
-/* The micro-kernel multiplies an MR-tall panel of op(A) by an NR-wide packed panel of B.
+/* The micro-kernel multiplies an MR-tall panel of op(A) by an NR-wide panel of op(B), whose
+ * row p is NR floats at pb + p·bs: packed (bs = NR), or, for an untransposed B, read in
+ * place (bs = ldb), which saves copying the activations a weight gradient is summed over.
  * The A panel is read where it lies: element (r, p) at a[r·rs + p·ps], with (rs, ps) =
  * (1, MR) for a packed panel, (1, lda) for a transposed A (its rows are op(A)'s columns:
  * the panel is already MR floats side by side per p) and (lda, 1) for a plain row-major A.
@@ -29,8 +31,8 @@ enum { MC = 96, KC = 256, NC = 1024, MR_MAX = 12 };
  * bias (NULL: none) is added to each row, so a linear layer's bias needs no pass of its own;
  * the sum is acc + bias (or C + acc), the same float operations as writing the bias first
  * and accumulating onto it. */
-typedef void (*KernelFn)(int kc, const float *a, size_t rs, size_t ps, const float *pb, float *c, int ldc,
-                         int mr, int nr, bool add, const float *bias);
+typedef void (*KernelFn)(int kc, const float *a, size_t rs, size_t ps, const float *pb, size_t bs, float *c,
+                         int ldc, int mr, int nr, bool add, const float *bias);
 
 typedef struct {
     const char *name;
@@ -50,14 +52,14 @@ static inline void tile_store(const float *acc, int NR, float *c, int ldc, int m
 }
 
 /* Plain C kernel, 4×8: the fallback on any processor. */
-static void kernel_generic(int kc, const float *a, size_t rs, size_t ps, const float *pb, float *c, int ldc,
-                           int mr, int nr, bool add, const float *bias)
+static void kernel_generic(int kc, const float *a, size_t rs, size_t ps, const float *pb, size_t bs, float *c,
+                           int ldc, int mr, int nr, bool add, const float *bias)
 {
     float acc[4 * 8] = {0};
     for (int p = 0; p < kc; p++) {
         for (int r = 0; r < 4; r++) {
             float av = a[r * rs + p * ps];
-            for (int j = 0; j < 8; j++) acc[r * 8 + j] += av * pb[p * 8 + j];
+            for (int j = 0; j < 8; j++) acc[r * 8 + j] += av * pb[p * bs + j];
         }
     }
     tile_store(acc, 8, c, ldc, mr, nr, add, bias);
@@ -70,8 +72,8 @@ static void kernel_generic(int kc, const float *a, size_t rs, size_t ps, const f
  * compile time. */
 #define DEFINE_KERNEL(NAME, TARGET, VEC, W, MR_, LOAD, STORE, ADD, FMA, SET1, ZERO)                    \
     __attribute__((target(TARGET), always_inline)) static inline void NAME##_body(                  \
-        int kc, const float *a, size_t rs, size_t ps, const float *pb, float *c, int ldc, int mr, int nr, \
-        bool add, const float *bias)                                                                 \
+        int kc, const float *a, size_t rs, size_t ps, const float *pb, size_t bs, float *c, int ldc, int mr, \
+        int nr, bool add, const float *bias)                                                         \
     {                                                                                                \
         VEC acc[MR_][2];                                                                             \
         for (int r = 0; r < MR_; r++) acc[r][0] = acc[r][1] = ZERO();                                \
@@ -84,7 +86,7 @@ static void kernel_generic(int kc, const float *a, size_t rs, size_t ps, const f
                 acc[r][1] = FMA(av, b1, acc[r][1]);                                                  \
             }                                                                                        \
             a += ps;                                                                                 \
-            pb += 2 * W;                                                                             \
+            pb += bs;                                                                                \
         }                                                                                            \
         if (mr == MR_ && nr == 2 * W) {                                                              \
             VEC bias0 = ZERO(), bias1 = ZERO();                                                      \
@@ -112,11 +114,11 @@ static void kernel_generic(int kc, const float *a, size_t rs, size_t ps, const f
         }                                                                                            \
     }                                                                                                \
     __attribute__((target(TARGET))) static void NAME(int kc, const float *a, size_t rs, size_t ps,   \
-                                                      const float *pb, float *c, int ldc, int mr,   \
-                                                      int nr, bool add, const float *bias)           \
+                                                      const float *pb, size_t bs, float *c, int ldc, \
+                                                      int mr, int nr, bool add, const float *bias)   \
     {                                                                                                \
-        if (rs == 1) NAME##_body(kc, a, 1, ps, pb, c, ldc, mr, nr, add, bias);                       \
-        else NAME##_body(kc, a, rs, 1, pb, c, ldc, mr, nr, add, bias);                               \
+        if (rs == 1) NAME##_body(kc, a, 1, ps, pb, bs, c, ldc, mr, nr, add, bias);                   \
+        else NAME##_body(kc, a, rs, 1, pb, bs, c, ldc, mr, nr, add, bias);                           \
     }
 
 /* AVX2 + FMA kernel, 6×16: 12 accumulators, 2 loads of B, 1 broadcast of A = 15 registers. */
@@ -283,7 +285,9 @@ static void gemm_run(int M, int N, int K,
             int kc = K - p0 < KC ? K - p0 : KC;
             bool add = accumulate || p0 > 0;
             const float *bias_j = add ? NULL : bias ? bias + j0 : NULL;
-            pack_b(pb, B, ldb, tb, p0, kc, j0, nc, NR);
+            /* an untransposed B's full panels are read in place; the rest is packed */
+            int direct_n = tb ? 0 : nc / NR * NR;
+            if (direct_n < nc) pack_b(pb, B, ldb, tb, p0, kc, j0 + direct_n, nc - direct_n, NR);
 #ifdef FMLAB_OPENMP
 #pragma omp parallel for schedule(static) if (mblocks > 1 && flops > 2e5)
 #endif
@@ -295,18 +299,20 @@ static void gemm_run(int M, int N, int K,
                 if (full < mc) pack_a(pa, A, lda, ta, i0 + full, mc - full, p0, kc, MR);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int nr = nc - jr < NR ? nc - jr : NR;
-                    const float *pbj = pb + (size_t)(jr / NR) * NR * kc;
+                    bool bd = jr < direct_n;
+                    const float *pbj = bd ? B + (size_t)p0 * ldb + j0 + jr : pb + (size_t)((jr - direct_n) / NR) * NR * kc;
+                    size_t bs = bd ? (size_t)ldb : (size_t)NR;
                     const float *bj = bias_j ? bias_j + jr : NULL;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = mc - ir < MR ? mc - ir : MR;
                         float *cij = C + (size_t)(i0 + ir) * ldc + j0 + jr;
                         if (ir >= full)
-                            k->fn(kc, pa + (size_t)((ir - full) / MR) * MR * kc, 1, (size_t)MR, pbj, cij, ldc,
+                            k->fn(kc, pa + (size_t)((ir - full) / MR) * MR * kc, 1, (size_t)MR, pbj, bs, cij, ldc,
                                   mr, nr, add, bj);
                         else if (ta)
-                            k->fn(kc, A + (size_t)p0 * lda + i0 + ir, 1, (size_t)lda, pbj, cij, ldc, mr, nr, add, bj);
+                            k->fn(kc, A + (size_t)p0 * lda + i0 + ir, 1, (size_t)lda, pbj, bs, cij, ldc, mr, nr, add, bj);
                         else
-                            k->fn(kc, A + (size_t)(i0 + ir) * lda + p0, (size_t)lda, 1, pbj, cij, ldc, mr, nr, add, bj);
+                            k->fn(kc, A + (size_t)(i0 + ir) * lda + p0, (size_t)lda, 1, pbj, bs, cij, ldc, mr, nr, add, bj);
                     }
                 }
             }

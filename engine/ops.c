@@ -157,6 +157,25 @@ static inline float exp_fast(float x)
 
 float op_exp_fast(float x) { return exp_fast(x); }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+int op_argmax(const float *x, int n)
+{
+    enum { LANES = 16 };
+    float ml[LANES];
+    int body = n / LANES * LANES;
+    for (int l = 0; l < LANES; l++) ml[l] = -INFINITY;
+    for (int i = 0; i < body; i += LANES)
+        for (int l = 0; l < LANES; l++) ml[l] = x[i + l] > ml[l] ? x[i + l] : ml[l];
+    float mx = -INFINITY;
+    for (int l = 0; l < LANES; l++) mx = ml[l] > mx ? ml[l] : mx;
+    for (int i = body; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    for (int i = 0; i < n; i++)
+        if (x[i] == mx) return i;
+    return 0; /* empty, or every value NaN */
+}
+
 static inline float erf_fast(float x)
 {
     float z = fabsf(x), t = 1.0f / (1.0f + 0.5f * z);
@@ -244,12 +263,20 @@ ACT_CLONES static void gelu_tanh_fw(float *restrict out, const float *restrict x
 ACT_CLONES static void gelu_tanh_bw(float *restrict dx, const float *restrict dout, const float *restrict x, size_t n,
                                     bool store)
 {
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        float th = tanh_fast(GELU_K * (v + 0.044715f * v * v * v));
-        float d = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * GELU_K * (1.0f + 3.0f * 0.044715f * v * v);
-        if (store) dx[i] = dout[i] * d;
-        else dx[i] += dout[i] * d;
+    /* the derivative first (into dx when storing, else into a stack chunk), then one plain
+     * loop: a store-or-add choice inside the loop would keep it from being vectorised */
+    enum { CH = 256 };
+    for (size_t lo = 0; lo < n; lo += CH) {
+        size_t len = n - lo < CH ? n - lo : CH;
+        float tmp[CH], *d = store ? dx + lo : tmp;
+        for (size_t i = 0; i < len; i++) {
+            float v = x[lo + i];
+            float th = tanh_fast(GELU_K * (v + 0.044715f * v * v * v));
+            d[i] = dout[lo + i] * (0.5f * (1.0f + th) +
+                                   0.5f * v * (1.0f - th * th) * GELU_K * (1.0f + 3.0f * 0.044715f * v * v));
+        }
+        if (!store)
+            for (size_t i = 0; i < len; i++) dx[lo + i] += tmp[i];
     }
 }
 
@@ -1072,6 +1099,29 @@ ACT_CLONES static float softmax_lse_row(float *restrict p, const float *restrict
     for (int i = 0; i < V; i++) p[i] *= inv;
     return mx + logf(sum);
 }
+
+ACT_CLONES static float logsumexp_row(const float *restrict x, int n)
+{
+    enum { LANES = 16 };
+    float ml[LANES], sl[LANES];
+    int body = n / LANES * LANES;
+    for (int l = 0; l < LANES; l++) ml[l] = -INFINITY;
+    for (int i = 0; i < body; i += LANES)
+        for (int l = 0; l < LANES; l++) ml[l] = x[i + l] > ml[l] ? x[i + l] : ml[l];
+    float mx = -INFINITY;
+    for (int l = 0; l < LANES; l++) mx = ml[l] > mx ? ml[l] : mx;
+    for (int i = body; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    if (mx == -INFINITY || mx == INFINITY) return mx;
+    for (int l = 0; l < LANES; l++) sl[l] = 0.0f;
+    for (int i = 0; i < body; i += LANES)
+        for (int l = 0; l < LANES; l++) sl[l] += exp_fast(x[i + l] - mx);
+    float sum = 0.0f;
+    for (int l = 0; l < LANES; l++) sum += sl[l];
+    for (int i = body; i < n; i++) sum += exp_fast(x[i] - mx);
+    return mx + logf(sum);
+}
+
+float op_logsumexp(const float *x, int n) { return logsumexp_row(x, n); }
 
 /* row_loss: (R) scratch; n: the number of counted rows */
 void op_cross_entropy_forward(float *loss, float *probs, float *row_loss, const float *logits,

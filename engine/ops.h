@@ -111,6 +111,12 @@ void op_tanh_forward(float *out, const float *x, size_t n);
 /* The exp of the activation kernels (GELU, cross-entropy's softmax), for tests: within 2 ulp of
  * expf on [-87, 88], saturating at those ends for finite x; NaN, +Inf, -Inf as expf. */
 float op_exp_fast(float x);
+/* The index of the largest of x[0..n-1], the first of equal ones (what torch.argmax returns
+ * for finite values); NaNs are passed over, and 0 is returned when every value is NaN.
+ * Vectorised: the max in fixed lanes, then the first index that holds it. */
+int op_argmax(const float *x, int n);
+/* log Σ e^x[i] over x[0..n-1] (max-shifted, exp_fast, sums in fixed lanes), n >= 1. */
+float op_logsumexp(const float *x, int n);
 void op_tanh_backward(float *dx, const float *dout, const float *out, size_t n);
 
 /* per batch op(a) (M,K) · op(b) (K,N); shared: b is one (K,N) for every batch */

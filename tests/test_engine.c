@@ -127,6 +127,126 @@ static void test_gemm_leading_dims(void **state)
     for (int i = 0; i < M; i++) assert_close_f("ldc", C + i * ldc, ref + i * ldc, (size_t)N, 1e-5, 1e-5);
 }
 
+/* gemm's faster paths against its plain one, to the bit: A read in place against A packed,
+ * an untransposed B read in place against the same B transposed and packed, and the bias
+ * added where the tile is stored against the bias written first and the product accumulated
+ * onto it. Every path makes the same products and sums them in the same order. */
+static void test_gemm_paths_bit_identical(void **state)
+{
+    (void)state;
+    static const int shapes[][3] = {
+        {1024, 64, 64}, {1024, 256, 64}, {154, 2000, 64}, {64, 64, 1024}, {97, 33, 257}, {13, 17, 11}, {64, 256, 300},
+    };
+    Rng r;
+    rng_seed(&r, 7, 0);
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2];
+        size_t nc = (size_t)M * N;
+        float *A = malloc((size_t)M * K * sizeof(float)), *B = malloc((size_t)K * N * sizeof(float));
+        float *Bt = malloc((size_t)K * N * sizeof(float)), *bias = malloc((size_t)N * sizeof(float));
+        float *C0 = malloc(nc * sizeof(float)), *C1 = malloc(nc * sizeof(float)), *C2 = malloc(nc * sizeof(float));
+        fill_normal(A, (size_t)M * K, &r, 1);
+        fill_normal(B, (size_t)K * N, &r, 1);
+        fill_normal(bias, (size_t)N, &r, 1);
+        for (int p = 0; p < K; p++)
+            for (int j = 0; j < N; j++) Bt[(size_t)j * K + p] = B[(size_t)p * N + j];
+        for (int v = 0; v < 4; v++) {
+            bool ta = v & 1, acc = v & 2;
+            fill_normal(C0, nc, &r, 1);
+            memcpy(C1, C0, nc * sizeof(float));
+            memcpy(C2, C0, nc * sizeof(float));
+            gemm_set_pack_a_threshold(0); /* always packed */
+            gemm(M, N, K, A, ta ? M : K, ta, Bt, K, true, C0, N, acc);
+            gemm_set_pack_a_threshold(-1); /* the default: A in place for narrow N, B in place */
+            gemm(M, N, K, A, ta ? M : K, ta, B, N, false, C1, N, acc);
+            gemm_set_pack_a_threshold(1 << 20); /* A always in place */
+            gemm(M, N, K, A, ta ? M : K, ta, Bt, K, true, C2, N, acc);
+            gemm_set_pack_a_threshold(-1);
+            char what[96];
+            snprintf(what, sizeof what, "%dx%dx%d ta%d acc%d", M, N, K, ta, acc);
+            if (memcmp(C0, C1, nc * sizeof(float)) || memcmp(C0, C2, nc * sizeof(float)))
+                fail_msg("gemm paths differ: %s", what);
+        }
+        for (int i = 0; i < M; i++) memcpy(C0 + (size_t)i * N, bias, (size_t)N * sizeof(float));
+        gemm(M, N, K, A, K, false, Bt, K, true, C0, N, true);
+        gemm_bias(M, N, K, A, K, false, Bt, K, true, bias, C1, N);
+        if (memcmp(C0, C1, nc * sizeof(float))) fail_msg("gemm_bias differs from bias + accumulate: %dx%dx%d", M, N, K);
+        free(A); free(B); free(Bt); free(bias); free(C0); free(C1); free(C2);
+    }
+}
+
+/* The row reductions that run in fixed lanes instead of one running sum, against double:
+ *  - argmax: the first index of the largest value, as the plain loop finds it (ties, -inf,
+ *    NaN passed over);
+ *  - logsumexp and cross-entropy over V = 2000: a float sum in 16 lanes of V/16 terms, then
+ *    the 16 lanes, errs by at most (V/16 + 16)·ε relative (each term's rounding is bounded by
+ *    the partial sum it joins), plus 2 ulp of each exp: within 4e-5 of the exact value here;
+ *  - LayerNorm's mean and 1/σ: sums of 64 floats in double lanes instead of one double sum,
+ *    a difference around 1e-16 relative, so after rounding to float they agree with the
+ *    sequential double sums to the bit (or, rarely, 1 ulp where the double lands on a tie). */
+static void test_row_reductions(void **state)
+{
+    (void)state;
+    Rng r;
+    rng_seed(&r, 11, 0);
+    enum { V = 2000, R = 40 };
+    static float x[R * V], probs[R * V], row_loss[R];
+    static int32_t tgt[R];
+    fill_normal(x, (size_t)R * V, &r, 3);
+    for (int i = 0; i < R; i++) tgt[i] = (int32_t)rng_below(&r, V);
+    x[5 * V + 17] = x[5 * V + 1500] = 50.0f;            /* a tie: the first wins */
+    x[6 * V + 3] = NAN;                                  /* passed over */
+    for (int v = 0; v < V; v++) x[7 * V + v] = -INFINITY;
+    x[7 * V + 999] = 0.0f;
+    for (int i = 0; i < R; i++) {
+        const float *xr = x + (size_t)i * V;
+        int want = 0;
+        for (int v = 1; v < V; v++)
+            if (xr[v] > xr[want] || xr[want] != xr[want]) want = v;
+        assert_int_equal(op_argmax(xr, V), want);
+    }
+    assert_int_equal(op_argmax(x + 5 * V, V), 17);
+    assert_int_equal(op_argmax(x + 7 * V, V), 999);
+    x[6 * V + 3] = 0.5f;
+    tgt[7] = 999;
+    double total = 0;
+    for (int i = 0; i < R; i++) {
+        const float *xr = x + (size_t)i * V;
+        double mx = -INFINITY, z = 0;
+        for (int v = 0; v < V; v++) mx = xr[v] > mx ? xr[v] : mx;
+        for (int v = 0; v < V; v++) z += exp((double)xr[v] - mx);
+        double lse = mx + log(z);
+        assert_true(fabs(op_logsumexp(xr, V) - lse) <= 4e-5 * fmax(1, fabs(lse)));
+        total += lse - xr[tgt[i]];
+    }
+    float loss;
+    op_cross_entropy_forward(&loss, probs, row_loss, x, tgt, R, R, V);
+    assert_true(fabs(loss - total / R) <= 4e-5 * fmax(1, fabs(total / R)));
+    double psum = 0;
+    for (int v = 0; v < V; v++) psum += probs[v];
+    assert_true(fabs(psum - 1) < 1e-5);
+
+    enum { LR = 64, C = 64 };
+    static float lx[LR * C], w[C], b[C], out[LR * C], mean[LR], rstd[LR];
+    fill_normal(lx, LR * C, &r, 2);
+    for (int i = 0; i < LR * C; i++) lx[i] += 3.0f;
+    fill_normal(w, C, &r, 1);
+    fill_normal(b, C, &r, 1);
+    op_layernorm_forward(out, mean, rstd, lx, w, b, 1e-12f, LR, C);
+    int exact = 0;
+    for (int i = 0; i < LR; i++) {
+        double m = 0, v = 0;
+        for (int c = 0; c < C; c++) m += lx[i * C + c];
+        m /= C;
+        for (int c = 0; c < C; c++) v += (lx[i * C + c] - m) * (lx[i * C + c] - m);
+        v /= C;
+        float fm = (float)m, fs = (float)(1.0 / sqrt(v + 1e-12f));
+        assert_true(ulps(mean[i], fm) <= 1 && ulps(rstd[i], fs) <= 1);
+        exact += mean[i] == fm && rstd[i] == fs;
+    }
+    assert_true(exact >= LR - 2);
+}
+
 /* A small transformer-shaped step run with 1 thread and with 2: every output and gradient
  * must be the same to the bit. */
 static void transformer_step(Tape *tp, ParamBlock *pb, float *out_copy, float *grad_copy)
@@ -1081,6 +1201,8 @@ int main(void)
         cmocka_unit_test(test_exp_fast),
         cmocka_unit_test(test_gemm_kernels),
         cmocka_unit_test(test_gemm_leading_dims),
+        cmocka_unit_test(test_gemm_paths_bit_identical),
+        cmocka_unit_test(test_row_reductions),
         cmocka_unit_test(test_threads_bit_identical),
         cmocka_unit_test(test_tape_print_and_accumulate),
         cmocka_unit_test(test_tape_mark_rewind),

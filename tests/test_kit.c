@@ -19,11 +19,49 @@
 #include <time.h>
 
 #include "lessons/common/finding.h"
+#include "lessons/common/kit.h"
 #include <unistd.h>
 
 #include "lessons/common/checkpoint.h"
 #include "lessons/common/queue.h"
 #include "lessons/common/runtime.h"
+
+/* kit_top_k against the plain way (every probability in double, sorted): the same ids in the
+ * same order (the first of equal logits first), probabilities within 1e-5, specials skipped. */
+static void test_top_k(void **state)
+{
+    (void)state;
+    enum { V = 2000, K = 5 };
+    static float x[V];
+    Rng r;
+    rng_seed(&r, 3, 0);
+    for (int trial = 0; trial < 20; trial++) {
+        for (int v = 0; v < V; v++) x[v] = rng_normal(&r, 0.0f, 3.0f);
+        if (trial == 1) x[40] = x[41] = 20.0f; /* a tie at the top */
+        if (trial == 2) x[2] = 50.0f;          /* a special token, skipped with first = 5 */
+        int first = trial % 2 ? 0 : 5;
+        float p[K];
+        int32_t ids[K];
+        kit_top_k(x, V, first, K, p, ids);
+        double mx = -INFINITY, z = 0;
+        for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
+        for (int v = 0; v < V; v++) z += exp((double)x[v] - mx);
+        bool taken[V] = {false};
+        for (int j = 0; j < K; j++) {
+            int best = -1;
+            for (int v = first; v < V; v++)
+                if (!taken[v] && (best < 0 || x[v] > x[best])) best = v;
+            taken[best] = true;
+            assert_int_equal(ids[j], best);
+            assert_true(fabs(p[j] - exp((double)x[best] - mx) / z) < 1e-5);
+        }
+    }
+    x[0] = NAN; /* never chosen */
+    float p[K];
+    int32_t ids[K];
+    kit_top_k(x, V, 0, K, p, ids);
+    for (int j = 0; j < K; j++) assert_true(ids[j] != 0);
+}
 
 static void test_queue_order(void **state)
 {
@@ -555,6 +593,7 @@ static void test_stale_sweep(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_top_k),
         cmocka_unit_test(test_queue_order),
         cmocka_unit_test(test_choice_setting),
         cmocka_unit_test(test_finding),

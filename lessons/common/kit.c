@@ -197,24 +197,27 @@ void kit_causal_allow(int T, uint8_t *allow)
         for (int j = 0; j < T; j++) allow[(size_t)i * T + j] = j <= i;
 }
 
+/* The k largest logits are found first (comparisons only; the first of equal ones wins), and
+ * only they are turned into probabilities, e^(x − logsumexp): a row costs one vectorised
+ * pass for the normaliser and one scan, not an exp per token. */
 void kit_top_k(const float *x, int V, int first, int k, float *ps, int32_t *ids)
 {
-    float mx = -INFINITY;
-    for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
-    double z = 0;
-    for (int v = 0; v < V; v++) z += exp((double)(x[v] - mx));
-    for (int j = 0; j < k; j++) { ids[j] = -1; ps[j] = -1; }
+    float top[KIT_TOP_K_MAX];
+    ENGINE_CHECK(k >= 1 && k <= KIT_TOP_K_MAX, "kit_top_k: k = %d, at most %d", k, KIT_TOP_K_MAX);
+    for (int j = 0; j < k; j++) { ids[j] = -1; ps[j] = -1; top[j] = -INFINITY; }
     for (int v = first; v < V; v++) {
-        float p = (float)(exp((double)(x[v] - mx)) / z);
+        if (x[v] != x[v] || (!(x[v] > top[k - 1]) && ids[k - 1] >= 0)) continue; /* NaN, or not in the top k */
         for (int j = 0; j < k; j++)
-            if (p > ps[j]) {
-                memmove(ps + j + 1, ps + j, (size_t)(k - 1 - j) * sizeof *ps);
+            if (x[v] > top[j] || ids[j] < 0) {
+                memmove(top + j + 1, top + j, (size_t)(k - 1 - j) * sizeof *top);
                 memmove(ids + j + 1, ids + j, (size_t)(k - 1 - j) * sizeof *ids);
-                ps[j] = p;
+                top[j] = x[v];
                 ids[j] = v;
                 break;
             }
     }
+    float lse = op_logsumexp(x, V);
+    for (int j = 0; j < k && ids[j] >= 0; j++) ps[j] = (float)exp((double)top[j] - lse);
 }
 
 /* ------------------------------------------------------------------ settings ---- */

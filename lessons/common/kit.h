@@ -286,6 +286,7 @@ const void *kit_lm_batch_data(const KitLmBatch *b, int i);
 void kit_causal_allow(int T, uint8_t *allow);
 /* The k most probable tokens of one row of logits (softmax over the whole row), largest
  * first, considering ids from `first` on (probes skip the special tokens). */
+#define KIT_TOP_K_MAX 32
 void kit_top_k(const float *logits, int V, int first, int k, float *p, int32_t *ids);
 
 /* ---- the trainer (kit.c) ---- */

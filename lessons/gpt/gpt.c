@@ -158,11 +158,7 @@ static int correct_next(const Tensor *logits, const int32_t *targets, int rows)
     int V = logits->shape[logits->ndim - 1], correct = 0;
     for (int i = 0; i < rows; i++) {
         if (targets[i] == IGNORE_INDEX) continue;
-        const float *x = logits->data + (size_t)i * V;
-        int arg = 0;
-        for (int v = 1; v < V; v++)
-            if (x[v] > x[arg]) arg = v;
-        correct += arg == targets[i];
+        correct += op_argmax(logits->data + (size_t)i * V, V) == targets[i];
     }
     return correct;
 }

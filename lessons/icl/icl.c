@@ -339,14 +339,6 @@ static Tensor *forward(Run *r, const int32_t *ids, int rows, int T, Forward *f)
     return model_lm_logits(model, &r->tape, f->hidden);
 }
 
-static int argmax(const float *x, int V)
-{
-    int a = 0;
-    for (int v = 1; v < V; v++)
-        if (x[v] > x[a]) a = v;
-    return a;
-}
-
 /* GPT's loss, as Hugging Face computes it from labels = input_ids: the mean cross-entropy of
  * every position's next token. Nothing tells the model about codes or copies. */
 static Tensor *loss(Run *r, float *parts, float *extra)
@@ -363,7 +355,7 @@ static Tensor *loss(Run *r, float *parts, float *extra)
         for (int t = 1; t < T; t++) {
             if (b->role[(size_t)i * T + t] != ROLE_Y_ANSWER) continue;
             n++;
-            hit += argmax(m->logits->data + ((size_t)i * T + t - 1) * ICL_V, ICL_V) == b->lm.ids[(size_t)i * T + t];
+            hit += op_argmax(m->logits->data + ((size_t)i * T + t - 1) * ICL_V, ICL_V) == b->lm.ids[(size_t)i * T + t];
         }
     }
     extra[ICL_ANSWER_ACCURACY] = n ? (float)hit / (float)n : NAN;
@@ -484,7 +476,7 @@ static void evaluate(Run *r, float *extra)
         KitScope scope = kit_eval_begin(r);
         Forward f;
         Tensor *logits = forward(r, e->ids, e->n, len, &f);
-        for (int i = 0; i < e->n; i++) hit += argmax(logits->data + ((size_t)i * len + len - 1) * ICL_V, ICL_V) == e->answer[i];
+        for (int i = 0; i < e->n; i++) hit += op_argmax(logits->data + ((size_t)i * len + len - 1) * ICL_V, ICL_V) == e->answer[i];
         kit_eval_end(r, scope);
         extra[ICL_ACC0 + s] = (float)hit / (float)e->n;
     }

@@ -268,12 +268,8 @@ static void evaluate(Run *r, float *extra)
         int V = logits ? logits->shape[1] : 0;
         for (int s = 0; logits && s < b->nsel; s++) {
             const float *x = logits->data + (size_t)s * V;
-            int arg = 0;
-            double mx = x[0], z = 0;
-            for (int v = 1; v < V; v++) {
-                if (x[v] > x[arg]) arg = v;
-                mx = x[v] > mx ? x[v] : mx;
-            }
+            int arg = op_argmax(x, V);
+            double mx = x[arg], z = 0;
             for (int v = 0; v < V; v++) z += exp(x[v] - mx);
             int k = b->kind[b->rows[s]];
             kl[k] += mx + log(z) - x[b->targets[s]]; /* this position's cross-entropy */

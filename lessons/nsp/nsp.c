@@ -262,10 +262,7 @@ static int argmax_right(const Tensor *logits, const int32_t *targets, int n)
 {
     int right = 0, V = logits ? logits->shape[1] : 0;
     for (int s = 0; logits && s < n; s++) {
-        const float *x = logits->data + (size_t)s * V;
-        int arg = 0;
-        for (int v = 1; v < V; v++) arg = x[v] > x[arg] ? v : arg;
-        right += arg == targets[s];
+        right += op_argmax(logits->data + (size_t)s * V, V) == targets[s];
     }
     return right;
 }

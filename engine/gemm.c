@@ -251,7 +251,7 @@ static float *pack_b_buffer(void)
  * and every reuse then streams contiguous memory. For the lessons' usual N (64 or 256, two to
  * eight panels) the copy costs more than it saves. Either way the products and their order
  * are the same, so the choice never changes a bit of the result. */
-enum { PACK_A_MIN_PANELS = 16 };
+enum { PACK_A_MIN_PANELS = 16, DIRECT_B_MAX_N = 256 };
 static int pack_a_min_panels = PACK_A_MIN_PANELS;
 
 void gemm_set_pack_a_threshold(int panels) { pack_a_min_panels = panels < 0 ? PACK_A_MIN_PANELS : panels; }
@@ -285,8 +285,10 @@ static void gemm_run(int M, int N, int K,
             int kc = K - p0 < KC ? K - p0 : KC;
             bool add = accumulate || p0 > 0;
             const float *bias_j = add ? NULL : bias ? bias + j0 : NULL;
-            /* an untransposed B's full panels are read in place; the rest is packed */
-            int direct_n = tb ? 0 : nc / NR * NR;
+            /* an untransposed B's full panels are read in place when N is narrow (a weight
+             * gradient's B: the activations it sums over, read once); a wide B is packed,
+             * since every row panel of A rereads it and a packed panel is contiguous */
+            int direct_n = tb || nc > DIRECT_B_MAX_N ? 0 : nc / NR * NR;
             if (direct_n < nc) pack_b(pb, B, ldb, tb, p0, kc, j0 + direct_n, nc - direct_n, NR);
 #ifdef FMLAB_OPENMP
 #pragma omp parallel for schedule(static) if (mblocks > 1 && flops > 2e5)

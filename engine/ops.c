@@ -852,7 +852,7 @@ static inline bool attn_allowed(const AttnMask *m, int b, int i, int j, int T)
  * `allow`, NULL = all): forbidden keys get exactly 0, a row with none allowed becomes all
  * zeros. Max and sum in 16 interleaved lanes (as in cross-entropy), exp_fast (exactly 0 at
  * -inf): loops the compiler vectorises, with the same result on every processor. */
-ACT_CLONES static void softmax_row(float *restrict pr, const uint8_t *restrict allow, float s, int T)
+static inline void softmax_row(float *restrict pr, const uint8_t *restrict allow, float s, int T)
 {
     enum { LANES = 16 };
     float mxl[LANES], suml[LANES];
@@ -880,11 +880,38 @@ ACT_CLONES static void softmax_row(float *restrict pr, const uint8_t *restrict a
 }
 
 /* The keys query i of sequence b may see, as a 0/1 row (NULL when all may be seen). */
-static const uint8_t *mask_row(const AttnMask *m, uint8_t *buf, int b, int i, int T)
+static inline const uint8_t *mask_row(const AttnMask *m, uint8_t *buf, int b, int i, int T)
 {
     if (m->kind == MASK_NONE && !m->causal) return NULL;
     for (int j = 0; j < T; j++) buf[j] = attn_allowed(m, b, i, j, T);
     return buf;
+}
+
+/* Every row of one (batch, head)'s scores: one call per pair, so the per-processor version is
+ * chosen once for T rows rather than once per row. */
+ACT_CLONES static void softmax_rows(float *restrict pb, const AttnMask *m, int b, float s, int T)
+{
+    uint8_t allow[T];
+    for (int i = 0; i < T; i++) softmax_row(pb + (size_t)i * T, mask_row(m, allow, b, i, T), s, T);
+}
+
+/* dS = s·P ⊙ (dP − rowsum(dP ⊙ P)), in place over dP, every row of one pair; the row sums in
+ * 16 interleaved lanes (vectorised, the same on every processor). */
+ACT_CLONES static void softmax_back_rows(float *restrict ds, const float *restrict P, float s, int T)
+{
+    enum { LANES = 16 };
+    int body = T / LANES * LANES;
+    for (int i = 0; i < T; i++) {
+        const float *pr = P + (size_t)i * T;
+        float *dr = ds + (size_t)i * T, dl[LANES];
+        for (int l = 0; l < LANES; l++) dl[l] = 0.0f;
+        for (int j = 0; j < body; j += LANES)
+            for (int l = 0; l < LANES; l++) dl[l] += dr[j + l] * pr[j + l];
+        float rowdot = 0.0f;
+        for (int l = 0; l < LANES; l++) rowdot += dl[l];
+        for (int j = body; j < T; j++) rowdot += dr[j] * pr[j];
+        for (int j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - rowdot) * s;
+    }
 }
 
 /* Each (batch, head) pair is independent and small (T × HS, e.g. 32 × 16): too small for
@@ -896,48 +923,55 @@ static const uint8_t *mask_row(const AttnMask *m, uint8_t *buf, int b, int i, in
  * (whose depth blocks are 256 long: for T or HS above that, gemm would split the sum where
  * these loops do not), with none of its overhead. Threads split the pairs.
  * Kᵀ (and Vᵀ in backward) is copied once per pair into scratch so that every inner loop
- * runs along contiguous memory. */
+ * runs along contiguous memory; Pᵀ and dSᵀ are read in place, by columns. */
 
-/* out (M × n, row stride ldo) = (or +=, when add) a (M × K, row stride lda) · rows (K × n, row
- * stride ldr): out[i][j] = Σ_k a[i][k]·rows[k][j], summed from zero over k in order with
- * fused multiply-adds, then stored or added. The portable loop keeps one row's sums in
- * memory; each of its sums is a chain of dependent FMAs, so it runs at the FMA's latency. */
-FMA_CLONES static void rows_combination(float *restrict out, size_t ldo, const float *restrict a, size_t lda,
+/* out (M × n, row stride ldo) = (or +=, when add) op(a) (M × K) · rows (K × n, row stride ldr):
+ * out[i][j] = Σ_k a(i,k)·rows[k][j], summed from zero over k in order with fused
+ * multiply-adds, then stored or added; a(i,k) = a[i·lda + k], or a[k·lda + i] when at (a
+ * stored transposed: Pᵀ and dSᵀ are read where they lie). The portable loop keeps one row's
+ * sums in memory; each of its sums is a chain of dependent FMAs, so it runs at the FMA's
+ * latency. */
+FMA_CLONES static void rows_combination(float *restrict out, size_t ldo, const float *restrict a, size_t lda, bool at,
                                         const float *restrict rows, size_t ldr, int M, int K, int n, bool add)
 {
     float acc[n];
+    size_t ri = at ? 1 : lda, rk = at ? lda : 1;
     for (int i = 0; i < M; i++) {
         for (int j = 0; j < n; j++) acc[j] = 0.0f;
         for (int k = 0; k < K; k++) {
-            float ak = a[(size_t)i * lda + k];
+            float ak = a[(size_t)i * ri + (size_t)k * rk];
             const float *r = rows + (size_t)k * ldr;
             for (int j = 0; j < n; j++) acc[j] = fmaf(ak, r[j], acc[j]);
         }
         float *o = out + (size_t)i * ldo;
-        for (int j = 0; j < n; j++) o[j] = add ? o[j] + acc[j] : acc[j];
+        if (add)
+            for (int j = 0; j < n; j++) o[j] += acc[j];
+        else
+            for (int j = 0; j < n; j++) o[j] = acc[j];
     }
 }
 
 #ifdef GEMM_LIKE_X86
 /* The same with AVX-512 when n is a multiple of 16 up to 64: four rows at a time keep 4 × n/16
  * independent chains in registers, which hides the FMA's latency (the same sums, the same
- * order: the same bits as the loop above). */
-#define COMB_AVX512(NV)                                                                                   \
-    __attribute__((target("avx512f"))) static void comb_avx512_##NV(                                   \
+ * order: the same bits as the loop above). AT: a stored transposed. */
+#define COMB_AVX512(NV, AT)                                                                              \
+    __attribute__((target("avx512f"))) static void comb_avx512_##NV##_##AT(                            \
         float *out, size_t ldo, const float *a, size_t lda, const float *rows, size_t ldr, int M, int K, bool add) \
     {                                                                                                     \
+        const size_t ri = AT ? 1 : lda, rk = AT ? lda : 1;                                                \
         int i = 0;                                                                                        \
         for (; i + 4 <= M; i += 4) {                                                                      \
             __m512 acc[4][NV];                                                                            \
             for (int r = 0; r < 4; r++)                                                                   \
                 for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();                             \
-            const float *ai = a + (size_t)i * lda;                                                        \
+            const float *ai = a + (size_t)i * ri;                                                         \
             for (int k = 0; k < K; k++) {                                                                 \
-                const float *rk = rows + (size_t)k * ldr;                                                 \
+                const float *rw = rows + (size_t)k * ldr;                                                 \
                 __m512 b[NV];                                                                             \
-                for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(rk + 16 * v);                        \
+                for (int v = 0; v < NV; v++) b[v] = _mm512_loadu_ps(rw + 16 * v);                        \
                 for (int r = 0; r < 4; r++) {                                                             \
-                    __m512 av = _mm512_set1_ps(ai[(size_t)r * lda + k]);                                  \
+                    __m512 av = _mm512_set1_ps(ai[(size_t)r * ri + (size_t)k * rk]);                      \
                     for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(av, b[v], acc[r][v]);        \
                 }                                                                                         \
             }                                                                                             \
@@ -950,32 +984,37 @@ FMA_CLONES static void rows_combination(float *restrict out, size_t ldo, const f
                 }                                                                                         \
             }                                                                                             \
         }                                                                                                 \
-        if (i < M) rows_combination(out + (size_t)i * ldo, ldo, a + (size_t)i * lda, lda, rows, ldr,      \
+        if (i < M) rows_combination(out + (size_t)i * ldo, ldo, a + (size_t)i * ri, lda, AT, rows, ldr,   \
                                     M - i, K, 16 * NV, add);                                              \
     }
-COMB_AVX512(1)
-COMB_AVX512(2)
-COMB_AVX512(3)
-COMB_AVX512(4)
+COMB_AVX512(1, 0)
+COMB_AVX512(2, 0)
+COMB_AVX512(3, 0)
+COMB_AVX512(4, 0)
+COMB_AVX512(1, 1)
+COMB_AVX512(2, 1)
+COMB_AVX512(3, 1)
+COMB_AVX512(4, 1)
 #endif
 
 /* rows_combination, by the fastest way this processor has. */
-static void combine(float *out, size_t ldo, const float *a, size_t lda, const float *rows, size_t ldr,
+static void combine(float *out, size_t ldo, const float *a, size_t lda, bool at, const float *rows, size_t ldr,
                     int M, int K, int n, bool add)
 {
 #ifdef GEMM_LIKE_X86
     static int avx512 = -1;
     if (avx512 < 0) avx512 = __builtin_cpu_supports("avx512f");
     if (avx512 && n % 16 == 0 && n <= 64) {
-        switch (n / 16) {
-        case 1: comb_avx512_1(out, ldo, a, lda, rows, ldr, M, K, add); return;
-        case 2: comb_avx512_2(out, ldo, a, lda, rows, ldr, M, K, add); return;
-        case 3: comb_avx512_3(out, ldo, a, lda, rows, ldr, M, K, add); return;
-        default: comb_avx512_4(out, ldo, a, lda, rows, ldr, M, K, add); return;
-        }
+        typedef void (*Comb)(float *, size_t, const float *, size_t, const float *, size_t, int, int, bool);
+        static const Comb comb[2][4] = {
+            {comb_avx512_1_0, comb_avx512_2_0, comb_avx512_3_0, comb_avx512_4_0},
+            {comb_avx512_1_1, comb_avx512_2_1, comb_avx512_3_1, comb_avx512_4_1},
+        };
+        comb[at][n / 16 - 1](out, ldo, a, lda, rows, ldr, M, K, add);
+        return;
     }
 #endif
-    rows_combination(out, ldo, a, lda, rows, ldr, M, K, n, add);
+    rows_combination(out, ldo, a, lda, at, rows, ldr, M, K, n, add);
 }
 
 /* dst (n × m, row stride m) = the transpose of src (m rows of n, row stride ld). */
@@ -996,15 +1035,14 @@ void op_attention_forward(float *out, float *P, float *scratch, const float *q, 
         int b = bh / NH, h = bh % NH;
         size_t off = (size_t)b * T * C + (size_t)h * HS;
         float *pb = P + (size_t)bh * T * T, *kt = scratch + (size_t)bh * HS * T;
-        uint8_t allow[T];
         transpose_into(kt, k + off, C, T, HS);
-        combine(pb, T, q + off, C, kt, T, T, HS, T, false);                     /* S = Q·Kᵀ */
-        for (int i = 0; i < T; i++) softmax_row(pb + (size_t)i * T, mask_row(m, allow, b, i, T), s, T);
-        combine(out + off, C, pb, T, v + off, C, T, T, HS, false);               /* O = P·V */
+        combine(pb, T, q + off, C, false, kt, T, T, HS, T, false);              /* S = Q·Kᵀ */
+        softmax_rows(pb, m, b, s, T);                                            /* P */
+        combine(out + off, C, pb, T, false, v + off, C, T, T, HS, false);        /* O = P·V */
     }
 }
 
-/* scratch: (B,NH,T,T) + (B,NH,T,T) + (B,NH,HS,T) floats: dP then dS, a transposed T×T, Vᵀ. */
+/* scratch: (B,NH,T,T) + (B,NH,HS,T) floats: dP then dS, and Vᵀ. */
 /* store[3]: dq, dk, dv are fresh buffers to write instead of add to (NULL: add to all) */
 static void attention_backward(float *dq, float *dk, float *dv, const bool *store, float *scratch, const float *dout,
                                const float *P, const float *q, const float *k, const float *v, int B, int NH, int T,
@@ -1013,30 +1051,19 @@ static void attention_backward(float *dq, float *dk, float *dv, const bool *stor
     bool add_q = !store || !store[0], add_k = !store || !store[1], add_v = !store || !store[2];
     int C = NH * HS;
     float s = 1.0f / sqrtf((float)HS);
-    size_t per = 2 * (size_t)T * T + (size_t)T * HS;
+    size_t per = (size_t)T * T + (size_t)T * HS;
     PARALLEL_FOR((size_t)B * NH * T * T * HS)
     for (int bh = 0; bh < B * NH; bh++) {
         int b = bh / NH, h = bh % NH;
         size_t off = (size_t)b * T * C + (size_t)h * HS;
         const float *pb = P + (size_t)bh * T * T;
-        float *ds = scratch + (size_t)bh * per, *pt = ds + (size_t)T * T, *vt = pt + (size_t)T * T;
+        float *ds = scratch + (size_t)bh * per, *vt = ds + (size_t)T * T;
         transpose_into(vt, v + off, C, T, HS);
-        combine(ds, T, dout + off, C, vt, T, T, HS, T, false);                  /* dP = dO·Vᵀ */
-        for (int i = 0; i < T; i++) {
-            const float *pr = pb + (size_t)i * T;
-            float *dr = ds + (size_t)i * T, rowdot = 0;
-            for (int j = 0; j < T; j++) rowdot += dr[j] * pr[j];
-            for (int j = 0; j < T; j++) dr[j] = pr[j] * (dr[j] - rowdot) * s;   /* dS, scaled */
-        }
-        if (dv) {                                                                /* dV += Pᵀ·dO */
-            transpose_into(pt, pb, T, T, T);
-            combine(dv + off, C, pt, T, dout + off, C, T, T, HS, add_v);
-        }
-        if (dq) combine(dq + off, C, ds, T, k + off, C, T, T, HS, add_q);        /* dQ += dS·K */
-        if (dk) {                                                                /* dK += dSᵀ·Q */
-            transpose_into(pt, ds, T, T, T);
-            combine(dk + off, C, pt, T, q + off, C, T, T, HS, add_k);
-        }
+        combine(ds, T, dout + off, C, false, vt, T, T, HS, T, false);           /* dP = dO·Vᵀ */
+        softmax_back_rows(ds, pb, s, T);                                         /* dS, scaled */
+        if (dv) combine(dv + off, C, pb, T, true, dout + off, C, T, T, HS, add_v); /* dV += Pᵀ·dO */
+        if (dq) combine(dq + off, C, ds, T, false, k + off, C, T, T, HS, add_q);   /* dQ += dS·K */
+        if (dk) combine(dk + off, C, ds, T, true, q + off, C, T, T, HS, add_k);    /* dK += dSᵀ·Q */
     }
 }
 
@@ -1506,7 +1533,7 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
     case OP_ATTENTION: {
         int B = a->shape[0], T = a->shape[1], NH = e->ia[0];
         int HS = a->shape[2] / NH;
-        float *scratch = arena_alloc(&tp->arena, (size_t)B * NH * (2 * (size_t)T * T + (size_t)T * HS) *
+        float *scratch = arena_alloc(&tp->arena, (size_t)B * NH * ((size_t)T * T + (size_t)T * HS) *
                                                      sizeof(float));
         attention_backward(da, db, dc, st, scratch, dout, e->saved, a->data, b->data, c->data, B, NH, T, HS);
         break;

@@ -143,7 +143,7 @@ void op_layernorm_backward(float *dx, float *dw, float *db, const float *dout, c
                            const float *w, const float *mean, const float *rstd, size_t rows, int C);
 void op_softmax_forward(float *out, const float *x, const uint8_t *keep, size_t rows, int C);
 void op_softmax_backward(float *dx, const float *dout, const float *y, size_t rows, int C);
-/* scratch: forward (B,NH,HS,T) floats; backward 2·(B,NH,T,T) + (B,NH,T,HS) */
+/* scratch: forward (B,NH,HS,T) floats; backward (B,NH,T,T) + (B,NH,HS,T) */
 void op_attention_forward(float *out, float *P, float *scratch, const float *q, const float *k, const float *v,
                           const AttnMask *m, int B, int NH, int T, int HS);
 void op_attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *P,

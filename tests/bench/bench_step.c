@@ -58,7 +58,7 @@ static double gemm_peak(void)
     for (int i = 0; i < N * N; i++) { A[i] = (float)(i % 7) * 0.1f; B[i] = (float)(i % 5) * 0.1f; }
     engine_set_threads(1);
     double best = 1e9;
-    for (int r = 0; r < 12; r++) {
+    for (int r = 0; r < 40; r++) {
         double t0 = now();
         gemm(N, N, N, A, N, false, B, N, false, C, N, false);
         double dt = now() - t0;

@@ -299,23 +299,30 @@ static void gemm_run(int M, int N, int K,
                 int full = pack_all ? 0 : mc / MR * MR; /* rows read in place; the rest packed */
                 float *pa = pack_a_buf;
                 if (full < mc) pack_a(pa, A, lda, ta, i0 + full, mc - full, p0, kc, MR);
-                for (int jr = 0; jr < nc; jr += NR) {
+                /* Narrow N: down the rows of one column panel at a time, so each panel of B
+                 * stays in L1 while the block of A streams past. Wide N: along the row
+                 * panels instead, so each row of C is written front to back and the
+                 * hardware prefetcher sees twelve sequential streams (column by column, a
+                 * C of megabytes was written a few lines per row at a time and every tile
+                 * waited for its lines). Same tiles, same sums, in either order. */
+                int ntile_j = (nc + NR - 1) / NR, ntile_i = (mc + MR - 1) / MR;
+                for (int t = 0; t < ntile_j * ntile_i; t++) {
+                    int jr = (pack_all ? t % ntile_j : t / ntile_i) * NR;
+                    int ir = (pack_all ? t / ntile_j : t % ntile_i) * MR;
                     int nr = nc - jr < NR ? nc - jr : NR;
+                    int mr = mc - ir < MR ? mc - ir : MR;
                     bool bd = jr < direct_n;
                     const float *pbj = bd ? B + (size_t)p0 * ldb + j0 + jr : pb + (size_t)((jr - direct_n) / NR) * NR * kc;
                     size_t bs = bd ? (size_t)ldb : (size_t)NR;
                     const float *bj = bias_j ? bias_j + jr : NULL;
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        int mr = mc - ir < MR ? mc - ir : MR;
-                        float *cij = C + (size_t)(i0 + ir) * ldc + j0 + jr;
-                        if (ir >= full)
-                            k->fn(kc, pa + (size_t)((ir - full) / MR) * MR * kc, 1, (size_t)MR, pbj, bs, cij, ldc,
-                                  mr, nr, add, bj);
-                        else if (ta)
-                            k->fn(kc, A + (size_t)p0 * lda + i0 + ir, 1, (size_t)lda, pbj, bs, cij, ldc, mr, nr, add, bj);
-                        else
-                            k->fn(kc, A + (size_t)(i0 + ir) * lda + p0, (size_t)lda, 1, pbj, bs, cij, ldc, mr, nr, add, bj);
-                    }
+                    float *cij = C + (size_t)(i0 + ir) * ldc + j0 + jr;
+                    if (ir >= full)
+                        k->fn(kc, pa + (size_t)((ir - full) / MR) * MR * kc, 1, (size_t)MR, pbj, bs, cij, ldc,
+                              mr, nr, add, bj);
+                    else if (ta)
+                        k->fn(kc, A + (size_t)p0 * lda + i0 + ir, 1, (size_t)lda, pbj, bs, cij, ldc, mr, nr, add, bj);
+                    else
+                        k->fn(kc, A + (size_t)(i0 + ir) * lda + p0, (size_t)lda, 1, pbj, bs, cij, ldc, mr, nr, add, bj);
                 }
             }
         }

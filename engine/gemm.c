@@ -204,6 +204,22 @@ static void pack_a(float *restrict dst, const float *A, int lda, bool ta, int i0
 /* Packs depth p0..p0+kc, columns j0..j0+nc of op(B) into NR-wide panels. */
 static void pack_b(float *dst, const float *B, int ldb, bool tb, int p0, int kc, int j0, int nc, int NR)
 {
+    if (!tb && nc % NR == 0) {
+        /* whole panels of a row-major B: each stored row is read once, front to back, and
+         * dealt out to the panels (walking the panels first read every row nc/NR times,
+         * 128 bytes at a time) */
+        size_t panel = (size_t)NR * kc;
+        for (int p = 0; p < kc; p++) {
+            const float *s = B + (size_t)(p0 + p) * ldb + j0;
+            float *d = dst + (size_t)p * NR;
+            for (int jr = 0; jr < nc; jr += NR, d += panel, s += NR) {
+                if (NR == 32) memcpy(d, s, 32 * sizeof(float));
+                else if (NR == 16) memcpy(d, s, 16 * sizeof(float));
+                else memcpy(d, s, (size_t)NR * sizeof(float));
+            }
+        }
+        return;
+    }
     for (int jr = 0; jr < nc; jr += NR) {
         int nr = nc - jr < NR ? nc - jr : NR;
         for (int p = 0; p < kc; p++) {

@@ -306,24 +306,25 @@ static void gemm_run(int M, int N, int K,
              * since every row panel of A rereads it and a packed panel is contiguous */
             int direct_n = tb || nc > DIRECT_B_MAX_N ? 0 : nc / NR * NR;
             if (direct_n < nc) pack_b(pb, B, ldb, tb, p0, kc, j0 + direct_n, nc - direct_n, NR);
+            /* Work items for the threads: blocks of rows, and for a narrow N each column panel
+             * on its own too (a weight gradient has M = 64 rows: one block, which one thread
+             * alone would compute). Every tile is computed by one item, whole, so the split
+             * never changes a sum. */
+            int groups = pack_all ? 1 : (nc + NR - 1) / NR;
 #ifdef FMLAB_OPENMP
-#pragma omp parallel for schedule(static) if (mblocks > 1 && flops > 2e5)
+#pragma omp parallel for schedule(static) if (mblocks * groups > 1 && flops > 2e5)
 #endif
-            for (int ib = 0; ib < mblocks; ib++) {
+            for (int item = 0; item < mblocks * groups; item++) {
+                int ib = item / groups, g = item % groups;
                 int i0 = ib * MC;
                 int mc = M - i0 < MC ? M - i0 : MC;
                 int full = pack_all ? 0 : mc / MR * MR; /* rows read in place; the rest packed */
                 float *pa = pack_a_buf;
                 if (full < mc) pack_a(pa, A, lda, ta, i0 + full, mc - full, p0, kc, MR);
-                /* Narrow N: down the rows of one column panel at a time, so each panel of B
-                 * stays in L1 while the block of A streams past. Wide N: along the row
-                 * panels instead, so each row of C is written front to back and the
-                 * hardware prefetcher sees twelve sequential streams (column by column, a
-                 * C of megabytes was written a few lines per row at a time and every tile
-                 * waited for its lines). Same tiles, same sums, in either order. */
-                int ntile_j = (nc + NR - 1) / NR, ntile_i = (mc + MR - 1) / MR;
+                int jfirst = pack_all ? 0 : g * NR, jend = pack_all ? nc : jfirst + NR < nc ? jfirst + NR : nc;
+                int ntile_j = (jend - jfirst + NR - 1) / NR, ntile_i = (mc + MR - 1) / MR;
                 for (int t = 0; t < ntile_j * ntile_i; t++) {
-                    int jr = (pack_all ? t % ntile_j : t / ntile_i) * NR;
+                    int jr = jfirst + (pack_all ? t % ntile_j : t / ntile_i) * NR;
                     int ir = (pack_all ? t / ntile_j : t % ntile_i) * MR;
                     int nr = nc - jr < NR ? nc - jr : NR;
                     int mr = mc - ir < MR ? mc - ir : MR;

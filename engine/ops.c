@@ -1115,10 +1115,13 @@ ACT_CLONES static float softmax_lse_row(float *restrict p, const float *restrict
     float mx = -INFINITY;
     for (int l = 0; l < LANES; l++) mx = mxl[l] > mx ? mxl[l] : mx;
     for (int i = body; i < V; i++) mx = x[i] > mx ? x[i] : mx;
-    for (int i = 0; i < V; i++) p[i] = exp_fast(x[i] - mx);
     for (int l = 0; l < LANES; l++) suml[l] = 0.0f;
     for (int i = 0; i < body; i += LANES)
-        for (int l = 0; l < LANES; l++) suml[l] += p[i + l];
+        for (int l = 0; l < LANES; l++) {
+            p[i + l] = exp_fast(x[i + l] - mx);
+            suml[l] += p[i + l];
+        }
+    for (int i = body; i < V; i++) p[i] = exp_fast(x[i] - mx);
     float sum = 0.0f;
     for (int l = 0; l < LANES; l++) sum += suml[l];
     for (int i = body; i < V; i++) sum += p[i];
@@ -1165,17 +1168,31 @@ void op_cross_entropy_forward(float *loss, float *probs, float *row_loss, const 
     *loss = n ? (float)(total / n) : 0.0f;
 }
 
+/* store: dx is a fresh buffer (see grad_for_store): every row is written, ignored ones with 0 */
+static void cross_entropy_backward(float *dx, bool store, float dout, const float *probs, const int32_t *targets,
+                                   int n, size_t R, int V)
+{
+    float g = n ? dout / (float)n : 0.0f;
+    PARALLEL_FOR(R * V)
+    for (size_t r = 0; r < R; r++) {
+        float *d = dx + r * V;
+        const float *p = probs + r * V;
+        if (n == 0 || targets[r] == IGNORE_INDEX) {
+            if (store) memset(d, 0, (size_t)V * sizeof(float));
+            continue;
+        }
+        if (store)
+            for (int i = 0; i < V; i++) d[i] = g * p[i];
+        else
+            for (int i = 0; i < V; i++) d[i] += g * p[i];
+        d[targets[r]] -= g;
+    }
+}
+
 void op_cross_entropy_backward(float *dx, float dout, const float *probs, const int32_t *targets,
                                int n, size_t R, int V)
 {
-    if (n == 0) return;
-    float g = dout / (float)n;
-    PARALLEL_FOR(R * V)
-    for (size_t r = 0; r < R; r++) {
-        if (targets[r] == IGNORE_INDEX) continue;
-        for (int i = 0; i < V; i++) dx[r * V + i] += g * probs[r * V + i];
-        dx[r * V + targets[r]] -= g;
-    }
+    cross_entropy_backward(dx, false, dout, probs, targets, n, R, V);
 }
 
 Tensor *op_cross_entropy(Tape *tp, Tensor *logits, const int32_t *targets)
@@ -1458,6 +1475,7 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
     case OP_LAYERNORM:
     case OP_GELU_ERF:
     case OP_GELU_TANH:
+    case OP_CROSS_ENTROPY:
         grad_for_store(tp, e, 0, &st[0]);
         if (e->op == OP_ADD && b->size == a->size) grad_for_store(tp, e, 1, &st[1]);
         break;
@@ -1539,7 +1557,7 @@ void op_backward_entry(Tape *tp, TapeEntry *e)
         break;
     }
     case OP_CROSS_ENTROPY:
-        op_cross_entropy_backward(da, dout[0], e->saved, e->aux, e->ia[0], tensor_rows(a), tensor_last(a));
+        cross_entropy_backward(da, st[0], dout[0], e->saved, e->aux, e->ia[0], tensor_rows(a), tensor_last(a));
         break;
     case OP_BCE_LOGITS:
         op_bce_logits_backward(da, dout[0], a->data, e->aux, e->aux2, e->ia[0], a->size);

@@ -5,9 +5,10 @@
  * op(A) is A, stored row-major with leading dimension lda, or its transpose when ta (A then
  * stored (K,M)); likewise B with tb. Blocked and packed like BLIS/GotoBLAS: panels of B are
  * copied into contiguous buffers (and of A, when wide N reuses them), and a small register-tiled kernel (AVX-512, AVX2+FMA or
- * plain C, picked once at run time) multiplies them. Threads split the rows of C in fixed
- * blocks, so every element is summed in the same order whatever the thread count: results
- * are bit-identical for 1 and N threads. */
+ * plain C, picked once at run time) multiplies them. Threads split C into fixed blocks of
+ * rows (and, for narrow products, of columns), each computed whole by one thread, so every
+ * element is summed in the same order whatever the thread count: results are bit-identical
+ * for 1 and N threads. */
 #ifndef FMLAB_ENGINE_GEMM_H
 #define FMLAB_ENGINE_GEMM_H
 

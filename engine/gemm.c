@@ -1,9 +1,11 @@
 /* gemm.c — blocked, packed matrix multiply with run-time kernel choice.
  *
  * Loop order (BLIS): for each NC-wide block of columns of C, for each KC-deep slice of K,
- * pack that slice of op(B) into NR-wide panels; then, in parallel over MC-tall blocks of rows,
- * pack the block of op(A) into MR-tall panels and run the MR×NR micro-kernel on every pair of
- * panels. The micro-kernel keeps an MR×NR tile of C in registers for the whole KC loop.
+ * pack that slice of op(B) into NR-wide panels (an untransposed B of a narrow product is
+ * read in place); then, in parallel over MC-tall blocks of rows (and column panels, for a
+ * narrow N), run the MR×NR micro-kernel on every pair of panels, with the block of op(A)
+ * packed into MR-tall panels when a wide N reuses it, read in place otherwise. The
+ * micro-kernel keeps an MR×NR tile of C in registers for the whole KC loop.
  * Pack buffers are per thread (thread-local), so nothing is allocated per call. */
 #include "gemm.h"
 

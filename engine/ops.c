@@ -49,13 +49,21 @@ static void check_broadcast(const Tensor *a, const Tensor *b, const char *op)
 
 void op_add_forward(float *out, const float *a, const float *b, size_t n, size_t bn)
 {
+    if (bn == n) { /* the residual connections: elementwise, split among threads */
+        PARALLEL_FOR(n)
+        for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+        return;
+    }
     for (size_t i = 0; i < n; i += bn)
         for (size_t j = 0; j < bn; j++) out[i + j] = a[i + j] + b[j];
 }
 
 void op_add_backward(float *da, float *db, const float *dout, size_t n, size_t bn)
 {
-    if (da) for (size_t i = 0; i < n; i++) da[i] += dout[i];
+    if (da) {
+        PARALLEL_FOR(n)
+        for (size_t i = 0; i < n; i++) da[i] += dout[i];
+    }
     if (db)
         for (size_t i = 0; i < n; i += bn)
             for (size_t j = 0; j < bn; j++) db[j] += dout[i + j];

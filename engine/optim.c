@@ -24,6 +24,10 @@ void adamw_step(AdamW *opt, ParamBlock *pb, float lr)
         }
         float keep = pb->decay[i] ? 1.0f - lr * opt->weight_decay : 1.0f;
         float *p = pb->data + off, *g = pb->grad + off, *m = pb->m + off, *v = pb->v + off;
+        /* each element on its own: any split among threads gives the same bits */
+#ifdef FMLAB_OPENMP
+#pragma omp parallel for schedule(static) if (n > 65536)
+#endif
         for (size_t j = 0; j < n; j++) {
             p[j] *= keep;
             m[j] = m[j] * b1 + g[j] * (1.0f - b1);

@@ -165,10 +165,9 @@ static inline float exp_fast(float x)
 
 float op_exp_fast(float x) { return exp_fast(x); }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-int op_argmax(const float *x, int n)
+/* The largest of x[0..n-1] (NaNs passed over; -inf for none), in 16 interleaved lanes
+ * combined in a fixed order: a loop the compiler vectorises in each caller's clone. */
+static inline float lanes_max(const float *restrict x, int n)
 {
     enum { LANES = 16 };
     float ml[LANES];
@@ -179,6 +178,15 @@ int op_argmax(const float *x, int n)
     float mx = -INFINITY;
     for (int l = 0; l < LANES; l++) mx = ml[l] > mx ? ml[l] : mx;
     for (int i = body; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    return mx;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+int op_argmax(const float *x, int n)
+{
+    float mx = lanes_max(x, n);
     for (int i = 0; i < n; i++)
         if (x[i] == mx) return i;
     return 0; /* empty, or every value NaN */
@@ -863,18 +871,13 @@ static inline bool attn_allowed(const AttnMask *m, int b, int i, int j, int T)
 static inline void softmax_row(float *restrict pr, const uint8_t *restrict allow, float s, int T)
 {
     enum { LANES = 16 };
-    float mxl[LANES], suml[LANES];
+    float suml[LANES];
     int body = T / LANES * LANES;
     if (allow)
         for (int j = 0; j < T; j++) pr[j] = allow[j] ? pr[j] * s : -INFINITY;
     else
         for (int j = 0; j < T; j++) pr[j] *= s;
-    for (int l = 0; l < LANES; l++) mxl[l] = -INFINITY;
-    for (int j = 0; j < body; j += LANES)
-        for (int l = 0; l < LANES; l++) mxl[l] = pr[j + l] > mxl[l] ? pr[j + l] : mxl[l];
-    float mx = -INFINITY;
-    for (int l = 0; l < LANES; l++) mx = mxl[l] > mx ? mxl[l] : mx;
-    for (int j = body; j < T; j++) mx = pr[j] > mx ? pr[j] : mx;
+    float mx = lanes_max(pr, T);
     if (mx == -INFINITY) { memset(pr, 0, (size_t)T * sizeof(float)); return; }
     for (int j = 0; j < T; j++) pr[j] = exp_fast(pr[j] - mx);
     for (int l = 0; l < LANES; l++) suml[l] = 0.0f;
@@ -1115,14 +1118,9 @@ Tensor *op_attention(Tape *tp, Tensor *q, Tensor *k, Tensor *v, int nh, AttnMask
 ACT_CLONES static float softmax_lse_row(float *restrict p, const float *restrict x, int V)
 {
     enum { LANES = 16 };
-    float mxl[LANES], suml[LANES];
+    float suml[LANES];
     int body = V / LANES * LANES;
-    for (int l = 0; l < LANES; l++) mxl[l] = -INFINITY;
-    for (int i = 0; i < body; i += LANES)
-        for (int l = 0; l < LANES; l++) mxl[l] = x[i + l] > mxl[l] ? x[i + l] : mxl[l];
-    float mx = -INFINITY;
-    for (int l = 0; l < LANES; l++) mx = mxl[l] > mx ? mxl[l] : mx;
-    for (int i = body; i < V; i++) mx = x[i] > mx ? x[i] : mx;
+    float mx = lanes_max(x, V);
     for (int l = 0; l < LANES; l++) suml[l] = 0.0f;
     for (int i = 0; i < body; i += LANES)
         for (int l = 0; l < LANES; l++) {
@@ -1141,14 +1139,9 @@ ACT_CLONES static float softmax_lse_row(float *restrict p, const float *restrict
 ACT_CLONES static float logsumexp_row(const float *restrict x, int n)
 {
     enum { LANES = 16 };
-    float ml[LANES], sl[LANES];
+    float sl[LANES];
     int body = n / LANES * LANES;
-    for (int l = 0; l < LANES; l++) ml[l] = -INFINITY;
-    for (int i = 0; i < body; i += LANES)
-        for (int l = 0; l < LANES; l++) ml[l] = x[i + l] > ml[l] ? x[i + l] : ml[l];
-    float mx = -INFINITY;
-    for (int l = 0; l < LANES; l++) mx = ml[l] > mx ? ml[l] : mx;
-    for (int i = body; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    float mx = lanes_max(x, n);
     if (mx == -INFINITY || mx == INFINITY) return mx;
     for (int l = 0; l < LANES; l++) sl[l] = 0.0f;
     for (int i = 0; i < body; i += LANES)

@@ -695,12 +695,137 @@ static void test_hangul_markdown_wraps(void **state)
 /* A Markdown table in the notes: drawn as a table (the | --- | row is a rule, not a row of
  * text), the same height with or without that row, and one too wide for its panel made
  * smaller to fit inside it. */
+/* A scene with every shape the software renderer's shortcuts draw: fills narrower than 16
+ * pixels, between 16 and 256, wider (at odd offsets), translucent ones, thick horizontal and
+ * vertical lines, plot lines, heatmaps with hatched cells and a colour bar written as pixels
+ * straight into the surface, one cut by a clip rectangle (written into the cells texture and
+ * copied), text, and notes. */
+static void draw_scene(void)
+{
+    viz_begin(&v);
+    VizRect in = viz_panel(&v, (VizRect){3, 2, 391, 290}, "every path", NULL);
+    viz_fill(&v, (VizRect){in.x + 1, in.y + 3, 9, 7}, VIZ_ACCENT[0]);
+    viz_fill(&v, (VizRect){in.x + 13, in.y + 3, 37, 7}, VIZ_ACCENT[1]);
+    viz_fill(&v, (VizRect){in.x + 5, in.y + 12, 301, 5}, VIZ_ACCENT[2]);
+    viz_fill(&v, (VizRect){in.x + 20, in.y + 8, 60, 20}, (VizColor){200, 30, 30, 120});
+    viz_line(&v, in.x + 100, in.y + 30, in.x + 180, in.y + 30, VIZ_ACCENT[3]);
+    float data[12 * 12];
+    unsigned char hatch[12 * 12];
+    for (int i = 0; i < 12 * 12; i++) {
+        data[i] = (float)((i * 37) % 101) / 100.0f;
+        hatch[i] = i % 12 > i / 12; /* a causal mask */
+    }
+    VizHeatmap h = {data, 12, 12, 0, 1, CMAP_VIRIDIS, NULL, NULL, "p", true, hatch};
+    viz_heatmap(&v, (VizRect){in.x + 2, in.y + 40, 150, 130}, &h, NULL, NULL);
+    viz_clip(&v, &(VizRect){in.x + 170, in.y + 60, 90, 70});
+    h.colorbar = false;
+    h.cmap = CMAP_DIVERGING;
+    viz_heatmap(&v, (VizRect){in.x + 160, in.y + 40, 120, 120}, &h, NULL, NULL);
+    viz_clip(&v, NULL);
+    float y[40];
+    for (int i = 0; i < 40; i++) y[i] = 3.0f + sinf((float)i / 4.0f);
+    VizPlot p = {0};
+    p.xlabel = "step";
+    p.ylabel = "loss";
+    p.series[0] = (VizSeries){.name = "train", .y = y, .n = 40, .color = VIZ_ACCENT[1]};
+    p.nseries = 1;
+    p.hline[0] = 3.5f;
+    p.hline_name[0] = "unigram";
+    p.hline_color[0] = VIZ_ACCENT[7];
+    p.hline[1] = NAN;
+    viz_lineplot(&v, (VizRect){in.x + 2, in.y + 175, 200, 100}, &p);
+    const char *labels[3] = {"whale", "ship", "sea"};
+    float vals[3] = {0.5f, 0.25f, 0.125f};
+    viz_bars(&v, (VizRect){in.x + 290, in.y + 40, 90, 60}, labels, vals, 3, VIZ_ACCENT[2], "%.2f");
+    int scroll = 0;
+    viz_markdown(&v, (VizRect){in.x + 210, in.y + 175, 170, 100},
+                 "# Notes\n\nThe **mask** hides a token; the model *guesses* it.\n\n- one\n- two\n", &scroll);
+    viz_end(&v);
+}
+
+/* SDL's software renderer is drawn with shortcuts of viz's own (fills split at cache lines or
+ * written as pixels, heatmaps written as pixels, opaque batches unblended, text copied by its
+ * ink only): every one must give exactly the pixels of the general path, which queues shapes
+ * as triangles for any renderer. The scene twice, once each way, pixel for pixel; then once
+ * more the fast way, its widths and note heights now from the caches. */
+static void test_software_shortcuts_same_pixels(void **state)
+{
+    (void)state;
+    assert_true(v.soft); /* an offscreen surface is drawn by SDL's software renderer */
+    size_t bytes = (size_t)v.surface->pitch * v.h;
+    uint32_t *fast = malloc(bytes), *general = malloc(bytes);
+    assert_non_null(fast);
+    assert_non_null(general);
+    draw_scene();
+    memcpy(fast, v.surface->pixels, bytes);
+    v.soft = false;
+    draw_scene();
+    memcpy(general, v.surface->pixels, bytes);
+    v.soft = true;
+    int differ = 0, first = -1;
+    for (size_t i = 0; i < bytes / 4; i++)
+        if (fast[i] != general[i]) {
+            differ++;
+            if (first < 0) first = (int)i;
+        }
+    if (differ)
+        print_message("%d pixels differ, the first at %d,%d\n", differ, first % (v.surface->pitch / 4),
+                      first / (v.surface->pitch / 4));
+    assert_int_equal(differ, 0);
+    draw_scene(); /* cached widths and note heights */
+    assert_memory_equal(v.surface->pixels, fast, bytes);
+    free(fast);
+    free(general);
+}
+
+/* Widths come from a cache (viz_text_width): more strings than it holds, measured in one
+ * order and then again in another, give what SDL_ttf gives for each (a slot's text compared,
+ * not only its hash; an evicted width measured anew). */
+static void test_text_width_cache(void **state)
+{
+    (void)state;
+    enum { N = VIZ_WIDTH_CACHE + 500 };
+    static int first[N];
+    char s[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(s, sizeof s, "w%d%s", i, i % 3 ? "mm" : "i");
+        first[i] = viz_text_width(&v, s, FONT_SANS, 12);
+        assert_true(first[i] > 0);
+    }
+    for (int i = N - 1; i >= 0; i -= 7) {
+        snprintf(s, sizeof s, "w%d%s", i, i % 3 ? "mm" : "i");
+        assert_int_equal(viz_text_width(&v, s, FONT_SANS, 12), first[i]);
+        assert_int_equal(viz_text_width(&v, s, FONT_MONO, 12), (int)strlen(s) * viz_text_width(&v, "m", FONT_MONO, 12));
+    }
+    /* the same string at another size or face is another width */
+    assert_true(viz_text_width(&v, "whale", FONT_SANS, 24) > viz_text_width(&v, "whale", FONT_SANS, 12));
+    assert_true(viz_text_width(&v, "iiii", FONT_MONO, 12) > viz_text_width(&v, "iiii", FONT_SANS, 12));
+}
+
 static int md_height(const char *md, VizRect r)
 {
     int scroll = 1 << 20;   /* clamped to what the text needs beyond the panel */
     viz_begin(&v);
     viz_markdown(&v, r, md, &scroll);
     return scroll + r.h;
+}
+
+/* Note heights are remembered by text, width and scale (viz_markdown): the same buffer with
+ * other text in it, or the same text at another width, is measured anew. */
+static void test_markdown_height_cache(void **state)
+{
+    (void)state;
+    char md[512] = "A whale.\n";
+    VizRect r = {10, 10, 200, 60};
+    int one = md_height(md, r);
+    strcat(md, "\nA ship, and the sea around it, and the long voyage of the Pequod.\n\n- one\n- two\n");
+    int more = md_height(md, r);
+    assert_true(more > one);
+    assert_int_equal(md_height(md, r), more);
+    r.w = 90;
+    assert_true(md_height(md, r) > more);
+    r.w = 200;
+    assert_int_equal(md_height(md, r), more);
 }
 
 static void test_markdown_table(void **state)
@@ -825,6 +950,8 @@ int main(void)
         cmocka_unit_test(test_lineplot_sparse_not_smoothed),
         cmocka_unit_test(test_bars_grouped),
         cmocka_unit_test(test_batched_shapes_exact),
+        cmocka_unit_test(test_software_shortcuts_same_pixels),
+        cmocka_unit_test(test_text_width_cache),
         cmocka_unit_test(test_layout_cuts),
         cmocka_unit_test(test_layout_split),
         cmocka_unit_test(test_create_renderer),
@@ -833,6 +960,7 @@ int main(void)
         cmocka_unit_test(test_hangul_mixed_width_and_baseline),
         cmocka_unit_test(test_hangul_markdown_wraps),
         cmocka_unit_test(test_markdown_table),
+        cmocka_unit_test(test_markdown_height_cache),
         cmocka_unit_test(test_korean_notes_panel),
     };
     return cmocka_run_group_tests_name("viz", tests, setup, teardown);

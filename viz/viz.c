@@ -157,6 +157,13 @@ static int common_open(Viz *v, int w, int h, float scale, const char *assets_dir
     v->h = h;
     v->scale = scale;
     v->mouse_x = v->mouse_y = -1;
+    v->widths = calloc(VIZ_WIDTH_CACHE, sizeof *v->widths);
+    if (!v->widths) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    SDL_RendererInfo info;
+    v->soft = SDL_GetRendererInfo(v->r, &info) == 0 && (info.flags & SDL_RENDERER_SOFTWARE);
     SDL_SetRenderDrawBlendMode(v->r, SDL_BLENDMODE_BLEND);
     if (find_fonts(v, assets_dir, err, errlen)) return -1;
     find_fallbacks(v);
@@ -189,7 +196,11 @@ int viz_open_renderer(Viz *v, SDL_Renderer *r, int w, int h, float scale, const 
 {
     memset(v, 0, sizeof *v);
     v->r = r;
-    return common_open(v, w, h, scale, assets_dir, err, errlen);
+    if (common_open(v, w, h, scale, assets_dir, err, errlen)) {
+        viz_close(v); /* what was opened; the renderer stays the caller's */
+        return -1;
+    }
+    return 0;
 }
 
 /* A GPU that OpenGL can use: on Linux, a DRM render node (Xvfb and containers have none, and
@@ -227,6 +238,9 @@ void viz_close(Viz *v)
         if (v->cache[i].tex) SDL_DestroyTexture(v->cache[i].tex);
         free(v->cache[i].text);
     }
+    for (int i = 0; v->widths && i < VIZ_WIDTH_CACHE; i++) free(v->widths[i].text);
+    free(v->widths);
+    if (v->cells) SDL_DestroyTexture(v->cells);
     for (int f = 0; f < FONT_COUNT; f++)
         for (int s = 0; s < 64; s++) {
             if (v->fonts[f][s]) TTF_CloseFont(v->fonts[f][s]);
@@ -446,12 +460,21 @@ static void set_color(Viz *v, VizColor c) { SDL_SetRenderDrawColor(v->r, c.r, c.
  * bars and plot columns per frame, and an OpenGL renderer keeps state for every draw call
  * until the frame is presented (under Mesa's llvmpipe, tens of MB per frame). Anything drawn
  * otherwise (text, thin diagonal lines, clipping) flushes the queue first, so the order on
- * screen is the order of the calls. */
+ * screen is the order of the calls. SDL's software renderer has no such state, and draws a
+ * queued rectangle no faster than a fill of its own: there rectangles are not queued at all
+ * (fill_soft), only the plot lines' slanted parallelograms. */
 void viz_flush(Viz *v)
 {
     if (!v->nbatch) return;
+    /* SDL's software renderer blends a triangle by rasterising it into a surface of its own,
+       allocated for it, and blitting that: when every shape queued is opaque (the plots' lines
+       are) it is written straight in instead, unblended, the same pixels */
+    bool opaque = v->soft;
+    for (int k = 0; opaque && k < v->nbatch; k += 6) opaque = v->batch_color[k].a == 255;
+    if (opaque) SDL_SetRenderDrawBlendMode(v->r, SDL_BLENDMODE_NONE);
     SDL_RenderGeometryRaw(v->r, NULL, v->batch_xy, 2 * sizeof(float), v->batch_color, sizeof(SDL_Color), NULL, 0,
                           v->nbatch, NULL, 0, 0);
+    if (opaque) SDL_SetRenderDrawBlendMode(v->r, SDL_BLENDMODE_BLEND);
     v->nbatch = 0;
 }
 
@@ -469,9 +492,122 @@ static void quad(Viz *v, const float xy[8], VizColor c)
     v->nbatch += 6;
 }
 
+/* Cells as pixels. On SDL's software renderer a fill is a call through SDL's command queue
+ * and then SDL_FillRect, which writes rows of 16 pixels or more with non-temporal stores (see
+ * fill_soft): for a heatmap's thousands of small cells (an attention map's thumbnails, the
+ * enlarged map's cells some 20 pixels wide) that came to most of a frame. Instead the cells
+ * are written as pixels with plain stores, opaque, the same pixels as the fills:
+ *   offscreen, straight into the target surface when they lie inside it and inside its clip
+ *   rectangle (once SDL has drawn what it has queued), nothing copied;
+ *   else into the top left of one streaming texture kept for the purpose, copied to the
+ *   target at once (unblended), which grows to the largest rectangle asked for (the
+ *   window's size at most), not per frame.
+ * cells_begin returns the pixels of rectangle d (pitch in pixels), or NULL when neither can
+ * be had (the caller then fills as before); cells_end puts them in place. */
+static bool cells_in_target(Viz *v, VizRect d)
+{
+    const SDL_Surface *s = v->surface;
+    if (!s || SDL_MUSTLOCK(s) || d.x < 0 || d.y < 0 || d.x + d.w > s->w || d.y + d.h > s->h) return false;
+    SDL_Rect clip;
+    if (!SDL_RenderIsClipEnabled(v->r)) return true;
+    SDL_RenderGetClipRect(v->r, &clip);
+    return d.x >= clip.x && d.y >= clip.y && d.x + d.w <= clip.x + clip.w && d.y + d.h <= clip.y + clip.h;
+}
+
+static uint32_t *cells_begin(Viz *v, VizRect d, int *pitch)
+{
+    if (!v->soft || d.w <= 0 || d.h <= 0) return NULL;
+    v->cells_direct = cells_in_target(v, d);
+    if (v->cells_direct) {
+        viz_flush(v);
+        SDL_RenderFlush(v->r);
+        *pitch = v->surface->pitch / 4;
+        return (uint32_t *)v->surface->pixels + (size_t)d.y * *pitch + d.x;
+    }
+    if (d.w > v->cells_w || d.h > v->cells_h) {
+        if (v->cells) SDL_DestroyTexture(v->cells);
+        v->cells_w = d.w > v->cells_w ? d.w : v->cells_w;
+        v->cells_h = d.h > v->cells_h ? d.h : v->cells_h;
+        v->cells = SDL_CreateTexture(v->r, SDL_PIXELFORMAT_ARGB8888, SDL_TEXTUREACCESS_STREAMING, v->cells_w,
+                                     v->cells_h);
+        if (!v->cells) {
+            v->cells_w = v->cells_h = 0;
+            return NULL;
+        }
+        SDL_SetTextureBlendMode(v->cells, SDL_BLENDMODE_NONE);
+    }
+    void *px;
+    int bytes;
+    if (SDL_LockTexture(v->cells, &(SDL_Rect){0, 0, d.w, d.h}, &px, &bytes)) return NULL;
+    *pitch = bytes / 4;
+    return px;
+}
+
+static void cells_end(Viz *v, VizRect d)
+{
+    if (v->cells_direct) return;
+    SDL_UnlockTexture(v->cells);
+    viz_flush(v);
+    SDL_RenderCopy(v->r, v->cells, &(SDL_Rect){0, 0, d.w, d.h}, &(SDL_Rect){d.x, d.y, d.w, d.h});
+}
+
+/* Rectangle c (relative to the pixels' top left) in colour col, opaque. */
+static void cells_put(uint32_t *px, int pitch, VizRect c, VizColor col)
+{
+    uint32_t argb = 0xFF000000u | (uint32_t)col.r << 16 | (uint32_t)col.g << 8 | col.b;
+    for (int y = c.y; y < c.y + c.h; y++)
+        for (int x = c.x; x < c.x + c.w; x++) px[(size_t)y * pitch + x] = argb;
+}
+
+/* On SDL's software renderer a queued rectangle would cost more than it saves: SDL turns
+ * each one back into a fill of its own, always alpha-blended, pixel by pixel (and a
+ * dashboard's panels cover the window). So a translucent rectangle is the blended fill SDL
+ * would have made of the quad, and an opaque one is written unblended (the same pixels:
+ * blending at alpha 255 gives the colour itself), in the way that is fastest for its width.
+ * SDL_FillRect writes a row of 16 pixels or more with non-temporal stores in 64-byte steps
+ * from a 16-byte boundary: fast over whole cache lines, but some 200 ns a row when the steps
+ * straddle lines, which they do unless the row starts on a multiple of 16 pixels (a
+ * surface's pixels start on 64 bytes, and so do its rows when it is 1280 or 1920 wide; at
+ * other widths the split below is as right, only less fast). Hence: narrower than 16
+ * pixels, SDL_FillRect as it is (plain stores); 256 or wider (panels), split at multiples of
+ * 16 pixels into a middle of whole lines and two narrow edges (a panel's background 4 times
+ * faster); in between (the cells of a strip, token boxes, bars), written as pixels as a
+ * heatmap's cells are (cells_begin, above): a strip of 30-pixel cells 8 times faster. */
+static void fill_soft(Viz *v, VizRect r, VizColor c)
+{
+    viz_flush(v); /* what was queued before it stays under it */
+    if (c.a != 255) {
+        set_color(v, c);
+        SDL_RenderFillRect(v->r, &(SDL_Rect){r.x, r.y, r.w, r.h});
+        return;
+    }
+    int pitch;
+    uint32_t *px = r.w >= 16 && r.w < 256 ? cells_begin(v, r, &pitch) : NULL;
+    if (px) {
+        cells_put(px, pitch, (VizRect){0, 0, r.w, r.h}, c);
+        cells_end(v, r);
+        return;
+    }
+    SDL_SetRenderDrawBlendMode(v->r, SDL_BLENDMODE_NONE);
+    set_color(v, c);
+    int a = (r.x + 15) & ~15, b = (r.x + r.w) & ~15; /* the multiples of 16 inside */
+    if (r.w >= 256) {
+        if (a > r.x) SDL_RenderFillRect(v->r, &(SDL_Rect){r.x, r.y, a - r.x, r.h});
+        SDL_RenderFillRect(v->r, &(SDL_Rect){a, r.y, b - a, r.h});
+        if (r.x + r.w > b) SDL_RenderFillRect(v->r, &(SDL_Rect){b, r.y, r.x + r.w - b, r.h});
+    } else {
+        SDL_RenderFillRect(v->r, &(SDL_Rect){r.x, r.y, r.w, r.h});
+    }
+    SDL_SetRenderDrawBlendMode(v->r, SDL_BLENDMODE_BLEND);
+}
+
 void viz_fill(Viz *v, VizRect r, VizColor c)
 {
     if (r.w <= 0 || r.h <= 0) return;
+    if (v->soft) {
+        fill_soft(v, r, c);
+        return;
+    }
     float x0 = (float)r.x, y0 = (float)r.y, x1 = (float)(r.x + r.w), y1 = (float)(r.y + r.h);
     quad(v, (const float[8]){x0, y0, x1, y0, x1, y1, x0, y1}, c);
 }
@@ -504,6 +640,12 @@ void viz_line(Viz *v, int x0, int y0, int x1, int y1, VizColor c)
  * pixel columns (rows) from one end to the other, queued with the other solid shapes. */
 static void line_thick(Viz *v, int x0, int y0, int x1, int y1, int thick, VizColor c)
 {
+    if (x0 == x1 || y0 == y1) { /* the parallelogram is a rectangle: a fill, as viz_line makes */
+        int o = -(thick / 2);
+        if (y0 == y1) viz_fill(v, (VizRect){x0 < x1 ? x0 : x1, y0 + o, abs(x1 - x0) + 1, thick}, c);
+        else viz_fill(v, (VizRect){x0 + o, y0 < y1 ? y0 : y1, thick, abs(y1 - y0) + 1}, c);
+        return;
+    }
     bool steep = abs(y1 - y0) > abs(x1 - x0);
     if (steep ? y0 > y1 : x0 > x1) { /* run from the smaller end along the long axis */
         int t = x0; x0 = x1; x1 = t;
@@ -679,6 +821,37 @@ static SDL_Surface *render_text(Viz *v, const char *text, VizFont font, int px, 
     return out;
 }
 
+/* The smallest rectangle of s (ARGB8888, as rendered) that holds every pixel with some
+ * coverage. Drawing text is blending its texture over the target pixel by pixel, and a line's
+ * texture is as tall as the font's line with leading, as wide as its advance: copying only
+ * the ink leaves out pixels of alpha 0, which blending leaves as they are, so the same pixels
+ * come out for a third less work. No ink (spaces): a 0×0 rectangle. */
+static void ink_bounds(SDL_Surface *s, VizTextEntry *e)
+{
+    int x0 = s->w, y0 = s->h, x1 = -1, y1 = -1;
+    if (s->format->format != SDL_PIXELFORMAT_ARGB8888 || (SDL_MUSTLOCK(s) && SDL_LockSurface(s))) {
+        x0 = y0 = 0; /* not as expected: all of it */
+        x1 = s->w - 1;
+        y1 = s->h - 1;
+    } else {
+        for (int y = 0; y < s->h; y++) {
+            const uint32_t *row = (const uint32_t *)((const char *)s->pixels + (size_t)y * s->pitch);
+            for (int x = 0; x < s->w; x++)
+                if (row[x] >> 24) {
+                    x0 = x < x0 ? x : x0;
+                    x1 = x > x1 ? x : x1;
+                    y0 = y < y0 ? y : y0;
+                    y1 = y;
+                }
+        }
+        if (SDL_MUSTLOCK(s)) SDL_UnlockSurface(s);
+    }
+    e->ink_x = x1 >= 0 ? x0 : 0;
+    e->ink_y = x1 >= 0 ? y0 : 0;
+    e->ink_w = x1 >= 0 ? x1 - x0 + 1 : 0;
+    e->ink_h = x1 >= 0 ? y1 - y0 + 1 : 0;
+}
+
 static uint64_t hash_text(const char *s, int font, int size, VizColor c)
 {
     uint64_t h = 1469598103934665603ULL ^ (uint64_t)(font * 131 + size * 7919) ^ ((uint64_t)c.r << 40 | (uint64_t)c.g << 48 | (uint64_t)c.b << 56);
@@ -688,11 +861,12 @@ static uint64_t hash_text(const char *s, int font, int size, VizColor c)
 
 /* The texture of a string, from the cache or rendered now (then kept).
  * This is the one place of the frame path that allocates (TTF's surface, SDL's texture, the
- * strdup'd key), and only for a string not drawn recently: the cache holds at most
- * VIZ_TEXT_CACHE entries, a new one taking the place of the least recently drawn of the 8
- * slots its hash points to, so it stays bounded however long a run is (a full cache of the
- * mlm dashboard at 1280x800 holds some 3.5 MB of texture pixels). Fonts are opened once per
- * size (at most 64 sizes per face) and kept. */
+ * strdup'd key), and only for a string not drawn recently (besides a width cache's buffer
+ * growing, viz_text_width, and the cells texture growing to the largest heatmap,
+ * cells_begin): the cache holds at most VIZ_TEXT_CACHE entries, a new one taking the place of
+ * the least recently drawn of the 8 slots its hash points to, so it stays bounded however
+ * long a run is (a full cache of the mlm dashboard at 1280x800 holds some 3.5 MB of texture
+ * pixels). Fonts are opened once per size (at most 64 sizes per face) and kept. */
 static VizTextEntry *text_entry(Viz *v, const char *text, VizFont font, float size, VizColor c)
 {
     int px = viz_px(v, size);
@@ -716,6 +890,7 @@ static VizTextEntry *text_entry(Viz *v, const char *text, VizFont font, float si
     e->tex = SDL_CreateTextureFromSurface(v->r, s);
     e->w = s->w;
     e->h = s->h;
+    ink_bounds(s, e);
     SDL_FreeSurface(s);
     if (!e->tex) return NULL;
     e->text = strdup(text);
@@ -726,14 +901,54 @@ static VizTextEntry *text_entry(Viz *v, const char *text, VizFont font, float si
     return e;
 }
 
+/* The width of text as SDL_ttf lays it out, measured now (-1: no font at that size). */
+static int measure_text(Viz *v, const char *text, VizFont font, int px)
+{
+    int w = 0, h = 0;
+    TTF_Font *f = font_at(v, font, px);
+    if (!f) return -1;
+    if (!one_face(v, font, px, f, text)) return runs_width(v, text, font, px, f);
+    TTF_SizeUTF8(f, text, &w, &h);
+    return w;
+}
+
+/* Widths come from a cache, as textures do: a frame measures thousands of strings (every word
+ * of the notes to wrap them, each panel title word by word, the footer's keys one more at a
+ * time), nearly all of them measured the frame before, and SDL_ttf shapes a string anew with
+ * HarfBuzz each time it is asked (a third of a dashboard frame went there). A width takes the
+ * place of the least recently used of the 8 slots its hash points to, so the cache stays
+ * bounded; a slot keeps its text buffer for the next string, so once the buffers have grown
+ * to the lengths measured, a miss allocates nothing either. */
 int viz_text_width(Viz *v, const char *text, VizFont font, float size)
 {
     if (!text[0]) return 0;
-    int w = 0, h = 0, px = viz_px(v, size);
-    TTF_Font *f = font_at(v, font, px);
-    if (!f) return 0;
-    if (!one_face(v, font, px, f, text)) return runs_width(v, text, font, px, f);
-    TTF_SizeUTF8(f, text, &w, &h);
+    int px = viz_px(v, size);
+    uint64_t h = hash_text(text, font, px, (VizColor){0, 0, 0, 0});
+    int base = (int)(h % VIZ_WIDTH_CACHE), victim = -1;
+    for (int k = 0; k < 8; k++) {
+        VizWidthEntry *e = &v->widths[(base + k) % VIZ_WIDTH_CACHE];
+        if (e->text && e->hash == h && e->font == (int)font && e->size == px && strcmp(e->text, text) == 0) {
+            e->last_frame = v->frame;
+            return e->w;
+        }
+        if (victim < 0 || !e->text || e->last_frame < v->widths[victim].last_frame) victim = (base + k) % VIZ_WIDTH_CACHE;
+    }
+    int w = measure_text(v, text, font, px);
+    if (w < 0) return 0;
+    VizWidthEntry *e = &v->widths[victim];
+    size_t n = strlen(text) + 1;
+    if (n > e->cap) {
+        char *grown = realloc(e->text, n);
+        if (!grown) return w; /* measured, not kept */
+        e->text = grown;
+        e->cap = n;
+    }
+    memcpy(e->text, text, n);
+    e->hash = h;
+    e->font = (int)font;
+    e->size = px;
+    e->w = w;
+    e->last_frame = v->frame;
     return w;
 }
 
@@ -749,8 +964,10 @@ int viz_text(Viz *v, int x, int y, const char *text, VizFont font, float size, V
     VizTextEntry *e = text_entry(v, text, font, size, c);
     if (!e) return 0;
     int dx = align == ALIGN_CENTER ? -e->w / 2 : align == ALIGN_RIGHT ? -e->w : 0;
+    if (!e->ink_w) return e->w;
     viz_flush(v);
-    SDL_RenderCopy(v->r, e->tex, NULL, &(SDL_Rect){x + dx, y, e->w, e->h});
+    SDL_RenderCopy(v->r, e->tex, &(SDL_Rect){e->ink_x, e->ink_y, e->ink_w, e->ink_h},
+                   &(SDL_Rect){x + dx + e->ink_x, y + e->ink_y, e->ink_w, e->ink_h});
     return e->w;
 }
 
@@ -839,7 +1056,18 @@ VizColor viz_mix(VizColor a, VizColor b, float t)
  * made by assets/colormaps/generate.py. */
 #include "colormaps.inc"
 
-VizColor viz_colormap(VizColormap m, float t)
+/* lroundf(x) for x in [0, 255], inline and without a branch: a heatmap asks for tens of
+ * thousands of colours a frame. x - (int)x is exact in that range, so halves go up exactly as
+ * lroundf's do (checked for every float in the range). */
+static unsigned char round_channel(float x)
+{
+    int i = (int)x;
+    return (unsigned char)(i + (x - (float)i >= 0.5f));
+}
+
+/* viz_colormap, inlined where a heatmap asks for a colour per cell: the CPU then works on
+   several cells' conversions at once instead of waiting on each call's in turn */
+static inline VizColor colormap(VizColormap m, float t)
 {
     if (!(t >= 0)) t = 0; /* NaN too */
     if (t > 1) t = 1;
@@ -850,8 +1078,10 @@ VizColor viz_colormap(VizColormap m, float t)
     if (i > 254) i = 254;
     vec3 a = {lut[i][0], lut[i][1], lut[i][2]}, b = {lut[i + 1][0], lut[i + 1][1], lut[i + 1][2]}, c;
     glm_vec3_lerp(a, b, x - (float)i, c);
-    return (VizColor){(unsigned char)lroundf(c[0]), (unsigned char)lroundf(c[1]), (unsigned char)lroundf(c[2]), 255};
+    return (VizColor){round_channel(c[0]), round_channel(c[1]), round_channel(c[2]), 255};
 }
+
+VizColor viz_colormap(VizColormap m, float t) { return colormap(m, t); }
 
 /* ---------------------------------------------------------------- widgets ---- */
 
@@ -929,19 +1159,28 @@ void viz_heatmap(Viz *v, VizRect r, const VizHeatmap *h, int *hover_row, int *ho
     if (cell <= 0) return;
     int lh = viz_text_height(v, FONT_MONO, lsize);
     int x0 = r.x + left + 1, y0 = r.y + 1;
+    int used_w = (int)(h->cols * cell), used_h = (int)(h->rows * cell); /* the cells tile this exactly */
     float range = h->vmax - h->vmin;
-    for (int i = 0; i < h->rows; i++)
+    /* a flat grey for a cell the mask forbids, lighter than the colour map's dark end, so it
+       never looks like one the model merely ignores; a diagonal stroke where the cell is big
+       enough (drawn over the cells written as pixels once they are copied: each stroke stays
+       inside its own cell, so the order does not change a pixel) */
+    const VizColor masked = {78, 80, 90, 255}, stroke = {118, 120, 132, 255};
+    int pitch = 0;
+    VizRect grid = {x0, y0, used_w, used_h};
+    uint32_t *px = cells_begin(v, grid, &pitch);
+    for (int i = 0; i < h->rows; i++) {
         for (int j = 0; j < h->cols; j++) {
             VizRect c = {x0 + (int)(j * cell), y0 + (int)(i * cell), (int)((j + 1) * cell) - (int)(j * cell),
                          (int)((i + 1) * cell) - (int)(i * cell)};
             float val = h->data[(size_t)i * h->cols + j];
-            if (h->hatch && h->hatch[(size_t)i * h->cols + j]) {
-                /* a flat grey, lighter than the colour map's dark end, so a cell the mask forbids never
-                   looks like one the model merely ignores; a diagonal stroke where the cell is big enough */
-                viz_fill(v, c, (VizColor){78, 80, 90, 255});
-                if (c.w > 5) viz_line(v, c.x, c.y + c.h - 1, c.x + c.w - 1, c.y, (VizColor){118, 120, 132, 255});
+            bool hatched = h->hatch && h->hatch[(size_t)i * h->cols + j];
+            VizColor col = hatched ? masked : colormap(h->cmap, range > 0 ? (val - h->vmin) / range : 0.5f);
+            if (px) {
+                cells_put(px, pitch, (VizRect){c.x - x0, c.y - y0, c.w, 1}, col); /* its top row (below: the rest) */
             } else {
-                viz_fill(v, c, viz_colormap(h->cmap, range > 0 ? (val - h->vmin) / range : 0.5f));
+                viz_fill(v, c, col);
+                if (hatched && c.w > 5) viz_line(v, c.x, c.y + c.h - 1, c.x + c.w - 1, c.y, stroke);
             }
             if (viz_hover(v, c)) {
                 if (hover_row) *hover_row = i;
@@ -950,7 +1189,21 @@ void viz_heatmap(Viz *v, VizRect r, const VizHeatmap *h, int *hover_row, int *ho
                             h->row_labels ? h->row_labels[i] : "", h->col_labels ? h->col_labels[j] : "");
             }
         }
-    int used_w = (int)(h->cols * cell), used_h = (int)(h->rows * cell);
+        /* the cells of a row share their pixel rows: the first one, copied down the row's height */
+        int top = (int)(i * cell), height = (int)((i + 1) * cell) - top;
+        for (int k = 1; px && k < height; k++)
+            memcpy(px + (size_t)(top + k) * pitch, px + (size_t)top * pitch, (size_t)used_w * sizeof *px);
+    }
+    if (px) {
+        cells_end(v, grid);
+        for (int i = 0; h->hatch && i < h->rows; i++)
+            for (int j = 0; j < h->cols; j++) {
+                VizRect c = {x0 + (int)(j * cell), y0 + (int)(i * cell), (int)((j + 1) * cell) - (int)(j * cell),
+                             (int)((i + 1) * cell) - (int)(i * cell)};
+                if (h->hatch[(size_t)i * h->cols + j] && c.w > 5)
+                    viz_line(v, c.x, c.y + c.h - 1, c.x + c.w - 1, c.y, stroke);
+            }
+    }
     viz_frame(v, (VizRect){x0 - 1, y0 - 1, used_w + 2, used_h + 2}, VIZ_GRID);
     /* labels: every row/column when they fit, else every k-th */
     int step_r = labels_fit(cell, lh) ? 1 : (int)ceilf(lh * 0.8f / cell);
@@ -975,10 +1228,14 @@ void viz_heatmap(Viz *v, VizRect r, const VizHeatmap *h, int *hover_row, int *ho
     }
     if (h->colorbar) {
         int bx = x0 + used_w + viz_px(v, 10), bw = viz_px(v, 12), by = y0, bh = used_h;
+        VizRect bar = {bx, by, bw, bh};
+        px = cells_begin(v, bar, &pitch); /* a row of pixels per colour, as the cells */
         for (int k = 0; k < bh; k++) {
             float t = 1.0f - (float)k / (bh > 1 ? bh - 1 : 1);
-            viz_fill(v, (VizRect){bx, by + k, bw, 1}, viz_colormap(h->cmap, t));
+            if (px) cells_put(px, pitch, (VizRect){0, k, bw, 1}, colormap(h->cmap, t));
+            else viz_fill(v, (VizRect){bx, by + k, bw, 1}, viz_colormap(h->cmap, t));
         }
+        if (px) cells_end(v, bar);
         viz_frame(v, (VizRect){bx - 1, by - 1, bw + 2, bh + 2}, VIZ_GRID);
         char a[32], b[32];
         format_value(a, sizeof a, h->vmax);
@@ -1496,6 +1753,34 @@ static int md_table(Viz *v, VizRect r, int y, const char *first, const char **p,
     return y + viz_px(v, 4);
 }
 
+/* The height of a Markdown text laid out at a width, remembered: only the scroll bar needs
+ * it, and measuring every word of a lesson's notes (some 3,000) to find it took a tenth of a
+ * frame, when all but the few hundred words on screen are past the panel's bottom. The key
+ * is the text itself (hashed: a buffer may be reused for other notes), the width and the
+ * scale, which are all the layout depends on. -1: not known yet. */
+static uint64_t md_key(const Viz *v, const char *md, int w)
+{
+    uint32_t scale;
+    memcpy(&scale, &v->scale, sizeof scale);
+    return hash_text(md, 0, 0, (VizColor){0, 0, 0, 0}) ^ (uint64_t)w * 0x9E3779B97F4A7C15ULL ^ (uint64_t)scale << 20;
+}
+
+static int md_height_known(const Viz *v, uint64_t key)
+{
+    for (int i = 0; i < 4; i++)
+        if (v->md_height[i].used && v->md_height[i].key == key) return v->md_height[i].height;
+    return -1;
+}
+
+static void md_height_keep(Viz *v, uint64_t key, int height)
+{
+    if (md_height_known(v, key) >= 0) return;
+    v->md_height[v->md_next].key = key;
+    v->md_height[v->md_next].height = height;
+    v->md_height[v->md_next].used = true;
+    v->md_next = (v->md_next + 1) % 4;
+}
+
 void viz_markdown(Viz *v, VizRect r, const char *md, int *scroll)
 {
     SDL_Rect clip = {r.x, r.y, r.w, r.h};
@@ -1505,7 +1790,10 @@ void viz_markdown(Viz *v, VizRect r, const char *md, int *scroll)
     const char *p = md;
     float base = 12, code_size = base;
     bool fence = false;
+    uint64_t key = md_key(v, md, r.w);
+    int known = md_height_known(v, key);
     while (*p) {
+        if (known >= 0 && y >= r.y + r.h) break; /* the rest is below the panel, and its height known */
         const char *e = strchr(p, '\n');
         size_t len = e ? (size_t)(e - p) : strlen(p);
         char line[2048];
@@ -1600,7 +1888,8 @@ void viz_markdown(Viz *v, VizRect r, const char *md, int *scroll)
         }
         y += lh;
     }
-    int content = y + (scroll ? *scroll : 0) - r.y;
+    int content = known >= 0 ? known : y + (scroll ? *scroll : 0) - r.y;
+    md_height_keep(v, key, content);
     if (scroll) {
         int max_scroll = content - r.h > 0 ? content - r.h : 0;
         if (*scroll > max_scroll) *scroll = max_scroll;

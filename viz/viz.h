@@ -7,7 +7,8 @@
  * Text goes through SDL2_ttf with DejaVu Sans / Sans Mono; what DejaVu has no glyph for
  * (Hangul, kana, CJK ideographs) is drawn with a fallback face of the same style found
  * through fontconfig (Noto Sans CJK KR on Debian, package fonts-noto-cjk). Rendered strings
- * are cached, so a frame does not rasterise text that did not change. Colormaps are
+ * and measured widths are cached, so a frame does not rasterise or shape text that did not
+ * change. Colormaps are
  * perceptually uniform: viridis for probabilities, a blue–white–red diverging map for signed
  * values.
  * Hovering a heatmap cell, a plot or a token shows its exact value in a tooltip. */
@@ -30,6 +31,7 @@ typedef enum VizColormap { CMAP_VIRIDIS, CMAP_DIVERGING } VizColormap;
 extern const VizColor VIZ_BG, VIZ_PANEL, VIZ_TEXT, VIZ_DIM, VIZ_GRID, VIZ_ACCENT[8];
 
 #define VIZ_TEXT_CACHE 1024
+#define VIZ_WIDTH_CACHE 8192     /* measured widths kept (see viz_text_width) */
 #define VIZ_BATCH_QUADS 1024     /* solid shapes queued before one draw call (see viz_flush) */
 
 typedef struct VizTextEntry {
@@ -38,12 +40,23 @@ typedef struct VizTextEntry {
     VizColor color;
     SDL_Texture *tex;
     int w, h;
+    int ink_x, ink_y, ink_w, ink_h;  /* the pixels with any coverage: all viz_text copies */
     unsigned last_frame;
 } VizTextEntry;
+
+/* A width measured, by string, face and pixel size (not colour). */
+typedef struct VizWidthEntry {
+    uint64_t hash;               /* of text, font and size: compared before the text */
+    char *text;                  /* owned, cap bytes: kept for the next string of the slot */
+    size_t cap;
+    int font, size, w;
+    unsigned last_frame;
+} VizWidthEntry;
 
 typedef struct Viz {
     SDL_Renderer *r;
     SDL_Surface *surface;        /* offscreen target, or NULL for a window */
+    bool soft;                   /* r is SDL's software renderer (see viz_fill) */
     int w, h;                    /* drawing size in pixels */
     float scale;                 /* text size factor (HiDPI × font scale) */
     void *fonts[FONT_COUNT][64]; /* TTF_Font * by size in px (cached) */
@@ -52,6 +65,12 @@ typedef struct Viz {
     char fallback_path[FONT_COUNT][4096];    /* "" when the machine has none */
     long fallback_index[FONT_COUNT];         /* face in a collection (.ttc) */
     VizTextEntry cache[VIZ_TEXT_CACHE];
+    VizWidthEntry *widths;       /* VIZ_WIDTH_CACHE of them, allocated when viz opens */
+    SDL_Texture *cells;          /* software renderer: where heatmaps are written as pixels */
+    int cells_w, cells_h;
+    bool cells_direct;           /* ... or straight into the offscreen surface */
+    struct { uint64_t key; int height; bool used; } md_height[4];  /* viz_markdown's, by text and width */
+    int md_next;
     unsigned frame;
     int mouse_x, mouse_y;
     bool mouse_down, mouse_clicked;

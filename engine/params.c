@@ -73,23 +73,37 @@ Tensor *params_find(const ParamBlock *pb, const char *name)
     return NULL;
 }
 
+/* Whether any of x[0..n) is NaN or ±Inf: all exponent bits set. The test on the bits is a
+ * loop of integer operations the compiler vectorises (isfinite with an early exit is not),
+ * run in chunks so a bad value early on is found without reading the rest: a lesson checks
+ * every gradient and every weight each step, and the plain loops took 2.5% of the step. */
+static bool any_nonfinite(const float *x, size_t n)
+{
+    enum { CHUNK = 4096 };
+    for (size_t lo = 0; lo < n; lo += CHUNK) {
+        size_t len = n - lo < CHUNK ? n - lo : CHUNK;
+        uint32_t bad = 0;
+        for (size_t j = 0; j < len; j++) {
+            uint32_t u;
+            memcpy(&u, x + lo + j, sizeof u);
+            bad |= (u & 0x7F800000u) == 0x7F800000u;
+        }
+        if (bad) return true;
+    }
+    return false;
+}
+
 const Tensor *params_nonfinite_grad(const ParamBlock *pb)
 {
-    for (int i = 0; i < pb->count; i++) {
-        const Tensor *t = pb->params[i];
-        for (size_t j = 0; j < t->size; j++)
-            if (!isfinite(t->grad[j])) return t;
-    }
+    for (int i = 0; i < pb->count; i++)
+        if (any_nonfinite(pb->params[i]->grad, pb->params[i]->size)) return pb->params[i];
     return NULL;
 }
 
 const Tensor *params_nonfinite_data(const ParamBlock *pb)
 {
-    for (int i = 0; i < pb->count; i++) {
-        const Tensor *t = pb->params[i];
-        for (size_t j = 0; j < t->size; j++)
-            if (!isfinite(t->data[j])) return t;
-    }
+    for (int i = 0; i < pb->count; i++)
+        if (any_nonfinite(pb->params[i]->data, pb->params[i]->size)) return pb->params[i];
     return NULL;
 }
 

@@ -601,6 +601,37 @@ static void test_params_layout(void **state)
     bias->grad[2] = NAN;
     assert_ptr_equal(params_nonfinite_grad(&pb), bias);
     params_free(&pb);
+    /* the checks of every step, over a tensor longer than their chunks: any NaN or ±Inf at
+       any place is found, in the tensor it is in; the largest float, the smallest normal
+       and subnormals, zeros of both signs are finite */
+    params_init(&pb);
+    int big[1] = {10007}, small[1] = {3};
+    Tensor *head = params_add(&pb, "head", 1, small, true), *wide = params_add(&pb, "wide", 1, big, true);
+    assert_true(params_finalize(&pb));
+    memset(pb.data, 0, 2 * pb.n * sizeof(float)); /* weights and gradients */
+    const float finite[] = {FLT_MAX, -FLT_MAX, FLT_MIN, FLT_TRUE_MIN, -FLT_TRUE_MIN, -0.0f, 0.0f, 1.0f};
+    const float bad[] = {NAN, -NAN, INFINITY, -INFINITY};
+    const size_t where[] = {0, 4095, 4096, 8191, 10006};
+    for (size_t k = 0; k < sizeof where / sizeof *where; k++) {
+        for (size_t f = 0; f < sizeof finite / sizeof *finite; f++) {
+            wide->grad[where[k]] = wide->data[where[k]] = finite[f];
+            assert_null(params_nonfinite_grad(&pb));
+            assert_null(params_nonfinite_data(&pb));
+        }
+        for (size_t f = 0; f < sizeof bad / sizeof *bad; f++) {
+            wide->grad[where[k]] = bad[f];
+            wide->data[where[k]] = 0;
+            assert_ptr_equal(params_nonfinite_grad(&pb), wide);
+            assert_null(params_nonfinite_data(&pb));
+            wide->data[where[k]] = bad[f];
+            assert_ptr_equal(params_nonfinite_data(&pb), wide);
+            head->grad[1] = bad[f]; /* the first tensor with one is named */
+            assert_ptr_equal(params_nonfinite_grad(&pb), head);
+            head->grad[1] = 0;
+        }
+        wide->grad[where[k]] = wide->data[where[k]] = 0;
+    }
+    params_free(&pb);
 }
 
 static void test_adamw_vs_torch(void **state)

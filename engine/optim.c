@@ -63,10 +63,26 @@ void sgd_step(Sgd *opt, ParamBlock *pb, float lr)
     opt->step++;
 }
 
+/* Σ x² in double, in 8 interleaved lanes added up in a fixed order: a loop the compiler
+ * vectorises (a single running sum waits on each add's latency in turn: 1.8% of a lesson's
+ * step), the same result on any processor and thread count. Squares of floats cannot
+ * overflow a double, so the sum is not finite exactly when some x is not. */
+static double sum_squares(const float *x, size_t n)
+{
+    enum { LANES = 8 };
+    double acc[LANES] = {0};
+    size_t body = n / LANES * LANES;
+    for (size_t i = 0; i < body; i += LANES)
+        for (int l = 0; l < LANES; l++) acc[l] += (double)x[i + l] * x[i + l];
+    double ss = 0;
+    for (int l = 0; l < LANES; l++) ss += acc[l];
+    for (size_t i = body; i < n; i++) ss += (double)x[i] * x[i];
+    return ss;
+}
+
 float clip_grad_norm(ParamBlock *pb, float max_norm)
 {
-    double ss = 0;
-    for (size_t i = 0; i < pb->n; i++) ss += (double)pb->grad[i] * pb->grad[i];
+    double ss = sum_squares(pb->grad, pb->n);
     float norm = (float)sqrt(ss);
     float coef = max_norm / (norm + 1e-6f);
     if (coef < 1.0f)

@@ -713,6 +713,25 @@ static void test_sgd_and_clip(void **state)
     n = clip_grad_norm(&pb, 10.0f);
     assert_true(fabsf(p->grad[0] - 0.6f) < 1e-5f);
     params_free(&pb);
+    /* a long block (lanes and a tail): the norm against a sequential sum in long double */
+    params_init(&pb);
+    int len[1] = {100003};
+    p = params_add(&pb, "long", 1, len, true);
+    assert_true(params_finalize(&pb));
+    Rng r;
+    rng_seed(&r, 7, 0);
+    long double ss = 0;
+    for (int i = 0; i < len[0]; i++) {
+        p->grad[i] = rng_normal(&r, 0.0f, i % 17 == 0 ? 30.0f : 0.01f);
+        ss += (long double)p->grad[i] * p->grad[i];
+    }
+    float want = (float)sqrtl(ss), first = p->grad[5];
+    n = clip_grad_norm(&pb, 1e9f);
+    assert_true(n == want);          /* a double sum of 1e5 squares is far inside a float's ulp */
+    assert_true(p->grad[5] == first); /* below the limit */
+    n = clip_grad_norm(&pb, want / 4);
+    assert_true(fabsf(p->grad[5] - first * (want / 4) / (want + 1e-6f)) <= 1e-6f * fabsf(first));
+    params_free(&pb);
 }
 
 /* A frozen parameter (requires_grad false) is skipped by both optimizers, even with a

@@ -27,11 +27,39 @@
 #include "lessons/common/runtime.h"
 
 /* kit_top_k against the plain way (every probability in double, sorted): the same ids in the
- * same order (the first of equal logits first), probabilities within 1e-5, specials skipped. */
+ * same order (the first of equal logits first), probabilities within 1e-5, specials skipped;
+ * vocabularies that are and are not a multiple of its blocks of 16, logits rising (each one a
+ * new top), all equal (ties everywhere: the first k), and a NaN never chosen. */
+static void check_top_k(const float *x, int V, int first, bool probs)
+{
+    enum { K = 5 };
+    float p[K];
+    int32_t ids[K];
+    kit_top_k(x, V, first, K, p, ids);
+    double mx = -INFINITY, z = 0;
+    for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
+    for (int v = 0; v < V; v++) z += exp((double)x[v] - mx);
+    static bool taken[4096];
+    memset(taken, 0, sizeof taken);
+    for (int j = 0; j < K; j++) {
+        int best = -1;
+        for (int v = first; v < V; v++)
+            if (!taken[v] && x[v] == x[v] && (best < 0 || x[v] > x[best])) best = v;
+        if (best < 0) {
+            assert_int_equal(ids[j], -1);
+            continue;
+        }
+        taken[best] = true;
+        if (ids[j] != best) print_message("V %d first %d: rank %d is %d, want %d\n", V, first, j, ids[j], best);
+        assert_int_equal(ids[j], best);
+        if (probs) assert_true(fabs(p[j] - exp((double)x[best] - mx) / z) < 1e-5);
+    }
+}
+
 static void test_top_k(void **state)
 {
     (void)state;
-    enum { V = 2000, K = 5 };
+    enum { V = 2000 };
     static float x[V];
     Rng r;
     rng_seed(&r, 3, 0);
@@ -39,28 +67,20 @@ static void test_top_k(void **state)
         for (int v = 0; v < V; v++) x[v] = rng_normal(&r, 0.0f, 3.0f);
         if (trial == 1) x[40] = x[41] = 20.0f; /* a tie at the top */
         if (trial == 2) x[2] = 50.0f;          /* a special token, skipped with first = 5 */
+        if (trial == 3) x[1999] = x[1998] = 30.0f; /* the top in the last, partial block */
         int first = trial % 2 ? 0 : 5;
-        float p[K];
-        int32_t ids[K];
-        kit_top_k(x, V, first, K, p, ids);
-        double mx = -INFINITY, z = 0;
-        for (int v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
-        for (int v = 0; v < V; v++) z += exp((double)x[v] - mx);
-        bool taken[V] = {false};
-        for (int j = 0; j < K; j++) {
-            int best = -1;
-            for (int v = first; v < V; v++)
-                if (!taken[v] && (best < 0 || x[v] > x[best])) best = v;
-            taken[best] = true;
-            assert_int_equal(ids[j], best);
-            assert_true(fabs(p[j] - exp((double)x[best] - mx) / z) < 1e-5);
-        }
+        check_top_k(x, V, first, true);
+        const int sizes[] = {37, 16, 17, 5, 3};
+        for (int k = 0; k < 5; k++) check_top_k(x, sizes[k], trial % 3, true);
     }
-    x[0] = NAN; /* never chosen */
-    float p[K];
-    int32_t ids[K];
-    kit_top_k(x, V, 0, K, p, ids);
-    for (int j = 0; j < K; j++) assert_true(ids[j] != 0);
+    for (int v = 0; v < V; v++) x[v] = (float)v / 100.0f; /* rising */
+    check_top_k(x, V, 0, true);
+    for (int v = 0; v < V; v++) x[v] = 1.0f; /* all equal */
+    check_top_k(x, V, 7, true);
+    for (int v = 0; v < V; v++) x[v] = rng_normal(&r, 0.0f, 3.0f);
+    x[0] = x[100] = NAN; /* never chosen */
+    x[101] = INFINITY;
+    check_top_k(x, V, 0, false); /* the ids only: the probabilities are NaN with a NaN logit */
 }
 
 static void test_queue_order(void **state)

@@ -206,6 +206,16 @@ void kit_top_k(const float *x, int V, int first, int k, float *ps, int32_t *ids)
     ENGINE_CHECK(k >= 1 && k <= KIT_TOP_K_MAX, "kit_top_k: k = %d, at most %d", k, KIT_TOP_K_MAX);
     for (int j = 0; j < k; j++) { ids[j] = -1; ps[j] = -1; top[j] = -INFINITY; }
     for (int v = first; v < V; v++) {
+        /* once k are held, a block of 16 with none above the k-th is passed over whole (NaN
+           is above nothing): a test the compiler vectorises, where most of the vocabulary goes */
+        if (ids[k - 1] >= 0 && (v - first) % 16 == 0 && v + 16 <= V) {
+            bool above = false;
+            for (int j = 0; j < 16; j++) above |= x[v + j] > top[k - 1];
+            if (!above) {
+                v += 15;
+                continue;
+            }
+        }
         if (x[v] != x[v] || (!(x[v] > top[k - 1]) && ids[k - 1] >= 0)) continue; /* NaN, or not in the top k */
         for (int j = 0; j < k; j++)
             if (x[v] > top[j] || ids[j] < 0) {

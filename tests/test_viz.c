@@ -802,6 +802,54 @@ static void test_text_width_cache(void **state)
     assert_true(viz_text_width(&v, "iiii", FONT_MONO, 12) > viz_text_width(&v, "iiii", FONT_SANS, 12));
 }
 
+/* The text cache's pixels stay within its budget however many different strings are drawn
+ * (a frame each, as numbers that change every step are), its count of bytes is the sum of
+ * its textures', and a frame's own strings stay cached even past the budget. */
+static size_t cached_bytes(void)
+{
+    size_t b = 0;
+    for (int i = 0; i < VIZ_TEXT_CACHE; i++)
+        if (v.cache[i].tex) b += (size_t)v.cache[i].w * v.cache[i].h * 4;
+    return b;
+}
+
+static void test_text_cache_budget(void **state)
+{
+    (void)state;
+    size_t budget = viz_text_budget(&v), most = 0;
+    assert_true(budget >= (size_t)8 << 20);
+    char s[64];
+    for (int i = 0; i < 900; i++) { /* ~100 KB a string at 40 points: 90 MB unbounded */
+        viz_begin(&v);
+        snprintf(s, sizeof s, "step %d: loss %.4f", i, 1.0 / (i + 1));
+        viz_text(&v, 0, 0, s, FONT_SANS, 40, VIZ_TEXT, ALIGN_LEFT);
+        assert_int_equal(v.text_bytes, cached_bytes());
+        most = cached_bytes() > most ? cached_bytes() : most;
+        viz_end(&v);
+    }
+    assert_true(most <= budget);
+    assert_true(most > budget / 2); /* it does fill up to it: strings are kept, not dropped at once */
+    /* one frame with more than the budget: all of its strings stay while it is drawn */
+    viz_begin(&v);
+    int n = 0;
+    size_t frame = 0;
+    while (frame <= budget + (budget >> 2)) {
+        snprintf(s, sizeof s, "frame string %d with some width", n++);
+        frame += (size_t)viz_text_width(&v, s, FONT_SANS, 40) * viz_text_height(&v, FONT_SANS, 40) * 4;
+        viz_text(&v, 0, 0, s, FONT_SANS, 40, VIZ_TEXT, ALIGN_LEFT);
+    }
+    assert_true(v.text_bytes > budget);
+    unsigned kept = 0;
+    for (int i = 0; i < VIZ_TEXT_CACHE; i++) kept += v.cache[i].tex && v.cache[i].last_frame == v.frame;
+    assert_int_equal(kept, n);
+    viz_end(&v);
+    viz_begin(&v); /* the next frame's first new string trims back to the budget */
+    viz_text(&v, 0, 0, "after", FONT_SANS, 12, VIZ_TEXT, ALIGN_LEFT);
+    assert_true(v.text_bytes <= budget);
+    assert_int_equal(v.text_bytes, cached_bytes());
+    viz_end(&v);
+}
+
 static int md_height(const char *md, VizRect r)
 {
     int scroll = 1 << 20;   /* clamped to what the text needs beyond the panel */
@@ -952,6 +1000,7 @@ int main(void)
         cmocka_unit_test(test_batched_shapes_exact),
         cmocka_unit_test(test_software_shortcuts_same_pixels),
         cmocka_unit_test(test_text_width_cache),
+        cmocka_unit_test(test_text_cache_budget),
         cmocka_unit_test(test_layout_cuts),
         cmocka_unit_test(test_layout_split),
         cmocka_unit_test(test_create_renderer),

@@ -865,8 +865,42 @@ static uint64_t hash_text(const char *s, int font, int size, VizColor c)
  * growing, viz_text_width, and the cells texture growing to the largest heatmap,
  * cells_begin): the cache holds at most VIZ_TEXT_CACHE entries, a new one taking the place of
  * the least recently drawn of the 8 slots its hash points to, so it stays bounded however
- * long a run is (a full cache of the mlm dashboard at 1280x800 holds some 3.5 MB of texture
- * pixels). Fonts are opened once per size (at most 64 sizes per face) and kept. */
+ * long a run is. Its texture pixels are bounded too (viz_text_budget): a dashboard whose
+ * numbers change every step (fmlab-icl's) otherwise filled all 1,024 entries with strings of
+ * steps long past, some 40 MB at 1280x800. Fonts are opened once per size (at most 64 sizes
+ * per face) and kept. */
+static void text_drop(Viz *v, VizTextEntry *e)
+{
+    if (e->tex) {
+        SDL_DestroyTexture(e->tex);
+        v->text_bytes -= (size_t)e->w * e->h * 4;
+    }
+    free(e->text);
+    memset(e, 0, sizeof *e);
+}
+
+size_t viz_text_budget(const Viz *v)
+{
+    size_t frame = (size_t)v->w * v->h * 4, floor = (size_t)8 << 20;
+    return 6 * frame > floor ? 6 * frame : floor;
+}
+
+/* Over the budget, the least recently drawn strings go first, but never one drawn in this
+ * frame: a frame's own text stays, whatever it costs (then the cache is over until the next
+ * string is rendered). A scan of the cache per string dropped, and only when one is rendered. */
+static void text_trim(Viz *v)
+{
+    while (v->text_bytes > viz_text_budget(v)) {
+        int oldest = -1;
+        for (int i = 0; i < VIZ_TEXT_CACHE; i++)
+            if (v->cache[i].tex && v->cache[i].last_frame != v->frame &&
+                (oldest < 0 || v->cache[i].last_frame < v->cache[oldest].last_frame))
+                oldest = i;
+        if (oldest < 0) return;
+        text_drop(v, &v->cache[oldest]);
+    }
+}
+
 static VizTextEntry *text_entry(Viz *v, const char *text, VizFont font, float size, VizColor c)
 {
     int px = viz_px(v, size);
@@ -882,9 +916,7 @@ static VizTextEntry *text_entry(Viz *v, const char *text, VizFont font, float si
         if (victim < 0 || !e->tex || e->last_frame < v->cache[victim].last_frame) victim = (base + k) % VIZ_TEXT_CACHE;
     }
     VizTextEntry *e = &v->cache[victim];
-    if (e->tex) SDL_DestroyTexture(e->tex);
-    free(e->text);
-    memset(e, 0, sizeof *e);
+    text_drop(v, e);
     SDL_Surface *s = render_text(v, text, font, px, c);
     if (!s) return NULL;
     e->tex = SDL_CreateTextureFromSurface(v->r, s);
@@ -894,10 +926,17 @@ static VizTextEntry *text_entry(Viz *v, const char *text, VizFont font, float si
     SDL_FreeSurface(s);
     if (!e->tex) return NULL;
     e->text = strdup(text);
+    if (!e->text) { /* a texture without its key could never be found again */
+        SDL_DestroyTexture(e->tex);
+        memset(e, 0, sizeof *e);
+        return NULL;
+    }
     e->font = (int)font;
     e->size = px;
     e->color = c;
     e->last_frame = v->frame;
+    v->text_bytes += (size_t)e->w * e->h * 4;
+    text_trim(v);
     return e;
 }
 

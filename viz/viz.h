@@ -65,6 +65,7 @@ typedef struct Viz {
     char fallback_path[FONT_COUNT][4096];    /* "" when the machine has none */
     long fallback_index[FONT_COUNT];         /* face in a collection (.ttc) */
     VizTextEntry cache[VIZ_TEXT_CACHE];
+    size_t text_bytes;           /* the cached textures' pixels, in bytes (see viz_text_budget) */
     VizWidthEntry *widths;       /* VIZ_WIDTH_CACHE of them, allocated when viz opens */
     SDL_Texture *cells;          /* software renderer: where heatmaps are written as pixels */
     int cells_w, cells_h;
@@ -157,6 +158,9 @@ const char *viz_fallback_font(const Viz *v, VizFont font, long *index);
 /* Draws text with its top at y; returns its width in pixels. size in points (× scale). */
 int viz_text(Viz *v, int x, int y, const char *text, VizFont font, float size, VizColor c, VizAlign align);
 int viz_text_width(Viz *v, const char *text, VizFont font, float size);
+/* The bytes of texture pixels the text cache keeps at most, besides the strings of the frame
+ * being drawn: six times the drawing's own pixels, at least 8 MB. */
+size_t viz_text_budget(const Viz *v);
 int viz_text_height(Viz *v, VizFont font, float size);
 /* Text broken at spaces into lines of at most max_w (a word wider than that is cut with
  * "…"); returns the height drawn. viz_text_wrap_height: the same height, nothing drawn. */

@@ -139,7 +139,9 @@ Tensor *op_scale(Tape *tp, Tensor *x, float s)
  * a NaN through, k is read from the rounding constant's bits (no float-to-int cast of a NaN)
  * and the exponent is built in unsigned arithmetic; the infinities cost two vector ops each.
  * erf_fast: Numerical Recipes' erfc Chebyshev fit (fractional error < 1.2e-7) on top of it.
- * GELU computed with them stays within one float ulp of the exact erf form on [-12, 12].
+ * GELU computed with them, x·½(1 + erf(x/√2)) in float as PyTorch writes it, is within one
+ * ulp of x·Φ(x) plus 2|x|ε on [-12, 12] (Φ as ½(1 + erf) has an absolute error of about ε,
+ * so far left, where x·Φ(x) is tiny, the error is absolute, not relative; tested).
  * -Inf gives exactly 0, which the attention's masked softmax relies on.
  * ====================================================================================== */
 static inline float exp_fast(float x)
@@ -231,17 +233,33 @@ static inline float tanh_fast(float u) { return 1.0f - 2.0f / (exp_fast(2.0f * u
     } while (0)
 
 /* cdf (n) or NULL: Φ(x) kept for the backward, which then needs only φ(x) (one exp instead
- * of the erf's division, polynomial and exp) and gives the same bits as recomputing it. */
+ * of the erf's division, polynomial and exp) and gives the same bits as recomputing it.
+ * erf_fast's operations, in two loops over blocks of 256: the division and the polynomial,
+ * then the exp and the rest. In one loop a vector's chain of some 40 dependent operations
+ * filled the processor's scheduler with waiting work (72 cycles a vector where the
+ * operations need 35); two shorter chains overlap better (a fifth faster). Every element
+ * takes the same operations in the same order as erf_fast: the same bits. */
 ACT_CLONES static void gelu_erf_fw(float *restrict out, float *restrict cdf, const float *restrict x, size_t n)
 {
-    if (cdf)
-        for (size_t i = 0; i < n; i++) {
-            float c = 0.5f * (1.0f + erf_fast(x[i] * SQRT1_2));
-            cdf[i] = c;
-            out[i] = x[i] * c;
+    enum { CH = 256 };
+    float ta[CH], pa[CH], cbuf[CH];
+    for (size_t lo = 0; lo < n; lo += CH) {
+        size_t len = n - lo < CH ? n - lo : CH;
+        float *restrict cd = cdf ? cdf + lo : cbuf;
+        for (size_t i = 0; i < len; i++) {
+            float z = fabsf(x[lo + i] * SQRT1_2), t = 1.0f / (1.0f + 0.5f * z);
+            ta[i] = t;
+            pa[i] = -z * z - 1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f +
+                    t * (-0.18628806f + t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f +
+                    t * (-0.82215223f + t * 0.17087277f))))))));
         }
-    else
-        for (size_t i = 0; i < n; i++) out[i] = x[i] * (0.5f * (1.0f + erf_fast(x[i] * SQRT1_2)));
+        for (size_t i = 0; i < len; i++) {
+            float v = x[lo + i], e = 1.0f - ta[i] * exp_fast(pa[i]);
+            float c = 0.5f * (1.0f + (v * SQRT1_2 < 0.0f ? -e : e));
+            cd[i] = c;
+            out[lo + i] = v * c;
+        }
+    }
 }
 
 /* store: dx is a fresh buffer, written instead of added to (see grad_for_store) */

@@ -131,21 +131,28 @@ static void test_heatmap_labels_and_colorbar(void **state)
     assert_true(bx > 0);
 }
 
+/* A loss curve of n values with one reference line at `ref`, as the lessons draw it. */
+static VizPlot loss_plot(const float *y, int n, float ref)
+{
+    VizPlot p = {0};
+    p.xlabel = "step";
+    p.ylabel = "loss";
+    p.series[0] = (VizSeries){.name = "train", .y = y, .n = n, .color = VIZ_ACCENT[1]};
+    p.nseries = 1;
+    p.hline[0] = ref;
+    p.hline_name[0] = "unigram";
+    p.hline_color[0] = VIZ_ACCENT[7];
+    p.hline[1] = NAN;
+    return p;
+}
+
 static void test_lineplot_and_bars_stay_inside(void **state)
 {
     (void)state;
     viz_begin(&v);
     float y[50];
     for (int i = 0; i < 50; i++) y[i] = 7.0f * expf(-i / 10.0f) + (i == 20 ? 100.0f : 0.0f);
-    VizPlot p = {0};
-    p.xlabel = "step";
-    p.ylabel = "loss";
-    p.series[0] = (VizSeries){.name = "train", .y = y, .n = 50, .color = VIZ_ACCENT[1]};
-    p.nseries = 1;
-    p.hline[0] = 3;
-    p.hline_name[0] = "unigram";
-    p.hline_color[0] = VIZ_ACCENT[7];
-    p.hline[1] = NAN;
+    VizPlot p = loss_plot(y, 50, 3);
     VizRect r = {30, 40, 300, 180};
     viz_lineplot(&v, r, &p);
     assert_only_inside(r);
@@ -724,15 +731,7 @@ static void draw_scene(void)
     viz_clip(&v, NULL);
     float y[40];
     for (int i = 0; i < 40; i++) y[i] = 3.0f + sinf((float)i / 4.0f);
-    VizPlot p = {0};
-    p.xlabel = "step";
-    p.ylabel = "loss";
-    p.series[0] = (VizSeries){.name = "train", .y = y, .n = 40, .color = VIZ_ACCENT[1]};
-    p.nseries = 1;
-    p.hline[0] = 3.5f;
-    p.hline_name[0] = "unigram";
-    p.hline_color[0] = VIZ_ACCENT[7];
-    p.hline[1] = NAN;
+    VizPlot p = loss_plot(y, 40, 3.5f);
     viz_lineplot(&v, (VizRect){in.x + 2, in.y + 175, 200, 100}, &p);
     const char *labels[3] = {"whale", "ship", "sea"};
     float vals[3] = {0.5f, 0.25f, 0.125f};

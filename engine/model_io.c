@@ -85,7 +85,7 @@ static cJSON *config_json(const ModelConfig *c)
             cJSON_AddNullToObject(j, "classifier_dropout");
         }
         if (c->kind == MODEL_ALBERT) {
-            cJSON_AddNumberToObject(j, "num_hidden_groups", 1);
+            cJSON_AddNumberToObject(j, "num_hidden_groups", c->num_hidden_groups);
             cJSON_AddNumberToObject(j, "inner_group_num", 1);
             cJSON_AddNumberToObject(j, "classifier_dropout_prob", 0);
         }
@@ -263,6 +263,12 @@ int model_config_load(ModelConfig *cfg, const char *dir, char *err, size_t errle
         get_int(j, "type_vocab_size", &c.type_vocab_size, &bad);
         get_float(j, "layer_norm_eps", &c.layer_norm_eps, &bad);
         if (!get_int(j, "embedding_size", &c.embedding_size, &bad)) c.embedding_size = c.hidden_size;
+        if (kind == MODEL_ALBERT) {
+            int inner = 1;
+            get_int(j, "num_hidden_groups", &c.num_hidden_groups, &bad);
+            get_int(j, "inner_group_num", &inner, &bad);
+            ok = ok && inner == 1;   /* several layers inside a group: not built by fmlab */
+        }
     }
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, act_key);
     if (cJSON_IsString(act)) {

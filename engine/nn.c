@@ -51,6 +51,7 @@ ModelConfig model_config_default(ModelKind kind)
         .num_attention_heads = 4,
         .intermediate_size = 256,
         .embedding_size = 64,
+        .num_hidden_groups = 1,
         .max_position_embeddings = 512,
         .type_vocab_size = 2,
         .pad_token_id = 0,
@@ -109,6 +110,12 @@ const char *model_config_check(const ModelConfig *c)
     if (c->hidden_size % c->num_attention_heads) {
         snprintf(msg, sizeof msg, "hidden_size %d is not a multiple of num_attention_heads %d", c->hidden_size,
                  c->num_attention_heads);
+        return msg;
+    }
+    if (c->kind == MODEL_ALBERT &&
+        (c->num_hidden_groups < 1 || c->num_hidden_groups > c->num_hidden_layers || c->num_hidden_layers % c->num_hidden_groups)) {
+        snprintf(msg, sizeof msg, "num_hidden_groups %d does not divide num_hidden_layers %d", c->num_hidden_groups,
+                 c->num_hidden_layers);
         return msg;
     }
     if (c->pad_token_id < 0 || c->pad_token_id >= c->vocab_size) return "pad_token_id outside the vocabulary";
@@ -301,12 +308,12 @@ void model_init(Model *m, const ModelConfig *cfg, ParamBlock *pb, const char *pr
     if (is_albert(m)) m->emb_proj = linear_decl(&d, "albert.encoder.embedding_hidden_mapping_in", E, H, false);
     if (is_electra(m) && E != H) m->emb_proj = linear_decl(&d, "electra.embeddings_project", E, H, false);
 
-    m->nblocks = is_albert(m) ? 1 : c->num_hidden_layers;
+    m->nblocks = is_albert(m) ? c->num_hidden_groups : c->num_hidden_layers;
     m->blocks = calloc((size_t)m->nblocks, sizeof *m->blocks);
     ENGINE_CHECK(m->blocks, "out of memory");
     for (int i = 0; i < m->nblocks; i++) {
         char b[120];
-        if (is_albert(m)) snprintf(b, sizeof b, "albert.encoder.albert_layer_groups.0.albert_layers.0");
+        if (is_albert(m)) snprintf(b, sizeof b, "albert.encoder.albert_layer_groups.%d.albert_layers.0", i);
         else if (c->kind == MODEL_DISTILBERT) snprintf(b, sizeof b, "distilbert.transformer.layer.%d", i);
         else snprintf(b, sizeof b, "%s.encoder.layer.%d", base, i);
         encoder_block_decl(&d, &m->blocks[i], b);
@@ -516,7 +523,8 @@ void model_forward(Model *m, Tape *tp, const Batch *b, Forward *out)
     AttnMask mask = attn_mask_padding(b->attention_mask, is_gpt2(m) && !m->no_causal_mask);
     if (out->attn == NULL) out->attn = arena_alloc(&tp->arena, (size_t)c->num_hidden_layers * sizeof(float *));
     for (int l = 0; l < c->num_hidden_layers; l++) {
-        const Block *bl = &m->blocks[is_albert(m) ? 0 : l]; /* ALBERT: one layer, applied L times */
+        /* ALBERT: layer l runs group l / (L / groups), as AlbertTransformer's group_idx */
+        const Block *bl = &m->blocks[is_albert(m) ? l / (c->num_hidden_layers / c->num_hidden_groups) : l];
         x = is_gpt2(m) ? nn_decoder_layer(tp, bl, x, mask, &out->attn[l], NULL)
                        : nn_encoder_layer(tp, bl, x, mask, &out->attn[l], NULL);
     }

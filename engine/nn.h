@@ -3,7 +3,7 @@
  *
  *   BertForMaskedLM, BertForPreTraining   post-LN encoder, erf GELU, eps 1e-12, tied decoder
  *   GPT2LMHeadModel                       pre-LN decoder, tanh GELU, eps 1e-5, Conv1D [in,out]
- *   AlbertForPreTraining                  factorized embeddings (E), one shared layer, SOP
+ *   AlbertForPreTraining                  factorized embeddings (E), shared layer groups, SOP
  *   DistilBertForMaskedLM                 no token types, q_lin/k_lin/v_lin/out_lin
  *   ElectraForMaskedLM / ForPreTraining   generator and discriminator sharing embeddings
  *   BertForSequenceClassification         BERT's encoder and pooler, then `classifier` (H -> 2)
@@ -45,6 +45,9 @@ typedef struct ModelConfig {
     int num_attention_heads;
     int intermediate_size;
     int embedding_size;            /* ALBERT and ELECTRA; = hidden_size elsewhere */
+    int num_hidden_groups;         /* ALBERT: layer groups, each its own weights, shared by
+                                      num_hidden_layers / num_hidden_groups consecutive layers
+                                      (1: one layer for all; = layers: nothing shared); 1 elsewhere */
     int max_position_embeddings;
     int type_vocab_size;           /* 2; DistilBERT and GPT-2 have no token types */
     int pad_token_id;
@@ -87,7 +90,8 @@ typedef struct Model {
     Tensor *word_emb, *pos_emb, *type_emb;
     LayerNorm emb_ln;
     Linear emb_proj;               /* ALBERT embedding_hidden_mapping_in, ELECTRA embeddings_project */
-    Block *blocks;                 /* ALBERT: one block applied num_hidden_layers times */
+    Block *blocks;                 /* ALBERT: num_hidden_groups blocks, each applied to
+                                      num_hidden_layers / num_hidden_groups layers in turn */
     int nblocks;
     LayerNorm ln_f;                /* GPT-2 */
     Linear pooler;                 /* BERT pretraining and sequence classification, ALBERT */

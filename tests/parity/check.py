@@ -149,8 +149,16 @@ def bert_names(base):
     return names
 
 
-def albert_names(i):
-    p = "albert.encoder.albert_layer_groups.0.albert_layers.0."
+def albert_names(cfg):
+    """AlbertTransformer: layer i runs group i // (layers / groups), the group's one layer
+    (inner_group_num 1)."""
+    assert cfg.get("inner_group_num", 1) == 1
+    per_group = cfg["num_hidden_layers"] // cfg.get("num_hidden_groups", 1)
+    return lambda i: albert_layer_names(i // per_group)
+
+
+def albert_layer_names(g):
+    p = "albert.encoder.albert_layer_groups.%d.albert_layers.0." % g
     return {"q": p + "attention.query", "k": p + "attention.key", "v": p + "attention.value",
             "o": p + "attention.dense", "ln1": p + "attention.LayerNorm", "ffn_in": p + "ffn",
             "ffn_out": p + "ffn_output", "ln2": p + "full_layer_layer_norm"}
@@ -188,7 +196,7 @@ def bert_seq_cls_forward(P, cfg, batch):
 
 def albert_forward(P, cfg, batch):
     x, attns = bert_encoder(P, cfg, "albert", batch["input_ids"], batch["token_type_ids"], batch["attention_mask"],
-                            albert_names)
+                            albert_names(cfg))
     act = ACT[cfg["hidden_act"]]
     h = layer_norm(act(linear(x, P, "predictions.dense")), P, "predictions.LayerNorm", cfg["layer_norm_eps"])
     logits = h @ P["albert.embeddings.word_embeddings.weight"].T + P["predictions.bias"]
@@ -394,8 +402,11 @@ def main():
     torch.manual_seed(0)
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
-        # bert_seq_cls: once more with the encoder frozen, the first configuration's sizes
-        for args in CONFIGS + ([CONFIGS[0] + ["freeze=1"]] if kind == "bert_seq_cls" else []):
+        # bert_seq_cls: once more with the encoder frozen; albert: with a layer group per layer
+        # (nothing shared) and with two groups of two layers
+        extra = {"bert_seq_cls": [CONFIGS[0] + ["freeze=1"]],
+                 "albert": [CONFIGS[2] + ["groups=3"], CONFIGS[0][:2] + ["layers=4", "groups=2"] + CONFIGS[0][3:]]}
+        for args in CONFIGS + extra.get(kind, []):
             if kind == "gpt2":  # a causal LM needs two tokens for one next-token target
                 args = ["T=2" if a == "T=1" else a for a in args]
             problems, worst, loss = run_one(dump, kind, args, tmp)

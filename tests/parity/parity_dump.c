@@ -18,7 +18,7 @@
 #include "engine/engine.h"
 
 typedef struct Opts {
-    int seed, B, T, vocab, hidden, layers, heads, inter, emb, pad, gen_hidden, gen_heads, gen_inter, freeze;
+    int seed, B, T, vocab, hidden, layers, heads, inter, emb, pad, gen_hidden, gen_heads, gen_inter, freeze, groups;
     float init;
 } Opts;
 
@@ -34,7 +34,7 @@ static int set_opt(Opts *o, const char *kv)
         {"seed", &o->seed}, {"B", &o->B}, {"T", &o->T}, {"vocab", &o->vocab}, {"hidden", &o->hidden},
         {"layers", &o->layers}, {"heads", &o->heads}, {"inter", &o->inter}, {"emb", &o->emb}, {"pad", &o->pad},
         {"gen_hidden", &o->gen_hidden}, {"gen_heads", &o->gen_heads}, {"gen_inter", &o->gen_inter},
-        {"freeze", &o->freeze},
+        {"freeze", &o->freeze}, {"groups", &o->groups},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (!strcmp(key, ints[i].k)) { *ints[i].p = atoi(v); return 0; }
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *kind_s = argv[1], *dir = argv[2];
-    Opts o = {1, 3, 7, 50, 12, 2, 3, 20, 10, 1, 8, 2, 16, 0, 0.2f};
+    Opts o = {1, 3, 7, 50, 12, 2, 3, 20, 10, 1, 8, 2, 16, 0, 1, 0.2f};
     for (int i = 3; i < argc; i++)
         if (set_opt(&o, argv[i])) { fprintf(stderr, "parity_dump: bad option %s\n", argv[i]); return 2; }
     static const struct { const char *name; ModelKind kind; } kinds[] = {
@@ -120,6 +120,7 @@ int main(int argc, char **argv)
     cfg.num_attention_heads = o.heads;
     cfg.intermediate_size = o.inter;
     cfg.embedding_size = o.emb;
+    cfg.num_hidden_groups = o.groups;
     cfg.max_position_embeddings = o.T + 3;
     cfg.initializer_range = o.init;
 

@@ -6,6 +6,7 @@
 #include "datasets/corpus.h"
 #include "lessons/common/kit.h"
 #include "lessons/common/masking.h"
+#include "lessons/common/pairs.h"
 
 extern const Lesson nsp_lesson;
 
@@ -23,21 +24,9 @@ enum { REF_UNIGRAM_ENTROPY, REF_CHANCE_LOSS, REF_CHANCE_ACCURACY, REF_OVERLAP /*
 #define NSP_EVAL_BATCHES 8      /* held-out batches per task: 256 pairs at the default batch */
 #define NSP_OVERLAP_PAIRS 2048  /* pairs to fit and to test the word-overlap baseline */
 #define NSP_COMMON 10          /* the most frequent tokens, which the overlap leaves out */
-#define NSP_PROBE_MAX 128
 
-/* One batch of pairs as the objective made it: the mlm tensors plus the pair labels. */
-typedef struct NspBatch {
-    int B, T;
-    int32_t *original, *input, *labels;   /* (B,T) */
-    uint8_t *kind;                        /* (B,T) KIND_* of masking.h */
-    uint8_t *attention_mask;              /* (B,T) 1 on [CLS] A [SEP] B [SEP], 0 on [PAD] */
-    int32_t *token_types;                 /* (B,T) 0 through the first [SEP], 1 after */
-    int32_t *pair_label;                  /* (B) NSP: 0 IsNext, 1 NotNext; SOP: 0 in order, 1 swapped */
-    int32_t *docs;                        /* (B,2) the chapter of A and of B (not exported) */
-    int32_t *rows, *targets;              /* the selected positions (flattened) and their labels */
-    int nsel;
-    int task;                             /* OBJ_NSP or OBJ_SOP: how the pairs were made */
-} NspBatch;
+/* One batch of pairs as the objective made it (lessons/common/pairs.h). */
+typedef KitPairBatch NspBatch;
 
 /* The word-overlap baseline: no order, no model. How many distinct tokens A and B share
  * (the most frequent ones left out); "IsNext" when at least `threshold`, fitted on training
@@ -61,13 +50,8 @@ typedef struct Nsp {
     uint8_t *common;          /* (V) 1 for the NSP_COMMON most frequent tokens */
 } Nsp;
 
-/* The probe: two sentences, both ways round. */
-typedef struct NspProbe {
-    int32_t ids[2][NSP_PROBE_MAX];
-    int len[2], split[2];     /* the row's length and where B starts */
-    float p[2];               /* P(label 0): IsNext (or in order) for A→B and for B→A */
-    bool cut, one;            /* cut to seq_len; only one sentence was found */
-} NspProbe;
+/* The probe: two sentences, both ways round (lessons/common/pairs.h). */
+typedef KitPairProbe NspProbe;
 
 /* Reads "A | B" (or two sentences: the split is after the first . ! or ?) and runs
  * [CLS] A [SEP] B [SEP] and [CLS] B [SEP] A [SEP] through the model. */

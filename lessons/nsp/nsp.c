@@ -49,34 +49,11 @@ static const KeyDef keys[] = {
 
 /* ---------------------------------------------------------- data and corruption ---- */
 
-/* every array of a batch in one allocation (free(b->original) frees them all) */
-static int batch_alloc(NspBatch *b, int B, int T)
-{
-    size_t n = (size_t)B * T;
-    int32_t *p = calloc(n * 6 + (size_t)B * 3 + (n * 2 + 3) / 4, 4);
-    if (!p) return -1;
-    *b = (NspBatch){.B = B, .T = T, .original = p, .input = p + n, .labels = p + 2 * n, .token_types = p + 3 * n,
-                    .rows = p + 4 * n, .targets = p + 5 * n, .pair_label = p + 6 * n, .docs = p + 6 * n + B};
-    b->kind = (uint8_t *)(p + 6 * n + 3 * (size_t)B);
-    b->attention_mask = b->kind + n;
-    return 0;
-}
-
-/* B pairs as BERT's create_pretraining_data makes them (datasets/corpus.c), then the MLM
- * corruption of every lesson of the BERT family on top ([PAD], [CLS] and [SEP] are never
- * selected). */
+/* B pairs as BERT's create_pretraining_data makes them, then the MLM corruption of every lesson
+ * of the BERT family on top (lessons/common/pairs.c). */
 static void draw_batch(Nsp *m, const Corpus *c, Rng *r, int task, NspBatch *b)
 {
-    corpus_pairs(c, r, task == OBJ_SOP ? PAIR_SOP : PAIR_NSP, b->B, b->T, b->original, b->token_types,
-                 b->attention_mask, b->pair_label, b->docs);
-    mlm_corrupt(&m->mask, r, b->original, b->B * b->T, b->input, b->labels, b->kind);
-    b->task = task;
-    b->nsel = 0;
-    for (int i = 0; i < b->B * b->T; i++)
-        if (b->labels[i] != IGNORE_INDEX) {
-            b->rows[b->nsel] = i;
-            b->targets[b->nsel++] = b->labels[i];
-        }
+    kit_pair_batch_draw(&m->mask, c, r, task == OBJ_SOP ? PAIR_SOP : PAIR_NSP, b);
 }
 
 static void next_batch(Run *r)
@@ -207,10 +184,10 @@ static int init(Run *r)
     model_init(kit_model(r, 0), &cfg, kit_block(r, 0), "", NULL);
 
     r->arena_bytes = kit_arena_bytes(r, &cfg);
-    if (batch_alloc(&m->batch, r->B, r->T)) return runtime_usage_error(info, "out of memory");
+    if (kit_pair_batch_alloc(&m->batch, r->B, r->T)) return runtime_usage_error(info, "out of memory");
     for (int t = 0; t < 2; t++)
         for (int i = 0; i < NSP_EVAL_BATCHES; i++)
-            if (batch_alloc(&m->eval_batches[t][i], r->B, r->T)) return runtime_usage_error(info, "out of memory");
+            if (kit_pair_batch_alloc(&m->eval_batches[t][i], r->B, r->T)) return runtime_usage_error(info, "out of memory");
     if (!(m->p_is_next = calloc((size_t)r->B, sizeof *m->p_is_next))) return runtime_usage_error(info, "out of memory");
     draw_eval_set(r);
     r->refs[REF_OVERLAP] = m->objective == OBJ_SOP ? m->overlap.sop : m->overlap.nsp;
@@ -220,9 +197,9 @@ static int init(Run *r)
 static void lesson_free(Run *r)
 {
     Nsp *m = KIT_SELF(r, Nsp);
-    free(m->batch.original);
+    kit_pair_batch_free(&m->batch);
     for (int t = 0; t < 2; t++)
-        for (int i = 0; i < NSP_EVAL_BATCHES; i++) free(m->eval_batches[t][i].original);
+        for (int i = 0; i < NSP_EVAL_BATCHES; i++) kit_pair_batch_free(&m->eval_batches[t][i]);
     free(m->p_is_next);
     free(m->common);
     corpus_free(&m->train);
@@ -232,40 +209,12 @@ static void lesson_free(Run *r)
 
 /* ---------------------------------------------------------------------- loss ---- */
 
-/* Forward on a batch: BertForPreTraining's two heads. mlm = cross-entropy at the selected
- * positions (no selection: 0, no gradient); nsp = cross-entropy of the classifier on the
- * pooled [CLS] against the pair labels; total = mlm + nsp. *seq gets the (B,2) logits. */
+/* Forward on a batch: BertForPreTraining's two heads (lessons/common/pairs.c); total = mlm + nsp. */
 static Tensor *forward_loss(Run *r, NspBatch *b, Forward *f, Tensor **mlm, Tensor **nsp, Tensor **seq, Tensor **logits)
 {
-    Model *model = kit_model(r, 0);
-    Batch in = {b->B, b->T, b->input, b->token_types, b->attention_mask};
-    *f = (Forward){0};
-    model_forward(model, &r->tape, &in, f);
-    *seq = model_seq_logits(model, &r->tape, model_pooled(model, &r->tape, f->hidden));
-    *nsp = op_cross_entropy(&r->tape, *seq, b->pair_label);
-    if (b->nsel == 0) {
-        *logits = NULL;
-        *mlm = tape_tensor(&r->tape, 0, NULL);
-        (*mlm)->data[0] = 0.0f;
-        return *nsp;
-    }
-    Tensor *h = op_gather_rows(&r->tape, f->hidden, b->rows, b->nsel);
-    *logits = model_lm_logits(model, &r->tape, h);
-    *mlm = op_cross_entropy(&r->tape, *logits, b->targets);
-    return op_add(&r->tape, *mlm, *nsp);
+    return kit_pair_forward(r, kit_model(r, 0), b, f, mlm, nsp, seq, logits);
 }
 
-/* P(label 0) from a row of the classifier's two logits */
-static float p_first(const float *z) { return 1.0f / (1.0f + expf(z[1] - z[0])); }
-
-static int argmax_right(const Tensor *logits, const int32_t *targets, int n)
-{
-    int right = 0, V = logits ? logits->shape[1] : 0;
-    for (int s = 0; logits && s < n; s++) {
-        right += op_argmax(logits->data + (size_t)s * V, V) == targets[s];
-    }
-    return right;
-}
 
 static Tensor *loss(Run *r, float *parts, float *extra)
 {
@@ -276,13 +225,13 @@ static Tensor *loss(Run *r, float *parts, float *extra)
     kit_keep_attention(r, 0, 0, m->fwd.attn);
     int right = 0;
     for (int i = 0; i < b->B; i++) {
-        m->p_is_next[i] = p_first(seq->data + 2 * i);
+        m->p_is_next[i] = kit_pair_p_first(seq->data + 2 * i);
         right += (m->p_is_next[i] < 0.5f) == (b->pair_label[i] == 1);
     }
     parts[0] = mlm->data[0];
     parts[1] = nsp->data[0];
     extra[NSP_PAIR_ACCURACY] = (float)right / (float)b->B;
-    extra[NSP_MLM_ACCURACY] = b->nsel ? (float)argmax_right(logits, b->targets, b->nsel) / (float)b->nsel : 0;
+    extra[NSP_MLM_ACCURACY] = b->nsel ? (float)kit_argmax_right(logits, b->targets, b->nsel) / (float)b->nsel : 0;
     return l;
 }
 
@@ -300,13 +249,13 @@ static void evaluate(Run *r, float *extra)
             Forward f;
             Tensor *mlm, *nsp, *seq, *logits;
             forward_loss(r, b, &f, &mlm, &nsp, &seq, &logits);
-            for (int k = 0; k < b->B; k++) pair_right[task] += (p_first(seq->data + 2 * k) < 0.5f) == (b->pair_label[k] == 1);
+            for (int k = 0; k < b->B; k++) pair_right[task] += (kit_pair_p_first(seq->data + 2 * k) < 0.5f) == (b->pair_label[k] == 1);
             pair_loss[task] += (double)nsp->data[0] * b->B;
             pairs[task] += b->B;
             if (task == OBJ_NSP) { /* the masked LM on one set is enough */
                 mlm_sum += (double)mlm->data[0] * b->nsel;
                 mlm_n += b->nsel;
-                mlm_right += argmax_right(logits, b->targets, b->nsel);
+                mlm_right += kit_argmax_right(logits, b->targets, b->nsel);
             }
             kit_eval_end(r, scope);
         }
@@ -321,83 +270,13 @@ static void evaluate(Run *r, float *extra)
 
 /* ------------------------------------------------------------- export tables ---- */
 
-static const KitTensorSpec batch_tensors[] = {
-    {"input_ids", KIT_I32, "BT"},      {"original_ids", KIT_I32, "BT"},   {"labels", KIT_I32, "BT"},
-    {"mask_kind", KIT_U8, "BT"},       {"attention_mask", KIT_U8, "BT"}, {"token_type_ids", KIT_I32, "BT"},
-    {"next_sentence_label", KIT_I32, "B"},
-};
+static const KitTensorSpec batch_tensors[] = {KIT_PAIR_BATCH_TENSORS("next_sentence_label")};
 
-static const void *batch_data(const Run *r, int i)
-{
-    const NspBatch *b = &KIT_SELF(r, Nsp)->batch;
-    const void *data[] = {b->input, b->original, b->labels, b->kind, b->attention_mask, b->token_types, b->pair_label};
-    return data[i];
-}
+static const void *batch_data(const Run *r, int i) { return kit_pair_batch_data(&KIT_SELF(r, Nsp)->batch, i); }
 
 /* --------------------------------------------------------------------- probe ---- */
 
-/* where "A | B" or "A. B" splits: the index of B's first byte, or -1 */
-static int split_at(const char *text)
-{
-    const char *bar = strchr(text, '|');
-    if (bar) return (int)(bar - text) + 1;
-    for (const char *c = text; *c; c++)
-        if ((*c == '.' || *c == '!' || *c == '?') && c[1]) {
-            const char *rest = c + 1;
-            while (*rest == ' ' || *rest == '.' || *rest == '!' || *rest == '?' || *rest == '"') rest++;
-            if (*rest) return (int)(rest - text);
-        }
-    return -1;
-}
-
-void nsp_probe(Run *r, Model *model, const char *text, NspProbe *out)
-{
-    Nsp *m = KIT_SELF(r, Nsp);
-    memset(out, 0, sizeof *out);
-    int at = split_at(text);
-    if (at < 0) {
-        out->one = true;
-        return;
-    }
-    char a[512];
-    int alen = at - (text[at - 1] == '|');
-    snprintf(a, sizeof a, "%.*s", alen < (int)sizeof a - 1 ? alen : (int)sizeof a - 1, text);
-    int32_t sa[NSP_PROBE_MAX], sb[NSP_PROBE_MAX];
-    int na = tokenizer_encode(&m->vocab, a, sa, NSP_PROBE_MAX), nb = tokenizer_encode(&m->vocab, text + at, sb, NSP_PROBE_MAX);
-    if (na == 0 || nb == 0) {
-        out->one = true;
-        return;
-    }
-    int T = r->T < NSP_PROBE_MAX ? r->T : NSP_PROBE_MAX;
-    out->cut = na + nb > T - 3;
-    int32_t types[2][NSP_PROBE_MAX];
-    uint8_t mask[2][NSP_PROBE_MAX];
-    Rng keep;   /* truncation from the back only: the probe should not be random */
-    rng_seed(&keep, 0, 0);
-    for (int dir = 0; dir < 2; dir++) {
-        const int32_t *x = dir ? sb : sa, *y = dir ? sa : sb;
-        int nx = dir ? nb : na, ny = dir ? na : nb;
-        while (nx + ny > T - 3) (nx > ny ? nx-- : ny--);
-        out->len[dir] = corpus_pack_pair(&keep, x, nx, y, ny, T, out->ids[dir], types[dir], mask[dir]);
-        out->split[dir] = nx + 2;
-    }
-    Tape tp;
-    if (!tape_init(&tp, (size_t)T * 2 * 1024 * 1024 + (16u << 20), 4096)) return;
-    tp.no_grad = true;
-    int32_t ids[2 * NSP_PROBE_MAX], ty[2 * NSP_PROBE_MAX];
-    uint8_t mk[2 * NSP_PROBE_MAX];
-    for (int dir = 0; dir < 2; dir++) {
-        memcpy(ids + dir * T, out->ids[dir], (size_t)T * 4);
-        memcpy(ty + dir * T, types[dir], (size_t)T * 4);
-        memcpy(mk + dir * T, mask[dir], (size_t)T);
-    }
-    Batch in = {2, T, ids, ty, mk};
-    Forward f = {0};
-    model_forward(model, &tp, &in, &f);
-    Tensor *seq = model_seq_logits(model, &tp, model_pooled(model, &tp, f.hidden));
-    for (int dir = 0; dir < 2; dir++) out->p[dir] = p_first(seq->data + 2 * dir);
-    tape_free(&tp);
-}
+void nsp_probe(Run *r, Model *model, const char *text, NspProbe *out) { kit_pair_probe(r, model, text, out); }
 
 /* --------------------------------------------------------------- description ---- */
 

@@ -368,8 +368,8 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
                       FONT_SANS, 11, pr ? VIZ_ACCENT[3] : VIZ_DIM);
         return;
     }
-    const char *names[2][NSP_PROBE_MAX];
-    VizColor fills[2][NSP_PROBE_MAX];
+    const char *names[2][KIT_PAIR_PROBE_MAX];
+    VizColor fills[2][KIT_PAIR_PROBE_MAX];
     for (int dir = 0; dir < 2; dir++)
         for (int i = 0; i < pr->len[dir]; i++) {
             names[dir][i] = kit_token(s, pr->ids[dir][i]);

@@ -51,7 +51,9 @@ typedef struct KitModelSpec {
     const char *label;               /* its name on screen (NULL: the folder) */
     bool alt;                        /* another variant of the model before it, exported in its
                                         place when the lesson's `exported` hook says so (finetune's
-                                        probe and scratch runs); --describe lists the first only */
+                                        probe and scratch runs), or a yardstick trained beside it
+                                        and never exported (albert's BERT); --describe lists the
+                                        first only */
 } KitModelSpec;
 
 /* A tensor of batch.safetensors. The shape is written in symbols: B (batch), T (seq_len),

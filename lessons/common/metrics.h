@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#define METRICS_MAX_COLS 16
+#define METRICS_MAX_COLS 20
 
 typedef struct Metrics {
     int ncols;

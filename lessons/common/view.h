@@ -195,6 +195,40 @@ double kit_last_value(const KitSnap *s, const char *col);
 /* A metric column by name, or -1. */
 int kit_metric_col(const KitSnap *s, const char *name);
 
+/* ---- text blocks for panels (lines.c): nothing is ever drawn cut ---- */
+/* n with thousands separators ("109,482,240"), in one of a ring of 24 buffers (several may
+ * appear in one printf; the UI thread's own) */
+const char *kit_count(int64_t n);
+/* Text wrapped at c's width from *y, only if all of it fits above c's bottom; returns whether
+ * it was drawn (and *y moved past it). */
+bool kit_put(Viz *v, VizRect c, int *y, const char *text, VizFont font, float size, VizColor color);
+/* Lines of text, each in its font and colour (a bold one starts a paragraph: a little space
+ * above it), and, when bars is set, under some of them a bar: a share of the width in two
+ * parts split at `split` (1: one part). A bar of -2 or less marks a line that is a note on
+ * the bars, shown only with them. At most 16 lines. */
+typedef struct KitLines {
+    int n;
+    bool bars;
+    char text[16][240];
+    VizFont font[16];
+    VizColor color[16];
+    float bar[16], split[16];     /* bar < 0: none */
+} KitLines;
+void kit_lines_add(KitLines *l, VizFont font, VizColor color, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* a bar under the last line added */
+void kit_lines_bar(KitLines *l, double share, double split);
+/* the height of every line (at 10 points) at this width */
+int kit_lines_height(Viz *v, int width, const KitLines *l);
+/* Draws the lines that fit in c from *y, in order, stopping at the first that does not;
+ * returns how many were drawn. */
+int kit_lines_draw(Viz *v, VizRect c, int *y, const KitLines *l);
+/* "(Z enlarges: what)" (zoomed: "(a larger window shows what)") at y, if a line fits there */
+void kit_more_hint(Viz *v, VizRect c, int y, const KitFrame *f, const char *what);
+/* The text scale, from 1 up to 1.3, at which a panel's content still fits c: a panel with room
+ * to spare (zoomed, a page of its own) is read from further away. need(v, c, f) is the
+ * content's height at v's scale. */
+float kit_grow(Viz *v, VizRect c, const KitFrame *f, int (*need)(Viz *, VizRect, const KitFrame *));
+
 /* ---- the snapshot and the dashboard (dashboard.c) ---- */
 int kit_snap_init(KitSnap *s, const Run *r, const LessonView *view);
 void kit_snap_free(KitSnap *s);

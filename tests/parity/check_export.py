@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Recomputes an fmlab-mlm, fmlab-nsp or fmlab-finetune export with the plain-torch
-BertForMaskedLM / BertForPreTraining / BertForSequenceClassification reference of check.py
+"""Recomputes an fmlab-mlm, fmlab-nsp, fmlab-albert or fmlab-finetune export with the plain-torch
+BertForMaskedLM / BertForPreTraining / AlbertForPreTraining / BertForSequenceClassification reference of check.py
 (written from Hugging Face's definitions, float64, dropout 0, eager attention): runs the lesson
 headless with a few settings, then, from the export alone (bert/config.json,
 bert/model.safetensors, batch.safetensors), the losses of lesson.json (every part and the
 total), every gradient of bert/grads.safetensors and the attentions of attentions.safetensors.
+
+For fmlab-albert also: only albert/ is exported (the BERT trained beside it is not), its
+config.json has the run's embedding_size and num_hidden_groups 1 (share_layers=1) or
+num_hidden_layers (0), and the total is mlm + sop on sentence_order_label.
 
 For fmlab-finetune also: the batch is [CLS] message [SEP] then [PAD] with token_type_ids 0 and
 labels in {0, 1}; grads.safetensors holds every parameter, or under run=probe exactly
@@ -19,7 +23,7 @@ wte's gradient is the sum of both uses), with the causal triangle dropped under 
 running text (labels equal to input_ids, attention_mask all 1, ids in the vocabulary), and the
 exported attentions are exactly 0 above the diagonal with the causal mask, and not without it.
 
-  check_export.py PATH/TO/fmlab-mlm|fmlab-nsp|fmlab-finetune|fmlab-gpt|fmlab-icl
+  check_export.py PATH/TO/fmlab-mlm|fmlab-nsp|fmlab-albert|fmlab-finetune|fmlab-gpt|fmlab-icl
 """
 import json
 import os
@@ -38,6 +42,15 @@ RUNS_NSP = [
     ["--steps", "12", "--seed", "5", "--batch", "6", "--set", "seq_len=24", "--set", "objective=sop",
      "--set", "hidden_size=24", "--set", "num_attention_heads=3", "--set", "intermediate_size=40"],
     ["--steps", "4", "--seed", "9", "--batch", "5", "--set", "seq_len=64", "--set", "num_hidden_layers=1",
+     "--set", "mlm_probability=0.3"],
+]
+
+RUNS_ALBERT = [
+    ["--steps", "10"],
+    ["--steps", "6", "--seed", "4", "--batch", "5", "--set", "seq_len=24", "--set", "share_layers=0",
+     "--set", "embedding_size=24", "--set", "hidden_size=20", "--set", "num_attention_heads=2",
+     "--set", "intermediate_size=36", "--set", "num_hidden_layers=3"],
+    ["--steps", "3", "--seed", "8", "--batch", "4", "--set", "embedding_size=64", "--set", "num_hidden_layers=2",
      "--set", "mlm_probability=0.3"],
 ]
 
@@ -67,8 +80,8 @@ def pair_structure(batch):
             problems.append("pair %d: token_type_ids %s" % (b, types[b].tolist()))
         if mask[b].tolist() != [1] * n + [0] * (len(row) - n) or any(t != 0 for t in row[n:]):
             problems.append("pair %d: attention_mask or padding wrong" % b)
-        if int(batch["next_sentence_label"][b]) not in (0, 1):
-            problems.append("pair %d: label %d" % (b, int(batch["next_sentence_label"][b])))
+        if int(batch["seq_label"][b]) not in (0, 1):
+            problems.append("pair %d: label %d" % (b, int(batch["seq_label"][b])))
     return problems
 
 
@@ -370,17 +383,19 @@ def main():
         return check_gpt(prog, RUNS_GPT)
     if os.path.basename(prog) == "fmlab-icl":
         return check_gpt(prog, RUNS_ICL)
-    nsp = os.path.basename(prog) == "fmlab-nsp"
+    name = os.path.basename(prog)
+    nsp, albert = name == "fmlab-nsp", name == "fmlab-albert"
+    folder = "albert" if albert else "bert"
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for i, args in enumerate(RUNS_NSP if nsp else RUNS):
+        for i, args in enumerate(RUNS_NSP if nsp else RUNS_ALBERT if albert else RUNS):
             out = os.path.join(tmp, "e%d" % i)
             subprocess.run([prog, "--headless", "--no-screenshot", "--export", out] + args, check=True,
                            capture_output=True)
             lesson = json.load(open(os.path.join(out, "lesson.json")))
-            cfg = json.load(open(os.path.join(out, "bert", "config.json")))
-            P = check.leaf_params(os.path.join(out, "bert", "model.safetensors"))
-            grads = check.load_safetensors(os.path.join(out, "bert", "grads.safetensors"))
+            cfg = json.load(open(os.path.join(out, folder, "config.json")))
+            P = check.leaf_params(os.path.join(out, folder, "model.safetensors"))
+            grads = check.load_safetensors(os.path.join(out, folder, "grads.safetensors"))
             batch = {k: torch.tensor(v) for k, v in check.load_safetensors(os.path.join(out, "batch.safetensors")).items()}
             attn = check.load_safetensors(os.path.join(out, "attentions.safetensors"))
             problems = []
@@ -393,18 +408,35 @@ def main():
             if nsp:
                 batch["seq_label"] = batch["next_sentence_label"]
                 problems += pair_structure(batch)
-            losses, outs = check.bert_forward(P, cfg, batch, nsp)
-            total = losses["mlm"] + losses["nsp"] if nsp else losses["mlm"]
+            if albert:
+                batch["seq_label"] = batch["sentence_order_label"]
+                problems += pair_structure(batch)
+                want = run_settings(args)
+                if sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d))) != ["albert"]:
+                    problems.append("the export's model folders are %s, not albert alone" % sorted(os.listdir(out)))
+                layers = want.get("num_hidden_layers", 4)
+                groups = layers if want.get("share_layers", 1) == 0 else 1
+                if cfg["architectures"] != ["AlbertForPreTraining"] or cfg["num_hidden_groups"] != groups \
+                        or cfg["embedding_size"] != want.get("embedding_size", 16) or cfg["num_hidden_layers"] != layers:
+                    problems.append("config.json: %s" % {k: cfg.get(k) for k in ("architectures", "num_hidden_groups",
+                                                                               "embedding_size", "num_hidden_layers")})
+                losses, outs = check.albert_forward(P, cfg, batch)
+                total = losses["mlm"] + losses["sop"]
+            else:
+                losses, outs = check.bert_forward(P, cfg, batch, nsp)
+                total = losses["mlm"] + losses["nsp"] if nsp else losses["mlm"]
             total.backward()
             got = lesson["losses"]["total"]
             for name, want in [("total", total)] + sorted(losses.items()):
                 r = abs(lesson["losses"][name] - want.item()) / max(abs(want.item()), 1e-6)
                 if r > 1e-4:
                     problems.append("loss %s %.7g vs torch %.7g" % (name, lesson["losses"][name], want.item()))
-            p, worst = check.compare_grads(grads, P, "bert")
+            p, worst = check.compare_grads(grads, P, folder)
             problems += p
-            for l, p in enumerate(outs["attn"]["bert"]):
-                d = np.abs(attn["bert.layer.%d" % l] - p.detach().numpy()).max()
+            if sorted(attn) != sorted("%s.layer.%d" % (folder, l) for l in range(len(outs["attn"][folder]))):
+                problems.append("attentions.safetensors holds %s" % sorted(attn))
+            for l, p in enumerate(outs["attn"][folder]):
+                d = np.abs(attn["%s.layer.%d" % (folder, l)] - p.detach().numpy()).max()
                 if d > 1e-4:
                     problems.append("attention layer %d differs by %.2e" % (l, d))
             label = " ".join(args)

@@ -943,7 +943,8 @@ void kit_draw(Viz *v, const KitSnap *s, KitUiState *ui, const LessonView *view)
     int np = npanels(view), nc = ncurves(view), notes_id = kit_panel_notes(np, nc);
     if (ui->zoom > notes_id) ui->zoom = 0;
     if (ui->zoom < 0) ui->zoom = notes_id;
-    bool probe_on = ui->probing || ui->probe_result;
+    /* the probe's panel (and its page) stays from Enter until the answer is there */
+    bool probe_on = ui->probing || ui->probe_result || ui->probe_asked;
     KitLayoutSpec spec = {.w = W, .h = H, .scale = v->scale, .gap = g, .nlesson = np, .ncurves = nc, .zoom = ui->zoom,
                           .page = ui->page};
     spec.head_h = viz_text_height(v, FONT_BOLD, 16) + viz_px(v, 12);

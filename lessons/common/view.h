@@ -85,6 +85,7 @@ typedef struct KitUiState {
                                       yet part of probe; drawn underlined at the caret */
     int preedit_caret;             /* the caret inside preedit, in bytes */
     VizRect caret;                 /* where the last frame drew the caret (for the IME window) */
+    bool probe_asked;              /* a probe was sent: its panel stays while the answer comes */
     const void *probe_result;      /* the lesson's answer to the probe, or NULL */
     const void *probe_trained;     /* the long-trained model's answer, or NULL */
     int pick;                      /* 1 + the position the student clicked in a lesson panel (0: none) */

@@ -387,7 +387,10 @@ int kit_window(Run *r, const void *view_arg)
                             snprintf(a.ui.probe, sizeof a.ui.probe, "%s", asked);
                         snprintf(c.text, sizeof c.text, "%s", a.ui.probe);
                         snprintf(asked, sizeof asked, "%s", a.ui.probe);
-                        if (c.text[0]) send(&a, c);
+                        if (c.text[0]) {
+                            send(&a, c);
+                            a.ui.probe_asked = true;
+                        }
                         a.ui.probing = false;
                         SDL_StopTextInput();
                     }

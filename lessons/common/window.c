@@ -111,7 +111,9 @@ static void *worker_main(void *arg)
             a->steps_total = queued ? c.steps : 0; /* "TRAINING n of N" for a command, not for run mode */
             for (long i = 0; i < c.steps && !a->stop && !a->interrupt && !a->diverged; i++) {
                 if (queued) a->steps_done = i + 1;
-                kit_next_batch(r);
+                /* the batch on screen, if it was only looked at, is the one trained on: the
+                   window's steps then train on the batches a headless run of the seed does */
+                if (r->batch_trained || !r->have_forward) kit_next_batch(r);
                 bool div;
                 kit_step(r, true, &div, what, sizeof what);
                 if (!div && r->order_found == r->step && !a->ui.no_breakpoint) { /* the moment of the lesson */

@@ -109,6 +109,31 @@ static void test_heatmap_cells(void **state)
     viz_set_mouse(&v, -1, -1, false, false);
 }
 
+/* A tooltip longer than the window wraps inside it: its frame is whole (both sides drawn,
+ * within the window) and holds several lines. */
+static void test_long_tooltip_wraps(void **state)
+{
+    (void)state;
+    viz_set_mouse(&v, v.w - 10, 10, false, false);
+    viz_begin(&v);
+    viz_tooltip(&v, "every parameter once: ALBERT 98,690, BERT 371,538; ALBERT / BERT = 0.2656; embeddings 40,256 "
+                    "against 161,024, one layer of 49,984 applied four times against four of them");
+    viz_end(&v);
+    VizColor frame = VIZ_ACCENT[3];
+    int x0 = v.w, x1 = -1, y0 = v.h, y1 = -1;
+    for (int y = 0; y < v.h; y++)
+        for (int x = 0; x < v.w; x++)
+            if (near(pixel(x, y), frame, 0)) {
+                x0 = x < x0 ? x : x0, x1 = x > x1 ? x : x1;
+                y0 = y < y0 ? y : y0, y1 = y > y1 ? y : y1;
+            }
+    print_message("tooltip frame x %d-%d, y %d-%d in %dx%d\n", x0, x1, y0, y1, v.w, v.h);
+    assert_true(x1 > x0 && x1 < v.w - 1 && x0 > 0);
+    assert_true(near(pixel(x1, (y0 + y1) / 2), frame, 0) && near(pixel(x0, (y0 + y1) / 2), frame, 0));
+    assert_true(y1 - y0 > 3 * viz_text_height(&v, FONT_MONO, 12));
+    viz_set_mouse(&v, -1, -1, false, false);
+}
+
 static void test_heatmap_labels_and_colorbar(void **state)
 {
     (void)state;
@@ -990,6 +1015,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_colormaps),
         cmocka_unit_test(test_heatmap_cells),
+        cmocka_unit_test(test_long_tooltip_wraps),
         cmocka_unit_test(test_heatmap_labels_and_colorbar),
         cmocka_unit_test(test_lineplot_and_bars_stay_inside),
         cmocka_unit_test(test_tokens_and_text),

@@ -283,7 +283,12 @@ void viz_end(Viz *v)
     if (v->tooltip[0] && v->mouse_x >= 0) {
         float size = 12;
         int tw = viz_text_width(v, v->tooltip, FONT_MONO, size), th = viz_text_height(v, FONT_MONO, size);
-        int pad = viz_px(v, 5);
+        int pad = viz_px(v, 5), most = v->w * 3 / 5 - 2 * pad; /* a long tip wraps at 3/5 of the window */
+        bool wrap = tw > most && most > 0;
+        if (wrap) {
+            tw = most;
+            th = viz_text_wrap_height(v, most, v->tooltip, FONT_MONO, size);
+        }
         VizRect r = {v->mouse_x + viz_px(v, 14), v->mouse_y + viz_px(v, 14), tw + 2 * pad, th + 2 * pad};
         if (r.x + r.w > v->w) r.x = v->mouse_x - r.w - viz_px(v, 6);
         if (r.y + r.h > v->h) r.y = v->mouse_y - r.h - viz_px(v, 6);
@@ -291,7 +296,8 @@ void viz_end(Viz *v)
         if (r.y < 0) r.y = 0;
         viz_fill(v, r, (VizColor){12, 12, 16, 240});
         viz_frame(v, r, VIZ_ACCENT[3]);
-        viz_text(v, r.x + pad, r.y + pad, v->tooltip, FONT_MONO, size, VIZ_TEXT, ALIGN_LEFT);
+        if (wrap) viz_text_wrap(v, r.x + pad, r.y + pad, most, v->tooltip, FONT_MONO, size, VIZ_TEXT);
+        else viz_text(v, r.x + pad, r.y + pad, v->tooltip, FONT_MONO, size, VIZ_TEXT, ALIGN_LEFT);
     }
     viz_flush(v);
     if (!v->surface) SDL_RenderPresent(v->r);

@@ -208,11 +208,12 @@ static void idea_lines(KitLines *l, const AlbertSnap *w, bool brief)
     kit_lines_add(l, FONT_MONO, model_color(AL_BERT), "BERT    V×H = %s×%lld = %s", kit_count(w->V), H, kit_count(b->word));
     kit_lines_add(l, FONT_MONO, model_color(AL_ALBERT), "ALBERT  V×E + E×H + H = %s + %s + %lld = %s", kit_count(a->word), kit_count(E * H), H,
         kit_count(albert_words));
-    if (b->word > albert_words * 21 / 20)
-        kit_lines_add(l, FONT_SANS, VIZ_DIM, "(+ H: the projection's biases) · %.1f× fewer", (double)b->word / (double)albert_words);
+    if (b->word > albert_words)
+        kit_lines_add(l, FONT_SANS, VIZ_DIM, "(+ H: the projection's biases) · %s fewer (%.2f×)", kit_count(b->word - albert_words),
+                      (double)b->word / (double)albert_words);
     else
-        kit_lines_add(l, FONT_SANS, VIZ_DIM, "(+ H: the projection's biases) · E = %lld: nothing saved, the projection adds %s", E,
-            kit_count(a->group[PG_PROJECTION]));
+        kit_lines_add(l, FONT_SANS, VIZ_DIM, "(+ H: the projection's biases) · E = %lld, not below H: %s more, nothing saved", E,
+                      kit_count(albert_words - b->word));
     kit_lines_add(l, FONT_BOLD, VIZ_TEXT, "2. Cross-layer sharing: L = %d", a->applied);
     kit_lines_add(l, FONT_MONO, model_color(AL_BERT), "BERT    %d layers × %s = %s", b->stored, kit_count(b->layer), kit_count(b->group[PG_LAYERS]));
     if (a->stored == 1)
@@ -346,6 +347,10 @@ static void papers_lines(KitLines *full, KitLines *brief, AlbertCount *bert, Alb
     kit_lines_add(full, FONT_SANS, VIZ_DIM, "Bars: each pair on one linear scale; solid: the embeddings (V×E, V×H), light: E×H, "
         "or the encoder and pooler.");
     full->bar[full->n - 1] = -2; /* a line only with the bars */
+    kit_lines_add(brief, FONT_MONO, VIZ_TEXT, "V×H %s → V×E + E×H %s", kit_count(vh), kit_count(fact));
+    kit_lines_add(brief, FONT_MONO, VIZ_TEXT, "base: BERT %s → ALBERT %s", kit_count(bert->base), kit_count(albert->base));
+    kit_lines_add(brief, FONT_SANS, NOTE, "(V = %s, H = %s, E = %s; Table 1: 108M, 12M; the slide's “≈ 1M + 0.6M” is a slip: "
+        "%.2fM + %.2fM)", kit_count(LV), kit_count(LH), kit_count(LE), (double)words / 1e6, (double)proj / 1e6);
     /* the four encoders of tests/bench/albert_finding (lessons/albert/finding.csv) */
     static const char *const rows[] = {"bert", "factorized", "shared", "both"};
     static const char *const names[] = {"BERT", "factorized only", "shared only", "both (ALBERT)"};
@@ -357,16 +362,12 @@ static void papers_lines(KitLines *full, KitLines *brief, AlbertCount *bert, Alb
                           "%-16s %8s params  MLM loss %.3f  SOP %.0f%%", names[i],
                           kit_count((int64_t)kit_finding(fd, rows[i], "parameters")), kit_finding(fd, rows[i], "eval_mlm_loss"),
                           100 * kit_finding(fd, rows[i], "eval_sop_accuracy"));
-        kit_lines_add(brief, FONT_MONO, VIZ_TEXT, "here, MLM loss: BERT %.2f, E 16 %.2f, shared %.2f, both %.2f",
+        kit_lines_add(brief, FONT_MONO, VIZ_TEXT, "measured here, held-out MLM loss: BERT %.2f · factorized %.2f · shared %.2f · both %.2f",
                       kit_finding(fd, "bert", "eval_mlm_loss"), kit_finding(fd, "factorized", "eval_mlm_loss"),
                       kit_finding(fd, "shared", "eval_mlm_loss"), kit_finding(fd, "both", "eval_mlm_loss"));
     } else {
         kit_lines_add(full, FONT_SANS, VIZ_DIM, "The measured table: %s", fd->why);
     }
-    kit_lines_add(brief, FONT_MONO, VIZ_TEXT, "V×H %s → V×E + E×H %s", kit_count(vh), kit_count(fact));
-    kit_lines_add(brief, FONT_MONO, VIZ_TEXT, "base: BERT %s → ALBERT %s", kit_count(bert->base), kit_count(albert->base));
-    kit_lines_add(brief, FONT_SANS, NOTE, "(V = %s, H = %s, E = %s; Table 1: 108M, 12M; the slide's “≈ 1M + 0.6M” is a slip: "
-        "%.2fM + %.2fM)", kit_count(LV), kit_count(LH), kit_count(LE), (double)words / 1e6, (double)proj / 1e6);
 }
 
 static int papers_need(Viz *v, VizRect c, const KitFrame *f)
@@ -940,7 +941,7 @@ static void headline(const KitFrame *f, char *buf, size_t n)
     int len = snprintf(buf, n, "ALBERT %s params · BERT %s (%.0f%%)", kit_count(a->total), kit_count(b->total),
                        100.0 * (double)a->total / (double)b->total);
     if (!isnan(ea) && !isnan(eb) && len > 0 && (size_t)len < n)
-        snprintf(buf + len, n - (size_t)len, " · held-out MLM %.2f vs %.2f", ea, eb);
+        snprintf(buf + len, n - (size_t)len, " · held-out MLM: ALBERT %.2f, BERT %.2f", ea, eb);
 }
 
 /* ------------------------------------------------------------- description ---- */
@@ -948,7 +949,7 @@ static void headline(const KitFrame *f, char *buf, size_t n)
 static const KitPanel panels[] = {
     {"Parameters, counted from the live models", params_panel, 40, 0, "Parameters"},
     {"At the papers' scale: the same formulas", papers_panel, 15, 0, "Papers' scale"},
-    {"Shared weights, different attention: each layer's input differs", layers_panel, 29, 0, "Each layer"},
+    {"Each layer's attention against the layer before (ALBERT: one layer's weights)", layers_panel, 29, 0, "Each layer"},
     {"The batch: the focus pair and both models' P(in order)", batch_panel, 30, 0, "The batch"},
     {"Probe: two sentences, A | B, then Enter (Esc leaves)", probe_panel, 24, KIT_PANEL_PROBE, "Probe"},
 };

@@ -12,7 +12,7 @@
  * about p = 1e-6), only ALBERT exported, the metrics row, and a training smoke test with
  * stated bounds. */
 #define _POSIX_C_SOURCE 200809L
-#include "testutil.h"
+#include "lessontest.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -251,23 +251,9 @@ static void test_shared_gradient_is_sum(void **state)
     params_free(&pa), params_free(&pu);
 }
 
-static Run *start(const char *const *flags)
-{
-    RunOptions o;
-    char *argv[16] = {"fmlab-albert", "--headless"};
-    int argc = 2;
-    for (; flags && flags[argc - 2]; argc++) argv[argc] = (char *)flags[argc - 2];
-    assert_int_equal(runtime_parse(argc, argv, &albert_lesson.info, &o), -1);
-    Run *r = calloc(1, sizeof *r);
-    assert_int_equal(kit_init(r, &albert_lesson, &o), -1);
-    return r;
-}
+static Run *start(const char *const *flags) { return lesson_start(&albert_lesson, NULL, flags); }
 
-static void stop(Run *r)
-{
-    kit_free(r);
-    free(r);
-}
+static void stop(Run *r) { lesson_stop(r); }
 
 /* The lesson's two models as the settings make them, and their batches: SOP pairs, the
  * swapped ones half of them. */

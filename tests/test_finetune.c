@@ -8,7 +8,7 @@
  * there does not match its name); the loss against a hand computation from the logits and
  * the reported total of the exported run; and a training smoke test with a stated bound. */
 #define _POSIX_C_SOURCE 200809L
-#include "testutil.h"
+#include "lessontest.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -21,23 +21,9 @@
 
 static char cache[256];
 
-static Run *start(const char *const *flags)
-{
-    RunOptions o;
-    char *argv[24] = {"fmlab-finetune", "--headless", "--set", "pretrain_steps=20"};
-    int argc = 4;
-    for (int i = 0; flags && flags[i]; i++) argv[argc++] = (char *)flags[i];
-    assert_int_equal(runtime_parse(argc, argv, &finetune_lesson.info, &o), -1);
-    Run *r = calloc(1, sizeof *r);
-    assert_int_equal(kit_init(r, &finetune_lesson, &o), -1);
-    return r;
-}
+static Run *start(const char *const *flags) { return lesson_start(&finetune_lesson, (const char *const[]){"--set", "pretrain_steps=20", NULL}, flags); }
 
-static void stop(Run *r)
-{
-    kit_free(r);
-    free(r);
-}
+static void stop(Run *r) { lesson_stop(r); }
 
 static const Tensor *param(const Model *m, const char *name)
 {

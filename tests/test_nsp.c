@@ -8,7 +8,7 @@
  * running text when swapped back; the labels split 50/50 (binomial test at about p = 1e-6).
  * The word-overlap baseline; the probe; and a training smoke test with stated bounds. */
 #define _POSIX_C_SOURCE 200809L
-#include "testutil.h"
+#include "lessontest.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -94,23 +94,9 @@ static void test_pack_pair(void **state)
 }
 
 #ifndef EXERCISE
-static Run *start(const char *const *flags)
-{
-    RunOptions o;
-    char *argv[16] = {"fmlab-nsp", "--headless"};
-    int argc = 2;
-    for (; flags && flags[argc - 2]; argc++) argv[argc] = (char *)flags[argc - 2];
-    assert_int_equal(runtime_parse(argc, argv, &nsp_lesson.info, &o), -1);
-    Run *r = calloc(1, sizeof *r);
-    assert_int_equal(kit_init(r, &nsp_lesson, &o), -1);
-    return r;
-}
+static Run *start(const char *const *flags) { return lesson_start(&nsp_lesson, NULL, flags); }
 
-static void stop(Run *r)
-{
-    kit_free(r);
-    free(r);
-}
+static void stop(Run *r) { lesson_stop(r); }
 
 /* where ids[0..n) occurs in the corpus's text (the first place from `from` on), or -1 */
 static long find_run(const Corpus *c, const int32_t *ids, int n, long from)

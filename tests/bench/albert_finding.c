@@ -40,16 +40,7 @@ static int train_one(int cfg, int seed, long steps, Result *out)
     if (runtime_parse(10, args, &albert_lesson.info, &o) >= 0) return -1;
     static Run L;
     if (kit_init(&L, &albert_lesson, &o) >= 0) return -1;
-    char what[128];
-    for (long s = 1; s <= steps; s++) {
-        kit_next_batch(&L);
-        bool div;
-        kit_step(&L, true, &div, what, sizeof what);
-        if (div) {
-            fprintf(stderr, "%s\n", what);
-            return -1;
-        }
-    }
+    if (bench_train(&L, steps)) return -1;
     float extra[KIT_MAX_EXTRA];
     kit_evaluate(&L, extra);
     const Albert *m = KIT_SELF(&L, Albert);

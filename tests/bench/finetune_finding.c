@@ -112,16 +112,7 @@ static int train_one(const char *pretrained, int labels, int seed, long steps, R
     if (runtime_parse(10, args, &finetune_lesson.info, &o) >= 0) return -1;
     static Run L;
     if (kit_init(&L, &finetune_lesson, &o) >= 0) return -1;
-    char what[128];
-    for (long s = 1; s <= steps; s++) {
-        kit_next_batch(&L);
-        bool div;
-        kit_step(&L, true, &div, what, sizeof what);
-        if (div) {
-            fprintf(stderr, "%s\n", what);
-            return -1;
-        }
-    }
+    if (bench_train(&L, steps)) return -1;
     float extra[KIT_MAX_EXTRA];
     kit_evaluate(&L, extra);
     for (int k = 0; k < RUN_COUNT; k++) {

@@ -20,7 +20,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lessons/common/kit.h"
+
 typedef int (*BenchJob)(int i, void *result, void *ctx);
+
+/* `steps` training steps of a run that kit_init made: 0, or -1 with the divergence named on
+ * stderr. */
+static inline int bench_train(Run *r, long steps)
+{
+    char what[128];
+    for (long s = 1; s <= steps; s++) {
+        kit_next_batch(r);
+        bool div;
+        kit_step(r, true, &div, what, sizeof what);
+        if (div) {
+            fprintf(stderr, "%s\n", what);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 static inline int bench_jobs(int n, size_t size, void *results, BenchJob run_one, void *ctx)
 {

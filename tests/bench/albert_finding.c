@@ -60,16 +60,8 @@ int main(int argc, char **argv)
 {
     long steps = 3000;
     int seeds = 2;
-    bool store = false;
-    for (int i = 1, n = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--write")) store = true;
-        else if (n++ == 0) steps = atol(argv[i]);
-        else seeds = atoi(argv[i]);
-    }
-    if (steps <= 0 || seeds <= 0 || seeds > 8) {
-        fprintf(stderr, "usage: albert_finding [steps [seeds]] [--write]\n");
-        return 2;
-    }
+    bool store;
+    if (bench_args(argc, argv, "albert_finding", &steps, &seeds, 8, &store)) return 2;
     const LessonInfo *in = &albert_lesson.info;
     printf("fmlab-albert at its defaults (H %g, L %g, %g heads, FFN %g, batch %d x %g tokens, lr %g), Moby-Dick, "
            "%ld steps, seeds 1-%d\n",

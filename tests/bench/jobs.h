@@ -24,6 +24,23 @@
 
 typedef int (*BenchJob)(int i, void *result, void *ctx);
 
+/* A finding's command line, "name [steps [seeds]] [--write]", over the defaults in *steps and
+ * *seeds (seeds 1 to max_seeds): 0, or 2 with the usage printed. */
+static inline int bench_args(int argc, char **argv, const char *name, long *steps, int *seeds, int max_seeds, bool *store)
+{
+    *store = false;
+    for (int i = 1, n = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--write")) *store = true;
+        else if (n++ == 0) *steps = atol(argv[i]);
+        else *seeds = atoi(argv[i]);
+    }
+    if (*steps <= 0 || *seeds <= 0 || *seeds > max_seeds) {
+        fprintf(stderr, "usage: %s [steps [seeds (at most %d)]] [--write]\n", name, max_seeds);
+        return 2;
+    }
+    return 0;
+}
+
 /* `steps` training steps of a run that kit_init made: 0, or -1 with the divergence named on
  * stderr. */
 static inline int bench_train(Run *r, long steps)

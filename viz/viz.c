@@ -1384,29 +1384,38 @@ void viz_lineplot(Viz *v, VizRect r, const VizPlot *p)
         if (pass == 0 && r.h - legend_h - 2 * lh - viz_px(v, 6) < 20) return; /* no room for a plot */
     }
     char lab[32];
-    format_value(lab, sizeof lab, ymax);
-    int left = viz_text_width(v, lab, FONT_MONO, tsize) + viz_px(v, 8) + lh;
-    format_value(lab, sizeof lab, ymin);
-    int lw2 = viz_text_width(v, lab, FONT_MONO, tsize) + viz_px(v, 8) + lh;
-    if (lw2 > left) left = lw2;
     int bottom = 2 * lh + viz_px(v, 6);
-    VizRect g = {r.x + left, r.y + legend_h, r.w - left - viz_px(v, 6), r.h - legend_h - bottom};
-    if (g.w < 20 || g.h < 20) return;
-    viz_frame(v, g, VIZ_GRID);
     float ylo = p->logy ? log10f(fmaxf(ymin, 1e-6f)) : ymin, yhi = p->logy ? log10f(ymax) : ymax;
-#define YPIX(val) (g.y + g.h - (int)(((p->logy ? log10f(fmaxf(val, 1e-6f)) : (val)) - ylo) / (yhi - ylo) * g.h))
-#define XPIX(i) (g.x + (int)((double)(i) / (double)(n - 1) * (g.w - 1)))
     /* y ticks: as many as fit two text lines apart; on a log axis at 1, 2 and 5 times a power
-       of ten (only the powers when those do not fit), written in full up to 100000 */
-    int ny = g.h / (2 * lh);
+       of ten (only the powers when those do not fit), written in full up to 100000. The axis
+       is as wide as the widest of them and the ends (0.2 is wider than 0 and 1). */
+    int ny = (r.h - legend_h - bottom) / (2 * lh);
     float step = nice_step(yhi - ylo, ny < 2 ? 2 : ny > 5 ? 5 : ny);
     static const float mant[3] = {1, 2, 5};
     int nmant = p->logy && (yhi - ylo) * 3 <= (ny < 2 ? 2 : ny) ? 3 : 1;
-    for (float t = p->logy ? floorf(ylo) : ceilf(ylo / step) * step, k = 0; t <= yhi;) {
+    float tick[64];
+    int nt = 0;
+    for (float t = p->logy ? floorf(ylo) : ceilf(ylo / step) * step, k = 0; t <= yhi && nt < 64;) {
         float val = p->logy ? mant[(int)k] * powf(10, t) : t, ty = p->logy ? log10f(val) : t;
         if (p->logy && ++k >= nmant) k = 0, t += 1;
         if (!p->logy) t += step;
-        if (ty < ylo || ty > yhi) continue;
+        if (ty >= ylo && ty <= yhi) tick[nt++] = val;
+    }
+    int left = 0;
+    for (int i = -2; i < nt; i++) {
+        float val = i == -2 ? ymax : i == -1 ? ymin : tick[i];
+        if (i >= 0 && p->logy && val >= 1 && val < 1e5f) snprintf(lab, sizeof lab, "%.0f", (double)val);
+        else format_value(lab, sizeof lab, val);
+        int w = viz_text_width(v, lab, FONT_MONO, tsize) + viz_px(v, 8) + lh;
+        if (w > left) left = w;
+    }
+    VizRect g = {r.x + left, r.y + legend_h, r.w - left - viz_px(v, 6), r.h - legend_h - bottom};
+    if (g.w < 20 || g.h < 20) return;
+    viz_frame(v, g, VIZ_GRID);
+#define YPIX(val) (g.y + g.h - (int)(((p->logy ? log10f(fmaxf(val, 1e-6f)) : (val)) - ylo) / (yhi - ylo) * g.h))
+#define XPIX(i) (g.x + (int)((double)(i) / (double)(n - 1) * (g.w - 1)))
+    for (int i = 0; i < nt; i++) {
+        float val = tick[i], ty = p->logy ? log10f(val) : val;
         int y = g.y + g.h - (int)((ty - ylo) / (yhi - ylo) * g.h);
         viz_line(v, g.x, y, g.x + g.w - 1, y, (VizColor){VIZ_GRID.r, VIZ_GRID.g, VIZ_GRID.b, 120});
         if (p->logy && val >= 1 && val < 1e5f) snprintf(lab, sizeof lab, "%.0f", (double)val);

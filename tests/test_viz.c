@@ -109,6 +109,29 @@ static void test_heatmap_cells(void **state)
     viz_set_mouse(&v, -1, -1, false, false);
 }
 
+/* More cells than pixels: every pixel is the mean of its block of cells (the left half 0, the
+ * right half 1, a column of 0.5 averaged in), and the hover names a cell of the block. */
+static void test_heatmap_more_cells_than_pixels(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    static float data[N * N];
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) data[i * N + j] = j < N / 2 ? 0.0f : 1.0f;
+    VizHeatmap h = {data, N, N, 0, 1, CMAP_VIRIDIS, NULL, NULL, "p", false, NULL};
+    VizRect r = {20, 20, 102, 102};   /* 100 × 100 pixels inside the frame: blocks of 3 × 3 */
+    viz_set_mouse(&v, 21 + 80, 21 + 10, false, false);
+    viz_begin(&v);
+    int hr, hc;
+    viz_heatmap(&v, r, &h, &hr, &hc);
+    assert_true(near(pixel(21 + 10, 21 + 50), viz_colormap(CMAP_VIRIDIS, 0), 1));
+    assert_true(near(pixel(21 + 90, 21 + 50), viz_colormap(CMAP_VIRIDIS, 1), 1));
+    assert_only_inside(r);
+    assert_int_equal(hr, 30);
+    assert_int_equal(hc, 240);
+    viz_set_mouse(&v, -1, -1, false, false);
+}
+
 /* A tooltip longer than the window wraps inside it: its frame is whole (both sides drawn,
  * within the window) and holds several lines. */
 static void test_long_tooltip_wraps(void **state)
@@ -1015,6 +1038,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_colormaps),
         cmocka_unit_test(test_heatmap_cells),
+        cmocka_unit_test(test_heatmap_more_cells_than_pixels),
         cmocka_unit_test(test_long_tooltip_wraps),
         cmocka_unit_test(test_heatmap_labels_and_colorbar),
         cmocka_unit_test(test_lineplot_and_bars_stay_inside),

@@ -1189,6 +1189,44 @@ void viz_heatmap(Viz *v, VizRect r, const VizHeatmap *h, int *hover_row, int *ho
     float lsize = 10;
     int left, bottom;
     float cell = heatmap_geometry(v, r, h, lsize, &left, &bottom);
+    if (cell <= 0 && h->rows > 1 && h->cols > 1) {
+        /* fewer pixels than cells: each pixel the mean of a block of cells (a block is
+           hatched when all its cells are), without the labels, which could not fit either */
+        VizHeatmap s = *h;
+        s.row_labels = s.col_labels = NULL;
+        int gw = r.w - (h->colorbar ? viz_px(v, 62) : 0) - 2, gh = r.h - 2;
+        s.rows = gh < h->rows ? gh : h->rows;
+        s.cols = gw < h->cols ? gw : h->cols;
+        if (s.rows < 1 || s.cols < 1) return;
+        float *grid = malloc((size_t)s.rows * s.cols * sizeof *grid);
+        unsigned char *hatch = h->hatch ? malloc((size_t)s.rows * s.cols) : NULL;
+        if (!grid || (h->hatch && !hatch)) {
+            free(grid), free(hatch);
+            return;
+        }
+        for (int i = 0; i < s.rows; i++)
+            for (int j = 0; j < s.cols; j++) {
+                int i0 = i * h->rows / s.rows, i1 = (i + 1) * h->rows / s.rows;
+                int j0 = j * h->cols / s.cols, j1 = (j + 1) * h->cols / s.cols;
+                double sum = 0;
+                bool all = true;
+                for (int a = i0; a < i1; a++)
+                    for (int b = j0; b < j1; b++) {
+                        sum += h->data[(size_t)a * h->cols + b];
+                        all = all && h->hatch && h->hatch[(size_t)a * h->cols + b];
+                    }
+                grid[(size_t)i * s.cols + j] = (float)(sum / ((double)(i1 - i0) * (j1 - j0)));
+                if (hatch) hatch[(size_t)i * s.cols + j] = all;
+            }
+        s.data = grid;
+        s.hatch = hatch;
+        int hr, hc;
+        viz_heatmap(v, r, &s, &hr, &hc);
+        if (hover_row && hr >= 0) *hover_row = hr * h->rows / s.rows;
+        if (hover_col && hc >= 0) *hover_col = hc * h->cols / s.cols;
+        free(grid), free(hatch);
+        return;
+    }
     if ((h->row_labels || h->col_labels) && cell > 0 && !labels_fit(cell, viz_text_height(v, FONT_MONO, lsize)))
         for (float sz = 9.5f; sz >= 9; sz -= 0.5f) {
             int l2, b2;

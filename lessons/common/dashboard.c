@@ -383,22 +383,26 @@ static void attention_panel(Viz *v, VizRect r, const KitFrame *f)
     /* thumbnails above the enlarged map, or beside it when the panel is wide (Z) */
     bool wide = c.w > c.h * 13 / 10;
     int gap = viz_px(v, 6);
+    char widest[16]; /* the layer labels' column: as wide as "L12" needs */
+    snprintf(widest, sizeof widest, "L%d", a->L);
+    int lw = viz_text_width(v, widest, FONT_SANS, 10) + viz_px(v, 4);
+    if (lw < lh) lw = lh;
     VizRect tr_area = wide ? (VizRect){c.x, c.y, c.w / 2, c.h} : (VizRect){c.x, c.y, c.w, c.h * 2 / 5};
-    int tw = (tr_area.w - lh - gap * (a->NH - 1)) / a->NH, th = (tr_area.h - lh - gap * (a->L - 1)) / a->L;
+    int tw = (tr_area.w - lw - gap * (a->NH - 1)) / a->NH, th = (tr_area.h - lh - gap * (a->L - 1)) / a->L;
     int side = tw < th ? tw : th;
     if (side < 8) side = 8;
     bool short_heads = viz_text_width(v, "head 8", FONT_SANS, 10) > side + gap;
     for (int h = 0; h < a->NH; h++) {
         char t[16];
         snprintf(t, sizeof t, short_heads ? "h%d" : "head %d", h + 1);
-        viz_text(v, c.x + lh + h * (side + gap) + side / 2, c.y, t, FONT_SANS, 10, VIZ_DIM, ALIGN_CENTER);
+        viz_text(v, c.x + lw + h * (side + gap) + side / 2, c.y, t, FONT_SANS, 10, VIZ_DIM, ALIGN_CENTER);
     }
     for (int l = 0; l < a->L; l++) {
         char t[16];
         snprintf(t, sizeof t, "L%d", l + 1);
         viz_text(v, c.x, c.y + lh + l * (side + gap) + side / 2 - lh / 2, t, FONT_SANS, 10, VIZ_DIM, ALIGN_LEFT);
         for (int h = 0; h < a->NH; h++) {
-            VizRect tr = {c.x + lh + h * (side + gap), c.y + lh + l * (side + gap), side, side};
+            VizRect tr = {c.x + lw + h * (side + gap), c.y + lh + l * (side + gap), side, side};
             const float *p = a->p + ((size_t)l * a->NH + h) * T * T;
             VizHeatmap hm = {p, T, T, 0, 1, CMAP_VIRIDIS, NULL, NULL, "p", false, a->hatch};
             map_range(p, T * T, ui->attn_fixed, &hm.vmin, &hm.vmax);

@@ -205,7 +205,8 @@ static Tensor *loss(Run *r, float *parts, float *extra)
         double t0 = now_ms();
         Tensor *l = kit_pair_forward(r, kit_model(r, i), b, &f, &mlm, &sop, &seq, &logits);
         double ms = now_ms() - t0; /* shown, never part of a number of the run */
-        m->forward_ms[i] = m->forward_ms[i] > 0 ? 0.9 * m->forward_ms[i] + 0.1 * ms : ms;
+        if (m->forwards >= 2 * AL_MODELS) m->forward_ms[i] = m->forward_ms[i] > 0 ? 0.9 * m->forward_ms[i] + 0.1 * ms : ms;
+        m->forwards++;
         kit_keep_attention(r, i, 0, f.attn);
         int right = 0;
         for (int k = 0; k < b->B; k++) {

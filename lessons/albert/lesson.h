@@ -57,7 +57,9 @@ typedef struct Albert {
     float *p_in_order[AL_MODELS];   /* (B) P(in order) of each model's SOP head on the batch */
     AlbertCount count[AL_MODELS];   /* of the live models, at init */
     double forward_ms[AL_MODELS];   /* each model's forward on a training batch, smoothed
-                                       (the backward takes about twice as long) */
+                                       (the backward takes about twice as long); 0 for the
+                                       first forwards, which warm the caches up */
+    int forwards;
 } Albert;
 
 #endif

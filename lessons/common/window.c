@@ -44,6 +44,8 @@ typedef struct App {
     char probe_text[256];         /* the worker's copy: re-run after every step */
     KitUiState ui;
     char message[512];
+    long message_step;             /* a message about where the run is (rewound, reset) goes
+                                      with the next step; -1: it stays */
 } App;
 
 static void publish(App *a)
@@ -57,6 +59,7 @@ static void set_message(App *a, const char *fmt, const char *s1)
 {
     pthread_mutex_lock(&a->lock);
     snprintf(a->message, sizeof a->message, fmt, s1);
+    a->message_step = -1;
     pthread_mutex_unlock(&a->lock);
 }
 
@@ -116,6 +119,12 @@ static void *worker_main(void *arg)
                 if (r->batch_trained || !r->have_forward) kit_next_batch(r);
                 bool div;
                 kit_step(r, true, &div, what, sizeof what);
+                pthread_mutex_lock(&a->lock);
+                if (a->message_step >= 0 && r->step != a->message_step) { /* "Back at step 1608" is past */
+                    a->message[0] = 0;
+                    a->message_step = -1;
+                }
+                pthread_mutex_unlock(&a->lock);
                 if (!div && r->order_found == r->step && !a->ui.no_breakpoint) { /* the moment of the lesson */
                     pthread_mutex_lock(&a->lock);
                     a->running = false;
@@ -159,6 +168,7 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&a->lock);
             snprintf(what, sizeof what, "%llu", (unsigned long long)c.seed);
             set_message(a, "Reset with seed %s.", what);
+            a->message_step = r->step;
             run_probe(a);
             break;
         case CMD_REWIND:
@@ -166,6 +176,7 @@ static void *worker_main(void *arg)
             else {
                 snprintf(what, sizeof what, "%ld", r->step);
                 set_message(a, "Back at step %s (replayed exactly: step on and the numbers come out the same).", what);
+                a->message_step = r->step;
             }
             run_probe(a);
             break;
@@ -280,6 +291,7 @@ int kit_window(Run *r, const void *view_arg)
     }
     static App a;
     memset(&a, 0, sizeof a);
+    a.message_step = -1;
     a.r = r;
     a.view = view;
     pthread_mutex_init(&a.lock, NULL);

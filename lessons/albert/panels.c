@@ -192,7 +192,7 @@ static void idea_lines(KitLines *l, const AlbertSnap *w, bool brief)
     char fwd[160];
     if (w->forward_ms[0] > 0)
         snprintf(fwd, sizeof fwd, "ALBERT %.1f ms · BERT %.1f ms", w->forward_ms[0], w->forward_ms[1]);
-    else snprintf(fwd, sizeof fwd, "timed in the window (not in PNGs)");
+    else snprintf(fwd, sizeof fwd, "timed in the window from step 3 (not in PNGs)");
     l->n = 0;
     l->bars = false;
     if (brief) {

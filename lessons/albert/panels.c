@@ -947,10 +947,10 @@ static void headline(const KitFrame *f, char *buf, size_t n)
 /* ------------------------------------------------------------- description ---- */
 
 static const KitPanel panels[] = {
-    {"Parameters, counted from the live models", params_panel, 40, 0, "Parameters"},
-    {"At the papers' scale: the same formulas", papers_panel, 15, 0, "Papers' scale"},
-    {"Each layer's attention against the layer before (ALBERT: one layer's weights)", layers_panel, 29, 0, "Each layer"},
-    {"The batch: the focus pair and both models' P(in order)", batch_panel, 30, 0, "The batch"},
+    {"Parameters, counted from the live models", params_panel, 44, 0, "Parameters"},
+    {"At the papers' scale: the same formulas", papers_panel, 14, 0, "Papers' scale"},
+    {"Each layer's attention against the layer before (ALBERT: one layer's weights)", layers_panel, 27, 0, "Each layer"},
+    {"The batch: the focus pair and both models' P(in order)", batch_panel, 31, 0, "The batch"},
     {"Probe: two sentences, A | B, then Enter (Esc leaves)", probe_panel, 24, KIT_PANEL_PROBE, "Probe"},
 };
 

@@ -14,6 +14,7 @@
  * How to run: fmlab-albert (window); fmlab-albert --headless --steps 300 --export out/
  * --set embedding_size=64 (no factorization: E = H) and --set share_layers=0 (a layer group
  * per layer) take one idea away. The sections below are in the same order as in every lesson. */
+#define _POSIX_C_SOURCE 200809L
 #include "lessons/albert/lesson.h"
 
 #include <math.h>

@@ -1,10 +1,14 @@
 /* test_layout.c — where the dashboard puts its panels (lessons/common/layout.c), as numbers:
  * for window sizes from a small laptop to a projector and text scales from 1 to 3, every
  * panel that can be shown is on screen or a key away, nothing overlaps, nothing leaves the
- * body between the header and the footer, and each panel keeps a readable size. */
+ * body between the header and the footer, and each panel keeps a readable size. And the text
+ * blocks panels draw inside them (lines.c): a line is drawn whole or not at all. */
 #include "testutil.h"
 
+#include <string.h>
+
 #include "lessons/common/layout.h"
+#include "lessons/common/view.h"
 
 /* fmlab-mlm's dashboard: three panels of its own (the last a probe), two curves */
 static const float weights[3] = {47, 31, 30};
@@ -203,6 +207,47 @@ static void test_layout_turn_pages(void **state)
     assert_int_equal(kit_layout_turn(&l, 1), 0);
 }
 
+/* KitLines: the lines that fit are drawn in order and the first that does not stops the
+ * block (none is drawn cut: no ink below the rectangle); the heights add up; kit_count. */
+static void test_lines(void **state)
+{
+    (void)state;
+    Viz v;
+    char err[256];
+    if (viz_open_offscreen(&v, 400, 300, 1.0f, FMLAB_ASSETS, err, sizeof err)) fail_msg("%s", err);
+    assert_string_equal(kit_count(109482240), "109,482,240");
+    assert_string_equal(kit_count(-1000), "-1,000");
+    assert_string_equal(kit_count(999), "999");
+    KitLines l = {0};
+    for (int i = 0; i < 20; i++) kit_lines_add(&l, i % 4 ? FONT_MONO : FONT_BOLD, VIZ_TEXT, "line %d of the block", i);
+    assert_int_equal(l.n, 16);   /* at most 16: the rest are left out */
+    int one = viz_text_wrap_height(&v, 380, "line 1 of the block", FONT_MONO, 10);
+    int all = kit_lines_height(&v, 380, &l);
+    assert_true(all >= 16 * one);
+    VizRect c = {10, 10, 380, 5 * one + one / 2};   /* room for five lines and a half */
+    viz_begin(&v);
+    int y = c.y, drawn = kit_lines_draw(&v, c, &y, &l);
+    viz_end(&v);
+    assert_true(drawn >= 4 && drawn <= 5);
+    assert_true(y <= c.y + c.h);
+    /* nothing inked below the block's rectangle */
+    SDL_Surface *s = v.surface;
+    int ink = 0;
+    for (int yy = c.y + c.h; yy < v.h; yy++)
+        for (int x = 0; x < v.w; x++) {
+            uint32_t p = ((uint32_t *)s->pixels)[yy * (s->pitch / 4) + x], bg = ((uint32_t *)s->pixels)[(v.h - 1) * (s->pitch / 4)];
+            ink += p != bg;
+        }
+    assert_int_equal(ink, 0);
+    /* a paragraph that does not fit is not drawn at all */
+    y = c.y;
+    viz_begin(&v);
+    assert_false(kit_put(&v, (VizRect){10, 10, 60, one}, &y, "a sentence far too long for one short line", FONT_SANS, 10, VIZ_TEXT));
+    viz_end(&v);
+    assert_int_equal(y, c.y);
+    viz_close(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_layout_zoom),
         cmocka_unit_test(test_layout_panel_at),
         cmocka_unit_test(test_layout_turn_pages),
+        cmocka_unit_test(test_lines),
     };
     return cmocka_run_group_tests_name("layout", tests, NULL, NULL);
 }

@@ -434,35 +434,23 @@ static double tv_mean(const float *p, const float *q, const uint8_t *mask, int T
     return rows ? sum / rows : NAN;
 }
 
-/* One attention map of the focus pair's n real tokens (T × T in p) as a heatmap of side
- * pixels: every query and key when side allows, else averaged over blocks of them. Returns
- * the query and key (the first of a block) under the mouse, or -1. */
-static void small_map(Viz *v, VizRect r, const float *p, int T, int n, bool fixed, int *q, int *k, int *per, float *mean)
+/* One attention map of the focus pair's n real tokens (the top-left n × n of T × T in p) as a
+ * heatmap (viz_heatmap averages blocks of cells when the map has fewer pixels than tokens).
+ * Returns the query and key under the mouse, or -1. */
+static void small_map(Viz *v, VizRect r, const float *p, int T, int n, bool fixed, int *q, int *k)
 {
-    static float grid[256 * 256];
-    int cells = n, side = r.w - 2;
-    if (cells > side) cells = side;
-    if (cells > 256) cells = 256;
-    *per = (n + cells - 1) / cells;
+    static float grid[512 * 512];   /* seq_len is at most 512 */
+    if (n > 512) n = 512;
     float lo = 1, hi = 0;
-    for (int i = 0; i < cells; i++)
-        for (int j = 0; j < cells; j++) {
-            int i0 = i * n / cells, i1 = (i + 1) * n / cells, j0 = j * n / cells, j1 = (j + 1) * n / cells;
-            double sum = 0;
-            for (int a = i0; a < i1; a++)
-                for (int b = j0; b < j1; b++) sum += p[(size_t)a * T + b];
-            float x = (float)(sum / ((i1 - i0) * (j1 - j0)));
-            grid[i * cells + j] = x;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            float x = grid[i * n + j] = p[(size_t)i * T + j];
             lo = x < lo ? x : lo;
             hi = x > hi ? x : hi;
         }
     if (fixed || hi <= lo) lo = 0, hi = 1;
-    VizHeatmap hm = {grid, cells, cells, lo, hi, CMAP_VIRIDIS, NULL, NULL, "p", false, NULL};
-    int hr = -1, hc = -1;
-    viz_heatmap(v, r, &hm, &hr, &hc);
-    *q = hr >= 0 ? hr * n / cells : -1;
-    *k = hc >= 0 ? hc * n / cells : -1;
-    *mean = hr >= 0 ? grid[hr * cells + hc] : 0;
+    VizHeatmap hm = {grid, n, n, lo, hi, CMAP_VIRIDIS, NULL, NULL, "p", false, NULL};
+    viz_heatmap(v, r, &hm, q, k);
 }
 
 /* Text centred under (or over) a map at x of width mw, kept inside the panel. */
@@ -579,19 +567,13 @@ static void layers_panel(Viz *v, VizRect c, const KitFrame *f)
             int x = c.x + l * cell;
             if (side) {
                 VizRect r = {x, y, side + 2, side + 2};
-                int q, k, per;
-                float mean_p;
-                small_map(v, r, p, T, n, ui->attn_fixed, &q, &k, &per, &mean_p);
+                int q, k;
+                small_map(v, r, p, T, n, ui->attn_fixed, &q, &k);
                 if (ui->attn == m && ui->layer == l) viz_frame(v, (VizRect){r.x - 1, r.y - 1, r.w + 2, r.h + 2}, NOTE);
-                if (q >= 0 && per == 1)
+                if (q >= 0)
                     viz_tooltip(v, "%s, layer %d, head %d: \"%s\" (query %d) → \"%s\" (key %d): p = %.4f (click: enlarge "
                                 "it)", MODEL_NAME[m], l + 1, h + 1, kit_token(s, ids[q]), q, kit_token(s, ids[k]), k,
                                 (double)p[(size_t)q * T + k]);
-                else if (q >= 0)
-                    viz_tooltip(v, "%s, layer %d, head %d: queries %d–%d → keys %d–%d: mean p = %.4f (the map is small: "
-                                "Z enlarges; click: enlarge it in the attention panel)", MODEL_NAME[m], l + 1, h + 1, q,
-                                q + per - 1 < n - 1 ? q + per - 1 : n - 1, k, k + per - 1 < n - 1 ? k + per - 1 : n - 1,
-                                (double)mean_p);
                 if (viz_hover(v, r) && v->mouse_clicked) {
                     ui->attn = m;
                     ui->layer = l;

@@ -31,4 +31,34 @@ static inline void lesson_stop(Run *r)
     free(r);
 }
 
+/* `steps` optimizer steps, none of which may diverge; returns the first step's loss. */
+static inline float lesson_train(Run *r, int steps)
+{
+    char what[128];
+    float first = 0;
+    for (int s = 0; s < steps; s++) {
+        kit_next_batch(r);
+        bool div;
+        float l = kit_step(r, true, &div, what, sizeof what);
+        if (div) fail_msg("step %d diverged: %s", s + 1, what);
+        if (s == 0) first = l;
+    }
+    return first;
+}
+
+/* A reset to `seed` (the run's own) replays its first three steps bit for bit. */
+static inline void assert_reset_replays(Run *r, uint64_t seed)
+{
+    float replay[3], again[3];
+    for (int s = 0; s < 3; s++) replay[s] = metrics_get(&r->metrics, s, 0);
+    kit_reset(r, seed);
+    for (int s = 0; s < 3; s++) {
+        char what[128];
+        bool div;
+        kit_next_batch(r);
+        again[s] = kit_step(r, true, &div, what, sizeof what);
+    }
+    assert_memory_equal(replay, again, sizeof replay);
+}
+
 #endif

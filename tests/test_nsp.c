@@ -308,15 +308,7 @@ static void test_training_smoke(void **state)
 {
     (void)state;
     Run *r = start((const char *const[]){"--seed", "1", NULL});
-    char what[128];
-    float first = 0;
-    for (int s = 0; s < 300; s++) {
-        kit_next_batch(r);
-        bool div;
-        float l = kit_step(r, true, &div, what, sizeof what);
-        assert_false(div);
-        if (s == 0) first = l;
-    }
+    float first = lesson_train(r, 300);
     float extra[KIT_MAX_EXTRA];
     kit_evaluate(r, extra);
     print_message("first batch %.3f; after 300 steps held-out mlm %.3f (accuracy %.3f), pair loss %.4f, NSP %.3f, SOP %.3f\n",
@@ -329,15 +321,7 @@ static void test_training_smoke(void **state)
     assert_int_equal(r->metrics.ncols, 4 + NSP_NEXTRA);
     assert_float_equal(metrics_get(&r->metrics, 299, 0), metrics_get(&r->metrics, 299, 1) + metrics_get(&r->metrics, 299, 2),
                        1e-5);
-    float replay[3], again[3];
-    for (int s = 0; s < 3; s++) replay[s] = metrics_get(&r->metrics, s, 0);
-    kit_reset(r, 1);
-    for (int s = 0; s < 3; s++) {
-        kit_next_batch(r);
-        bool div;
-        again[s] = kit_step(r, true, &div, what, sizeof what);
-    }
-    assert_memory_equal(replay, again, sizeof replay);
+    assert_reset_replays(r, 1);
     /* switching the objective while it runs: the next batch is made of SOP pairs */
     kit_set(r, runtime_key_index(&r->lesson->info, "objective"), 1);
     kit_next_batch(r);

@@ -6,6 +6,7 @@
 #include "datasets/corpus.h"
 #include "lessons/common/kit.h"
 #include "lessons/common/masking.h"
+#include "lessons/common/windows.h"
 
 extern const Lesson mlm_lesson;
 
@@ -21,17 +22,8 @@ enum { MASKING_DYNAMIC, MASKING_STATIC };
 #define TOPK 5
 #define PROBE_MAX 128
 
-/* One batch as the objective made it. */
-typedef struct MlmBatch {
-    int B, T;
-    int32_t *original, *input, *labels;   /* (B,T) */
-    uint8_t *kind;                        /* (B,T) KIND_* */
-    uint8_t *attention_mask;              /* (B,T) all 1: windows have no padding */
-    int32_t *token_types;                 /* (B,T) all 0 */
-    int32_t *rows, *targets;              /* the selected positions (flattened) and their labels */
-    int nsel;
-    size_t *start;                        /* (B) where each window starts in its text: its identity */
-} MlmBatch;
+/* One batch as the objective made it: the kit's windows (lessons/common/windows.h). */
+typedef KitMlmBatch MlmBatch;
 
 typedef struct Mlm {
     MaskingConfig mask;

@@ -55,19 +55,6 @@ static const KeyDef keys[] = {
 /* The lesson's own generators, past the kit's three (kit.h): both are functions of --seed. */
 enum { STREAM_TRAIN_WINDOWS = 3, STREAM_STATIC_MASK = 4 };
 
-/* every array of a batch in one allocation (free(b->start) frees them all) */
-static int batch_alloc(MlmBatch *b, int B, int T)
-{
-    size_t n = (size_t)B * T;
-    size_t *start = calloc((size_t)B * sizeof(size_t) + (n * 6 + (n * 2 + 3) / 4) * 4, 1);
-    if (!start) return -1;
-    int32_t *p = (int32_t *)(start + B);
-    *b = (MlmBatch){B, T, p, p + n, p + 2 * n, (uint8_t *)(p + 6 * n), (uint8_t *)(p + 6 * n) + n, p + 3 * n, p + 4 * n,
-                    p + 5 * n, 0, start};
-    memset(b->attention_mask, 1, n);
-    return 0;
-}
-
 /* splitmix64's finaliser: nearby inputs (seeds 1, 2; starts 100, 101) give unrelated outputs */
 static uint64_t mix64(uint64_t x)
 {
@@ -105,17 +92,12 @@ static void draw_batch(Mlm *m, const Corpus *c, Rng *r, MlmBatch *b, bool train,
     } else {
         mlm_corrupt(&m->mask, r, b->original, b->B * T, b->input, b->labels, b->kind);
     }
-    b->nsel = 0;
-    for (int i = 0; i < b->B * T; i++) {
-        if (b->labels[i] != IGNORE_INDEX) {
-            b->rows[b->nsel] = i;
-            b->targets[b->nsel++] = b->labels[i];
-        }
-        if (train && !vocab_is_special(b->original[i])) {
+    kit_mlm_batch_select(b);
+    for (int i = 0; train && i < b->B * T; i++)
+        if (!vocab_is_special(b->original[i])) {
             m->tally[4]++;
             m->tally[b->kind[i]]++;
         }
-    }
 }
 
 static void next_batch(Run *r)
@@ -175,7 +157,7 @@ static int init(Run *r)
 
     r->arena_bytes = kit_arena_bytes(r, &cfg);
     size_t tokens = (size_t)r->B * r->T;
-    if (batch_alloc(&m->batch, r->B, r->T)) return runtime_usage_error(info, "out of memory");
+    if (kit_mlm_batch_alloc(&m->batch, r->B, r->T)) return runtime_usage_error(info, "out of memory");
     m->top_p = calloc(tokens * TOPK, sizeof *m->top_p);
     m->top_id = calloc(tokens * TOPK, sizeof *m->top_id);
     m->n_eval = 4;
@@ -184,7 +166,7 @@ static int init(Run *r)
     m->windows = calloc((size_t)m->nwindows + 1, sizeof *m->windows);
     if (!m->top_p || !m->top_id || !m->eval_batches || !m->windows) return runtime_usage_error(info, "out of memory");
     for (int i = 0; i < m->n_eval; i++)
-        if (batch_alloc(&m->eval_batches[i], r->B, r->T)) return runtime_usage_error(info, "out of memory");
+        if (kit_mlm_batch_alloc(&m->eval_batches[i], r->B, r->T)) return runtime_usage_error(info, "out of memory");
     draw_data(r);
     return -1;
 }
@@ -192,8 +174,8 @@ static int init(Run *r)
 static void lesson_free(Run *r)
 {
     Mlm *m = KIT_SELF(r, Mlm);
-    free(m->batch.start);
-    for (int i = 0; m->eval_batches && i < m->n_eval; i++) free(m->eval_batches[i].start);
+    kit_mlm_batch_free(&m->batch);
+    for (int i = 0; m->eval_batches && i < m->n_eval; i++) kit_mlm_batch_free(&m->eval_batches[i]);
     free(m->eval_batches);
     free(m->windows);
     free(m->top_p);
@@ -291,17 +273,9 @@ static void evaluate(Run *r, float *extra)
 
 /* ------------------------------------------------------------- export tables ---- */
 
-static const KitTensorSpec batch_tensors[] = {
-    {"input_ids", KIT_I32, "BT"},  {"original_ids", KIT_I32, "BT"},   {"labels", KIT_I32, "BT"},
-    {"mask_kind", KIT_U8, "BT"},   {"attention_mask", KIT_U8, "BT"}, {"token_type_ids", KIT_I32, "BT"},
-};
+static const KitTensorSpec batch_tensors[] = {KIT_MLM_BATCH_TENSORS};
 
-static const void *batch_data(const Run *r, int i)
-{
-    const MlmBatch *b = &KIT_SELF(r, Mlm)->batch;
-    const void *data[] = {b->input, b->original, b->labels, b->kind, b->attention_mask, b->token_types};
-    return data[i];
-}
+static const void *batch_data(const Run *r, int i) { return kit_mlm_batch_data(&KIT_SELF(r, Mlm)->batch, i); }
 
 /* --------------------------------------------------------------------- probe ---- */
 

@@ -261,6 +261,35 @@ static void test_bars_grouped(void **state)
     viz_set_mouse(&v, -1, -1, false, false);
 }
 
+/* On an axis to `full`: a bar of full fills the plot as 1.0 does on the plain axis, a bar of
+ * full/2 is half as tall, and a value above full is drawn at full height, not past the box. */
+static void test_bars_grouped_range(void **state)
+{
+    (void)state;
+    const char *groups[2] = {"a", "b"};
+    VizColor colors[1] = {VIZ_ACCENT[2]};
+    VizRect r = {20, 20, 300, 200};
+    int h[3];
+    float sets[3][2] = {{1.0f, 0.5f}, {0.08f, 0.04f}, {0.5f, 0.04f}};
+    for (int k = 0; k < 3; k++) {
+        viz_begin(&v);
+        if (k == 0) viz_bars_grouped(&v, r, groups, 2, sets[k], 1, colors, NAN);
+        else viz_bars_grouped_range(&v, r, groups, 2, sets[k], 1, colors, NAN, 0.08f);
+        assert_only_inside(r);
+        int tall[2] = {0, 0};
+        for (int x = r.x; x < r.x + r.w; x++) {
+            int g = x < r.x + r.w / 2 + 20 ? 0 : 1, n = 0;
+            for (int y = r.y; y < r.y + r.h; y++) n += near(pixel(x, y), colors[0], 0);
+            tall[g] = n > tall[g] ? n : tall[g];
+        }
+        assert_true(abs(tall[1] * 2 - tall[0]) <= 3 || k == 2);
+        h[k] = tall[0];
+    }
+    assert_true(h[0] > 50);
+    assert_true(abs(h[1] - h[0]) <= 1);   /* 0.08 of 0.08 fills as 1.0 of 1 */
+    assert_true(abs(h[2] - h[0]) <= 1);   /* 0.5 of 0.08: clamped to the top */
+}
+
 static void test_tokens_and_text(void **state)
 {
     (void)state;
@@ -1046,6 +1075,7 @@ int main(void)
         cmocka_unit_test(test_lineplot_stride),
         cmocka_unit_test(test_lineplot_sparse_not_smoothed),
         cmocka_unit_test(test_bars_grouped),
+        cmocka_unit_test(test_bars_grouped_range),
         cmocka_unit_test(test_batched_shapes_exact),
         cmocka_unit_test(test_software_shortcuts_same_pixels),
         cmocka_unit_test(test_text_width_cache),

@@ -1625,13 +1625,21 @@ static bool dark(VizColor c) { return 0.299f * c.r + 0.587f * c.g + 0.114f * c.b
 int viz_bars_grouped(Viz *v, VizRect r, const char *const *groups, int ngroups, const float *values, int nseries,
                      const VizColor *colors, float ref)
 {
+    return viz_bars_grouped_range(v, r, groups, ngroups, values, nseries, colors, ref, 1);
+}
+
+int viz_bars_grouped_range(Viz *v, VizRect r, const char *const *groups, int ngroups, const float *values, int nseries,
+                           const VizColor *colors, float ref, float full)
+{
+    if (!(full > 0) || full > 1) full = 1;
     int lh = viz_text_height(v, FONT_SANS, 10), axis_w = viz_text_width(v, "100%", FONT_SANS, 10) + viz_px(v, 6);
     VizRect plot = {r.x + axis_w, r.y + lh / 2, r.w - axis_w, r.h - lh / 2 - lh - viz_px(v, 2)};
     if (plot.h < 2 * lh || ngroups <= 0 || nseries <= 0) return -1;
-    for (int t = 0; t <= 4; t++) { /* 0, 25, 50, 75, 100% */
+    for (int t = 0; t <= 4; t++) { /* 0, 25, 50, 75, 100% of full */
         int ty = plot.y + plot.h - plot.h * t / 4;
         char lab[8];
-        snprintf(lab, sizeof lab, "%d%%", 25 * t);
+        double pc = 25.0 * t * full;
+        snprintf(lab, sizeof lab, pc >= 10 || pc == 0 ? "%.0f%%" : "%.1f%%", pc);
         viz_line(v, plot.x, ty, plot.x + plot.w - 1, ty, (VizColor){52, 56, 68, 255});
         viz_text(v, plot.x - viz_px(v, 4), ty - lh / 2, lab, FONT_SANS, 10, VIZ_DIM, ALIGN_RIGHT);
     }
@@ -1641,13 +1649,14 @@ int viz_bars_grouped(Viz *v, VizRect r, const char *const *groups, int ngroups, 
         for (int i = 0; i < nseries; i++) {
             float a = values[i * ngroups + g];
             if (isnan(a)) continue;
-            a = a < 0 ? 0 : a > 1 ? 1 : a;
+            a = a < 0 ? 0 : a > full ? 1 : a / full;
             int h = (int)(a * (float)plot.h), bx = gx + i * bw;
             VizRect bar = {bx, plot.y + plot.h - h, bw - viz_px(v, 2), h};
             viz_fill(v, bar, colors[i]);
             if (i == 0 && bw >= viz_text_width(v, "100", FONT_SANS, 9)) { /* above the bar, or inside near the top */
                 char lab[8];
-                snprintf(lab, sizeof lab, "%.0f", 100 * (double)a);
+                double pc = 100 * (double)a * full;
+                snprintf(lab, sizeof lab, pc >= 9.95 || full == 1 ? "%.0f" : "%.1f", pc);
                 bool inside = bar.y - lh < plot.y;
                 viz_text(v, bx + bar.w / 2, inside ? bar.y + viz_px(v, 2) : bar.y - lh, lab, FONT_SANS, 9,
                          inside && !dark(colors[i]) ? (VizColor){20, 22, 28, 255} : VIZ_TEXT, ALIGN_CENTER);
@@ -1657,7 +1666,7 @@ int viz_bars_grouped(Viz *v, VizRect r, const char *const *groups, int ngroups, 
         viz_text_fit(v, gx, plot.y + plot.h + viz_px(v, 2), group - viz_px(v, 4), groups[g], FONT_SANS, 10, VIZ_TEXT);
     }
     if (!isnan(ref)) {
-        int cy = plot.y + plot.h - (int)(ref * (float)plot.h);
+        int cy = plot.y + plot.h - (int)(fminf(ref / full, 1) * (float)plot.h);
         for (int x = plot.x; x < plot.x + plot.w; x += viz_px(v, 8))
             viz_line(v, x, cy, x + viz_px(v, 4) < plot.x + plot.w ? x + viz_px(v, 4) : plot.x + plot.w - 1, cy, VIZ_TEXT);
     }

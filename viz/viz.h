@@ -241,6 +241,10 @@ void viz_bars_range(Viz *v, VizRect r, const char *const *labels, const float *v
  * is a dashed line across. Returns the bar under the mouse as series · ngroups + group, or -1. */
 int viz_bars_grouped(Viz *v, VizRect r, const char *const *groups, int ngroups, const float *values, int nseries,
                      const VizColor *colors, float ref);
+/* The same on an axis from 0 to `full` (0 < full <= 1: a share; ticks at quarters of it), for
+ * values far below 100%: a value of full fills the plot's height. */
+int viz_bars_grouped_range(Viz *v, VizRect r, const char *const *groups, int ngroups, const float *values, int nseries,
+                           const VizColor *colors, float ref, float full);
 
 /* A row-wrapped strip of token boxes, each with its fill colour; returns the height used.
  * *hover gets the token index under the mouse (or -1). */

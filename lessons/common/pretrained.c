@@ -136,6 +136,7 @@ int kit_cache_path(const KitPretrainSpec *spec, char *path, size_t n, char *err,
     /* the name says what is in it: mlm-2000-64-2-4-256-32-seed1-2000steps.ckpt */
     int w = snprintf(path, n, "%s/%s", dir, spec->lesson);
     for (int i = 0; i < spec->nkeys && w > 0 && (size_t)w < n; i++) w += snprintf(path + w, n - (size_t)w, "-%g", spec->value[i]);
+    if (w > 0 && (size_t)w < n && spec->lr > 0) w += snprintf(path + w, n - (size_t)w, "-lr%g", spec->lr);
     if (w > 0 && (size_t)w < n)
         w += snprintf(path + w, n - (size_t)w, "-seed%llu-%ldsteps.ckpt", (unsigned long long)spec->seed, spec->steps);
     if (w < 0 || (size_t)w >= n) return engine_error(err, errlen, "%s: the cache path is too long", dir);
@@ -155,6 +156,10 @@ bool kit_pretrained_matches(const KitPretrainSpec *spec, const char *path)
     char want[32];
     snprintf(want, sizeof want, "%llu", (unsigned long long)spec->seed);
     ok = ok && cJSON_IsString(seed) && !strcmp(seed->valuestring, want);
+    if (ok && spec->lr > 0) { /* the learning rate it was trained at, as --lr gave it */
+        const cJSON *lr = cJSON_GetObjectItemCaseSensitive(root, "lr");
+        ok = cJSON_IsNumber(lr) && (float)lr->valuedouble == (float)spec->lr;
+    }
     for (int i = 0; ok && i < spec->nkeys; i++) {
         double v;
         ok = saved_value(keys, spec->key[i], &v) && v == spec->value[i];
@@ -191,11 +196,11 @@ int kit_pretrain(Run *r, const KitPretrainSpec *spec, const char *path, char *er
     char prog[4200];
     if (program_path(spec->lesson, prog, sizeof prog))
         return engine_error(err, errlen, "fmlab-%s is not beside %s: it builds the pretrained model", spec->lesson, kit_prog(r));
-    char steps[32], seed[32], sets[KIT_PRETRAINED_KEYS][96], threads[16];
+    char steps[32], seed[32], sets[KIT_PRETRAINED_KEYS][96], threads[16], lr[32];
     snprintf(steps, sizeof steps, "%ld", spec->steps);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)spec->seed);
     snprintf(threads, sizeof threads, "%d", r->opt.threads);
-    const char *argv[16 + 2 * KIT_PRETRAINED_KEYS];
+    const char *argv[18 + 2 * KIT_PRETRAINED_KEYS];
     int a = 0;
     argv[a++] = prog;
     argv[a++] = "--headless";
@@ -203,6 +208,11 @@ int kit_pretrain(Run *r, const KitPretrainSpec *spec, const char *path, char *er
     argv[a++] = steps;
     argv[a++] = "--seed";
     argv[a++] = seed;
+    if (spec->lr > 0) {
+        snprintf(lr, sizeof lr, "%.9g", spec->lr);
+        argv[a++] = "--lr";
+        argv[a++] = lr;
+    }
     for (int i = 0; i < spec->nkeys; i++) {
         snprintf(sets[i], sizeof sets[i], "%s=%.17g", spec->key[i], spec->value[i]);
         argv[a++] = "--set";

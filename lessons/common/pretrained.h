@@ -23,6 +23,7 @@ typedef struct KitPretrainSpec {
     ModelKind kind;                  /* MODEL_BERT_MLM */
     long steps;
     uint64_t seed;
+    double lr;                       /* --lr; 0: that lesson's default */
     int nkeys;
     const char *key[KIT_PRETRAINED_KEYS];
     double value[KIT_PRETRAINED_KEYS];

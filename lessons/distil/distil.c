@@ -55,7 +55,7 @@ static const KeyDef keys[] = {
     {"student_init", INIT_TEACHER, 0, 1, true,
      "teacher: the student starts from the teacher's embeddings, every other layer and its MLM head; random: "
      "from random weights", init_choices},
-    {"teacher_steps", 2000, 10, 1000000, true,
+    {"teacher_steps", 6000, 10, 1000000, true,
      "without --teacher: steps of fmlab-mlm (its defaults but lr 1e-3, these model keys and seq_len, seed 1) that "
      "build the cached teacher", NULL},
     KIT_TRAINER_KEYS(100, 50),

@@ -171,7 +171,7 @@ def bert_forward(P, cfg, batch, pretraining):
     h = layer_norm(h, P, "cls.predictions.transform.LayerNorm", cfg["layer_norm_eps"])
     logits = h @ P["bert.embeddings.word_embeddings.weight"].T + P["cls.predictions.bias"]
     losses = {"mlm": ce(logits, batch["labels"])}
-    out = {"logits": logits, "attn": {"bert": attns}}
+    out = {"logits": logits, "attn": {"bert": attns}, "hidden": x}
     if pretraining:
         pooled = torch.tanh(linear(x[:, 0], P, "bert.pooler.dense"))
         seq = linear(pooled, P, "cls.seq_relationship")
@@ -227,7 +227,7 @@ def distilbert_forward(P, cfg, batch):
         x = layer_norm(ff + sa, P, p + "output_layer_norm", 1e-12)
     h = layer_norm(gelu(linear(x, P, "vocab_transform")), P, "vocab_layer_norm", 1e-12)
     logits = h @ P["distilbert.embeddings.word_embeddings.weight"].T + P["vocab_projector.bias"]
-    return {"mlm": ce(logits, batch["labels"])}, {"logits": logits, "attn": {"distilbert": attns}}
+    return {"mlm": ce(logits, batch["labels"])}, {"logits": logits, "attn": {"distilbert": attns}, "hidden": x}
 
 
 def gpt2_forward(P, cfg, batch, causal=True):

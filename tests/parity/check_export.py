@@ -23,7 +23,9 @@ wte's gradient is the sum of both uses), with the causal triangle dropped under 
 running text (labels equal to input_ids, attention_mask all 1, ids in the vocabulary), and the
 exported attentions are exactly 0 above the diagonal with the causal mask, and not without it.
 
-  check_export.py PATH/TO/fmlab-mlm|fmlab-nsp|fmlab-albert|fmlab-finetune|fmlab-gpt|fmlab-icl
+For fmlab-distil: see check_distil (the teacher is built with PARITY_PRETRAIN_STEPS steps too).
+
+  check_export.py PATH/TO/fmlab-mlm|fmlab-nsp|fmlab-albert|fmlab-finetune|fmlab-distil|fmlab-gpt|fmlab-icl
 """
 import json
 import os
@@ -219,6 +221,130 @@ def check_finetune(prog):
     return 1 if failed else 0
 
 
+# fmlab-distil: the teacher (BertForMaskedLM, frozen) and the student (DistilBertForMaskedLM)
+# from the export; the losses as the DistilBERT distiller computes them (KLDivLoss batchmean of
+# log_softmax(s/T) against softmax(t/T) at the non-pad positions, times T²; the masked LM;
+# CosineEmbeddingLoss of the last hidden states at the non-pad positions, target 1), the
+# student's gradients, and the attention of both. With --steps 0 the student must be the
+# teacher's embeddings, every other layer and MLM head (extract_distilbert.py's mapping).
+RUNS_DISTIL = [
+    ["--steps", "8"],
+    ["--steps", "5", "--seed", "4", "--batch", "6", "--set", "seq_len=24", "--set", "temperature=3.5",
+     "--set", "alpha_ce=1.5", "--set", "alpha_mlm=0.5", "--set", "alpha_cos=4", "--set", "hidden_size=24",
+     "--set", "num_attention_heads=3", "--set", "intermediate_size=40", "--set", "num_hidden_layers=3"],
+    ["--steps", "0", "--seed", "2", "--batch", "4", "--set", "num_hidden_layers=6", "--set", "student_layers=3"],
+    ["--steps", "3", "--seed", "9", "--batch", "5", "--set", "student_init=random", "--set", "temperature=1",
+     "--set", "mlm_probability=0.3"],
+]
+
+DISTIL_LAYER = ["attention.q_lin", "attention.self.query", "attention.k_lin", "attention.self.key",
+                "attention.v_lin", "attention.self.value", "attention.out_lin", "attention.output.dense",
+                "sa_layer_norm", "attention.output.LayerNorm", "ffn.lin1", "intermediate.dense",
+                "ffn.lin2", "output.dense", "output_layer_norm", "output.LayerNorm"]
+
+
+def distil_init_problems(S, T, s_layers, t_layers):
+    """The student as extract_distilbert.py makes it: layer k from teacher layer k·L/S."""
+    pairs = [("distilbert.embeddings.word_embeddings.weight", "bert.embeddings.word_embeddings.weight"),
+             ("distilbert.embeddings.position_embeddings.weight", "bert.embeddings.position_embeddings.weight"),
+             ("vocab_projector.bias", "cls.predictions.bias")]
+    for w in ("weight", "bias"):
+        pairs.append(("distilbert.embeddings.LayerNorm." + w, "bert.embeddings.LayerNorm." + w))
+        pairs.append(("vocab_transform." + w, "cls.predictions.transform.dense." + w))
+        pairs.append(("vocab_layer_norm." + w, "cls.predictions.transform.LayerNorm." + w))
+    for k in range(s_layers):
+        t = k * t_layers // s_layers
+        for i in range(0, len(DISTIL_LAYER), 2):
+            for w in ("weight", "bias"):
+                pairs.append(("distilbert.transformer.layer.%d.%s.%s" % (k, DISTIL_LAYER[i], w),
+                              "bert.encoder.layer.%d.%s.%s" % (t, DISTIL_LAYER[i + 1], w)))
+    problems = ["student %s is not the teacher's %s" % (a, b) for a, b in pairs
+                if a not in S or b not in T or S[a].shape != T[b].shape or S[a].tobytes() != T[b].tobytes()]
+    if len(problems) == 0 and len(pairs) != len([k for k in S]):
+        problems.append("the student has %d tensors, %d of them copied from the teacher" % (len(S), len(pairs)))
+    return problems
+
+
+def check_distil(prog):
+    pretrain = ["--set", "teacher_steps=%s" % os.environ.get("PARITY_PRETRAIN_STEPS", "30")]
+    passed = failed = 0
+    F = torch.nn.functional
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, args in enumerate(RUNS_DISTIL):
+            out = os.path.join(tmp, "e%d" % i)
+            subprocess.run([prog, "--headless", "--no-screenshot", "--export", out] + args + pretrain, check=True,
+                           capture_output=True)
+            lesson = json.load(open(os.path.join(out, "lesson.json")))
+            settings = lesson["settings"]
+            cfg = {m: json.load(open(os.path.join(out, m, "config.json"))) for m in ("teacher", "student")}
+            P = {m: check.leaf_params(os.path.join(out, m, "model.safetensors")) for m in ("teacher", "student")}
+            raw = {m: check.load_safetensors(os.path.join(out, m, "model.safetensors")) for m in ("teacher", "student")}
+            grads = check.load_safetensors(os.path.join(out, "student", "grads.safetensors"))
+            batch = {k: torch.tensor(v) for k, v in check.load_safetensors(os.path.join(out, "batch.safetensors")).items()}
+            attn = check.load_safetensors(os.path.join(out, "attentions.safetensors"))
+            problems = []
+            if os.path.exists(os.path.join(out, "teacher", "grads.safetensors")):
+                problems.append("the frozen teacher has a grads.safetensors")
+            if cfg["teacher"]["architectures"] != ["BertForMaskedLM"] or \
+                    cfg["student"]["architectures"] != ["DistilBertForMaskedLM"]:
+                problems.append("architectures %s, %s" % (cfg["teacher"]["architectures"],
+                                                          cfg["student"]["architectures"]))
+            L, S = cfg["teacher"]["num_hidden_layers"], cfg["student"]["n_layers"]
+            if S != settings["student_layers"] or L != settings["num_hidden_layers"]:
+                problems.append("layers: teacher %d, student %d; settings %s, %s" % (
+                    L, S, settings["num_hidden_layers"], settings["student_layers"]))
+            if lesson["step"] == 0 and settings["student_init"] == "teacher":
+                problems += distil_init_problems(raw["student"], raw["teacher"], S, L)
+            sel = batch["labels"] != -100
+            if not torch.equal(batch["labels"][sel], batch["original_ids"][sel]):
+                problems.append("labels are not the original ids at selected positions")
+            for p in P["teacher"].values():
+                p.requires_grad_(False)
+            _, t_out = check.bert_forward(P["teacher"], cfg["teacher"], batch, False)
+            s_losses, s_out = check.distilbert_forward(P["student"], cfg["student"], batch)
+            T = float(settings["temperature"])
+            V = s_out["logits"].shape[-1]
+            keep = batch["attention_mask"].bool()
+            s_sel = s_out["logits"][keep].view(-1, V)
+            t_sel = t_out["logits"][keep].view(-1, V)
+            ce = F.kl_div(F.log_softmax(s_sel / T, dim=-1), F.softmax(t_sel / T, dim=-1), reduction="batchmean") * T ** 2
+            H = s_out["hidden"].shape[-1]
+            s_h, t_h = s_out["hidden"][keep].view(-1, H), t_out["hidden"][keep].view(-1, H)
+            cos = F.cosine_embedding_loss(s_h, t_h, torch.ones(s_h.shape[0], dtype=s_h.dtype), reduction="mean")
+            losses = {"ce": ce, "mlm": s_losses["mlm"], "cos": cos}
+            total = settings["alpha_ce"] * ce + settings["alpha_mlm"] * losses["mlm"] + settings["alpha_cos"] * cos
+            total.backward()
+            for name, want in [("total", total)] + sorted(losses.items()):
+                r = abs(lesson["losses"][name] - want.item()) / max(abs(want.item()), 1e-6)
+                if r > 1e-4:
+                    problems.append("loss %s %.7g vs torch %.7g" % (name, lesson["losses"][name], want.item()))
+            p, worst = check.compare_grads(grads, P["student"], "student")
+            problems += p
+            if set(grads) != set(P["student"]):
+                problems.append("student grads.safetensors: %d tensors of %d" % (len(grads), len(P["student"])))
+            want_attn = ["student.layer.%d" % l for l in range(S)] + ["teacher.layer.%d" % l for l in range(L)]
+            if sorted(attn) != sorted(want_attn):
+                problems.append("attentions.safetensors holds %s" % sorted(attn))
+            for model, probs in (("student", s_out["attn"]["distilbert"]), ("teacher", t_out["attn"]["bert"])):
+                for l, p in enumerate(probs):
+                    a = attn.get("%s.layer.%d" % (model, l))
+                    d = np.abs(a - p.detach().numpy()).max() if a is not None and a.shape == tuple(p.shape) else 1
+                    if d > 1e-4:
+                        problems.append("%s attention layer %d differs by %.2e" % (model, l, d))
+            label = " ".join(args)
+            if problems:
+                failed += 1
+                print("FAIL export %s" % label)
+                for p in problems[:10]:
+                    print("    " + p)
+            else:
+                passed += 1
+                print("ok   export %s (total %.5f: ce %.5f, mlm %.5f, cos %.5f; worst gradient rel. error %.1e)" % (
+                    label, total.item(), ce.item(), losses["mlm"].item(), cos.item(), worst))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
 # fmlab-gpt: short runs; the third removes the causal mask (the leak)
 RUNS_GPT = [
     ["--steps", "20"],
@@ -379,6 +505,8 @@ def main():
     prog = sys.argv[1]
     if os.path.basename(prog) == "fmlab-finetune":
         return check_finetune(prog)
+    if os.path.basename(prog) == "fmlab-distil":
+        return check_distil(prog)
     if "gpt" in os.path.basename(prog):
         return check_gpt(prog, RUNS_GPT)
     if os.path.basename(prog) == "fmlab-icl":

@@ -301,7 +301,7 @@ int kit_pretrained_cached(Run *r, const KitPretrainSpec *spec, char *path, size_
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd >= 0) {
         if (flock(fd, LOCK_EX | LOCK_NB)) { /* another run is building it: wait for that one */
-            fprintf(stderr, "%s: another fmlab program is building %s; waiting for it\n", kit_prog(r), path);
+            fprintf(stderr, "%s: another fmlab program is checking or building %s; waiting for it\n", kit_prog(r), path);
             while (flock(fd, LOCK_EX) && errno == EINTR) {}
         }
     }

@@ -183,7 +183,18 @@ static int picked(const KitFrame *f)
 
 #define SHOW 8   /* the teacher's top tokens shown */
 
+static void soft_draw(Viz *v, VizRect c, const KitFrame *f);
+
+/* a panel with room to spare (zoomed) is read from further away: its text 30% larger, as kit_grow makes them */
 static void soft_panel(Viz *v, VizRect c, const KitFrame *f)
+{
+    float keep = v->scale;
+    if (c.h > viz_px(v, 520) && c.w > viz_px(v, 700)) v->scale *= 1.3f;
+    soft_draw(v, c, f);
+    v->scale = keep;
+}
+
+static void soft_draw(Viz *v, VizRect c, const KitFrame *f)
 {
     const KitSnap *s = f->s;
     const DistilSnap *w = f->snap;
@@ -297,14 +308,25 @@ static void soft_panel(Viz *v, VizRect c, const KitFrame *f)
         }
         y += bars_h + viz_px(v, 2);
     }
-    y += viz_text_wrap(v, c.x, y, c.w, l1, FONT_SANS, 10, VIZ_TEXT);
-    viz_text_wrap(v, c.x, y, c.w, l2, FONT_SANS, 10, VIZ_DIM);
+    /* the figures whole or not at all; without the bars, say where they are */
+    bool all = kit_put(v, c, &y, l1, FONT_SANS, 10, VIZ_TEXT) && kit_put(v, c, &y, l2, FONT_SANS, 10, VIZ_DIM);
+    if (bars_h <= viz_px(v, 60) || !all) kit_more_hint(v, c, y, f, "the distributions as bars");
     free(pt1);
 }
 
 /* -------------------------------------------------------------- the loss ---- */
 
+static void loss_draw(Viz *v, VizRect c, const KitFrame *f);
+
 static void loss_panel(Viz *v, VizRect c, const KitFrame *f)
+{
+    float keep = v->scale;
+    if (c.h > viz_px(v, 520) && c.w > viz_px(v, 700)) v->scale *= 1.3f;
+    loss_draw(v, c, f);
+    v->scale = keep;
+}
+
+static void loss_draw(Viz *v, VizRect c, const KitFrame *f)
 {
     const KitSnap *s = f->s;
     int col[PART_COUNT], gap = viz_px(v, 4), lh = viz_text_height(v, FONT_SANS, 10);
@@ -317,7 +339,7 @@ static void loss_panel(Viz *v, VizRect c, const KitFrame *f)
         len += snprintf(sum + len, sizeof sum - (size_t)len, "%s %g × %s %.3f", k ? " +" : "", alpha[k], PART_NAME[k],
                         (double)s->parts[k]);
     int y = c.y;
-    if (s->have_forward) y += viz_text_wrap(v, c.x, y, c.w, sum, FONT_MONO, 10, VIZ_TEXT);
+    if (s->have_forward) y += viz_text_wrap(v, c.x, y, c.w, sum, FONT_MONO, 9, VIZ_TEXT);
     else y += viz_text_wrap(v, c.x, y, c.w, "Press Space to train one step.", FONT_SANS, 11, VIZ_DIM);
     char names[PART_COUNT][64];
     const char *lnames[PART_COUNT];
@@ -336,7 +358,10 @@ static void loss_panel(Viz *v, VizRect c, const KitFrame *f)
     long rows = s->rows;
     int axis_w = viz_text_width(v, "00.0", FONT_SANS, 9) + viz_px(v, 6);
     VizRect plot = {c.x + axis_w, y + lh / 2, c.w - axis_w - viz_px(v, 4), c.y + c.h - y - lh / 2 - 2 * lh};
-    if (rows < 1 || plot.h < 3 * lh || plot.w < 20 || col[0] < 0) return;
+    if (rows < 1 || plot.h < 2 * lh || plot.w < 20 || col[0] < 0) {
+        if (rows >= 1) kit_more_hint(v, c, y, f, "the parts over the steps");
+        return;
+    }
     double top = 0;
     int W = plot.w;
     for (int x = 0; x < W; x++) {
@@ -417,11 +442,14 @@ static void models_lines(KitLines *l, const KitFrame *f)
     for (int i = 0; i < DI_MODELS; i++)
         for (int g = 0; g < G_COUNT; g++) most = w->group[i][g] > most ? w->group[i][g] : most;
     for (int g = 0; g < G_COUNT; g++) {
-        kit_lines_add(l, FONT_SANS, VIZ_TEXT, "%s: student %s, teacher %s%s", GROUP_NAME[g], kit_count(w->group[DI_STUDENT][g]),
+        kit_lines_add(l, FONT_SANS, model_color(DI_STUDENT), "%s: student %s, teacher %s%s", GROUP_NAME[g], kit_count(w->group[DI_STUDENT][g]),
                       kit_count(w->group[DI_TEACHER][g]),
                       g == G_LAYERS ? (w->layers[0] == w->layers[1] ? "" : "  (half the layers, half of these)") : "");
-        kit_lines_bar(l, (double)w->group[DI_STUDENT][g] / (double)most, 1);
+        kit_lines_bar(l, (double)w->group[DI_TEACHER][g] / (double)most,
+                      w->group[DI_TEACHER][g] ? (double)w->group[DI_STUDENT][g] / (double)w->group[DI_TEACHER][g] : 1);
     }
+    kit_lines_add(l, FONT_SANS, VIZ_DIM, "Each bar: the teacher's count (pale), on one scale; the student's, orange, from the left");
+    kit_lines_bar(l, -2, 1);
     if (w->forward_ms[0] > 0 && w->forward_ms[1] > 0)
         kit_lines_add(l, FONT_SANS, VIZ_TEXT, "Forward on a batch: student %.1f ms, teacher %.1f ms (%.0f%% faster)",
                       w->forward_ms[DI_STUDENT], w->forward_ms[DI_TEACHER],
@@ -439,14 +467,17 @@ static void models_lines(KitLines *l, const KitFrame *f)
                   "97%% of BERT-base's GLUE score");
     const KitFinding *fd = s->finding;
     if (fd && fd->rows > 0) {
-        kit_lines_add(l, FONT_BOLD, VIZ_TEXT, "Here (tests/bench/distil_finding, same steps, same batches):");
-        static const char *const what[] = {"teacher", "the teacher, frozen", "distilled", "student, ce + mlm + cos",
-                                           "mlm_only", "student, masked LM alone", "random_init", "student from random weights"};
+        kit_lines_add(l, FONT_BOLD, VIZ_TEXT, "Here, %.0f steps on the same batches (tests/bench/distil_finding):",
+                      kit_finding(fd, fd->row[0], "steps"));
+        kit_lines_add(l, FONT_MONO, VIZ_DIM, "%-22s %6s %6s %s", "model", "params", "speed", "held-out right (of teacher)");
+        static const char *const what[] = {"teacher", "teacher (frozen)",        "distilled",   "distilled",
+                                           "mlm_only", "teacher's layers, MLM",   "random_init", "random init, distilled",
+                                           "scratch",  "random init, MLM alone"};
         for (int i = 0; i < fd->rows && l->n < 15; i++) {
             const char *name = fd->row[i];
             for (size_t k = 0; k + 1 < sizeof what / sizeof *what; k += 2)
                 if (!strcmp(name, what[k])) name = what[k + 1];
-            kit_lines_add(l, FONT_MONO, VIZ_TEXT, "%-27s %3.0f%% params  %.1fx speed  %4.1f%% right (%3.0f%%)", name,
+            kit_lines_add(l, FONT_MONO, VIZ_TEXT, "%-22s %5.0f%% %5.2fx %5.1f%% (%3.0f%%)", name,
                           100 * kit_finding(fd, fd->row[i], "param_share"), kit_finding(fd, fd->row[i], "speedup"),
                           100 * kit_finding(fd, fd->row[i], "eval_accuracy"), 100 * kit_finding(fd, fd->row[i], "accuracy_share"));
         }
@@ -585,7 +616,7 @@ static const char *const eval_mlm_cols[] = {"eval_mlm_loss", "eval_teacher_mlm_l
 
 static const KitCurve curves[] = {
     {.title = "Held-out masked-token accuracy of both models", .ylabel = "accuracy", .ref = REF_UNIGRAM_ACCURACY,
-     .ref_name = "unigram (most frequent token)", .bounded = true, .lo = 0, .hi = 1, .short_title = "Held-out accuracy",
+     .ref_name = "most frequent token", .bounded = true, .lo = 0, .hi = 1, .short_title = "Accuracy",
      .series = eval_acc_cols, .series_name = MODEL_NAME, .series_color = MODEL_ACCENT, .series_points = true},
     {.title = "Held-out masked-LM loss of both models (nats)", .ylabel = "cross-entropy", .ref = REF_UNIGRAM_ENTROPY,
      .ref_name = "unigram entropy", .short_title = "Held-out MLM", .series = eval_mlm_cols, .series_name = MODEL_NAME,

@@ -7,7 +7,8 @@
  * lesson's defaults: the teacher (fmlab-mlm's 4-layer BERT, the lesson's cache) and three
  * students of 2 layers trained the same steps on the same batches: distilled (ce + mlm + cos,
  * from the teacher's layers), the same with the masked LM alone (alpha_ce = alpha_cos = 0),
- * and distilled from random weights. For each: parameters and their share of the teacher's,
+ * distilled from random weights, and from random weights with the masked LM alone (a small
+ * BERT with no teacher at all). For each: parameters and their share of the teacher's,
  * the teacher's forward time over the model's (speed-up, on the lesson's training batches,
  * one thread), held-out masked-token accuracy and its share of the teacher's, held-out MLM
  * loss, and how often its top-1 is the teacher's. Mean over seeds.
@@ -25,10 +26,12 @@
 #include "tests/bench/jobs.h"
 #include "lessons/distil/lesson.h"
 
-enum { CFG_DISTILLED, CFG_MLM_ONLY, CFG_RANDOM, NCFG };
-static const char *const cfg_name[NCFG] = {"distilled", "mlm_only", "random_init"};
-static const char *const cfg_sets[NCFG][2] = {
-    {"alpha_ce=5", "alpha_cos=1"}, {"alpha_ce=0", "alpha_cos=0"}, {"student_init=random", "alpha_cos=1"}};
+enum { CFG_DISTILLED, CFG_MLM_ONLY, CFG_RANDOM, CFG_SCRATCH, NCFG };
+static const char *const cfg_name[NCFG] = {"distilled", "mlm_only", "random_init", "scratch"};
+static const char *const cfg_sets[NCFG][3] = {{"alpha_ce=5", "alpha_cos=1", "student_init=teacher"},
+                                              {"alpha_ce=0", "alpha_cos=0", "student_init=teacher"},
+                                              {"alpha_ce=5", "alpha_cos=1", "student_init=random"},
+                                              {"alpha_ce=0", "alpha_cos=0", "student_init=random"}};
 
 typedef struct Result {
     double params[DI_MODELS], ms[DI_MODELS], acc[DI_MODELS], mlm[DI_MODELS], agreement;
@@ -46,9 +49,9 @@ static int train_one(int cfg, int seed, long steps, Result *out)
     char sb[16];
     snprintf(sb, sizeof sb, "%d", seed);
     char *args[] = {"fmlab-distil", "--headless", "--threads", "1", "--seed", sb, "--set", (char *)cfg_sets[cfg][0],
-                    "--set", (char *)cfg_sets[cfg][1], NULL};
+                    "--set", (char *)cfg_sets[cfg][1], "--set", (char *)cfg_sets[cfg][2], NULL};
     RunOptions o;
-    if (runtime_parse(10, args, &distil_lesson.info, &o) >= 0) return -1;
+    if (runtime_parse(12, args, &distil_lesson.info, &o) >= 0) return -1;
     static Run L;
     if (kit_init(&L, &distil_lesson, &o) >= 0) return -1;
     if (bench_train(&L, steps)) return -1;
@@ -126,9 +129,10 @@ int main(int argc, char **argv)
     }
     t[0][COL_SPEEDUP] = 1;
     t[0][COL_AGREE] = 1;
-    static const char *const row[1 + NCFG] = {"teacher", "distilled", "mlm_only", "random_init"};
+    static const char *const row[1 + NCFG] = {"teacher", "distilled", "mlm_only", "random_init", "scratch"};
     static const char *const label[1 + NCFG] = {"teacher (4 layers, frozen)", "distilled: ce + mlm + cos",
-                                                "masked LM alone", "distilled, random init"};
+                                                "teacher's layers, MLM alone", "distilled, random init",
+                                                "random init, MLM alone"};
     printf("\nmean of %d seeds; held-out: %d windows per seed\n", seeds, DI_EVAL_BATCHES * in->default_batch);
     printf("%-27s %-11s %-7s %-9s %-13s %-9s %-13s %s\n", "model", "parameters", "share", "speed-up", "held-out acc",
            "of teacher", "held-out MLM", "same top-1");

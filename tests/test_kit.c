@@ -230,7 +230,7 @@ static const KeyDef test_keys[] = {
     {"num_attention_heads", 4, 1, 32, true, "heads", NULL},
     {"mlm_probability", 0.15, 0, 1, false, "rate", NULL},
 };
-static const LessonInfo test_info = {"t", "test", "a test", test_keys, 2, 32, 1e-3f, NULL, NULL};
+static const LessonInfo test_info = {"t", "test", "a test", test_keys, 2, 32, 1e-3f, NULL, NULL, NULL};
 
 static void test_check_setting(void **state)
 {
@@ -324,7 +324,7 @@ static const KeyDef choice_keys[] = {
     {"objective", 0, 0, 2, true, "what B is", objectives},
     {"seq_len", 16, 8, 512, true, "tokens", NULL},
 };
-static const LessonInfo choice_info = {"t", "test", "a test", choice_keys, 2, 32, 1e-3f, NULL, NULL};
+static const LessonInfo choice_info = {"t", "test", "a test", choice_keys, 2, 32, 1e-3f, NULL, NULL, NULL};
 
 static void test_choice_setting(void **state)
 {
@@ -393,7 +393,7 @@ static const KeyDef cli_keys[] = {
     {"hidden_size", 64, 8, 1024, true, "width", NULL},
     {"mlm_probability", 0.15, 0, 1, false, "share", NULL},
 };
-static const LessonInfo cli_info = {"t", "test", "a lesson for the parser", cli_keys, 2, 32, 1e-3f, NULL, NULL};
+static const LessonInfo cli_info = {"t", "test", "a lesson for the parser", cli_keys, 2, 32, 1e-3f, NULL, NULL, NULL};
 
 /* runtime_parse on a NULL-terminated list of flags */
 static int parse(RunOptions *o, const char *const *flags)

@@ -86,7 +86,20 @@ static void draw_eval_set(Run *r)
     for (int i = 0; i < DI_EVAL_BATCHES; i++) kit_mlm_batch_draw(&m->mask, &m->eval, &er, &m->eval_batches[i]);
 }
 
-static void on_setting(Run *r, int key) { kit_masking_set(r, key, &KIT_SELF(r, Distil)->mask); }
+/* Divergence: a total above 3 × ln(V) times the sum of the weights, as if every part were
+ * three times the loss of guessing uniformly (none is bounded by it, but a student that far
+ * from the teacher and the text has diverged). The weights change live, so the bound does. */
+static void diverge_rule(Run *r)
+{
+    double sum = KEY(r, "alpha_ce") + KEY(r, "alpha_mlm") + KEY(r, "alpha_cos");
+    r->diverge_above = (float)(3.0 * log((double)KIT_SELF(r, Distil)->vocab.size) * sum);
+}
+
+static void on_setting(Run *r, int key)
+{
+    kit_masking_set(r, key, &KIT_SELF(r, Distil)->mask);
+    diverge_rule(r);
+}
 
 /* ------------------------------------------------------------------- model ---- */
 
@@ -182,7 +195,7 @@ static int init(Run *r)
     tcfg.vocab_size = scfg.vocab_size = m->vocab.size;
     m->mask.vocab_size = m->vocab.size;
     if ((rc = load_teacher(r)) >= 0) return rc;
-    r->diverge_above = 0; /* alpha_ce·T²·KL has no natural ceiling; NaN and Inf are still caught */
+    diverge_rule(r);
     if (corpus_unigram_baseline(&m->train, m->vocab.size, &r->refs[REF_UNIGRAM_ENTROPY], &r->refs[REF_UNIGRAM_ACCURACY]))
         return runtime_usage_error(info, "out of memory");
 
@@ -422,7 +435,8 @@ const Lesson distil_lesson = {
              "and the true tokens.",
              keys, (int)(sizeof keys / sizeof keys[0]), 64, 1e-3f, "teacher",
              "the teacher: a checkpoint of fmlab-mlm or fmlab-nsp (--save) of these model keys; without it, one is "
-             "built with fmlab-mlm and cached"},
+             "built with fmlab-mlm and cached",
+             "3 × ln(vocab_size) ×\n(alpha_ce + alpha_mlm + alpha_cos): three times the loss of guessing every token uniformly,\nin each part"},
     .models = models,
     .nmodels = DI_MODELS,
     .parts = parts,

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""fmlab-finetune's --pretrained FILE as a student would misuse it: a missing file, a truncated
-one, a checkpoint of another lesson, one with another vocabulary size. Each exits 2 with one
-line naming the file and the reason, before any training; a good checkpoint of fmlab-mlm or
-fmlab-nsp is taken.
+"""fmlab-finetune's --pretrained FILE and fmlab-distil's --teacher FILE as a student would misuse
+them: a missing file, a truncated one, a checkpoint of another lesson, one with another
+vocabulary size. Each exits 2 with one line naming the file and the reason, before any
+training; a good checkpoint of fmlab-mlm or fmlab-nsp is taken.
 
-  test_pretrained.py PATH/TO/fmlab-finetune PATH/TO/fmlab-mlm PATH/TO/fmlab-nsp
+  test_pretrained.py PATH/TO/fmlab-finetune|fmlab-distil PATH/TO/fmlab-mlm PATH/TO/fmlab-nsp
 """
 import os
 import subprocess
@@ -12,6 +12,10 @@ import sys
 import tempfile
 
 FT, MLM, NSP = (os.path.abspath(p) for p in sys.argv[1:4])
+DISTIL = os.path.basename(FT) == "fmlab-distil"
+FLAG = "--teacher" if DISTIL else "--pretrained"
+# the model the lesson starts from: distil's teacher has 4 layers
+LAYERS = ["--set", "num_hidden_layers=4"] if DISTIL else []
 failed = 0
 
 
@@ -29,33 +33,36 @@ def check(name, ok, detail=""):
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    rc, err = run(MLM, ["--headless", "--steps", "3", "--set", "seq_len=32", "--save", "mlm.ckpt"], tmp)
+    rc, err = run(MLM, ["--headless", "--steps", "3", "--set", "seq_len=32", "--save", "mlm.ckpt"] + LAYERS, tmp)
     check("fmlab-mlm saves a checkpoint", rc == 0, err)
-    rc, err = run(NSP, ["--headless", "--steps", "2", "--set", "seq_len=32", "--save", "nsp.ckpt"], tmp)
+    rc, err = run(NSP, ["--headless", "--steps", "2", "--set", "seq_len=32", "--save", "nsp.ckpt"] + LAYERS, tmp)
     check("fmlab-nsp saves a checkpoint", rc == 0, err)
-    rc, err = run(MLM, ["--headless", "--steps", "2", "--set", "vocab_size=500", "--save", "v500.ckpt"], tmp)
+    rc, err = run(MLM, ["--headless", "--steps", "2", "--set", "vocab_size=500", "--save", "v500.ckpt"] + LAYERS, tmp)
     check("fmlab-mlm saves a checkpoint with a vocabulary of 500", rc == 0, err)
     data = open(os.path.join(tmp, "mlm.ckpt"), "rb").read()
     open(os.path.join(tmp, "truncated.ckpt"), "wb").write(data[: len(data) // 2])
-    rc, err = run(FT, ["--headless", "--steps", "1", "--pretrained", "mlm.ckpt", "--save", "ft.ckpt"], tmp)
+    rc, err = run(FT, ["--headless", "--steps", "1", FLAG, "mlm.ckpt", "--save", "ft.ckpt"], tmp)
     check("a checkpoint of fmlab-mlm is taken", rc == 0, err)
-    rc, err = run(FT, ["--headless", "--steps", "1", "--pretrained", "nsp.ckpt"], tmp)
+    rc, err = run(FT, ["--headless", "--steps", "1", FLAG, "nsp.ckpt"], tmp)
     check("a checkpoint of fmlab-nsp is taken", rc == 0, err)
     for name, args, words in (
-        ("a missing file", ["--pretrained", "missing.ckpt"], ["missing.ckpt", "No such file"]),
-        ("a truncated file", ["--pretrained", "truncated.ckpt"], ["truncated.ckpt"]),
-        ("a checkpoint of another lesson", ["--pretrained", "ft.ckpt"], ["ft.ckpt", "fmlab-finetune", "fmlab-mlm"]),
-        ("another vocabulary size", ["--pretrained", "v500.ckpt"], ["v500.ckpt", "vocab_size is 500"]),
-        ("a model key that differs", ["--pretrained", "mlm.ckpt", "--set", "hidden_size=32"], ["hidden_size is 64"]),
-        ("an empty name", ["--pretrained="], ["--pretrained"]),
-    ):
+        ("a missing file", [FLAG, "missing.ckpt"], ["missing.ckpt", "No such file"]),
+        ("a truncated file", [FLAG, "truncated.ckpt"], ["truncated.ckpt"]),
+        ("a checkpoint of another lesson", [FLAG, "ft.ckpt"], ["ft.ckpt", os.path.basename(FT), "fmlab-mlm"]),
+        ("another vocabulary size", [FLAG, "v500.ckpt"], ["v500.ckpt", "vocab_size is 500"]),
+        ("a model key that differs", [FLAG, "mlm.ckpt", "--set", "hidden_size=32"], ["hidden_size is 64"]),
+        ("an empty name", [FLAG + "="], [FLAG]),
+    ) + ((("more student layers than the teacher has", [FLAG, "mlm.ckpt", "--set", "student_layers=5"],
+           ["student_layers 5", "num_hidden_layers 4"]),
+          ("a teacher of other depth", [FLAG, "mlm.ckpt", "--set", "num_hidden_layers=2"], ["num_hidden_layers is 4"]))
+         if DISTIL else ()):
         before = sorted(os.listdir(tmp))
         rc, err = run(FT, ["--headless", "--steps", "5", "--export", "out"] + args, tmp)
         one = err.endswith("\n") and err.count("\n") == 1
         check("%s: exit 2, one line naming it, nothing written" % name,
               rc == 2 and one and all(w in err for w in words) and sorted(os.listdir(tmp)) == before,
               "rc %d, stderr %r" % (rc, err))
-    rc, err = run(FT, ["--headless", "--steps", "1", "--pretrained", "v500.ckpt", "--set", "vocab_size=500"], tmp)
+    rc, err = run(FT, ["--headless", "--steps", "1", FLAG, "v500.ckpt", "--set", "vocab_size=500"], tmp)
     check("with --set vocab_size=500 the same file is taken", rc == 0, err)
 
 print("%s" % ("all passed" if not failed else "%d failed" % failed))

@@ -50,6 +50,7 @@ typedef struct DistilSnap {
     int64_t params[DI_MODELS], group[DI_MODELS][G_COUNT];
     double forward_ms[DI_MODELS];
     int layers[DI_MODELS], V, npos;
+    char teacher[200];                   /* where the teacher came from: lesson, steps, file */
     int32_t *input, *original;           /* (T) */
     uint8_t *kind;                       /* (T) */
     float *kl;                           /* (T) T²·KL(teacher ‖ student) at each position, at the run's T */
@@ -111,6 +112,9 @@ static void snapshot_fill(void *blob, const Run *r, int focus)
     const KitMlmBatch *b = &m->batch;
     size_t T = (size_t)r->T, off = (size_t)focus * T, V = (size_t)w->V;
     memcpy(w->params, m->params, sizeof w->params);
+    const char *file = strrchr(m->teacher.path, '/');
+    snprintf(w->teacher, sizeof w->teacher, "fmlab-%s, %ld steps, %s%s", m->teacher.lesson, m->teacher.step,
+             r->opt.model_file ? "--teacher " : "cached as ", file ? file + 1 : m->teacher.path);
     for (int i = 0; i < DI_MODELS; i++) {
         const Model *md = &r->models[i].model;
         w->layers[i] = md->cfg.num_hidden_layers;
@@ -436,7 +440,8 @@ static void models_lines(KitLines *l, const KitFrame *f)
     const DistilSnap *w = f->snap;
     const int64_t *ps = w->params;
     *l = (KitLines){.bars = true};
-    kit_lines_add(l, FONT_BOLD, VIZ_TEXT, "Parameters: student %s, teacher %s (the student has %.0f%%)",
+    kit_lines_add(l, FONT_BOLD, VIZ_TEXT, "Parameters: student %s, teacher %s (%.0f%%); bars: the teacher's pale, the "
+                  "student's orange",
                   kit_count(ps[DI_STUDENT]), kit_count(ps[DI_TEACHER]), 100.0 * (double)ps[DI_STUDENT] / (double)ps[DI_TEACHER]);
     int64_t most = 1;
     for (int i = 0; i < DI_MODELS; i++)
@@ -448,8 +453,7 @@ static void models_lines(KitLines *l, const KitFrame *f)
         kit_lines_bar(l, (double)w->group[DI_TEACHER][g] / (double)most,
                       w->group[DI_TEACHER][g] ? (double)w->group[DI_STUDENT][g] / (double)w->group[DI_TEACHER][g] : 1);
     }
-    kit_lines_add(l, FONT_SANS, VIZ_DIM, "Each bar: the teacher's count (pale), on one scale; the student's, orange, from the left");
-    kit_lines_bar(l, -2, 1);
+    kit_lines_add(l, FONT_SANS, VIZ_DIM, "The teacher: %s", w->teacher);
     if (w->forward_ms[0] > 0 && w->forward_ms[1] > 0)
         kit_lines_add(l, FONT_SANS, VIZ_TEXT, "Forward on a batch: student %.1f ms, teacher %.1f ms (%.0f%% faster)",
                       w->forward_ms[DI_STUDENT], w->forward_ms[DI_TEACHER],
@@ -469,11 +473,11 @@ static void models_lines(KitLines *l, const KitFrame *f)
     if (fd && fd->rows > 0) {
         kit_lines_add(l, FONT_BOLD, VIZ_TEXT, "Here, %.0f steps on the same batches (tests/bench/distil_finding):",
                       kit_finding(fd, fd->row[0], "steps"));
-        kit_lines_add(l, FONT_MONO, VIZ_DIM, "%-22s %6s %6s %s", "model", "params", "speed", "held-out right (of teacher)");
-        static const char *const what[] = {"teacher", "teacher (frozen)",        "distilled",   "distilled",
-                                           "mlm_only", "teacher's layers, MLM",   "random_init", "random init, distilled",
-                                           "scratch",  "random init, MLM alone"};
-        for (int i = 0; i < fd->rows && l->n < 15; i++) {
+        kit_lines_add(l, FONT_MONO, VIZ_DIM, "%-22s %6s %6s %s", "start, loss", "params", "speed", "held-out right (of teacher)");
+        static const char *const what[] = {"teacher",  "teacher (frozen)",        "distilled",   "teacher's, distilled",
+                                           "mlm_only", "teacher's, MLM alone",    "random_init", "random, distilled",
+                                           "scratch",  "random, MLM alone"};
+        for (int i = 0; i < fd->rows && l->n < 16; i++) {
             const char *name = fd->row[i];
             for (size_t k = 0; k + 1 < sizeof what / sizeof *what; k += 2)
                 if (!strcmp(name, what[k])) name = what[k + 1];

@@ -113,7 +113,7 @@ static void snapshot_fill(void *blob, const Run *r, int focus)
     size_t T = (size_t)r->T, off = (size_t)focus * T, V = (size_t)w->V;
     memcpy(w->params, m->params, sizeof w->params);
     const char *file = strrchr(m->teacher.path, '/');
-    snprintf(w->teacher, sizeof w->teacher, "fmlab-%s, %ld steps, %s%s", m->teacher.lesson, m->teacher.step,
+    snprintf(w->teacher, sizeof w->teacher, "fmlab-%.20s, %ld steps, %s%.120s", m->teacher.lesson, m->teacher.step,
              r->opt.model_file ? "--teacher " : "cached as ", file ? file + 1 : m->teacher.path);
     for (int i = 0; i < DI_MODELS; i++) {
         const Model *md = &r->models[i].model;

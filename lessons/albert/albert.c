@@ -285,7 +285,7 @@ static const KitModelSpec models[] = {
 const Lesson albert_lesson = {
     .info = {"albert", "ALBERT: factorized embeddings and cross-layer sharing",
              "An ALBERT and a BERT of the same size on the same batches: a quarter of the parameters, and what it costs.",
-             keys, (int)(sizeof keys / sizeof keys[0]), 32, 2e-3f, NULL, NULL},
+             keys, (int)(sizeof keys / sizeof keys[0]), 32, 2e-3f, NULL, NULL, NULL},
     .models = models,
     .nmodels = AL_MODELS,
     .parts = parts,

@@ -755,8 +755,9 @@ float kit_step(Run *r, bool update, bool *diverged, char *what, size_t whatlen)
     }
     if (r->diverge_above > 0 && v > r->diverge_above) {
         *diverged = true;
-        snprintf(what, whatlen, "step %ld: the loss reached %.4g, above %.4g (3 × ln V, far worse than a uniform guess)",
-                 r->step + 1, (double)v, (double)r->diverge_above);
+        snprintf(what, whatlen, "step %ld: the loss reached %.4g, above %.4g (%s, far worse than a uniform guess)",
+                 r->step + 1, (double)v, (double)r->diverge_above,
+                 r->lesson->info.diverge_rule ? "see --help" : "3 × ln V");
         return v;
     }
     if (!update) return v;

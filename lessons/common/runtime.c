@@ -155,10 +155,14 @@ void runtime_usage(const LessonInfo *info, FILE *f)
         else snprintf(range, sizeof range, "%g..%g, default %g", k->min, k->max, k->def);
         fprintf(f, "  %-24s %s (%s)\n", k->name, k->help, range);
     }
-    fprintf(f, "\nexit status: 0 done, 1 internal error, 2 bad usage or input, 3 training diverged: a loss, a\n"
-               "gradient or a weight became NaN or Inf, or the training loss rose above %s\n",
-            info->diverge_rule ? info->diverge_rule
-                               : "3 × ln(vocab_size), three\ntimes the loss of guessing every token uniformly");
+    if (info->diverge_rule && !info->diverge_rule[0])
+        fprintf(f, "\nexit status: 0 done, 1 internal error, 2 bad usage or input, 3 training diverged: a loss, a\n"
+                   "gradient or a weight became NaN or Inf\n");
+    else
+        fprintf(f, "\nexit status: 0 done, 1 internal error, 2 bad usage or input, 3 training diverged: a loss, a\n"
+                   "gradient or a weight became NaN or Inf, or the training loss rose above %s\n",
+                info->diverge_rule ? info->diverge_rule
+                                   : "3 × ln(vocab_size), three\ntimes the loss of guessing every token uniformly");
 }
 
 const char *runtime_choice_name(const KeyDef *k, double v)

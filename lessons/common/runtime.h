@@ -50,7 +50,8 @@ typedef struct LessonInfo {
        --pretrained FILE), or NULL; its line in --help */
     const char *model_flag;
     const char *model_flag_help;
-    /* when a training loss counts as divergence, for --help ("rose above ..."); NULL: 3 × ln(V) */
+    /* when a training loss counts as divergence, for --help ("rose above ..."); NULL: 3 × ln(V);
+       "": no bound on the loss (only NaN and Inf) */
     const char *diverge_rule;
 } LessonInfo;
 

@@ -356,7 +356,8 @@ const Lesson finetune_lesson = {
              "Spam or ham with one new layer on a pretrained encoder, against a frozen probe and a model from scratch.",
              keys, (int)(sizeof keys / sizeof keys[0]), 32, 1e-3f, "pretrained",
              "the encoder to start from: a checkpoint of fmlab-mlm or fmlab-nsp (--save); without it, one is built "
-             "with fmlab-mlm and cached"},
+             "with fmlab-mlm and cached",
+             ""},
     .models = models,
     .nmodels = RUN_COUNT,
     .parts = parts,

@@ -371,7 +371,7 @@ static const char *const display_keys[] = {"new_tokens", "temperature", "top_k",
 const Lesson gpt_lesson = {
     .info = {"gpt", "GPT: next-token prediction",
              "Train a tiny GPT on Moby-Dick to predict each next token, with the causal mask, and let it write.", keys,
-             (int)(sizeof keys / sizeof keys[0]), 32, 2e-3f, NULL, NULL},
+             (int)(sizeof keys / sizeof keys[0]), 32, 2e-3f, NULL, NULL, NULL},
     .models = models,
     .nmodels = 1,
     .parts = parts,

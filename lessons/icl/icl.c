@@ -573,7 +573,7 @@ const Lesson icl_lesson = {
     .info = {"icl", "In-context learning: zero-, one- and few-shot",
              "Train a tiny GPT on rows of secret codes and watch it learn to answer from examples in its prompt, "
              "with no gradient step: induction heads.",
-             keys, (int)(sizeof keys / sizeof keys[0]), 64, 3e-3f, NULL, NULL},
+             keys, (int)(sizeof keys / sizeof keys[0]), 64, 3e-3f, NULL, NULL, NULL},
     .models = models,
     .nmodels = 1,
     .parts = parts,

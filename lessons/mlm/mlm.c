@@ -316,7 +316,7 @@ static const KitModelSpec models[] = {{"bert", "BertForMaskedLM", 0, true, {""},
 const Lesson mlm_lesson = {
     .info = {"mlm", "BERT masked language model",
              "Hide 15% of the tokens of Moby-Dick and train a tiny BERT to say what was there.", keys,
-             (int)(sizeof keys / sizeof keys[0]), 64, 2e-3f, NULL, NULL},
+             (int)(sizeof keys / sizeof keys[0]), 64, 2e-3f, NULL, NULL, NULL},
     .models = models,
     .nmodels = 1,
     .parts = parts,

@@ -289,7 +289,7 @@ static const KitModelSpec models[] = {{"bert", "BertForPreTraining", 0, true, {"
 const Lesson nsp_lesson = {
     .info = {"nsp", "BERT next-sentence prediction",
              "Is B the text that follows A, or from another chapter? [CLS], [SEP], segments, and ALBERT's sentence order.",
-             keys, (int)(sizeof keys / sizeof keys[0]), 32, 2e-3f, NULL, NULL},
+             keys, (int)(sizeof keys / sizeof keys[0]), 32, 2e-3f, NULL, NULL, NULL},
     .models = models,
     .nmodels = 1,
     .parts = parts,

@@ -186,6 +186,46 @@ static void test_teacher_frozen(void **state)
     lesson_stop(r);
 }
 
+/* ---- going back: the student's state is kept, the teacher's needs no copy ---- */
+
+static void test_rewind(void **state)
+{
+    (void)state;
+    Run *r = start(NULL);
+    kit_history_on(r);
+    int key = runtime_key_index(&r->lesson->info, "temperature");
+    size_t ns = r->blocks[DI_STUDENT].pb.n, nt = r->blocks[DI_TEACHER].pb.n;
+    float *t0 = malloc(nt * 4);
+    memcpy(t0, r->blocks[DI_TEACHER].pb.data, nt * 4);
+    lesson_train(r, 54);
+    float *at54 = malloc(ns * 4);
+    memcpy(at54, r->blocks[DI_STUDENT].pb.data, ns * 4);
+    lesson_train(r, 1);
+    kit_set(r, key, 4); /* a temperature changed during the run (after step 55) is replayed too */
+    lesson_train(r, 30);
+    long nc = r->metrics.ncols;
+    float *hist = malloc((size_t)(85 * nc) * sizeof *hist);
+    memcpy(hist, r->metrics.data, (size_t)(85 * nc) * sizeof *hist);
+    char err[256];
+    /* back to step 70: replayed from the state kept at step 50, through the change after 55 */
+    assert_int_equal(kit_rewind(r, 70, err, sizeof err), 0);
+    assert_memory_equal(r->metrics.data, hist, (size_t)(70 * nc) * sizeof *hist);
+    assert_float_equal(kit_value(r, "temperature"), 4, 0);
+    assert_memory_equal(r->blocks[DI_TEACHER].pb.data, t0, nt * 4);
+    lesson_train(r, 15); /* stepping on gives the same numbers as the first time */
+    assert_memory_equal(r->metrics.data, hist, (size_t)(85 * nc) * sizeof *hist);
+    /* back to step 54, before the change: the student as it was, and the temperature too */
+    assert_int_equal(kit_rewind(r, 54, err, sizeof err), 0);
+    assert_memory_equal(r->blocks[DI_STUDENT].pb.data, at54, ns * 4);
+    assert_memory_equal(r->blocks[DI_TEACHER].pb.data, t0, nt * 4);
+    assert_float_equal(kit_value(r, "temperature"), 2, 0);
+    assert_true(r->slots[0].mem[DI_TEACHER] == NULL); /* no copies of the frozen teacher */
+    free(t0);
+    free(at54);
+    free(hist);
+    lesson_stop(r);
+}
+
 /* ---- the batches: BERT's masking at its rates ---- */
 
 static void test_masking_rates(void **state)
@@ -300,7 +340,8 @@ int main(void)
 #else
         cmocka_unit_test(test_losses_by_hand),      cmocka_unit_test(test_loss_matches_reference),
         cmocka_unit_test(test_student_from_teacher), cmocka_unit_test(test_teacher_frozen),
-        cmocka_unit_test(test_masking_rates),       cmocka_unit_test(test_training_smoke),
+        cmocka_unit_test(test_masking_rates),       cmocka_unit_test(test_rewind),
+        cmocka_unit_test(test_training_smoke),
 #endif
     };
     return cmocka_run_group_tests(tests, setup, teardown);

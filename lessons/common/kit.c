@@ -576,6 +576,7 @@ static void save_slot(Run *r)
     KitSlot *s = &r->slots[r->nslots];
     for (int b = 0; b < r->nblocks; b++) {
         ParamBlock *pb = &r->blocks[b].pb;
+        if (!r->blocks[b].trained) continue; /* a frozen block (a teacher) never changes within a run */
         if (!s->mem[b]) s->mem[b] = malloc(3 * pb->n * sizeof(float));
         if (!s->mem[b]) return; /* out of memory: this slot is not kept */
         memcpy(s->mem[b], pb->data, pb->n * sizeof(float));
@@ -595,6 +596,7 @@ static void restore_slot(Run *r, const KitSlot *s)
 {
     for (int b = 0; b < r->nblocks; b++) {
         ParamBlock *pb = &r->blocks[b].pb;
+        if (!r->blocks[b].trained) continue;
         memcpy(pb->data, s->mem[b], pb->n * sizeof(float));
         memcpy(pb->m, s->mem[b] + pb->n, pb->n * sizeof(float));
         memcpy(pb->v, s->mem[b] + 2 * pb->n, pb->n * sizeof(float));

@@ -6,7 +6,7 @@
  * run, each message of a batch: the engine's logits and per-message loss against the
  * exercise's, from the same [CLS] hidden state. */
 #define _POSIX_C_SOURCE 200809L
-#include "testutil.h"
+#include "lessontest.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,8 +18,6 @@
 
 float exercise_classify(const float *h, int H, const float *pool_w, const float *pool_b, const float *cls_w,
                         const float *cls_b, int label, float logits[2]);
-
-static char cache[256];
 
 static const Tensor *param(const Model *m, const char *name)
 {
@@ -90,25 +88,8 @@ static void test_classify(void **state)
     free(r);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(cache, sizeof cache, "/tmp/fmlab-exercise-cache-XXXXXX");
-    if (!mkdtemp(cache)) return -1;
-    setenv("XDG_CACHE_HOME", cache, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache);
-    return system(cmd) != 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_classify)};
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lesson_cache_setup, lesson_cache_teardown);
 }

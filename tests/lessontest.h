@@ -3,7 +3,9 @@
 #ifndef FMLAB_LESSONTEST_H
 #define FMLAB_LESSONTEST_H
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "testutil.h"
 #include "lessons/common/kit.h"
@@ -59,6 +61,28 @@ static inline void assert_reset_replays(Run *r, uint64_t seed)
         again[s] = kit_step(r, true, &div, what, sizeof what);
     }
     assert_memory_equal(replay, again, sizeof replay);
+}
+
+/* A lesson that builds another lesson's model (finetune's encoder, distil's teacher) keeps it
+ * in XDG_CACHE_HOME: a fresh folder for the group's tests, removed after them. For
+ * cmocka_run_group_tests(tests, lesson_cache_setup, lesson_cache_teardown). */
+static char lesson_cache[256];
+
+static inline int lesson_cache_setup(void **state)
+{
+    (void)state;
+    snprintf(lesson_cache, sizeof lesson_cache, "/tmp/fmlab-test-cache-XXXXXX");
+    if (!mkdtemp(lesson_cache)) return -1;
+    setenv("XDG_CACHE_HOME", lesson_cache, 1);
+    return 0;
+}
+
+static inline int lesson_cache_teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", lesson_cache);
+    return system(cmd) != 0;
 }
 
 #endif

@@ -18,8 +18,6 @@
 
 #include "lessons/distil/lesson.h"
 
-static char cache[256];
-
 #ifndef EXERCISE
 /* a small teacher (2 layers, 300 steps) keeps the tests quick */
 static Run *start(const char *const *flags)
@@ -315,23 +313,6 @@ static void test_training_smoke(void **state)
 }
 #endif
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(cache, sizeof cache, "/tmp/fmlab-test-cache-XXXXXX");
-    if (!mkdtemp(cache)) return -1;
-    setenv("XDG_CACHE_HOME", cache, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache);
-    return system(cmd) != 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,5 +325,5 @@ int main(void)
         cmocka_unit_test(test_training_smoke),
 #endif
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lesson_cache_setup, lesson_cache_teardown);
 }

@@ -19,8 +19,6 @@
 
 #include "lessons/finetune/lesson.h"
 
-static char cache[256];
-
 static Run *start(const char *const *flags) { return lesson_start(&finetune_lesson, (const char *const[]){"--set", "pretrain_steps=20", NULL}, flags); }
 
 static void stop(Run *r) { lesson_stop(r); }
@@ -293,23 +291,6 @@ static void test_training_smoke(void **state)
     stop(r);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(cache, sizeof cache, "/tmp/fmlab-test-cache-XXXXXX");
-    if (!mkdtemp(cache)) return -1;
-    setenv("XDG_CACHE_HOME", cache, 1);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache);
-    return system(cmd) != 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,5 +299,5 @@ int main(void)
         cmocka_unit_test(test_loss_by_hand),     cmocka_unit_test(test_cache),
         cmocka_unit_test(test_training_smoke),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, lesson_cache_setup, lesson_cache_teardown);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "datasets/tokenizer.h"
 #include "lessons/common/checkpoint.h"
 #include "lessons/common/trained.h"
 
@@ -189,6 +190,17 @@ const void *kit_lm_batch_data(const KitLmBatch *b, int i)
 {
     const void *data[] = {b->ids, b->ids, b->attention_mask};
     return data[i];
+}
+
+int kit_probe_encode(const Run *r, const char *text, int32_t *ids, int max, bool *cut)
+{
+    int fit = (r->T < max ? r->T : max) - 2, k = 0;
+    int n = tokenizer_encode_masked(r->vocab, text, ids + 1, max - 2);
+    *cut = n > fit;
+    ids[k++] = TOK_CLS;
+    k += n < fit ? n : fit;
+    ids[k++] = TOK_SEP;
+    return k;
 }
 
 void kit_causal_allow(int T, uint8_t *allow)

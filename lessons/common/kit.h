@@ -286,6 +286,10 @@ extern const KitTensorSpec kit_lm_batch_tensors[3];
 const void *kit_lm_batch_data(const KitLmBatch *b, int i);
 /* GPT's causal mask for the allowed hook: allow (T,T) = 1 where j <= i. */
 void kit_causal_allow(int T, uint8_t *allow);
+/* A probe's sentence as the masked-LM lessons read it: "[CLS] text [SEP]" with every "[mask]"
+ * typed as [MASK], tokenized with r->vocab and cut to fit seq_len and max ids ([CLS] and [SEP]
+ * kept); *cut says whether the end of the text was left out. Returns the ids' length. */
+int kit_probe_encode(const Run *r, const char *text, int32_t *ids, int max, bool *cut);
 /* The k most probable tokens of one row of logits (softmax over the whole row), largest
  * first, considering ids from `first` on (probes skip the special tokens). */
 #define KIT_TOP_K_MAX 32

@@ -524,12 +524,7 @@ static void probe_run(Run *r, Model *model, const char *text, void *result)
     (void)model; /* both of the run's models answer */
     DistilProbe *out = result;
     int32_t *ids = out->ids;
-    int fit = (r->T < PROBE_MAX ? r->T : PROBE_MAX) - 2;
-    int n = tokenizer_encode_masked(r->vocab, text, ids + 1, PROBE_MAX - 2), k = 0;
-    out->cut = n > fit;
-    ids[k++] = TOK_CLS;
-    k += n < fit ? n : fit;
-    ids[k++] = TOK_SEP;
+    int k = kit_probe_encode(r, text, ids, PROBE_MAX, &out->cut);
     out->len = 0;
     Tape tp;
     if (!tape_init(&tp, (size_t)k * 1024 * 1024 + (16u << 20), 4096)) return;

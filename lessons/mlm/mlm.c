@@ -281,14 +281,8 @@ static const void *batch_data(const Run *r, int i) { return kit_mlm_batch_data(&
 
 void mlm_probe(Run *r, Model *model, const char *text, MlmProbe *out)
 {
-    Mlm *m = KIT_SELF(r, Mlm);
     int32_t *ids = out->ids;
-    int k = 0, n = tokenizer_encode_masked(&m->vocab, text, ids + 1, PROBE_MAX - 2);
-    int fit = (r->T < PROBE_MAX ? r->T : PROBE_MAX) - 2;
-    out->cut = n > fit;
-    ids[k++] = TOK_CLS;
-    k += n < fit ? n : fit;
-    ids[k++] = TOK_SEP;
+    int k = kit_probe_encode(r, text, ids, PROBE_MAX, &out->cut);
     out->len = 0;
     Tape tp;
     if (!tape_init(&tp, (size_t)k * 1024 * 1024 + (16u << 20), 4096)) return;

@@ -474,7 +474,9 @@ static void curves_panel(Viz *v, VizRect r, const KitSnap *s, const KitCurve *cv
     }
     p.hline[0] = cv->ref >= 0 ? (float)s->refs[cv->ref] : NAN;
     p.hline_name[0] = cv->ref_name;
-    if (s->order_found > 0 && s->order_found <= s->rows) { /* the word-order breakpoint, on every curve */
+    /* the word-order breakpoint, on every curve; not when the weights it started from had it
+       (step 1: a pretrained encoder, a student with its teacher's layers) */
+    if (s->order_found > 1 && s->order_found <= s->rows) {
         p.xmark = s->order_found;
         p.xmark_name = s->order_mark;
         p.xmark_color = VIZ_TEXT; /* not the yellow of a reference line */
@@ -530,9 +532,10 @@ static void order_panel(Viz *v, VizRect r, const KitSnap *s)
     }
     if (s->order_found) {
         char line[200];
-        snprintf(line, sizeof line, "step %ld: layer %d head %d looks at the %s token (%.2f)%s%s", s->order_found,
+        snprintf(line, sizeof line, "step %ld: layer %d head %d looks at the %s token (%.2f)%s%s%s", s->order_found,
                  s->order_layer + 1, s->order_head + 1, s->order_dir < 0 ? "previous" : "next", (double)s->order_share,
-                 strcmp(s->order_mark, "word order") ? ": " : "", strcmp(s->order_mark, "word order") ? s->order_mark : "");
+                 strcmp(s->order_mark, "word order") ? ": " : "", strcmp(s->order_mark, "word order") ? s->order_mark : "",
+                 s->order_found == 1 ? ", from the weights it started with" : "");
         int h = viz_text_wrap_height(v, c.w, line, FONT_SANS, 10); /* wrapped: a narrow panel keeps it whole */
         viz_text_wrap(v, c.x, c.y + c.h - h, c.w, line, FONT_SANS, 10, VIZ_ACCENT[3]);
         c.h -= h;

@@ -125,7 +125,16 @@ static void *worker_main(void *arg)
                     a->message_step = -1;
                 }
                 pthread_mutex_unlock(&a->lock);
-                if (!div && r->order_found == r->step && !a->ui.no_breakpoint) { /* the moment of the lesson */
+                if (!div && r->order_found == 1 && r->step == 1) { /* the weights it started from had it */
+                    pthread_mutex_lock(&a->lock);
+                    snprintf(a->message, sizeof a->message,
+                             "Step 1: layer %d head %d already puts %.2f of its attention on the %s token: %s came with "
+                             "the weights it started from, not from training.",
+                             r->order_layer + 1, r->order_head + 1, (double)r->order_share,
+                             r->order_dir < 0 ? "previous" : "next", kit_order_meaning(r->lesson, r->order_dir, false));
+                    a->message_step = r->step; /* gone at the next step */
+                    pthread_mutex_unlock(&a->lock);
+                } else if (!div && r->order_found == r->step && !a->ui.no_breakpoint) { /* the moment of the lesson */
                     pthread_mutex_lock(&a->lock);
                     a->running = false;
                     snprintf(a->message, sizeof a->message,

@@ -13,7 +13,8 @@
  *   cos = 1 − cos(student's last hidden state, teacher's), at every position: the student's
  *         vectors point where the teacher's do.
  *
- * total = alpha_ce·ce + alpha_mlm·mlm + alpha_cos·cos (5, 2, 1 by default, as the script's).
+ * total = alpha_ce·ce + alpha_mlm·mlm + alpha_cos·cos (5, 2, 1 by default, the weights of the DistilBERT
+ * training command in that folder's README).
  *
  * The teacher: --teacher FILE (a checkpoint of fmlab-mlm or fmlab-nsp, --save), or the cache,
  * built once with fmlab-mlm (teacher_steps steps, this lesson's model keys and seq_len, seed 1;
@@ -48,7 +49,7 @@ static const KeyDef keys[] = {
     {"mlm_probability", 0.15, 0, 1, false, "chance that a token is selected for masked-LM prediction", NULL},
     {"mask_replace_prob", 0.8, 0, 1, false, "of the selected: replaced by [MASK]", NULL},
     {"random_replace_prob", 0.1, 0, 1, false, "of the selected: replaced by a random token", NULL},
-    {"temperature", 2, 0.25, 20, false, "T: both softmaxes of ce are taken at logits/T (1: as they are)", NULL},
+    {"temperature", 2, 0.5, 20, false, "T: both softmaxes of ce are taken at logits/T (1: as they are)", NULL},
     {"alpha_ce", 5, 0, 100, false, "weight of ce, the distillation loss (KL to the teacher, times T²)", NULL},
     {"alpha_mlm", 2, 0, 100, false, "weight of mlm, the masked LM against the true tokens", NULL},
     {"alpha_cos", 1, 0, 100, false, "weight of cos, 1 − cosine between the last hidden states", NULL},
@@ -194,6 +195,11 @@ static int init(Run *r)
     if (rc >= 0) return rc;
     tcfg.vocab_size = scfg.vocab_size = m->vocab.size;
     m->mask.vocab_size = m->vocab.size;
+    if (r->opt.model_file && r->opt.resume)
+        return runtime_usage_error(info, "--teacher with --resume: the checkpoint holds the teacher it was trained with "
+                                   "(--teacher starts a new run)");
+    if (KEY(r, "alpha_ce") + KEY(r, "alpha_mlm") + KEY(r, "alpha_cos") <= 0)
+        return runtime_usage_error(info, "alpha_ce, alpha_mlm and alpha_cos are all 0: the student would learn nothing");
     if ((rc = load_teacher(r)) >= 0) return rc;
     diverge_rule(r);
     if (corpus_unigram_baseline(&m->train, m->vocab.size, &r->refs[REF_UNIGRAM_ENTROPY], &r->refs[REF_UNIGRAM_ACCURACY]))
@@ -320,7 +326,7 @@ static Tensor *loss(Run *r, float *parts, float *extra)
     forward_both(r, b, p);
     for (int i = 0; i < DI_MODELS; i++) {
         kit_keep_attention(r, i, 0, p->f[i].attn);
-        if (m->forwards >= 2) m->forward_ms[i] = m->forward_ms[i] > 0 ? 0.9 * m->forward_ms[i] + 0.1 * p->ms[i] : p->ms[i];
+        if (m->forwards >= 10) m->forward_ms[i] = m->forward_ms[i] > 0 ? 0.95 * m->forward_ms[i] + 0.05 * p->ms[i] : p->ms[i];
     }
     m->forwards++;
     for (int k = 0; k < PART_COUNT; k++) parts[k] = p->part[k]->data[0];

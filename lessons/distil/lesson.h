@@ -74,7 +74,7 @@ typedef struct Distil {
     bool teacher_built;                  /* this run built the cached teacher */
     DistilPass pass;                     /* the last forward on the batch (tensors on the tape) */
     int64_t params[DI_MODELS];           /* each model's parameters, every tensor once */
-    double forward_ms[DI_MODELS];        /* smoothed; 0 for the first forwards, which warm up */
+    double forward_ms[DI_MODELS];        /* smoothed; 0 for the first 10 forwards, which warm up */
     int forwards;
 } Distil;
 

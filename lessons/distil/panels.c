@@ -292,6 +292,10 @@ static void soft_draw(Viz *v, VizRect c, const KitFrame *f)
              (double)w->kl[at], s->B * T, (double)w->cos[at]);
     int h_lines = viz_text_wrap_height(v, c.w, l1, FONT_SANS, 10) + viz_text_wrap_height(v, c.w, l2, FONT_SANS, 10);
     int bars_h = c.y + c.h - y - h_lines - viz_px(v, 2);
+    if (bars_h <= viz_px(v, 60)) { /* no room for the bars: say where they are, before the figures */
+        kit_more_hint(v, c, y, f, "the distributions as bars");
+        y += viz_text_height(v, FONT_SANS, 9);
+    }
     if (bars_h > viz_px(v, 60)) {
         const char *groups[SHOW];
         float vals[3 * SHOW];
@@ -313,8 +317,7 @@ static void soft_draw(Viz *v, VizRect c, const KitFrame *f)
         y += bars_h + viz_px(v, 2);
     }
     /* the figures whole or not at all; without the bars, say where they are */
-    bool all = kit_put(v, c, &y, l1, FONT_SANS, 10, VIZ_TEXT) && kit_put(v, c, &y, l2, FONT_SANS, 10, VIZ_DIM);
-    if (bars_h <= viz_px(v, 60) || !all) kit_more_hint(v, c, y, f, "the distributions as bars");
+    if (kit_put(v, c, &y, l1, FONT_SANS, 10, VIZ_TEXT)) kit_put(v, c, &y, l2, FONT_SANS, 10, VIZ_DIM);
     free(pt1);
 }
 
@@ -352,6 +355,9 @@ static void loss_draw(Viz *v, VizRect c, const KitFrame *f)
         lnames[k] = names[k];
     }
     y += viz_legend(v, c.x, y, c.w, lnames, PART_COLOR, PART_COUNT) + gap;
+    if (alpha[0] + alpha[1] + alpha[2] <= 0)
+        y += viz_text_wrap(v, c.x, y, c.w, "All three weights are 0: the loss is 0 and the student learns nothing (K, J, V).",
+                           FONT_SANS, 9, WARN);
     bool changed = s->set_step > 0 && (strstr(s->set_what, "alpha_") != NULL);
     if (changed) {
         char note[160];
@@ -425,7 +431,7 @@ static void loss_draw(Viz *v, VizRect c, const KitFrame *f)
     char xl[64];
     viz_text(v, plot.x, plot.y + plot.h + viz_px(v, 2), "1", FONT_SANS, 9, VIZ_DIM, ALIGN_LEFT);
     snprintf(xl, sizeof xl, "%ld", rows);
-    viz_text(v, plot.x + plot.w, plot.y + plot.h + viz_px(v, 2), xl, FONT_SANS, 9, VIZ_DIM, ALIGN_RIGHT);
+    if (rows > 1) viz_text(v, plot.x + plot.w, plot.y + plot.h + viz_px(v, 2), xl, FONT_SANS, 9, VIZ_DIM, ALIGN_RIGHT);
     viz_text(v, plot.x + plot.w / 2, plot.y + plot.h + viz_px(v, 2), "step (y: nats, each part × its weight)", FONT_SANS, 9,
              VIZ_DIM, ALIGN_CENTER);
 }
@@ -434,31 +440,34 @@ static void loss_draw(Viz *v, VizRect c, const KitFrame *f)
 
 static const char *const GROUP_NAME[G_COUNT] = {"embeddings", "encoder layers", "MLM head"};
 
-static void models_lines(KitLines *l, const KitFrame *f)
+/* brief: the essentials when the panel is small (the totals in one line, no bars, no
+   teacher file, no paper line), so that the stored experiment still shows */
+static void models_lines(KitLines *l, const KitFrame *f, bool brief)
 {
     const KitSnap *s = f->s;
     const DistilSnap *w = f->snap;
     const int64_t *ps = w->params;
-    *l = (KitLines){.bars = true};
-    kit_lines_add(l, FONT_BOLD, VIZ_TEXT, "Parameters: student %s, teacher %s (%.0f%%); bars: the teacher's pale, the "
-                  "student's orange",
-                  kit_count(ps[DI_STUDENT]), kit_count(ps[DI_TEACHER]), 100.0 * (double)ps[DI_STUDENT] / (double)ps[DI_TEACHER]);
+    *l = (KitLines){.bars = !brief};
+    kit_lines_add(l, FONT_BOLD, VIZ_TEXT, "Parameters: student %s, teacher %s (%.0f%%)%s", kit_count(ps[DI_STUDENT]),
+                  kit_count(ps[DI_TEACHER]), 100.0 * (double)ps[DI_STUDENT] / (double)ps[DI_TEACHER],
+                  brief ? ": the same embeddings and head, half the layers (Z: by group)"
+                        : "; bars: the teacher's pale, the student's orange");
     int64_t most = 1;
     for (int i = 0; i < DI_MODELS; i++)
         for (int g = 0; g < G_COUNT; g++) most = w->group[i][g] > most ? w->group[i][g] : most;
-    for (int g = 0; g < G_COUNT; g++) {
+    for (int g = 0; g < G_COUNT && !brief; g++) {
         kit_lines_add(l, FONT_SANS, model_color(DI_STUDENT), "%s: student %s, teacher %s%s", GROUP_NAME[g], kit_count(w->group[DI_STUDENT][g]),
                       kit_count(w->group[DI_TEACHER][g]),
                       g == G_LAYERS ? (w->layers[0] == w->layers[1] ? "" : "  (half the layers, half of these)") : "");
         kit_lines_bar(l, (double)w->group[DI_TEACHER][g] / (double)most,
                       w->group[DI_TEACHER][g] ? (double)w->group[DI_STUDENT][g] / (double)w->group[DI_TEACHER][g] : 1);
     }
-    kit_lines_add(l, FONT_SANS, VIZ_DIM, "The teacher: %s", w->teacher);
+    if (!brief) kit_lines_add(l, FONT_SANS, VIZ_DIM, "The teacher: %s", w->teacher);
     if (w->forward_ms[0] > 0 && w->forward_ms[1] > 0)
         kit_lines_add(l, FONT_SANS, VIZ_TEXT, "Forward on a batch: student %.1f ms, teacher %.1f ms (%.0f%% faster)",
                       w->forward_ms[DI_STUDENT], w->forward_ms[DI_TEACHER],
                       100.0 * (w->forward_ms[DI_TEACHER] / w->forward_ms[DI_STUDENT] - 1));
-    else
+    else if (!brief)
         kit_lines_add(l, FONT_SANS, VIZ_DIM, "Forward times: measured in the window, once a few steps have run");
     double a = kit_last_value(s, "eval_accuracy"), b = kit_last_value(s, "eval_teacher_accuracy");
     double ag = kit_last_value(s, "eval_agreement");
@@ -467,8 +476,9 @@ static void models_lines(KitLines *l, const KitFrame *f)
                       "the teacher's; same top-1 as the teacher at %.0f%% of positions", 100 * a, 100 * b, 100 * a / b, 100 * ag);
     else
         kit_lines_add(l, FONT_SANS, VIZ_DIM, "Held out: at the first evaluation (every eval_every steps)");
-    kit_lines_add(l, FONT_SANS, VIZ_DIM, "DistilBERT (Sanh et al. 2019, Tables 1 and 3): 40%% fewer parameters, 60%% faster, "
-                  "97%% of BERT-base's GLUE score");
+    if (!brief)
+        kit_lines_add(l, FONT_SANS, VIZ_DIM, "DistilBERT (Sanh et al. 2019, Tables 1 and 3): 40%% fewer parameters, 60%% "
+                      "faster, 97%% of BERT-base's GLUE score");
     const KitFinding *fd = s->finding;
     if (fd && fd->rows > 0) {
         kit_lines_add(l, FONT_BOLD, VIZ_TEXT, "Here, %.0f steps on the same batches (tests/bench/distil_finding):",
@@ -493,7 +503,7 @@ static void models_lines(KitLines *l, const KitFrame *f)
 static int models_need(Viz *v, VizRect c, const KitFrame *f)
 {
     KitLines l;
-    models_lines(&l, f);
+    models_lines(&l, f, false);
     return kit_lines_height(v, c.w, &l);
 }
 
@@ -502,7 +512,8 @@ static void models_panel(Viz *v, VizRect c, const KitFrame *f)
     float keep = v->scale;
     v->scale *= kit_grow(v, c, f, models_need);
     KitLines l;
-    models_lines(&l, f);
+    models_lines(&l, f, false);
+    if (kit_lines_height(v, c.w, &l) > c.h) models_lines(&l, f, true);
     int y = c.y, n = kit_lines_draw(v, c, &y, &l);
     if (n < l.n) kit_more_hint(v, c, y, f, "the stored experiment");
     v->scale = keep;
@@ -574,18 +585,26 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
         viz_text_fit(v, c.x, y, c.w, "No [mask] in the sentence: add one where the models should guess.", FONT_SANS, 11, WARN);
         return;
     }
-    int shown = nmask < 3 ? nmask : 3, cw = c.w / (2 * shown), rh = c.y + c.h - y, k = 0;
+    /* a row per [mask], the two models side by side; as many rows as fit five bars each */
+    int bar = viz_text_height(v, FONT_MONO, 10) + viz_px(v, 2), rh = lh + DI_TOPK * bar + viz_px(v, 4);
+    int rows = (c.y + c.h - y) / rh, shown = nmask < rows ? nmask : rows, cw = c.w / 2, k = 0;
+    if (shown < nmask && rows >= 1) shown = rows;
     for (int i = 0; i < pr->len && k < shown; i++) {
         if (pr->ids[i] != TOK_MASK) continue;
         for (int mo = 0; mo < DI_MODELS; mo++) {
-            int cx = c.x + (2 * k + mo) * cw;
+            int cx = c.x + mo * cw, cy = y + k * rh;
             char head[48];
-            snprintf(head, sizeof head, "[mask %d] %s", k + 1, MODEL_NAME[mo]);
-            viz_text_fit(v, cx, y, cw - viz_px(v, 6), head, FONT_SANS, 10, model_color(mo));
-            kit_topk_bars(v, (VizRect){cx, y + lh, cw - viz_px(v, 8), rh - lh}, s, pr->top_id[mo] + i * DI_TOPK,
+            snprintf(head, sizeof head, "[mask %d]: the %s", k + 1, MODEL_NAME[mo]);
+            viz_text_fit(v, cx, cy, cw - viz_px(v, 6), head, FONT_SANS, 10, model_color(mo));
+            kit_topk_bars(v, (VizRect){cx, cy + lh, cw - viz_px(v, 10), DI_TOPK * bar}, s, pr->top_id[mo] + i * DI_TOPK,
                           pr->top_p[mo] + i * DI_TOPK, DI_TOPK, -1, model_color(mo));
         }
         k++;
+    }
+    if (shown < nmask) {
+        char more[96];
+        snprintf(more, sizeof more, "%d of %d [mask]s shown: Z enlarges the panel", shown, nmask);
+        viz_text_fit(v, c.x, c.y + c.h - lh, c.w, more, FONT_SANS, 10, VIZ_DIM);
     }
 }
 

@@ -532,10 +532,11 @@ static void order_panel(Viz *v, VizRect r, const KitSnap *s)
     }
     if (s->order_found) {
         char line[200];
-        snprintf(line, sizeof line, "step %ld: layer %d head %d looks at the %s token (%.2f)%s%s%s", s->order_found,
-                 s->order_layer + 1, s->order_head + 1, s->order_dir < 0 ? "previous" : "next", (double)s->order_share,
-                 strcmp(s->order_mark, "word order") ? ": " : "", strcmp(s->order_mark, "word order") ? s->order_mark : "",
-                 s->order_found == 1 ? ", from the weights it started with" : "");
+        /* "from step 1": the weights it started from had it (a pretrained encoder, a teacher's layers) */
+        snprintf(line, sizeof line, "%s %ld: layer %d head %d looks at the %s token (%.2f)%s%s",
+                 s->order_found == 1 ? "from step" : "step", s->order_found, s->order_layer + 1, s->order_head + 1,
+                 s->order_dir < 0 ? "previous" : "next", (double)s->order_share,
+                 strcmp(s->order_mark, "word order") ? ": " : "", strcmp(s->order_mark, "word order") ? s->order_mark : "");
         int h = viz_text_wrap_height(v, c.w, line, FONT_SANS, 10); /* wrapped: a narrow panel keeps it whole */
         viz_text_wrap(v, c.x, c.y + c.h - h, c.w, line, FONT_SANS, 10, VIZ_ACCENT[3]);
         c.h -= h;

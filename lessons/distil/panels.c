@@ -226,8 +226,11 @@ static void soft_draw(Viz *v, VizRect c, const KitFrame *f)
     int y = c.y + viz_text_wrap(v, c.x, c.y, c.w, title, FONT_SANS, 10, VIZ_DIM);
     float tsize = 11;
     while (tsize > 8 && viz_tokens_under_height(v, c.w, names, T, tsize, under, true) > c.h / 3) tsize -= 0.5f;
+    /* the whole window, even when that leaves less room below (Z gives it all) */
+    int strip = viz_tokens_under_height(v, c.w, names, T, tsize, under, true);
+    if (strip > c.y + c.h - y) strip = c.y + c.h - y;
     int hover = -1;
-    y += viz_tokens_under(v, (VizRect){c.x, y, c.w, c.h / 3}, names, fills, T, tsize, under, bands, outline, &hover);
+    y += viz_tokens_under(v, (VizRect){c.x, y, c.w, strip}, names, fills, T, tsize, under, bands, outline, &hover);
     static const char *const legend[4] = {"not selected", "[MASK]", "random token", "kept"};
     VizColor lc[4] = {kind_color(0), kind_color(1), kind_color(2), kind_color(3)};
     y += viz_legend(v, c.x, y, c.w, legend, lc, 4) + gap / 2;
@@ -574,7 +577,9 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
         names[i] = labels[i];
         fills[i] = pr->ids[i] == TOK_MASK ? K_MASK : PLAIN;
     }
-    int hover, y = c.y + viz_tokens(v, (VizRect){c.x, c.y, c.w, c.h / 3}, names, fills, pr->len, 11, &hover) + viz_px(v, 4);
+    int hover, y = c.y;
+    if (c.h > 10 * lh) /* the sentence as the models read it (WordPiece), when there is room besides the answers */
+        y += viz_tokens(v, (VizRect){c.x, c.y, c.w, c.h / 3}, names, fills, pr->len, 11, &hover) + viz_px(v, 4);
     if (pr->cut) {
         char msg[96];
         snprintf(msg, sizeof msg, "Only the first %d tokens are read: the models were trained at seq_len %d.", s->T, s->T);
@@ -587,8 +592,9 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
     }
     /* a row per [mask], the two models side by side; as many rows as fit five bars each */
     int bar = viz_text_height(v, FONT_MONO, 10) + viz_px(v, 2), rh = lh + DI_TOPK * bar + viz_px(v, 4);
-    int rows = (c.y + c.h - y) / rh, shown = nmask < rows ? nmask : rows, cw = c.w / 2, k = 0;
-    if (shown < nmask && rows >= 1) shown = rows;
+    int room = c.y + c.h - y, rows = room / rh, cw = c.w / 2, k = 0;
+    if (rows < 1 && room > 2 * lh) rows = 1, rh = room; /* one [mask], its bars squeezed into what is left */
+    int shown = nmask < rows ? nmask : rows;
     for (int i = 0; i < pr->len && k < shown; i++) {
         if (pr->ids[i] != TOK_MASK) continue;
         for (int mo = 0; mo < DI_MODELS; mo++) {
@@ -596,14 +602,18 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
             char head[48];
             snprintf(head, sizeof head, "[mask %d]: the %s", k + 1, MODEL_NAME[mo]);
             viz_text_fit(v, cx, cy, cw - viz_px(v, 6), head, FONT_SANS, 10, model_color(mo));
-            kit_topk_bars(v, (VizRect){cx, cy + lh, cw - viz_px(v, 10), DI_TOPK * bar}, s, pr->top_id[mo] + i * DI_TOPK,
-                          pr->top_p[mo] + i * DI_TOPK, DI_TOPK, -1, model_color(mo));
+            int nb = (rh - lh - viz_px(v, 4)) / bar; /* as many of the top-5 as fit, each readable */
+            if (nb > DI_TOPK) nb = DI_TOPK;
+            if (nb > 0)
+                kit_topk_bars(v, (VizRect){cx, cy + lh, cw - viz_px(v, 10), nb * bar}, s, pr->top_id[mo] + i * DI_TOPK,
+                              pr->top_p[mo] + i * DI_TOPK, nb, -1, model_color(mo));
         }
         k++;
     }
     if (shown < nmask) {
         char more[96];
-        snprintf(more, sizeof more, "%d of %d [mask]s shown: Z enlarges the panel", shown, nmask);
+        if (shown) snprintf(more, sizeof more, "%d of %d [mask]s shown: Z enlarges the panel", shown, nmask);
+        else snprintf(more, sizeof more, "(Z enlarges: the answers at %d [mask]%s)", nmask, nmask > 1 ? "s" : "");
         viz_text_fit(v, c.x, c.y + c.h - lh, c.w, more, FONT_SANS, 10, VIZ_DIM);
     }
 }
@@ -634,7 +644,7 @@ static const char *const eval_mlm_cols[] = {"eval_mlm_loss", "eval_teacher_mlm_l
 
 static const KitCurve curves[] = {
     {.title = "Held-out masked-token accuracy of both models", .ylabel = "accuracy", .ref = REF_UNIGRAM_ACCURACY,
-     .ref_name = "most frequent token", .bounded = true, .lo = 0, .hi = 1, .short_title = "Accuracy",
+     .ref_name = "unigram", .bounded = true, .lo = 0, .hi = 1, .short_title = "Accuracy",
      .series = eval_acc_cols, .series_name = MODEL_NAME, .series_color = MODEL_ACCENT, .series_points = true},
     {.title = "Held-out masked-LM loss of both models (nats)", .ylabel = "cross-entropy", .ref = REF_UNIGRAM_ENTROPY,
      .ref_name = "unigram entropy", .short_title = "Held-out MLM", .series = eval_mlm_cols, .series_name = MODEL_NAME,

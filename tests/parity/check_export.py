@@ -39,6 +39,17 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check  # noqa: E402
 
+def report(label, problems, summary):
+    """One export's verdict, printed: the problems (at most 10), or the summary. Returns 1 if it failed."""
+    if problems:
+        print("FAIL export %s" % label)
+        for p in problems[:10]:
+            print("    " + p)
+        return 1
+    print("ok   export %s (%s)" % (label, summary))
+    return 0
+
+
 RUNS_NSP = [
     ["--steps", "20"],
     ["--steps", "12", "--seed", "5", "--batch", "6", "--set", "seq_len=24", "--set", "objective=sop",
@@ -208,15 +219,10 @@ def check_finetune(prog):
                     elif k in CLASSIFIER and same:
                         problems.append("probe: %s did not move in %s steps" % (k, steps))
             label = " ".join(args)
-            if problems:
-                failed += 1
-                print("FAIL export %s" % label)
-                for p in problems[:10]:
-                    print("    " + p)
-            else:
-                passed += 1
-                print("ok   export %s (loss %.5f, rel. error %.1e; worst gradient rel. error %.1e; worst attention "
-                      "diff %.1e)" % (label, lesson["losses"]["total"], worst_loss, worst, worst_attn))
+            bad = report(label, problems, "loss %.5f, rel. error %.1e; worst gradient rel. error %.1e; worst attention "
+                      "diff %.1e" % (lesson["losses"]["total"], worst_loss, worst, worst_attn))
+            failed += bad
+            passed += 1 - bad
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
@@ -332,15 +338,10 @@ def check_distil(prog):
                     if d > 1e-4:
                         problems.append("%s attention layer %d differs by %.2e" % (model, l, d))
             label = " ".join(args)
-            if problems:
-                failed += 1
-                print("FAIL export %s" % label)
-                for p in problems[:10]:
-                    print("    " + p)
-            else:
-                passed += 1
-                print("ok   export %s (total %.5f: ce %.5f, mlm %.5f, cos %.5f; worst gradient rel. error %.1e)" % (
-                    label, total.item(), ce.item(), losses["mlm"].item(), cos.item(), worst))
+            bad = report(label, problems, "total %.5f: ce %.5f, mlm %.5f, cos %.5f; worst gradient rel. error %.1e" % (
+                total.item(), ce.item(), losses["mlm"].item(), cos.item(), worst))
+            failed += bad
+            passed += 1 - bad
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
@@ -489,14 +490,9 @@ def check_gpt(prog, runs):
                            capture_output=True)
             problems, summary = gpt_export_problems(out, args)
             label = " ".join(args)
-            if problems:
-                failed += 1
-                print("FAIL export %s" % label)
-                for p in problems[:10]:
-                    print("    " + p)
-            else:
-                passed += 1
-                print("ok   export %s (%s)" % (label, summary))
+            bad = report(label, problems, summary)
+            failed += bad
+            passed += 1 - bad
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
@@ -568,14 +564,9 @@ def main():
                 if d > 1e-4:
                     problems.append("attention layer %d differs by %.2e" % (l, d))
             label = " ".join(args)
-            if problems:
-                failed += 1
-                print("FAIL export %s" % label)
-                for p in problems[:10]:
-                    print("    " + p)
-            else:
-                passed += 1
-                print("ok   export %s (loss %.5f, worst gradient rel. error %.1e)" % (label, got, worst))
+            bad = report(label, problems, "loss %.5f, worst gradient rel. error %.1e" % (got, worst))
+            failed += bad
+            passed += 1 - bad
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

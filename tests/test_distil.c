@@ -304,7 +304,8 @@ static void test_training_smoke(void **state)
     assert_true(tail < 13.0f);
     assert_true(ce_tail < 0.5f * ce_first);
     assert_true(eval_s < eval_t + 0.1 && eval_s < r->refs[REF_UNIGRAM_ENTROPY]);
-    for (long s = 0; s < r->metrics.rows; s++) { /* loss = 5 ce + 2 mlm + 1 cos in every row */
+    for (long s = 0; s < r->metrics.rows; s++) { /* loss = 5 ce + 2 mlm + 1 cos in every row, the weights in it */
+        for (int k = 0; k < 3; k++) assert_float_equal(metrics_get(&r->metrics, s, 5 + DI_ALPHA_CE + k), (k ? 3 - k : 5), 0);
         double want = 5 * metrics_get(&r->metrics, s, 1) + 2 * metrics_get(&r->metrics, s, 2) + metrics_get(&r->metrics, s, 3);
         assert_true(fabs(metrics_get(&r->metrics, s, 0) - want) < 1e-4 * fmax(1, want));
     }

@@ -31,7 +31,7 @@
 #define KIT_MAX_MODELS 4
 #define KIT_MAX_BLOCKS 4
 #define KIT_MAX_PARTS 4
-#define KIT_MAX_EXTRA 12
+#define KIT_MAX_EXTRA 16
 #define KIT_MAX_STREAMS 2
 #define KIT_MAX_BATCH 12
 #define KIT_MAX_REFS 4

@@ -329,7 +329,11 @@ static Tensor *loss(Run *r, float *parts, float *extra)
         if (m->forwards >= 10) m->forward_ms[i] = m->forward_ms[i] > 0 ? 0.95 * m->forward_ms[i] + 0.05 * p->ms[i] : p->ms[i];
     }
     m->forwards++;
-    for (int k = 0; k < PART_COUNT; k++) parts[k] = p->part[k]->data[0];
+    static const char *const alpha[PART_COUNT] = {"alpha_ce", "alpha_mlm", "alpha_cos"};
+    for (int k = 0; k < PART_COUNT; k++) {
+        parts[k] = p->part[k]->data[0];
+        extra[DI_ALPHA_CE + k] = (float)KEY(r, alpha[k]);
+    }
     int n, same = agreeing(p, b, &n);
     extra[DI_TEACHER_MLM] = (float)masked_ce(p->logits[DI_TEACHER], b);
     extra[DI_ACCURACY] = b->nsel ? (float)masked_right(p->logits[DI_STUDENT], b) / (float)b->nsel : 0;
@@ -429,7 +433,8 @@ static const void *batch_data(const Run *r, int i) { return kit_mlm_batch_data(&
 static const char *const parts[] = {"ce", "mlm", "cos"};
 static const char *const extra[] = {"teacher_mlm",           "accuracy",          "teacher_accuracy", "agreement",
                                     "eval_mlm_loss",         "eval_teacher_mlm_loss", "eval_accuracy",
-                                    "eval_teacher_accuracy", "eval_ce",           "eval_agreement"};
+                                    "eval_teacher_accuracy", "eval_ce",           "eval_agreement",
+                                    "alpha_ce",              "alpha_mlm",         "alpha_cos"};
 static const KitModelSpec models[] = {
     {"student", "DistilBertForMaskedLM", DI_STUDENT, true, {""}, "student", false},
     {"teacher", "BertForMaskedLM", DI_TEACHER, false, {""}, "teacher", false},

@@ -15,9 +15,11 @@ extern const Lesson distil_lesson;
    the first attention maps are its); the teacher is frozen in a block of its own */
 enum { DI_STUDENT = 0, DI_TEACHER = 1, DI_MODELS };
 
-/* the lesson's extra metrics.csv columns (after loss, ce, mlm, cos, lr) */
+/* the lesson's extra metrics.csv columns (after loss, ce, mlm, cos, lr): the batch's figures, the
+   held-out ones, then the three weights in effect at the step (the total is their sum of products) */
 enum { DI_TEACHER_MLM, DI_ACCURACY, DI_TEACHER_ACCURACY, DI_AGREEMENT, DI_EVAL_MLM_LOSS, DI_EVAL_TEACHER_MLM_LOSS,
-       DI_EVAL_ACCURACY, DI_EVAL_TEACHER_ACCURACY, DI_EVAL_CE, DI_EVAL_AGREEMENT, DI_NEXTRA };
+       DI_EVAL_ACCURACY, DI_EVAL_TEACHER_ACCURACY, DI_EVAL_CE, DI_EVAL_AGREEMENT, DI_ALPHA_CE, DI_ALPHA_MLM,
+       DI_ALPHA_COS, DI_NEXTRA };
 /* the loss parts, in lesson.json's and metrics.csv's order */
 enum { PART_CE, PART_MLM, PART_COS, PART_COUNT };
 /* the curves' reference lines (run->refs) */

@@ -336,12 +336,25 @@ static void loss_panel(Viz *v, VizRect c, const KitFrame *f)
     v->scale = keep;
 }
 
+/* the mean over steps r0..r1-1 of one part times the weight it had at each step */
+static double weighted(const KitSnap *s, long r0, long r1, int col, int wcol)
+{
+    double a = 0;
+    long n = 0;
+    for (long r = r0; r < r1 && r < s->rows; r++, n++) a += (double)s->metrics[r * s->ncols + col] * s->metrics[r * s->ncols + wcol];
+    return n ? a / (double)n : 0;
+}
+
 static void loss_draw(Viz *v, VizRect c, const KitFrame *f)
 {
     const KitSnap *s = f->s;
-    int col[PART_COUNT], gap = viz_px(v, 4), lh = viz_text_height(v, FONT_SANS, 10);
+    int col[PART_COUNT], wcol[PART_COUNT], gap = viz_px(v, 4), lh = viz_text_height(v, FONT_SANS, 10);
     double alpha[PART_COUNT];
-    for (int k = 0; k < PART_COUNT; k++) col[k] = kit_metric_col(s, PART_NAME[k]), alpha[k] = kit_snap_value(s, ALPHA[k]);
+    for (int k = 0; k < PART_COUNT; k++) {
+        col[k] = kit_metric_col(s, PART_NAME[k]);
+        wcol[k] = kit_metric_col(s, ALPHA[k]); /* the weight in effect at each step */
+        alpha[k] = kit_snap_value(s, ALPHA[k]);
+    }
     /* this batch: total = the sum of the weighted parts */
     char sum[300];
     int len = snprintf(sum, sizeof sum, "This batch: total %.3f =", (double)s->loss);
@@ -361,17 +374,11 @@ static void loss_draw(Viz *v, VizRect c, const KitFrame *f)
     if (alpha[0] + alpha[1] + alpha[2] <= 0)
         y += viz_text_wrap(v, c.x, y, c.w, "All three weights are 0: the loss is 0 and the student learns nothing (K, J, V).",
                            FONT_SANS, 9, WARN);
-    bool changed = s->set_step > 0 && (strstr(s->set_what, "alpha_") != NULL);
-    if (changed) {
-        char note[160];
-        snprintf(note, sizeof note, "A weight changed at step %ld: every step is drawn at today's weights.", s->set_step);
-        y += viz_text_wrap(v, c.x, y, c.w, note, FONT_SANS, 9, WARN);
-    }
     /* the stack over the steps: one column of pixels per bucket of steps */
     long rows = s->rows;
     int axis_w = viz_text_width(v, "00.0", FONT_SANS, 9) + viz_px(v, 6);
     VizRect plot = {c.x + axis_w, y + lh / 2, c.w - axis_w - viz_px(v, 4), c.y + c.h - y - lh / 2 - 2 * lh};
-    if (rows < 1 || plot.h < 2 * lh || plot.w < 20 || col[0] < 0) {
+    if (rows < 1 || plot.h < 2 * lh || plot.w < 20 || col[0] < 0 || wcol[0] < 0) {
         if (rows >= 1) kit_more_hint(v, c, y, f, "the parts over the steps");
         return;
     }
@@ -381,11 +388,7 @@ static void loss_draw(Viz *v, VizRect c, const KitFrame *f)
         long r0 = rows * x / W, r1 = rows * (x + 1) / W;
         if (r1 <= r0) r1 = r0 + 1;
         double tot = 0;
-        for (int k = 0; k < PART_COUNT; k++) {
-            double a = 0;
-            for (long r = r0; r < r1 && r < rows; r++) a += s->metrics[r * s->ncols + col[k]];
-            tot += alpha[k] * a / (double)(r1 - r0);
-        }
+        for (int k = 0; k < PART_COUNT; k++) tot += weighted(s, r0, r1, col[k], wcol[k]);
         top = fmax(top, tot);
     }
     if (!(top > 0)) top = 1;
@@ -413,9 +416,7 @@ static void loss_draw(Viz *v, VizRect c, const KitFrame *f)
         if (rows < W && r0 != rows * x / W) continue;
         double base = 0;
         for (int k = 0; k < PART_COUNT; k++) {
-            double a = 0;
-            for (long r = r0; r < r1 && r < rows; r++) a += s->metrics[r * s->ncols + col[k]];
-            a = alpha[k] * a / (double)(r1 - r0);
+            double a = weighted(s, r0, r1, col[k], wcol[k]);
             int yb = plot.y + plot.h - (int)(plot.h * base / ymax), yt = plot.y + plot.h - (int)(plot.h * (base + a) / ymax);
             /* with fewer steps than pixels a step is a bar as wide as its share */
             int x1 = rows < W ? (int)(W * (r0 + 1) / rows) : x + 1;
@@ -427,9 +428,9 @@ static void loss_draw(Viz *v, VizRect c, const KitFrame *f)
         long r = rows * hx / W;
         if (r >= rows) r = rows - 1;
         const float *row = s->metrics + r * s->ncols;
-        viz_tooltip(v, "step %ld: %g × ce %.3f + %g × mlm %.3f + %g × cos %.3f = %.3f (at today's weights)", r + 1, alpha[0],
-                    (double)row[col[0]], alpha[1], (double)row[col[1]], alpha[2], (double)row[col[2]],
-                    alpha[0] * row[col[0]] + alpha[1] * row[col[1]] + alpha[2] * row[col[2]]);
+        viz_tooltip(v, "step %ld: %g × ce %.3f + %g × mlm %.3f + %g × cos %.3f = %.3f", r + 1, (double)row[wcol[0]],
+                    (double)row[col[0]], (double)row[wcol[1]], (double)row[col[1]], (double)row[wcol[2]],
+                    (double)row[col[2]], (double)row[0]);
     }
     char xl[64];
     viz_text(v, plot.x, plot.y + plot.h + viz_px(v, 2), "1", FONT_SANS, 9, VIZ_DIM, ALIGN_LEFT);

@@ -310,7 +310,11 @@ static void soft_draw(Viz *v, VizRect c, const KitFrame *f)
         }
         float top = 0;
         for (int k = 0; k < 3 * n; k++) top = fmaxf(top, vals[k]);
-        float full = top > 0.5f ? 1 : top > 0.05f ? ceilf(top * 20) / 20 : fmaxf(ceilf(top * 100) / 100, 0.01f);
+        /* the axis: the smallest of these at or above the tallest bar, so its quarters are round */
+        static const float fulls[] = {0.02f, 0.04f, 0.08f, 0.2f, 0.4f, 0.6f, 0.8f, 1};
+        float full = 1;
+        for (int k = (int)(sizeof fulls / sizeof *fulls) - 1; k >= 0; k--)
+            if (fulls[k] >= top) full = fulls[k];
         int hb = viz_bars_grouped_range(v, (VizRect){c.x, y, c.w, bars_h}, groups, n, vals, 3, cols, NAN, full);
         if (hb >= 0) {
             int k = hb % n;

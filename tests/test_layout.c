@@ -248,6 +248,66 @@ static void test_lines(void **state)
     viz_close(&v);
 }
 
+/* The loss, part by part: 100 steps of two parts (a = 1, b = 2), a's weight 3 for the first
+ * half and 0 after it, b's always 1 (no weight column). a's colour stands only over the first
+ * half of the plot, b's over all of it, and a's
+ * band (3 × 1) is 1.5 times b's (1 × 2). */
+static void test_stack(void **state)
+{
+    (void)state;
+    Viz v;
+    char err[256];
+    if (viz_open_offscreen(&v, 600, 400, 1.0f, FMLAB_ASSETS, err, sizeof err)) fail_msg("%s", err);
+    enum { ROWS = 100, COLS = 4 };   /* loss, a, b, w_a */
+    static float rows[ROWS * COLS];
+    for (int r = 0; r < ROWS; r++) {
+        float w = r < ROWS / 2 ? 3 : 0;
+        rows[r * COLS + 0] = w * 1 + 2, rows[r * COLS + 1] = 1, rows[r * COLS + 2] = 2, rows[r * COLS + 3] = w;
+    }
+    Metrics names;
+    const char *cols[COLS] = {"loss", "a", "b", "w_a"};
+    metrics_init(&names, COLS, cols);
+    static const KeyDef keys[] = {{"w_a", 3, 0, 10, false, "a's weight", NULL}};
+    LessonInfo info = {"t", "test", "a test", keys, 1, 8, 1e-3f, NULL, NULL, NULL};
+    KitSnap s = {.rows = ROWS, .ncols = COLS, .metrics = rows, .names = &names, .info = &info, .have_forward = true,
+                 .loss = 2, .parts = {1, 2}};
+    s.value[0] = 0; /* a's weight now */
+    KitUiState ui = {0};
+    KitFrame f = {&s, NULL, &ui};
+    static const char *const parts[] = {"a", "b"}, *const weights[] = {"w_a", NULL};
+    static const VizColor colors[] = {{0, 158, 115, 255}, {240, 228, 66, 255}};
+    KitStack st = {2, parts, weights, colors};
+    VizRect c = {0, 0, 600, 400};
+    viz_begin(&v);
+    kit_stack_panel(&v, c, &f, &st);
+    viz_end(&v);
+    SDL_Surface *sf = v.surface;
+    /* the columns of each colour, and the tallest run of each */
+    int first[2] = {-1, -1}, last[2] = {-1, -1}, tall[2] = {0, 0};
+    for (int x = 0; x < v.w; x++)
+        for (int k = 0; k < 2; k++) {
+            int n = 0;
+            for (int y = 40; y < v.h; y++) { /* below the sum and the legend's squares */
+                uint32_t p = ((uint32_t *)sf->pixels)[y * (sf->pitch / 4) + x];
+                uint8_t r, g, b;
+                SDL_GetRGB(p, sf->format, &r, &g, &b);
+                n += r == colors[k].r && g == colors[k].g && b == colors[k].b;
+            }
+            if (n > 20) {
+                if (first[k] < 0) first[k] = x;
+                last[k] = x;
+                tall[k] = n > tall[k] ? n : tall[k];
+            }
+        }
+    print_message("a: x %d..%d, %d px; b: x %d..%d, %d px\n", first[0], last[0], tall[0], first[1], last[1], tall[1]);
+    assert_true(first[0] >= 0 && first[1] >= 0);
+    assert_true(abs(first[0] - first[1]) <= 2);                        /* both from step 1 */
+    int mid = first[1] + (last[1] - first[1]) / 2;
+    assert_true(abs(last[0] - mid) <= 4);                             /* a ends halfway, with its weight */
+    assert_true(abs(2 * tall[0] - 3 * tall[1]) <= 4);                 /* 3 × 1 against 1 × 2 */
+    viz_close(&v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_layout_panel_at),
         cmocka_unit_test(test_layout_turn_pages),
         cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_stack),
     };
     return cmocka_run_group_tests_name("layout", tests, NULL, NULL);
 }

@@ -230,6 +230,20 @@ void kit_more_hint(Viz *v, VizRect c, int y, const KitFrame *f, const char *what
  * content's height at v's scale. */
 float kit_grow(Viz *v, VizRect c, const KitFrame *f, int (*need)(Viz *, VizRect, const KitFrame *));
 
+/* ---- the loss, part by part (stack.c) ---- */
+/* For a total that weighs several parts (distil: alpha_ce·ce + alpha_mlm·mlm + alpha_cos·cos):
+ * each part's metrics column times the weight it had at each step (the lesson writes the
+ * weights as metrics columns of the same names as their settings), stacked over the steps, in
+ * one colour per part; the sum written out for the batch on screen; a step's figures on hover.
+ * A part whose weight is NULL counts once (weight 1). */
+typedef struct KitStack {
+    int n;
+    const char *const *parts;      /* metrics columns (the loss parts) */
+    const char *const *weights;    /* their weights: a setting, and a metrics column, of that name; or NULL */
+    const VizColor *colors;
+} KitStack;
+void kit_stack_panel(Viz *v, VizRect c, const KitFrame *f, const KitStack *st);
+
 /* ---- the snapshot and the dashboard (dashboard.c) ---- */
 int kit_snap_init(KitSnap *s, const Run *r, const LessonView *view);
 void kit_snap_free(KitSnap *s);

@@ -171,7 +171,8 @@ static void test_teacher_frozen(void **state)
     char what[128];
     kit_step(r, false, &div, what, sizeof what);
     const float *g = r->blocks[DI_TEACHER].pb.grad;
-    for (size_t i = 0; g && i < nt; i++)
+    assert_non_null(g);
+    for (size_t i = 0; i < nt; i++)
         if (g[i] != 0) fail_msg("teacher gradient %zu is %g", i, g[i]);
     for (int i = 0; i < s->nnamed; i++) {
         const Tensor *p = s->named[i].t;

@@ -185,13 +185,6 @@ static void lesson_free(Run *r)
 
 /* ---------------------------------------------------------------------- loss ---- */
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
 /* Both models on the same batch. Their parameters are disjoint, so differentiating the sum
  * of their totals gives each its own loss's gradient; the loss reported (and exported) is
  * ALBERT's, mlm + sop. */
@@ -203,9 +196,9 @@ static Tensor *loss(Run *r, float *parts, float *extra)
     for (int i = 0; i < AL_MODELS; i++) {
         Forward f;
         Tensor *mlm, *sop, *seq, *logits;
-        double t0 = now_ms();
+        double t0 = runtime_seconds();
         Tensor *l = kit_pair_forward(r, kit_model(r, i), b, &f, &mlm, &sop, &seq, &logits);
-        double ms = now_ms() - t0; /* shown, never part of a number of the run */
+        double ms = (runtime_seconds() - t0) * 1e3; /* shown, never part of a number of the run */
         if (m->forwards >= 2 * AL_MODELS) m->forward_ms[i] = m->forward_ms[i] > 0 ? 0.9 * m->forward_ms[i] + 0.1 * ms : ms;
         m->forwards++;
         kit_keep_attention(r, i, 0, f.attn);

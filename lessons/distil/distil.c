@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* ------------------------------------------------------------------ settings ---- */
 
@@ -166,15 +165,19 @@ static int load_teacher(Run *r)
     return -1;
 }
 
-static int64_t count_params(const Model *md)
+/* parameters by Hugging Face name: the embeddings module (with its LayerNorm), the encoder
+   layers, the MLM head (distil_group_of, for the panel's bars) */
+int distil_group_of(const char *name)
 {
-    int64_t n = 0;
-    for (int i = 0; i < md->nnamed; i++) {
-        bool seen = false; /* a tied tensor counts once */
-        for (int j = 0; j < i && !seen; j++) seen = md->named[j].t == md->named[i].t;
-        if (!seen && md->named[i].t) n += (int64_t)md->named[i].t->size;
-    }
-    return n;
+    if (strstr(name, "embeddings.")) return DG_EMB;
+    if (strstr(name, ".layer.")) return DG_LAYERS;
+    return DG_HEAD;
+}
+
+static void count_params(const Model *md, int64_t *total, int64_t *group)
+{
+    *total = (int64_t)model_param_counts(md).total;
+    for (int i = 0; i < md->nnamed; i++) group[distil_group_of(md->named[i].name)] += (int64_t)md->named[i].t->size;
 }
 
 static int init(Run *r)
@@ -208,7 +211,7 @@ static int init(Run *r)
     model_init(kit_model(r, DI_STUDENT), &scfg, kit_block(r, DI_STUDENT), "", NULL);
     model_init(kit_model(r, DI_TEACHER), &tcfg, kit_block(r, DI_TEACHER), "", NULL);
     model_freeze(kit_model(r, DI_TEACHER), "");
-    for (int i = 0; i < DI_MODELS; i++) m->params[i] = count_params(kit_model(r, i));
+    for (int i = 0; i < DI_MODELS; i++) count_params(kit_model(r, i), &m->params[i], m->group[i]);
 
     /* both models' activations and both logits over every position (B·T × V each) */
     size_t tokens = (size_t)r->B * r->T;
@@ -245,13 +248,6 @@ static void lesson_free(Run *r)
 
 /* ---------------------------------------------------------------------- loss ---- */
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
 /* Both models on a batch and the three losses. The teacher runs without recording anything
  * (it is frozen, and its logits and hidden states are constants of the student's loss). */
 static void forward_both(Run *r, const KitMlmBatch *b, DistilPass *p)
@@ -262,11 +258,11 @@ static void forward_both(Run *r, const KitMlmBatch *b, DistilPass *p)
     *p = (DistilPass){0};
     for (int i = DI_MODELS - 1; i >= 0; i--) { /* the teacher first */
         Model *md = kit_model(r, i);
-        double t0 = now_ms();
+        double t0 = runtime_seconds();
         tp->no_grad = was || i == DI_TEACHER;
         model_forward(md, tp, &in, &p->f[i]);
         p->logits[i] = model_lm_logits(md, tp, p->f[i].hidden);
-        p->ms[i] = now_ms() - t0;
+        p->ms[i] = (runtime_seconds() - t0) * 1e3;
     }
     tp->no_grad = was;
     double T = KEY(r, "temperature");

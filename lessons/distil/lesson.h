@@ -27,6 +27,10 @@ enum { REF_UNIGRAM_ENTROPY, REF_UNIGRAM_ACCURACY };
 /* student_init's choices */
 enum { INIT_TEACHER, INIT_RANDOM };
 
+/* parameter groups, by Hugging Face name: embeddings, encoder layers, MLM head */
+enum { DG_EMB, DG_LAYERS, DG_HEAD, DG_COUNT };
+int distil_group_of(const char *name);
+
 #define DI_EVAL_BATCHES 4     /* the held-out set: 4 batches (4,096 tokens at the defaults) */
 #define DI_TOPK 5
 /* the learning rate of the teacher fmlab-mlm builds: its own 2e-3 unsettles four layers (their
@@ -76,6 +80,7 @@ typedef struct Distil {
     bool teacher_built;                  /* this run built the cached teacher */
     DistilPass pass;                     /* the last forward on the batch (tensors on the tape) */
     int64_t params[DI_MODELS];           /* each model's parameters, every tensor once */
+    int64_t group[DI_MODELS][DG_COUNT];  /* the same by group, for the panel's bars */
     double forward_ms[DI_MODELS];        /* smoothed; 0 for the first 10 forwards, which warm up */
     int forwards;
 } Distil;

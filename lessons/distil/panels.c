@@ -39,15 +39,12 @@ static const VizColor PLAIN = {58, 62, 76, 255}, K_MASK = {213, 94, 0, 255}, K_R
 
 /* ------------------------------------------------------------------ snapshot ---- */
 
-/* parameter groups, by Hugging Face name: embeddings, encoder layers, MLM head */
-enum { G_EMB, G_LAYERS, G_HEAD, G_COUNT };
-
 /* the logits of at most this many floats are kept per model (the focus window's first
    positions when V·T is larger) */
 #define KEEP_FLOATS (1 << 21)
 
 typedef struct DistilSnap {
-    int64_t params[DI_MODELS], group[DI_MODELS][G_COUNT];
+    int64_t params[DI_MODELS], group[DI_MODELS][DG_COUNT];
     double forward_ms[DI_MODELS];
     int layers[DI_MODELS], V, npos;
     char teacher[200];                   /* where the teacher came from: lesson, steps, file */
@@ -83,13 +80,6 @@ static size_t snapshot_bind(void *blob, const KitSnap *s)
     return size;
 }
 
-static int group_of(const char *name)
-{
-    if (strstr(name, "embeddings.")) return G_EMB;
-    if (strstr(name, ".layer.")) return G_LAYERS;
-    return G_HEAD;
-}
-
 /* T²·KL(softmax(t/T) ‖ softmax(s/T)) of one position, in double */
 static double kl_at(const float *s, const float *t, int V, double T)
 {
@@ -115,16 +105,8 @@ static void snapshot_fill(void *blob, const Run *r, int focus)
     const char *file = strrchr(m->teacher.path, '/');
     snprintf(w->teacher, sizeof w->teacher, "fmlab-%.20s, %ld steps, %s%.120s", m->teacher.lesson, m->teacher.step,
              r->opt.model_file ? "--teacher " : "cached as ", file ? file + 1 : m->teacher.path);
-    for (int i = 0; i < DI_MODELS; i++) {
-        const Model *md = &r->models[i].model;
-        w->layers[i] = md->cfg.num_hidden_layers;
-        memset(w->group[i], 0, sizeof w->group[i]);
-        for (int k = 0; k < md->nnamed; k++) {
-            bool seen = false;
-            for (int j = 0; j < k && !seen; j++) seen = md->named[j].t == md->named[k].t;
-            if (!seen) w->group[i][group_of(md->named[k].name)] += (int64_t)md->named[k].t->size;
-        }
-    }
+    memcpy(w->group, m->group, sizeof w->group);
+    for (int i = 0; i < DI_MODELS; i++) w->layers[i] = r->models[i].model.cfg.num_hidden_layers;
     /* wall-clock times only in the window: a PNG and an export are the same on every machine */
     if (r->keep_history) memcpy(w->forward_ms, m->forward_ms, sizeof w->forward_ms);
     else memset(w->forward_ms, 0, sizeof w->forward_ms);
@@ -336,7 +318,7 @@ static void loss_panel(Viz *v, VizRect c, const KitFrame *f) { kit_stack_panel(v
 
 /* -------------------------------------------------------------- two models ---- */
 
-static const char *const GROUP_NAME[G_COUNT] = {"embeddings", "encoder layers", "MLM head"};
+static const char *const GROUP_NAME[DG_COUNT] = {"embeddings", "encoder layers", "MLM head"};
 
 /* brief: the essentials when the panel is small (the totals in one line, no bars, no
    teacher file, no paper line), so that the stored experiment still shows */
@@ -352,11 +334,12 @@ static void models_lines(KitLines *l, const KitFrame *f, bool brief)
                         : "; bars: the teacher's pale, the student's orange");
     int64_t most = 1;
     for (int i = 0; i < DI_MODELS; i++)
-        for (int g = 0; g < G_COUNT; g++) most = w->group[i][g] > most ? w->group[i][g] : most;
-    for (int g = 0; g < G_COUNT && !brief; g++) {
-        kit_lines_add(l, FONT_SANS, model_color(DI_STUDENT), "%s: student %s, teacher %s%s", GROUP_NAME[g], kit_count(w->group[DI_STUDENT][g]),
+        for (int g = 0; g < DG_COUNT; g++) most = w->group[i][g] > most ? w->group[i][g] : most;
+    for (int g = 0; g < DG_COUNT && !brief; g++) {
+        kit_lines_add(l, FONT_SANS, model_color(DI_STUDENT), "%s: student %s, teacher %s%s", GROUP_NAME[g],
+                      kit_count(w->group[DI_STUDENT][g]),
                       kit_count(w->group[DI_TEACHER][g]),
-                      g == G_LAYERS ? (w->layers[0] == w->layers[1] ? "" : "  (half the layers, half of these)") : "");
+                      g == DG_LAYERS ? (w->layers[0] == w->layers[1] ? "" : "  (half the layers, half of these)") : "");
         kit_lines_bar(l, (double)w->group[DI_TEACHER][g] / (double)most,
                       w->group[DI_TEACHER][g] ? (double)w->group[DI_STUDENT][g] / (double)w->group[DI_TEACHER][g] : 1);
     }

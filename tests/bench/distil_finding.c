@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tests/bench/jobs.h"
 #include "lessons/distil/lesson.h"
@@ -36,13 +35,6 @@ static const char *const cfg_sets[NCFG][3] = {{"alpha_ce=5", "alpha_cos=1", "stu
 typedef struct Result {
     double params[DI_MODELS], ms[DI_MODELS], acc[DI_MODELS], mlm[DI_MODELS], agreement;
 } Result;
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
 
 static int train_one(int cfg, int seed, long steps, Result *out)
 {
@@ -62,7 +54,7 @@ static int train_one(int cfg, int seed, long steps, Result *out)
     for (int i = 0; i < DI_MODELS; i++) {
         double best[3];
         for (int round = 0; round < 3; round++) {
-            double t0 = now_ms();
+            double t0 = runtime_seconds();
             for (int k = 0; k < 20; k++) {
                 KitScope scope = kit_eval_begin(&L);
                 Batch in = {m->batch.B, m->batch.T, m->batch.input, m->batch.token_types, m->batch.attention_mask};
@@ -72,7 +64,7 @@ static int train_one(int cfg, int seed, long steps, Result *out)
                 model_lm_logits(md, &L.tape, f.hidden);
                 kit_eval_end(&L, scope);
             }
-            best[round] = (now_ms() - t0) / 20;
+            best[round] = (runtime_seconds() - t0) * 1e3 / 20;
         }
         double a = best[0], b = best[1], c = best[2];
         out->ms[i] = a > b ? (b > c ? b : a > c ? c : a) : (a > c ? a : b > c ? c : b);

@@ -191,6 +191,34 @@ static int program_path(const char *lesson, char *out, size_t n)
 
 KitProgressFn kit_progress_window;
 
+int kit_pretrained_load(Run *r, KitPretrainSpec spec, const char *const *lessons, const ModelKind *kinds,
+                        const char *const *keys, KitPretrained *out, bool *built)
+{
+    const LessonInfo *info = &r->lesson->info;
+    char err[1200], path[4096];
+    *built = false;
+    if (r->opt.model_file) {
+        if (kit_pretrained_read(r, r->opt.model_file, lessons, kinds, keys, out, err, sizeof err))
+            return runtime_usage_error(info, "--%s %s", info->model_flag, err);
+        return -1;
+    }
+    for (int i = 0; keys[i] && spec.nkeys < KIT_PRETRAINED_KEYS - 1; i++) {
+        spec.key[spec.nkeys] = keys[i];
+        spec.value[spec.nkeys++] = kit_value(r, keys[i]);
+    }
+    spec.key[spec.nkeys] = "seq_len";
+    spec.value[spec.nkeys++] = r->T;
+    if (kit_pretrained_cached(r, &spec, path, sizeof path, built, err, sizeof err)) {
+        runtime_message(kit_prog(r), "%s", err);
+        return EXIT_INTERNAL;
+    }
+    if (kit_pretrained_read(r, path, lessons, kinds, keys, out, err, sizeof err)) {
+        runtime_message(kit_prog(r), "the cached model: %s", err);
+        return EXIT_INTERNAL;
+    }
+    return -1;
+}
+
 int kit_pretrain(Run *r, const KitPretrainSpec *spec, const char *path, char *err, size_t errlen)
 {
     char prog[4200];

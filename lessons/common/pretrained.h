@@ -53,6 +53,14 @@ int kit_pretrain(Run *r, const KitPretrainSpec *spec, const char *path, char *er
  * building the same file at the same time is waited for, not raced: a lock beside it).
  * *built says whether this call built it. 0, or -1 with a message. */
 int kit_pretrained_cached(Run *r, const KitPretrainSpec *spec, char *path, size_t n, bool *built, char *err, size_t errlen);
+/* The model a lesson starts from, the whole way: the file of its own flag (--pretrained,
+ * --teacher: r->opt.model_file) read as kit_pretrained_read does, else spec's cache file, built
+ * when missing or not matching. The spec's settings are `keys` (the run's values) and seq_len,
+ * so every position the lesson reads was trained; spec's lesson, kind, steps, seed and lr are
+ * the caller's. *built says whether this run built it. -1 to go on, or an exit status with
+ * the message printed (2 for a bad file of the flag). */
+int kit_pretrained_load(Run *r, KitPretrainSpec spec, const char *const *lessons, const ModelKind *kinds,
+                        const char *const *keys, KitPretrained *out, bool *built);
 /* Progress of a build while a window program starts (the window build sets it, view.h):
  * called at each progress line of the building program with its step, total and loss, and
  * once with total -1 when the build is over. Returns false when the student closed the

@@ -137,32 +137,11 @@ void distil_init_student(Model *student, const Model *teacher)
 static int load_teacher(Run *r)
 {
     Distil *m = KIT_SELF(r, Distil);
-    const LessonInfo *info = &r->lesson->info;
     static const char *const lessons[] = {"mlm", "nsp", NULL};
     static const ModelKind kinds[] = {MODEL_BERT_MLM, MODEL_BERT_PRETRAIN};
-    char err[1200], path[4096];
-    if (r->opt.model_file) {
-        if (kit_pretrained_read(r, r->opt.model_file, lessons, kinds, model_keys, &m->teacher, err, sizeof err))
-            return runtime_usage_error(info, "--teacher %s", err);
-        return -1;
-    }
     KitPretrainSpec spec = {.lesson = "mlm", .kind = MODEL_BERT_MLM, .steps = (long)KEY(r, "teacher_steps"), .seed = 1,
                             .lr = DI_TEACHER_LR};
-    for (int i = 0; model_keys[i]; i++) {
-        spec.key[spec.nkeys] = model_keys[i];
-        spec.value[spec.nkeys++] = KEY(r, model_keys[i]);
-    }
-    spec.key[spec.nkeys] = "seq_len"; /* the teacher has read windows of this length */
-    spec.value[spec.nkeys++] = r->T;
-    if (kit_pretrained_cached(r, &spec, path, sizeof path, &m->teacher_built, err, sizeof err)) {
-        runtime_message(kit_prog(r), "%s", err);
-        return EXIT_INTERNAL;
-    }
-    if (kit_pretrained_read(r, path, lessons, kinds, model_keys, &m->teacher, err, sizeof err)) {
-        runtime_message(kit_prog(r), "the cached teacher: %s", err);
-        return EXIT_INTERNAL;
-    }
-    return -1;
+    return kit_pretrained_load(r, spec, lessons, kinds, model_keys, &m->teacher, &m->teacher_built);
 }
 
 /* parameters by Hugging Face name: the embeddings module (with its LayerNorm), the encoder

@@ -112,31 +112,10 @@ static void on_setting(Run *r, int key)
 static int load_pretrained(Run *r)
 {
     Finetune *m = KIT_SELF(r, Finetune);
-    const LessonInfo *info = &r->lesson->info;
     static const char *const lessons[] = {"mlm", "nsp", NULL};
     static const ModelKind kinds[] = {MODEL_BERT_MLM, MODEL_BERT_PRETRAIN};
-    char err[1200], path[4096];
-    if (r->opt.model_file) {
-        if (kit_pretrained_read(r, r->opt.model_file, lessons, kinds, model_keys, &m->pre, err, sizeof err))
-            return runtime_usage_error(info, "--pretrained %s", err);
-        return -1;
-    }
     KitPretrainSpec spec = {.lesson = "mlm", .kind = MODEL_BERT_MLM, .steps = (long)KEY(r, "pretrain_steps"), .seed = 1};
-    for (int i = 0; model_keys[i]; i++) {
-        spec.key[spec.nkeys] = model_keys[i];
-        spec.value[spec.nkeys++] = KEY(r, model_keys[i]);
-    }
-    spec.key[spec.nkeys] = "seq_len";   /* every position the fine-tuning reads was pretrained */
-    spec.value[spec.nkeys++] = r->T;
-    if (kit_pretrained_cached(r, &spec, path, sizeof path, &m->pre_built, err, sizeof err)) {
-        runtime_message(kit_prog(r), "%s", err);
-        return EXIT_INTERNAL;
-    }
-    if (kit_pretrained_read(r, path, lessons, kinds, model_keys, &m->pre, err, sizeof err)) {
-        runtime_message(kit_prog(r), "the cached pretrained model: %s", err);
-        return EXIT_INTERNAL;
-    }
-    return -1;
+    return kit_pretrained_load(r, spec, lessons, kinds, model_keys, &m->pre, &m->pre_built);
 }
 
 static int init(Run *r)

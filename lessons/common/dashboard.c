@@ -49,6 +49,10 @@ int kit_snap_init(KitSnap *s, const Run *r, const LessonView *view)
                 a->hatch = calloc(T * T, 1);
                 ok = ok && a->hatch;
             }
+            if (l->model_input && l->model_input[i]) {
+                a->ids = calloc(T, sizeof *a->ids);
+                ok = ok && a->ids;
+            }
         }
     if (r->trained && r->trained->ok) { /* the long-trained model on the same sequence */
         KitAttn *a = &s->attn[s->nattn++];
@@ -74,6 +78,7 @@ void kit_snap_free(KitSnap *s)
     for (int i = 0; i < s->nattn; i++) {
         free(s->attn[i].p);
         free(s->attn[i].hatch);
+        free(s->attn[i].ids);
     }
     free(s->metrics);
     free(s->lesson);
@@ -132,6 +137,9 @@ void kit_snap_fill(KitSnap *s, const Run *r, const LessonView *view, int focus)
         for (int st = 0; st < KIT_MAX_STREAMS && l->models[i].streams[st]; st++) {
             KitAttn *a = &s->attn[k++];
             float **attn = r->models[i].attn[st];
+            for (int b = 0; a->ids && b < l->nbatch; b++)
+                if (!strcmp(l->batch[b].name, l->model_input[i]) && l->batch[b].src == KIT_I32)
+                    memcpy(a->ids, (const int32_t *)l->batch_data(r, b) + off, (size_t)T * sizeof *a->ids);
             for (int layer = 0; attn && s->have_forward && layer < a->L; layer++)
                 for (int h = 0; h < a->NH; h++)
                     memcpy(a->p + ((size_t)layer * a->NH + h) * T * T, attn[layer] + (((size_t)s->focus * a->NH + h) * T) * T,
@@ -190,6 +198,8 @@ void kit_snap_copy(KitSnap *dst, const KitSnap *src, const LessonView *view)
         memcpy(dst->attn[i].p, src->attn[i].p, (size_t)src->attn[i].L * src->attn[i].NH * T * T * sizeof(float));
         dst->attn[i].hatch = keep.attn[i].hatch;
         if (src->attn[i].hatch) memcpy(dst->attn[i].hatch, src->attn[i].hatch, T * T);
+        dst->attn[i].ids = keep.attn[i].ids;
+        if (src->attn[i].ids) memcpy(dst->attn[i].ids, src->attn[i].ids, T * sizeof *dst->attn[i].ids);
     }
     copy_table(&dst->metrics, &dst->rows_cap, &dst->rows, keep.run == src->run, src->metrics, src->rows, src->ncols);
     if (src->lesson_size) {
@@ -434,7 +444,7 @@ static void attention_panel(Viz *v, VizRect r, const KitFrame *f)
                  ui->attn_fixed ? "own range" : "0–1");
     y += viz_text_wrap(v, x, y, w, title, FONT_SANS, 10, VIZ_DIM) + viz_px(v, 2);
     const char *labels[512];
-    for (int t = 0; t < T && t < 512; t++) labels[t] = kit_token(s, s->tokens[t]);
+    for (int t = 0; t < T && t < 512; t++) labels[t] = kit_token(s, (a->ids ? a->ids : s->tokens)[t]);
     const float *p = a->p + ((size_t)layer * a->NH + head) * T * T;
     VizHeatmap big = {p, T, T, 0, 1, CMAP_VIRIDIS, labels, labels, "attention p", true, a->hatch};
     map_range(p, T * T, ui->attn_fixed, &big.vmin, &big.vmax);

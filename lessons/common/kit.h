@@ -124,6 +124,10 @@ typedef struct Lesson {
      * it is the leak. NULL: word order, as for the previous token. `order_next_mark` is its
      * one-word form for the curves. */
     const char *order_next, *order_next_mark;
+    /* The batch tensor each model reads (indexed as models; NULL, or a NULL entry:
+       "input_ids"): its tokens label that model's attention maps. electra's discriminator
+       reads "corrupted_ids", the generator's samples in place of the [MASK]s. */
+    const char *const *model_input;
 } Lesson;
 
 /* The trainer's keys, in this order, at the end of every lesson's key table. */

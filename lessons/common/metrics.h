@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#define METRICS_MAX_COLS 20
+#define METRICS_MAX_COLS 24
 
 typedef struct Metrics {
     int ncols;

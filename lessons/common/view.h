@@ -23,6 +23,8 @@ typedef struct KitAttn {
     float *p;                      /* (L, NH, T, T) of the focus sequence */
     uint8_t *hatch;                /* (T, T): 1 where the objective forbids attention (Lesson's
                                       allowed hook); NULL: nothing is forbidden */
+    int32_t *ids;                  /* (T) the tokens this model read, when they are not the
+                                      snapshot's `tokens` (Lesson's model_input); NULL: those */
 } KitAttn;
 
 typedef struct KitSnap KitSnap;

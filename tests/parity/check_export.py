@@ -25,9 +25,13 @@ exported attentions are exactly 0 above the diagonal with the causal mask, and n
 
 For fmlab-distil: see check_distil (the teacher is built with PARITY_PRETRAIN_STEPS steps too).
 
-  check_export.py PATH/TO/fmlab-mlm|fmlab-nsp|fmlab-albert|fmlab-finetune|fmlab-distil|fmlab-gpt|fmlab-icl
+For fmlab-electra: see check_electra (the generator and the discriminator with their shared
+embeddings, the corrupted batch, the train setting's frozen model).
+
+  check_export.py PATH/TO/fmlab-mlm|fmlab-nsp|fmlab-albert|fmlab-finetune|fmlab-distil|fmlab-electra|fmlab-gpt|fmlab-icl
 """
 import json
+import math
 import os
 import subprocess
 import sys
@@ -346,6 +350,191 @@ def check_distil(prog):
     return 1 if failed else 0
 
 
+# fmlab-electra: the generator (ElectraForMaskedLM) and the discriminator (ElectraForPreTraining)
+# from the export, the generator's embeddings module being the discriminator's (one set of
+# leaves, as in check.py); the losses mlm, rtd and total = mlm + rtd_weight·rtd on the exported
+# batch, every gradient of both models and the attention of both. The samples are ids in
+# corrupted_ids, so nothing flows back through them. A step differentiates what the train
+# setting says: the total (both), mlm (generator) or rtd_weight·rtd (discriminator); the frozen
+# model's own tensors have no gradient in the export, the shared embeddings always do.
+# A generator this young samples almost anything but the original; the last run trains it a
+# little and samples near its argmax, so that some samples are the original (labelled 0).
+RUNS_ELECTRA = [
+    ["--steps", "8"],
+    ["--steps", "5", "--seed", "4", "--batch", "6", "--set", "seq_len=24", "--set", "rtd_weight=7.5",
+     "--set", "sampling_temperature=2.5", "--set", "generator_size=0.5", "--set", "num_hidden_layers=3",
+     "--set", "hidden_size=48", "--set", "num_attention_heads=4", "--set", "intermediate_size=96"],
+    ["--steps", "4", "--seed", "9", "--batch", "5", "--set", "train=discriminator", "--set", "mlm_probability=0.3"],
+    ["--steps", "3", "--seed", "2", "--batch", "4", "--set", "train=generator", "--set", "rtd_weight=20"],
+    ["--steps", "80", "--seed", "3", "--set", "sampling_temperature=0.1"],
+]
+ELECTRA_SHARED = ["electra.embeddings." + n for n in ("word_embeddings.weight", "position_embeddings.weight",
+                                                      "token_type_embeddings.weight", "LayerNorm.weight",
+                                                      "LayerNorm.bias")]
+MASK_ID = 4
+
+
+def electra_generator_size(H, NH, fraction):
+    """lesson.h's electra_generator_size: H × fraction in whole heads of the discriminator's
+    head size (at least one, at most NH), a feed-forward 4 × as wide."""
+    hs = H // NH
+    n = min(max(int(math.floor(H * fraction / hs + 0.5)), 1), NH)
+    return n * hs, n, 4 * n * hs
+
+
+def electra_batch_problems(batch, settings, V):
+    """corrupted_ids: the original outside the selected positions; rtd_labels: 1 exactly where
+    corrupted_ids differs from original_ids; input_ids: [MASK] or the original at selected
+    positions (a random token only when random_replace_prob allows it), the original elsewhere."""
+    problems = []
+    orig, inp, cor, rtd = batch["original_ids"], batch["input_ids"], batch["corrupted_ids"], batch["rtd_labels"]
+    labels, kind = batch["labels"], batch["mask_kind"]
+    sel = labels != -100
+    if not torch.equal(sel, kind != 0):
+        problems.append("mask_kind and labels disagree")
+    if not torch.equal(labels[sel], orig[sel]):
+        problems.append("labels are not the original ids at selected positions")
+    if not torch.equal(cor[~sel], orig[~sel]):
+        problems.append("corrupted_ids differ from original_ids at %d positions that are not selected" % int(
+            (cor[~sel] != orig[~sel]).sum()))
+    if not torch.equal(rtd, (cor != orig).to(rtd.dtype)):
+        problems.append("rtd_labels are not (corrupted_ids != original_ids) at %d positions" % int(
+            (rtd != (cor != orig).to(rtd.dtype)).sum()))
+    if int(cor.min()) < 0 or int(cor.max()) >= V:
+        problems.append("corrupted_ids out of the vocabulary: %d..%d" % (int(cor.min()), int(cor.max())))
+    if not torch.equal(inp[~sel], orig[~sel]):
+        problems.append("input_ids differ from the original where nothing is selected")
+    masked = sel & (inp == MASK_ID)
+    if not torch.equal(kind == 1, masked):
+        problems.append("mask_kind 1 is not exactly where input_ids holds [MASK]")
+    if not torch.equal(inp[kind == 3], orig[kind == 3]):
+        problems.append("mask_kind 3 (kept) positions do not hold the original")
+    if settings["random_replace_prob"] == 0 and bool((kind == 2).any()):
+        problems.append("%d random tokens with random_replace_prob 0" % int((kind == 2).sum()))
+    if not bool(sel.any()) or not bool(rtd.any()):
+        problems.append("the batch has %d selected positions and %d replaced: nothing to check" % (
+            int(sel.sum()), int(rtd.sum())))
+    return problems
+
+
+def check_electra(prog):
+    passed = failed = 0
+    models = ("generator", "discriminator")
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, args in enumerate(RUNS_ELECTRA):
+            out = os.path.join(tmp, "e%d" % i)
+            label = " ".join(args)
+            run = subprocess.run([prog, "--headless", "--no-screenshot", "--export", out] + args, capture_output=True)
+            if run.returncode != 0:
+                failed += report(label, ["exit status %d: %s" % (run.returncode, run.stderr.decode("utf-8", "replace")
+                                                                 .strip())], "")
+                continue
+            lesson = json.load(open(os.path.join(out, "lesson.json")))
+            settings = lesson["settings"]
+            cfg = {m: json.load(open(os.path.join(out, m, "config.json"))) for m in models}
+            raw = {m: check.load_safetensors(os.path.join(out, m, "model.safetensors")) for m in models}
+            P = {m: check.leaf_params(os.path.join(out, m, "model.safetensors")) for m in models}
+            grads = {m: check.load_safetensors(os.path.join(out, m, "grads.safetensors")) for m in models}
+            batch = {k: torch.tensor(v) for k, v in check.load_safetensors(os.path.join(out, "batch.safetensors")).items()}
+            attn = check.load_safetensors(os.path.join(out, "attentions.safetensors"))
+            problems = []
+            want = run_settings(args)
+            for k, v in want.items():
+                if settings.get(k) != v:
+                    problems.append("lesson.json settings: %s = %r, the run set %r" % (k, settings.get(k), v))
+            mode = settings["train"]
+            # config.json: the two classes, the generator sized from the discriminator
+            if cfg["generator"].get("architectures") != ["ElectraForMaskedLM"] or \
+                    cfg["discriminator"].get("architectures") != ["ElectraForPreTraining"]:
+                problems.append("architectures %s, %s" % (cfg["generator"].get("architectures"),
+                                                          cfg["discriminator"].get("architectures")))
+            d, g = cfg["discriminator"], cfg["generator"]
+            for k in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"):
+                if d.get(k) != settings[k]:
+                    problems.append("discriminator config.json: %s = %r, settings %r" % (k, d.get(k), settings[k]))
+            gh, gn, gi = electra_generator_size(settings["hidden_size"], settings["num_attention_heads"],
+                                                settings["generator_size"])
+            if (g.get("hidden_size"), g.get("num_attention_heads"), g.get("intermediate_size")) != (gh, gn, gi) or \
+                    g.get("num_hidden_layers") != settings["num_hidden_layers"]:
+                problems.append("generator config.json: %s, not %d wide, %d heads, ffn %d, %d layers" % (
+                    {k: g.get(k) for k in ("hidden_size", "num_attention_heads", "intermediate_size",
+                                           "num_hidden_layers")}, gh, gn, gi, settings["num_hidden_layers"]))
+            if g.get("embedding_size") != settings["hidden_size"] or d.get("embedding_size") != settings["hidden_size"]:
+                problems.append("embedding_size %r and %r, not the discriminator's width %d" % (
+                    g.get("embedding_size"), d.get("embedding_size"), settings["hidden_size"]))
+            # tied: the five tensors of the embeddings module, the same values in both files
+            want_tied = sorted(["generator/" + n, "discriminator/" + n] for n in ELECTRA_SHARED)
+            if sorted(lesson.get("tied", [])) != want_tied:
+                problems.append("lesson.json tied: %s" % lesson.get("tied"))
+            for n in ELECTRA_SHARED:
+                a, b = raw["generator"].get(n), raw["discriminator"].get(n)
+                if a is None or b is None or a.shape != b.shape or a.tobytes() != b.tobytes():
+                    problems.append("%s differs between the two model files" % n)
+            # the batch
+            problems += electra_batch_problems(batch, settings, d["vocab_size"])
+            # the reference: one set of leaves for the shared embeddings
+            for n in ELECTRA_SHARED:
+                P["generator"][n] = P["discriminator"][n]
+            frozen = {"generator": "discriminator", "discriminator": "generator"}.get(mode)
+            if frozen:
+                for n, p in P[frozen].items():
+                    if n not in ELECTRA_SHARED:
+                        p.requires_grad_(False)
+            batch["rtd_labels"] = batch["rtd_labels"].to(check.DT)
+            losses, outs = check.electra_forward(P["generator"], g, P["discriminator"], d, batch)
+            w = float(settings["rtd_weight"])
+            total = losses["mlm"] + w * losses["rtd"]
+            stepped = {"both": total, "generator": losses["mlm"], "discriminator": w * losses["rtd"]}[mode]
+            stepped.backward()
+            worst_loss = 0.0
+            for name, val in [("total", total)] + sorted(losses.items()):
+                r = abs(lesson["losses"][name] - val.item()) / max(abs(val.item()), 1e-6)
+                worst_loss = max(worst_loss, r)
+                if r > 1e-4:
+                    problems.append("loss %s %.7g vs torch %.7g" % (name, lesson["losses"][name], val.item()))
+            if sorted(lesson["losses"]) != ["mlm", "rtd", "total"]:
+                problems.append("lesson.json losses: %s" % sorted(lesson["losses"]))
+            worst = 0.0
+            for m in models:
+                want_grads = set(ELECTRA_SHARED) if m == frozen else set(P[m])
+                if set(grads[m]) != want_grads:
+                    problems.append("%s grads.safetensors: extra %s, missing %s" % (
+                        m, sorted(set(grads[m]) - want_grads)[:5], sorted(want_grads - set(grads[m]))[:5]))
+                p, wm = check.compare_grads({k: v for k, v in grads[m].items() if k in P[m]}, P[m], m)
+                problems += p
+                worst = max(worst, wm)
+            # the shared embeddings' gradient is one: the same in both grads files
+            for n in ELECTRA_SHARED:
+                a, b = grads["generator"].get(n), grads["discriminator"].get(n)
+                if a is None or b is None or a.tobytes() != b.tobytes():
+                    problems.append("the gradient of %s differs between the two grads files" % n)
+            # the attention of both models
+            L = settings["num_hidden_layers"]
+            want_attn = ["%s.layer.%d" % (m, l) for m in models for l in range(L)]
+            if sorted(attn) != sorted(want_attn):
+                problems.append("attentions.safetensors holds %s" % sorted(attn))
+            worst_attn = 0.0
+            for m in models:
+                for l, ref in enumerate(outs["attn"][m]):
+                    a = attn.get("%s.layer.%d" % (m, l))
+                    dd = np.abs(a - ref.detach().numpy()).max() if a is not None and a.shape == tuple(ref.shape) else 1
+                    worst_attn = max(worst_attn, dd)
+                    if dd > 1e-4:
+                        problems.append("%s attention layer %d differs by %.2e" % (m, l, dd))
+            replaced = int(batch["rtd_labels"].sum())
+            selected = int((batch["labels"] != -100).sum())
+            if settings["sampling_temperature"] <= 0.1 and lesson["step"] >= 80 and replaced == selected:
+                problems.append("no sample is the original: a sample equal to the original is not checked")
+            bad = report(label, problems, "train=%s: total %.5f = mlm %.5f + %g·rtd %.5f, rel. error %.1e; %d of %d "
+                         "selected replaced; worst gradient rel. error %.1e; worst attention diff %.1e" % (
+                             mode, total.item(), losses["mlm"].item(), w, losses["rtd"].item(), worst_loss, replaced,
+                             selected, worst, worst_attn))
+            failed += bad
+            passed += 1 - bad
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
 # fmlab-gpt: short runs; the third removes the causal mask (the leak)
 RUNS_GPT = [
     ["--steps", "20"],
@@ -503,6 +692,8 @@ def main():
         return check_finetune(prog)
     if os.path.basename(prog) == "fmlab-distil":
         return check_distil(prog)
+    if os.path.basename(prog) == "fmlab-electra":
+        return check_electra(prog)
     if "gpt" in os.path.basename(prog):
         return check_gpt(prog, RUNS_GPT)
     if os.path.basename(prog) == "fmlab-icl":

@@ -1,8 +1,8 @@
 /* nn.c — the models: parameter declaration under Hugging Face names, initialisation, the
  * blocks (linear, layernorm, embeddings, encoder and decoder layer), the forward passes made
- * of them, and the fine-tuning helpers (freeze, copy by name). Four of the five families are
- * the same post-LN encoder under different names (BERT, ALBERT, DistilBERT, ELECTRA); GPT-2 is
- * the pre-LN causal decoder. */
+ * of them, and the fine-tuning helpers (freeze, copy by name or by place in the encoder).
+ * Four of the five families are the same post-LN encoder under different names (BERT,
+ * ALBERT, DistilBERT, ELECTRA); GPT-2 is the pre-LN causal decoder. */
 #define _POSIX_C_SOURCE 200809L
 #include "nn.h"
 
@@ -613,6 +613,57 @@ int model_copy_matching(Model *dst, const Model *src)
         const Tensor *s = named_param(src, dst->named[i].name);
         if (!s) continue;
         Tensor *d = dst->named[i].t;
+        if (d->data != s->data) memcpy(d->data, s->data, d->size * sizeof(float)); /* shared: already equal */
+        n++;
+    }
+    return n;
+}
+
+/* The embeddings module's and the encoder layers' tensors of a post-LN encoder, slot by slot
+ * in one order for every family (NULL where a family has none: DistilBERT's token types, a
+ * projection E -> H), so that two families are matched by role, not by name. */
+enum { EMB_SLOTS = 7, LAYER_SLOTS = 16 };
+
+static Tensor *encoder_slot(const Model *m, int i)
+{
+    if (i < EMB_SLOTS) {
+        Tensor *e[EMB_SLOTS] = {m->word_emb, m->pos_emb,   m->type_emb,   m->emb_ln.w,
+                                m->emb_ln.b, m->emb_proj.w, m->emb_proj.b};
+        return e[i];
+    }
+    const Block *b = &m->blocks[(i - EMB_SLOTS) / LAYER_SLOTS];
+    Tensor *l[LAYER_SLOTS] = {b->q.w,      b->q.b,      b->k.w,      b->k.b,      b->v.w,      b->v.b,
+                              b->o.w,      b->o.b,      b->ln1.w,    b->ln1.b,    b->ffn_in.w, b->ffn_in.b,
+                              b->ffn_out.w, b->ffn_out.b, b->ln2.w, b->ln2.b};
+    return l[(i - EMB_SLOTS) % LAYER_SLOTS];
+}
+
+/* one block per layer of the post-LN encoder: not GPT-2's decoder, not ALBERT's shared groups
+   (a group stands for several layers, so its weights mean something else) */
+static bool plain_encoder(const Model *m) { return !is_gpt2(m) && !is_albert(m); }
+
+int model_copy_encoder(Model *dst, const Model *src)
+{
+    if (!plain_encoder(dst) || !plain_encoder(src) || dst->nblocks != src->nblocks) return -1;
+    /* the same shapes can still compute another function: the heads split the width, the
+       activation and LayerNorm's eps are not weights */
+    for (int l = 0; l < dst->nblocks; l++) {
+        const Block *d = &dst->blocks[l], *s = &src->blocks[l];
+        if (d->num_heads != s->num_heads || d->act != s->act || d->ln1.eps != s->ln1.eps || d->ln2.eps != s->ln2.eps)
+            return -1;
+    }
+    if (dst->emb_ln.eps != src->emb_ln.eps) return -1;
+    int slots = EMB_SLOTS + LAYER_SLOTS * dst->nblocks;
+    /* every slot first, so a mismatch leaves dst as it was rather than half overwritten */
+    for (int i = 0; i < slots; i++) {
+        const Tensor *d = encoder_slot(dst, i), *s = encoder_slot(src, i);
+        if (!d != !s || (d && !tensor_same_shape(d, s))) return -1;
+    }
+    int n = 0;
+    for (int i = 0; i < slots; i++) {
+        Tensor *d = encoder_slot(dst, i);
+        const Tensor *s = encoder_slot(src, i);
+        if (!d) continue;
         if (d->data != s->data) memcpy(d->data, s->data, d->size * sizeof(float)); /* shared: already equal */
         n++;
     }

@@ -204,6 +204,16 @@ void model_freeze(Model *m, const char *prefix);
  * pooler from a BertForMaskedLM) keep their values. Returns how many were copied, or -1, with
  * nothing copied, when a name matches with another shape (the caller says so). */
 int model_copy_matching(Model *dst, const Model *src);
+/* Copies the embeddings module and the encoder layers from src into dst, matched by their
+ * place in the model rather than by name, between encoders whose Hugging Face base names
+ * differ: an ElectraForPreTraining's `electra.embeddings.*` and `electra.encoder.*` into a
+ * BertForSequenceClassification's `bert.embeddings.*` and `bert.encoder.*`. The rest of dst
+ * (pooler, heads, classifier) keeps its values. Returns how many tensors were copied, or -1,
+ * with nothing copied, when the two are not the same encoder: another layer count, heads,
+ * activation, LayerNorm eps or shape, a tensor one has and the other has not (token types,
+ * ELECTRA's embeddings_project), or a model without such an encoder (GPT-2's decoder,
+ * ALBERT's shared layer groups). */
+int model_copy_encoder(Model *dst, const Model *src);
 
 /* Parameter counts per group, for the lessons' model card. */
 typedef struct ParamCounts { size_t embeddings, attention, feed_forward, layer_norm, heads, total; } ParamCounts;

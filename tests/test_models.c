@@ -316,6 +316,79 @@ static void test_copy_matching(void **state)
     params_free(&pbc);
 }
 
+/* An ELECTRA discriminator's encoder into a BERT classifier: the names differ (electra.* and
+ * bert.*), the places match; the pooler and classifier keep their values, and an encoder of
+ * another shape is refused with nothing copied. */
+static void test_copy_encoder(void **state)
+{
+    (void)state;
+    Model cls, disc;
+    ParamBlock pbc, pbd;
+    build(&cls, &pbc, MODEL_BERT_SEQ_CLS, 7);
+    build(&disc, &pbd, MODEL_ELECTRA_DISC, 8);
+    for (size_t i = 0; i < pbd.n; i++) pbd.data[i] += 0.5f; /* biases and LayerNorms distinct too */
+    float *start = malloc(pbc.n * sizeof(float));
+    assert_non_null(start);
+    memcpy(start, pbc.data, pbc.n * sizeof(float));
+    assert_int_equal(model_copy_matching(&cls, &disc), 0); /* by name: nothing in common */
+
+    int nencoder = 0;
+    for (int i = 0; i < cls.nnamed; i++)
+        nencoder += !strncmp(cls.named[i].name, "bert.embeddings.", 16) || !strncmp(cls.named[i].name, "bert.encoder.", 13);
+    assert_int_equal(nencoder, 5 + 16 * cls.cfg.num_hidden_layers);
+    assert_int_equal(model_copy_encoder(&cls, &disc), nencoder);
+    for (int i = 0; i < cls.nnamed; i++) {
+        const char *n = cls.named[i].name;
+        const Tensor *t = cls.named[i].t;
+        if (!strncmp(n, "bert.embeddings.", 16) || !strncmp(n, "bert.encoder.", 13)) {
+            char other[200];
+            snprintf(other, sizeof other, "electra.%s", n + 5);
+            const Tensor *s = named(&disc, other);
+            assert_non_null(s);
+            assert_memory_equal(t->data, s->data, t->size * sizeof(float));
+        } else {
+            assert_memory_equal(t->data, start + (t->data - pbc.data), t->size * sizeof(float));
+        }
+    }
+
+    /* another feed-forward width, or a generator of half the width: -1, dst untouched */
+    memcpy(start, pbc.data, pbc.n * sizeof(float));
+    ModelConfig narrow = model_config_default(MODEL_ELECTRA_DISC);
+    narrow.intermediate_size = 128;
+    Model w, gen;
+    ParamBlock pbw, pbg;
+    params_init(&pbw);
+    model_init(&w, &narrow, &pbw, "", NULL);
+    assert_true(params_finalize(&pbw));
+    assert_int_equal(model_copy_encoder(&cls, &w), -1);
+    assert_memory_equal(pbc.data, start, pbc.n * sizeof(float));
+    build(&gen, &pbg, MODEL_ELECTRA_GEN, 9);
+    assert_int_equal(model_copy_encoder(&cls, &gen), -1);
+    assert_memory_equal(pbc.data, start, pbc.n * sizeof(float));
+    /* the same shapes split into other heads compute something else */
+    ModelConfig heads = model_config_default(MODEL_ELECTRA_DISC);
+    heads.num_attention_heads = 2;
+    Model h;
+    ParamBlock pbh;
+    params_init(&pbh);
+    model_init(&h, &heads, &pbh, "", NULL);
+    assert_true(params_finalize(&pbh));
+    assert_int_equal(model_copy_encoder(&cls, &h), -1);
+    assert_memory_equal(pbc.data, start, pbc.n * sizeof(float));
+
+    model_free(&h);
+    params_free(&pbh);
+    model_free(&gen);
+    params_free(&pbg);
+    model_free(&w);
+    params_free(&pbw);
+    free(start);
+    model_free(&disc);
+    params_free(&pbd);
+    model_free(&cls);
+    params_free(&pbc);
+}
+
 static void test_electra_shares_embeddings(void **state)
 {
     (void)state;
@@ -694,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_seq_cls_names),
         cmocka_unit_test(test_frozen_encoder),
         cmocka_unit_test(test_copy_matching),
+        cmocka_unit_test(test_copy_encoder),
         cmocka_unit_test(test_electra_shares_embeddings),
         cmocka_unit_test(test_attention_masks),
         cmocka_unit_test(test_blocks_compose_to_model),

@@ -34,6 +34,24 @@ static bool saved_value(const cJSON *keys, const char *name, double *v)
     return true;
 }
 
+/* Where a model of each kind sits in the checkpoint of the lesson that trains it: the prefix
+ * its parameters have in their block (kit.h: two models in one block keep their names apart
+ * with one), so its tensors are "param.<prefix><Hugging Face name>". A kind not listed was
+ * declared without one. */
+static const struct SavedModel {
+    ModelKind kind;
+    const char *prefix;
+} saved_models[] = {
+    {MODEL_ELECTRA_DISC, "discriminator/"},   /* fmlab-electra: beside its generator, in block 0 */
+};
+
+static const char *saved_prefix(ModelKind kind)
+{
+    for (size_t i = 0; i < sizeof saved_models / sizeof *saved_models; i++)
+        if (saved_models[i].kind == kind) return saved_models[i].prefix;
+    return "";
+}
+
 int kit_pretrained_read(Run *r, const char *path, const char *const *lessons, const ModelKind *kinds,
                         const char *const *keys, KitPretrained *out, char *err, size_t errlen)
 {
@@ -74,6 +92,9 @@ int kit_pretrained_read(Run *r, const char *path, const char *const *lessons, co
         cfg.num_hidden_layers = (int)kit_value(r, "num_hidden_layers");
         cfg.num_attention_heads = (int)kit_value(r, "num_attention_heads");
         cfg.intermediate_size = (int)kit_value(r, "intermediate_size");
+        /* no key records the embedding width: BERT's is always the hidden width, and
+           fmlab-electra builds its discriminator so (no embeddings_project) */
+        cfg.embedding_size = cfg.hidden_size;
         double T = 0;
         saved_value(saved, "seq_len", &T);
         cfg.max_position_embeddings = T > 512 ? (int)T : 512;   /* as kit_model_config made it */
@@ -87,7 +108,7 @@ int kit_pretrained_read(Run *r, const char *path, const char *const *lessons, co
         for (int i = 0; !rc && i < out->model.nnamed; i++) {
             const Tensor *t = out->model.named[i].t;
             char key[300], inner[512];
-            snprintf(key, sizeof key, "param.%s", out->model.named[i].name);
+            snprintf(key, sizeof key, "param.%s%s", saved_prefix(cfg.kind), out->model.named[i].name);
             int64_t shape[TENSOR_MAX_DIMS];
             for (int d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
             if (st_read_f32_shape(&f.st, key, t->data, t->ndim, shape, inner, sizeof inner))

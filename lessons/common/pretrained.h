@@ -5,6 +5,10 @@
  * Reading: the checkpoint's lesson must be one the caller accepts, its model settings must
  * equal the run's (a mismatch is an error naming both values and the --set that takes the
  * file's), and every parameter of the model must be in it with its shape and finite values.
+ * A model that shared its lesson's parameter block is found under the prefix it was declared
+ * with there: fmlab-electra's discriminator (MODEL_ELECTRA_DISC) as
+ * "param.discriminator/electra.…", its generator ignored; it is read with embedding_size =
+ * hidden_size, as that lesson builds it. Every other kind is read as "param.<name>".
  * Building: `fmlab-<lesson> --headless --steps N --seed S --set ... --save FILE` beside this
  * program, its progress shown as a bar on stderr; the file goes to
  * $XDG_CACHE_HOME/fmlab (else ~/.cache/fmlab) under a name made of its settings, and a file

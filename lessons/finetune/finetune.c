@@ -16,8 +16,9 @@
  *
  * How to run: fmlab-finetune (window); fmlab-finetune --headless --steps 200 --export out/
  * The first run builds the pretrained encoder with fmlab-mlm and keeps it in the cache
- * (lessons/common/pretrained.h); --pretrained FILE takes a checkpoint of fmlab-mlm or
- * fmlab-nsp instead. The sections below are in the same order as in every lesson. */
+ * (lessons/common/pretrained.h); --pretrained FILE takes a checkpoint of fmlab-mlm,
+ * fmlab-nsp or fmlab-electra (its discriminator's encoder) instead. The sections below are
+ * in the same order as in every lesson. */
 #include "lessons/finetune/lesson.h"
 
 #include <math.h>
@@ -107,13 +108,14 @@ static void on_setting(Run *r, int key)
 
 /* ------------------------------------------------------------------- model ---- */
 
-/* The pretrained encoder: --pretrained FILE, or the cache, built with fmlab-mlm when missing
- * or when what is there does not match its settings. */
+/* The pretrained encoder: --pretrained FILE (a BERT of fmlab-mlm or fmlab-nsp, or the
+ * discriminator of fmlab-electra), or the cache, built with fmlab-mlm when missing or when
+ * what is there does not match its settings. */
 static int load_pretrained(Run *r)
 {
     Finetune *m = KIT_SELF(r, Finetune);
-    static const char *const lessons[] = {"mlm", "nsp", NULL};
-    static const ModelKind kinds[] = {MODEL_BERT_MLM, MODEL_BERT_PRETRAIN};
+    static const char *const lessons[] = {"mlm", "nsp", "electra", NULL};
+    static const ModelKind kinds[] = {MODEL_BERT_MLM, MODEL_BERT_PRETRAIN, MODEL_ELECTRA_DISC};
     KitPretrainSpec spec = {.lesson = "mlm", .kind = MODEL_BERT_MLM, .steps = (long)KEY(r, "pretrain_steps"), .seed = 1};
     return kit_pretrained_load(r, spec, lessons, kinds, model_keys, &m->pre, &m->pre_built);
 }
@@ -154,12 +156,17 @@ static int init(Run *r)
 
 /* After the kit drew every weight from (seed, 1): the pretrained encoder into finetune,
  * and probe made the same as finetune (the same pooler and classifier too), so the two
- * start from one point and differ only in what they may change. scratch keeps its draw. */
+ * start from one point and differ only in what they may change. scratch keeps its draw.
+ * A BERT's `bert.*` is copied by name, its pooler too when it has one (fmlab-nsp); an ELECTRA
+ * discriminator's encoder is the same encoder under `electra.*`, copied by place, and like
+ * fmlab-mlm's it has no pooler, so the pooler stays as drawn. */
 static void weights(Run *r)
 {
     Finetune *m = KIT_SELF(r, Finetune);
     Model *ft = kit_model(r, RUN_FINETUNE);
-    ENGINE_CHECK(model_copy_matching(ft, &m->pre.model) >= 0, "the pretrained encoder does not fit the model");
+    int copied = m->pre.model.cfg.kind == MODEL_ELECTRA_DISC ? model_copy_encoder(ft, &m->pre.model)
+                                                              : model_copy_matching(ft, &m->pre.model);
+    ENGINE_CHECK(copied >= 0, "the pretrained encoder does not fit the model");
     ENGINE_CHECK(model_copy_matching(kit_model(r, RUN_PROBE), ft) == ft->nnamed, "probe and finetune differ");
 }
 
@@ -334,8 +341,8 @@ const Lesson finetune_lesson = {
     .info = {"finetune", "Fine-tuning: pretrain once, adapt with few labels",
              "Spam or ham with one new layer on a pretrained encoder, against a frozen probe and a model from scratch.",
              keys, (int)(sizeof keys / sizeof keys[0]), 32, 1e-3f, "pretrained",
-             "the encoder to start from: a checkpoint of fmlab-mlm or fmlab-nsp (--save); without it, one is built "
-             "with fmlab-mlm and cached",
+             "the encoder to start from: a checkpoint of fmlab-mlm, fmlab-nsp or fmlab-electra (--save; of "
+             "fmlab-electra, its discriminator's encoder); without it, one is built with fmlab-mlm and cached",
              ""},
     .models = models,
     .nmodels = RUN_COUNT,

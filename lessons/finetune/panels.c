@@ -32,7 +32,7 @@ typedef struct FtSnap {
     int run, nbudget, budget_count[2];
     int64_t confusion[RUN_COUNT][2][2];
     int64_t confusion_step;
-    char pre[160];                        /* "fmlab-mlm, 2000 steps" */
+    char pre[160];                        /* "fmlab-mlm, 2000 steps", "fmlab-electra's discriminator, ..." */
     char pre_path[4096];
     int32_t *labels, *ids;                /* (B), (B,T) */
     uint8_t *mask;                        /* (B,T) */
@@ -66,7 +66,8 @@ static void snapshot_fill(void *blob, const Run *r, int focus)
         for (int t = 0; t < 2; t++)
             for (int q = 0; q < 2; q++) w->confusion[run][t][q] = m->held[finetune_cell(run, t, q)];
     w->confusion_step = m->held[FT_HELD_STEP];
-    snprintf(w->pre, sizeof w->pre, "fmlab-%s, %ld steps%s", m->pre.lesson, m->pre.step,
+    snprintf(w->pre, sizeof w->pre, "fmlab-%s%s, %ld steps%s", m->pre.lesson,
+             m->pre.model.cfg.kind == MODEL_ELECTRA_DISC ? "'s discriminator" : "", m->pre.step,
              r->opt.model_file ? "" : " (built once, cached)");
     snprintf(w->pre_path, sizeof w->pre_path, "%s", m->pre.path);
     memcpy(w->labels, b->labels, B * 4);

@@ -30,23 +30,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/bench/jobs.h"
-#include "lessons/finetune/lesson.h"
-
-#define NBUDGETS 4
-static const int budgets[NBUDGETS] = {16, 64, 256, 0};
-static const char *const budget_names[NBUDGETS] = {"16", "64", "256", "all"};
-
-typedef struct Result { double acc[RUN_COUNT], loss[RUN_COUNT]; } Result;
-
-static double def(const char *key)
-{
-    const LessonInfo *in = &finetune_lesson.info;
-    return in->keys[runtime_key_index(in, key)].def;
-}
+#include "tests/bench/finetune_runs.h"
 
 /* The cache file the lesson at its defaults reads (finetune.c load_pretrained), built with
  * this build's fmlab-mlm when it is missing or does not match its name. */
@@ -57,7 +43,7 @@ static int encoder(long pretrain_steps, char *path, size_t n)
     KitPretrainSpec spec = {.lesson = "mlm", .kind = MODEL_BERT_MLM, .steps = pretrain_steps, .seed = 1};
     for (int i = 0; model_keys[i]; i++) {
         spec.key[spec.nkeys] = model_keys[i];
-        spec.value[spec.nkeys++] = def(model_keys[i]);
+        spec.value[spec.nkeys++] = ft_default(model_keys[i]);
     }
     char err[1200];
     if (kit_cache_path(&spec, path, n, err, sizeof err)) {
@@ -86,40 +72,10 @@ static int encoder(long pretrain_steps, char *path, size_t n)
     argv[a] = NULL;
     printf("building the pretrained encoder once (%ld steps of fmlab-mlm, about 5 minutes for 2000 on an idle machine):\n"
            "  %s ... --save %s\n", spec.steps, FMLAB_MLM_PROGRAM, path);
-    fflush(stdout);
-    pid_t c = fork();
-    if (c == 0) {
-        if (!freopen("/dev/null", "w", stdout)) _exit(127);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int status;
-    if (c < 0 || waitpid(c, &status, 0) != c || !WIFEXITED(status) || WEXITSTATUS(status) || rename(tmp, path)) {
+    if (bench_program(argv, "/dev/null", NULL, NULL) || rename(tmp, path)) {
         fprintf(stderr, "finetune_finding: building the encoder with %s failed\n", FMLAB_MLM_PROGRAM);
         return -1;
     }
-    return 0;
-}
-
-static int train_one(const char *pretrained, int labels, int seed, long steps, Result *out)
-{
-    char sb[16], lb[32];
-    snprintf(sb, sizeof sb, "%d", seed);
-    snprintf(lb, sizeof lb, "labels=%d", labels);
-    char *args[] = {"fmlab-finetune", "--headless", "--threads", "1", "--seed", sb, "--set", lb,
-                    "--pretrained", (char *)pretrained, NULL};
-    RunOptions o;
-    if (runtime_parse(10, args, &finetune_lesson.info, &o) >= 0) return -1;
-    static Run L;
-    if (kit_init(&L, &finetune_lesson, &o) >= 0) return -1;
-    if (bench_train(&L, steps)) return -1;
-    float extra[KIT_MAX_EXTRA];
-    kit_evaluate(&L, extra);
-    for (int k = 0; k < RUN_COUNT; k++) {
-        out->acc[k] = extra[FT_EVAL_ACCURACY + k];
-        out->loss[k] = extra[FT_EVAL_LOSS + k];
-    }
-    kit_free(&L);
     return 0;
 }
 
@@ -131,12 +87,12 @@ typedef struct Plan {
 static int job(int i, void *out, void *ctx)
 {
     const Plan *p = ctx;
-    return train_one(p->pretrained, budgets[i % NBUDGETS], 1 + i / NBUDGETS, p->steps, out);
+    return ft_train_one(p->pretrained, ft_budgets[i % FT_NBUDGETS], 1 + i / FT_NBUDGETS, p->steps, out);
 }
 
 int main(int argc, char **argv)
 {
-    long steps = 300, pretrain_steps = (long)def("pretrain_steps");
+    long steps = 300, pretrain_steps = (long)ft_default("pretrain_steps");
     int seeds = 3;
     bool store = false;
     for (int i = 1, n = 0; i < argc; i++) {
@@ -154,12 +110,13 @@ int main(int argc, char **argv)
     const LessonInfo *in = &finetune_lesson.info;
     printf("fmlab-finetune at its defaults (BERT %gx%g, %g heads, batch %d x %g tokens, lr %g), spam/ham, %ld steps, "
            "seeds 1-%d\nencoder: fmlab-mlm, %ld steps: %s\n",
-           def("num_hidden_layers"), def("hidden_size"), def("num_attention_heads"), in->default_batch, def("seq_len"),
+           ft_default("num_hidden_layers"), ft_default("hidden_size"), ft_default("num_attention_heads"),
+           in->default_batch, ft_default("seq_len"),
            (double)in->default_lr, steps, seeds, pretrain_steps, pretrained);
     fflush(stdout);
     /* every (budget, seed) in a child, two at once (tests/bench/jobs.h) */
-    int jobs = NBUDGETS * seeds;
-    Result res[NBUDGETS * 8];
+    int jobs = FT_NBUDGETS * seeds;
+    FtResult res[FT_NBUDGETS * 8];
     Plan plan = {pretrained, steps};
     fflush(NULL);
     if (bench_jobs(jobs, sizeof *res, res, job, &plan)) {
@@ -168,14 +125,15 @@ int main(int argc, char **argv)
     }
     printf("\n%-7s %-5s %-18s %-18s %s\n", "labels", "seed", "finetune acc/loss", "probe acc/loss", "scratch acc/loss");
     for (int j = 0; j < jobs; j++)
-        printf("%-7s %-5d %5.1f%% / %-9.3f %5.1f%% / %-9.3f %5.1f%% / %.3f\n", budget_names[j % NBUDGETS], 1 + j / NBUDGETS,
+        printf("%-7s %-5d %5.1f%% / %-9.3f %5.1f%% / %-9.3f %5.1f%% / %.3f\n", ft_budget_names[j % FT_NBUDGETS],
+               1 + j / FT_NBUDGETS,
                100 * res[j].acc[0], res[j].loss[0], 100 * res[j].acc[1], res[j].loss[1], 100 * res[j].acc[2], res[j].loss[2]);
-    double mean[NBUDGETS][RUN_COUNT] = {{0}}, lo[NBUDGETS][RUN_COUNT], hi[NBUDGETS][RUN_COUNT];
-    for (int b = 0; b < NBUDGETS; b++)
+    double mean[FT_NBUDGETS][RUN_COUNT] = {{0}}, lo[FT_NBUDGETS][RUN_COUNT], hi[FT_NBUDGETS][RUN_COUNT];
+    for (int b = 0; b < FT_NBUDGETS; b++)
         for (int k = 0; k < RUN_COUNT; k++) lo[b][k] = 2, hi[b][k] = -1;
     for (int j = 0; j < jobs; j++)
         for (int k = 0; k < RUN_COUNT; k++) {
-            int b = j % NBUDGETS;
+            int b = j % FT_NBUDGETS;
             double a = res[j].acc[k];
             mean[b][k] += a / seeds;
             if (a < lo[b][k]) lo[b][k] = a;
@@ -183,8 +141,8 @@ int main(int argc, char **argv)
         }
     printf("\nheld-out accuracy (700 messages, chance 50%%), mean of %d seeds [min-max]\n", seeds);
     printf("%-7s %-22s %-22s %s\n", "labels", "finetune", "probe", "scratch");
-    for (int b = 0; b < NBUDGETS; b++) {
-        printf("%-7s", budget_names[b]);
+    for (int b = 0; b < FT_NBUDGETS; b++) {
+        printf("%-7s", ft_budget_names[b]);
         for (int k = 0; k < RUN_COUNT; k++)
             printf(" %5.1f [%5.1f-%5.1f]     ", 100 * mean[b][k], 100 * lo[b][k], 100 * hi[b][k]);
         printf("\n");
@@ -198,8 +156,9 @@ int main(int argc, char **argv)
             return 1;
         }
         fprintf(f, "labels,steps,seeds,pretrain_steps,eval_finetune_accuracy,eval_probe_accuracy,eval_scratch_accuracy\n");
-        for (int b = 0; b < NBUDGETS; b++)
-            fprintf(f, "%s,%ld,%d,%ld,%.4f,%.4f,%.4f\n", budget_names[b], steps, seeds, pretrain_steps, mean[b][0], mean[b][1], mean[b][2]);
+        for (int b = 0; b < FT_NBUDGETS; b++)
+            fprintf(f, "%s,%ld,%d,%ld,%.4f,%.4f,%.4f\n", ft_budget_names[b], steps, seeds, pretrain_steps, mean[b][0],
+                    mean[b][1], mean[b][2]);
         fclose(f);
         printf("written: %s\n", path);
     }

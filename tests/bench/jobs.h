@@ -8,15 +8,23 @@
  *
  * calls run_one(i, &results[i], ctx) in a child for i = 0..n-1 and returns 0 when every job
  * returned 0, or -1 (having waited for every child). The child writes its result before it
- * exits and the parent reads it after, so a result must fit in a pipe's buffer (64 KiB). */
+ * exits and the parent reads it after, so a result must fit in a pipe's buffer (64 KiB).
+ *
+ *   bench_program(argv, out, err)
+ *
+ * runs another program of the build to its end (a lesson's fmlab-* building a pretrained
+ * model), its output into files. */
 #ifndef FMLAB_BENCH_JOBS_H
 #define FMLAB_BENCH_JOBS_H
 
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -56,6 +64,40 @@ static inline int bench_train(Run *r, long steps)
         }
     }
     return 0;
+}
+
+/* Runs argv[0] with argv (NULL-terminated) and waits for it, its stdout into the file out and
+ * its stderr into the file err (each replaced; "/dev/null" discards; NULL: this program's).
+ * *cpu (unless NULL) gets the processor time it used, user and system: unlike the wall clock,
+ * the same on a busy machine. 0 when it exited with status 0, else -1. */
+static inline int bench_program(const char *const *argv, const char *out, const char *err, double *cpu)
+{
+    fflush(NULL);
+    pid_t c = fork();
+    if (c == 0) {
+        const char *path[2] = {out, err};
+        for (int k = 0; k < 2; k++) {
+            if (!path[k]) continue;
+            int fd = open(path[k], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd < 0 || dup2(fd, k ? STDERR_FILENO : STDOUT_FILENO) < 0) _exit(127);
+            close(fd);
+        }
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    struct rusage before, after;
+    if (c < 0) return -1;
+    getrusage(RUSAGE_CHILDREN, &before);   /* the children waited for so far; this one joins them */
+    while (waitpid(c, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    getrusage(RUSAGE_CHILDREN, &after);
+    if (cpu)
+        *cpu = (double)(after.ru_utime.tv_sec - before.ru_utime.tv_sec) +
+               (after.ru_utime.tv_usec - before.ru_utime.tv_usec) * 1e-6 +
+               (double)(after.ru_stime.tv_sec - before.ru_stime.tv_sec) +
+               (after.ru_stime.tv_usec - before.ru_stime.tv_usec) * 1e-6;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 static inline int bench_jobs(int n, size_t size, void *results, BenchJob run_one, void *ctx)

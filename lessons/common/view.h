@@ -246,6 +246,32 @@ typedef struct KitStack {
 } KitStack;
 void kit_stack_panel(Viz *v, VizRect c, const KitFrame *f, const KitStack *st);
 
+/* ---- aligned token rows (strips.c) ---- */
+/* The same n positions in several rows, column under column (the text, what one model read,
+ * what another read, a score), so what happened to a token reads straight down. When n columns
+ * do not fit side by side at a readable width the rows are drawn in blocks of `per` columns,
+ * each labelled at its left; a word too long for its cell ends in "…". */
+typedef struct KitStrip {
+    const char *name[2];           /* the row's label, and a shorter one for a narrow panel */
+    const char *const *text;       /* n cells */
+    const VizColor *fill;          /* n cells; the text is drawn in the ink that reads on it */
+    const VizColor *band;          /* a band under the row (alpha 0: none there), or NULL */
+    const uint8_t *frame;          /* 1: a white frame (electra: a wrong verdict), or NULL */
+} KitStrip;
+typedef struct KitStripFit { int per, blocks, lw, colw, rh, band, gap, name; float size; } KitStripFit;
+/* The layout of nrows rows of n cells at `size` points in `width` pixels. */
+KitStripFit kit_strip_fit(Viz *v, int width, const KitStrip *rows, int nrows, int n, float size);
+/* The height of one block of rows (k->gap after each block is extra). */
+int kit_strip_block_height(const KitStripFit *k, const KitStrip *rows, int nrows);
+/* The smallest size a strip's text may have at v's scale. */
+float kit_strip_smallest(const Viz *v);
+/* The text colour that reads on a fill. */
+VizColor kit_ink_on(VizColor fill);
+/* Draws the blocks that fit in c from *y (moved past them); the column `pick` (or -1) framed
+ * in pick_color. Returns the position under the mouse, or -1; *all: every block was drawn. */
+int kit_strip_draw(Viz *v, VizRect c, int *y, const KitStripFit *k, const KitStrip *rows, int nrows, int n, int pick,
+                   VizColor pick_color, bool *all);
+
 /* ---- the snapshot and the dashboard (dashboard.c) ---- */
 int kit_snap_init(KitSnap *s, const Run *r, const LessonView *view);
 void kit_snap_free(KitSnap *s);

@@ -93,93 +93,6 @@ static void snapshot_fill(void *blob, const Run *r, int focus)
     memcpy(w->top_id, m->top_id + off * EL_TOPK, T * EL_TOPK * 4);
 }
 
-/* ------------------------------------------------------- aligned token strips ---- */
-
-/* Rows of n cells, column under column, in blocks of `per` columns when n columns do not fit
- * side by side at a readable width; each row labelled at the left of each block. */
-typedef struct Strip {
-    const char *name[2];                   /* the row's label, and a shorter one */
-    const char *const *text;
-    const VizColor *fill;
-    const VizColor *band;                  /* a band under the row (alpha 0: none there), or NULL */
-    const uint8_t *frame;                  /* 1: a white frame (a wrong verdict), or NULL */
-} Strip;
-
-typedef struct StripFit { int per, blocks, lw, colw, rh, band, gap, name; float size; } StripFit;
-
-static StripFit strip_fit(Viz *v, int width, const Strip *rows, int nrows, int n, float size)
-{
-    StripFit k = {.size = size, .rh = viz_text_height(v, FONT_SANS, size) + viz_px(v, 3), .band = viz_px(v, 3),
-                  .gap = viz_px(v, 4)};
-    int wide[2] = {0, 0};
-    for (int i = 0; i < nrows; i++)
-        for (int j = 0; j < 2; j++) wide[j] = imax(wide[j], viz_text_width(v, rows[i].name[j], FONT_SANS, size));
-    k.name = wide[0] > width / 5;
-    k.lw = wide[k.name] + viz_px(v, 6);
-    /* a column holds "0.87" and most of a word; a longer word ends in "…" (hover: whole) */
-    int least = imax(viz_text_width(v, "0.00", FONT_SANS, size) + viz_px(v, 8), viz_px(v, 4.2f * size));
-    for (k.blocks = 1;; k.blocks++) {
-        k.per = (n + k.blocks - 1) / k.blocks;
-        k.colw = (width - k.lw) / imax(k.per, 1);
-        if (k.colw >= least || k.per <= 1) break;
-    }
-    k.blocks = (n + k.per - 1) / imax(k.per, 1);
-    return k;
-}
-
-/* the smallest text of a strip: 9 points on a screen; under large text (a projector) a
-   little smaller, which is still larger than that on the wall */
-static float smallest(const Viz *v) { return v->scale >= 1.4f ? 7 : v->scale >= 1.15f ? 8 : 9; }
-
-static int block_height(const StripFit *k, const Strip *rows, int nrows)
-{
-    int h = 0;
-    for (int i = 0; i < nrows; i++) h += k->rh + (rows[i].band ? k->band : 0);
-    return h;
-}
-
-static VizColor ink_on(VizColor c) { return 0.299f * c.r + 0.587f * c.g + 0.114f * c.b < 140 ? VIZ_TEXT : VIZ_BG; }
-
-/* Draws the blocks that fit from *y; returns the column under the mouse (or -1). *all: every block fitted. */
-static int strip_draw(Viz *v, VizRect c, int *y, const StripFit *k, const Strip *rows, int nrows, int n, int pick, bool *all)
-{
-    int hover = -1, lh = viz_text_height(v, FONT_SANS, k->size), pad = viz_px(v, 2), bh = block_height(k, rows, nrows);
-    *all = true;
-    for (int b = 0; b < k->blocks; b++) {
-        if (*y + bh > c.y + c.h) {
-            *all = false;
-            break;
-        }
-        int y0 = *y;
-        for (int i = 0; i < nrows; i++) {
-            viz_text(v, c.x, *y + (k->rh - lh) / 2, rows[i].name[k->name], FONT_SANS, k->size, VIZ_DIM, ALIGN_LEFT);
-            for (int j = 0, t = b * k->per; j < k->per && t < n; j++, t++) {
-                VizRect r = {c.x + k->lw + j * k->colw + 1, *y + 1, k->colw - 2, k->rh - 2};
-                viz_fill(v, r, rows[i].fill[t]);
-                const char *txt = rows[i].text[t];
-                VizColor ink = ink_on(rows[i].fill[t]);
-                if (viz_text_width(v, txt, FONT_SANS, k->size) <= r.w - 2 * pad)
-                    viz_text(v, r.x + r.w / 2, r.y + (r.h - lh) / 2, txt, FONT_SANS, k->size, ink, ALIGN_CENTER);
-                else viz_text_fit(v, r.x + pad, r.y + (r.h - lh) / 2, r.w - 2 * pad, txt, FONT_SANS, k->size, ink);
-                if (rows[i].frame && rows[i].frame[t]) {
-                    viz_frame(v, r, VIZ_TEXT);
-                    viz_frame(v, (VizRect){r.x + 1, r.y + 1, r.w - 2, r.h - 2}, VIZ_TEXT);
-                }
-                if (rows[i].band && rows[i].band[t].a) viz_fill(v, (VizRect){r.x, *y + k->rh, r.w, k->band - 1}, rows[i].band[t]);
-                if (viz_hover(v, (VizRect){r.x - 1, *y, k->colw, k->rh})) hover = t;
-            }
-            *y += k->rh + (rows[i].band ? k->band : 0);
-        }
-        if (pick >= b * k->per && pick < (b + 1) * k->per) {
-            VizRect r = {c.x + k->lw + (pick - b * k->per) * k->colw, y0, k->colw, bh};
-            viz_frame(v, r, C_PICK);
-            viz_frame(v, (VizRect){r.x - 1, r.y - 1, r.w + 2, r.h + 2}, C_PICK);
-        }
-        *y += k->gap;
-    }
-    return hover;
-}
-
 /* The key to the colours, in rows of c.w: a square and a name each, then (heat) the scale of
  * P(replaced); returns its height (with draw false, only that). */
 static int key_flow(Viz *v, VizRect c, int y, const char *const *names, const VizColor *cols, int n, float size, bool heat,
@@ -236,7 +149,7 @@ typedef struct Four {
     VizColor fill[4][MAXT], band[MAXT];
     uint8_t miss[MAXT];
     char num[MAXT][8];
-    Strip rows[4];
+    KitStrip rows[4];
 } Four;
 
 static void four_rows(const KitFrame *f, Four *q)
@@ -259,10 +172,10 @@ static void four_rows(const KitFrame *f, Four *q)
         q->band[t] = fw && w->rtd[t] ? C_REPLACED : (VizColor){0, 0, 0, 0};
         q->miss[t] = fw && (w->p_replaced[t] > 0.5f) != (bool)w->rtd[t];
     }
-    q->rows[0] = (Strip){{"text", "text"}, q->text[0], q->fill[0], NULL, NULL};
-    q->rows[1] = (Strip){{"generator reads", "gen. reads"}, q->text[1], q->fill[1], NULL, NULL};
-    q->rows[2] = (Strip){{"discriminator reads", "disc. reads"}, q->text[2], q->fill[2], NULL, NULL};
-    q->rows[3] = (Strip){{"P(replaced)", "P(repl.)"}, q->text[3], q->fill[3], q->band, q->miss};
+    q->rows[0] = (KitStrip){{"text", "text"}, q->text[0], q->fill[0], NULL, NULL};
+    q->rows[1] = (KitStrip){{"generator reads", "gen. reads"}, q->text[1], q->fill[1], NULL, NULL};
+    q->rows[2] = (KitStrip){{"discriminator reads", "disc. reads"}, q->text[2], q->fill[2], NULL, NULL};
+    q->rows[3] = (KitStrip){{"P(replaced)", "P(repl.)"}, q->text[3], q->fill[3], q->band, q->miss};
 }
 
 static const char *const LEGEND[] = {"[MASK]", "kept", "replaced (the band under P too)", "sampled the original",
@@ -361,22 +274,22 @@ static int replaced_draw(Viz *v, VizRect c, const KitFrame *f, bool draw)
     int nl = legend_n(s), cap_h = viz_text_wrap_height(v, c.w, cap, FONT_SANS, 10);
     /* the largest strips with the whole key; else the smallest with a smaller key, then without
        the scale of P (the cells have the numbers) */
-    StripFit k = {0};
+    KitStripFit k = {0};
     int leg = 0, leg_h = 0;
     for (bool fits = false; leg < 3 && !fits; leg += !fits) {
         leg_h = key_flow(v, c, 0, LEGEND, lc, nl, leg ? 9 : 10, leg < 2, false) + gap;
-        for (float size = leg ? smallest(v) : 11; size >= smallest(v) && !fits; size -= 1) {
-            k = strip_fit(v, c.w, q.rows, 4, T, size);
-            fits = k.blocks * (block_height(&k, q.rows, 4) + k.gap) + leg_h <= c.h;
+        for (float size = leg ? kit_strip_smallest(v) : 11; size >= kit_strip_smallest(v) && !fits; size -= 1) {
+            k = kit_strip_fit(v, c.w, q.rows, 4, T, size);
+            fits = k.blocks * (kit_strip_block_height(&k, q.rows, 4) + k.gap) + leg_h <= c.h;
         }
     }
     leg = leg > 2 ? 2 : leg;
-    int strips = k.blocks * (block_height(&k, q.rows, 4) + k.gap);
+    int strips = k.blocks * (kit_strip_block_height(&k, q.rows, 4) + k.gap);
     if (!draw) return cap_h + strips + leg_h + detail(v, c, c.y, f, at, false);
     int y = c.y;
     if (cap_h + strips + leg_h + lh <= c.h) y += viz_text_wrap(v, c.x, y, c.w, cap, FONT_SANS, 10, VIZ_DIM) + gap;
     bool all;
-    int hover = strip_draw(v, c, &y, &k, q.rows, 4, T, at, &all);
+    int hover = kit_strip_draw(v, c, &y, &k, q.rows, 4, T, at, C_PICK, &all);
     if (hover >= 0) {
         tooltip(v, s, w, hover);
         if (v->mouse_clicked) f->ui->pick = hover + 1;
@@ -484,7 +397,7 @@ static int confusion_draw(Viz *v, VizRect c, const KitFrame *f, bool draw)
             viz_fill(v, r, fill);
             char num[40];
             snprintf(num, sizeof num, "%s · %.0f%%", kit_count((int64_t)k), 100 * share);
-            viz_text(v, r.x + r.w / 2, r.y + (r.h - lh) / 2, num, FONT_MONO, 10, ink_on(fill), ALIGN_CENTER);
+            viz_text(v, r.x + r.w / 2, r.y + (r.h - lh) / 2, num, FONT_MONO, 10, kit_ink_on(fill), ALIGN_CENTER);
             if (viz_hover(v, r))
                 viz_tooltip(v, "%s tokens were %s and the discriminator said %s: %.1f%% of the %s %s ones (last %ld steps)",
                             kit_count((int64_t)k), t ? "the original" : "replaced", p ? "original" : "replaced", 100 * share,
@@ -715,15 +628,15 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
         heat[t] = viz_colormap(CMAP_VIRIDIS, pr->p[t]);
         if (pr->ids[t] >= TOK_NUM_SPECIAL && (top < 0 || pr->p[t] > pr->p[top])) top = t;
     }
-    Strip rows[2] = {{{"typed", "typed"}, text, fill, NULL, NULL}, {{"P(replaced)", "P(repl.)"}, num, heat, NULL, NULL}};
+    KitStrip rows[2] = {{{"typed", "typed"}, text, fill, NULL, NULL}, {{"P(replaced)", "P(repl.)"}, num, heat, NULL, NULL}};
     int lh = viz_text_height(v, FONT_SANS, 10), y = c.y;
-    StripFit k = {0};
-    for (float size = 11; size >= smallest(v); size -= 1) {
-        k = strip_fit(v, c.w, rows, 2, pr->len, size);
-        if (k.blocks * (block_height(&k, rows, 2) + k.gap) + 2 * lh <= c.h) break;
+    KitStripFit k = {0};
+    for (float size = 11; size >= kit_strip_smallest(v); size -= 1) {
+        k = kit_strip_fit(v, c.w, rows, 2, pr->len, size);
+        if (k.blocks * (kit_strip_block_height(&k, rows, 2) + k.gap) + 2 * lh <= c.h) break;
     }
     bool all;
-    int hover = strip_draw(v, c, &y, &k, rows, 2, pr->len, -1, &all);
+    int hover = kit_strip_draw(v, c, &y, &k, rows, 2, pr->len, -1, C_PICK, &all);
     if (hover >= 0)
         viz_tooltip(v, "position %d \"%s\": P(replaced) = %.3f, the discriminator says %s%s", hover, text[hover],
                     (double)pr->p[hover], pr->p[hover] > 0.5f ? "replaced" : "original",

@@ -97,6 +97,7 @@ int kit_pretrained_read(Run *r, const char *path, const char *const *lessons, co
         cfg.embedding_size = cfg.hidden_size;
         double T = 0;
         saved_value(saved, "seq_len", &T);
+        out->seq_len = T > 0 && T < 1e6 ? (int)T : 0;
         cfg.max_position_embeddings = T > 512 ? (int)T : 512;   /* as kit_model_config made it */
         const char *bad = model_config_check(&cfg);
         if (bad) rc = engine_error(err, errlen, "%s: %s", path, bad);
@@ -221,6 +222,12 @@ int kit_pretrained_load(Run *r, KitPretrainSpec spec, const char *const *lessons
     if (r->opt.model_file) {
         if (kit_pretrained_read(r, r->opt.model_file, lessons, kinds, keys, out, err, sizeof err))
             return runtime_usage_error(info, "--%s %s", info->model_flag, err);
+        /* allowed (a student may want to see it), but said: the positions past the file's were
+           never trained, whereas the cache is always built at the run's seq_len */
+        if (out->seq_len > 0 && out->seq_len < r->T)
+            runtime_message(kit_prog(r), "note: %s was trained on sequences of %d tokens and this run reads %d: the "
+                            "position embeddings %d to %d start untrained (--set seq_len=%d matches the file)",
+                            r->opt.model_file, out->seq_len, r->T, out->seq_len, r->T - 1, out->seq_len);
         return -1;
     }
     for (int i = 0; keys[i] && spec.nkeys < KIT_PRETRAINED_KEYS - 1; i++) {

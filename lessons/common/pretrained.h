@@ -39,6 +39,7 @@ typedef struct KitPretrained {
     ParamBlock pb;
     char lesson[32];                 /* the lesson that wrote it */
     long step;                       /* its training steps */
+    int seq_len;                     /* the sequence length it was trained at (0: not recorded) */
     char path[4096];
 } KitPretrained;
 

@@ -40,8 +40,9 @@ static const KeyDef keys[] = {
     {"num_attention_heads", 4, 1, 32, true, "the discriminator's heads per layer (must divide hidden_size)", NULL},
     {"intermediate_size", 256, 8, 8192, true, "the discriminator's feed-forward width", NULL},
     {"generator_size", 0.25, 0.0625, 1, false,
-     "the generator's width as a share of hidden_size (ELECTRA: 1/4 to 1/2 work best), in whole heads; its "
-     "feed-forward is 4 × its width", NULL},
+     "the generator's width as a share of hidden_size (ELECTRA: 1/4 to 1/2 work best), rounded to whole heads of "
+     "the discriminator's head size (at the defaults heads of 16: up to 0.375 one head, 0.5 two); its feed-forward is "
+     "4 × its width", NULL},
     /* lesson */
     {"seq_len", 16, 8, 512, true, "tokens per sequence, [CLS] and [SEP] included", NULL},
     {"mlm_probability", 0.15, 0, 1, false, "chance that a token is selected for the generator to fill", NULL},
@@ -159,6 +160,10 @@ static void on_setting(Run *r, int key)
 
 /* ------------------------------------------------------------------- model ---- */
 
+/* the loss of a discriminator that says P(replaced) = p at every token, p the share of the
+   tokens that are replaced: what it gets without reading the text */
+static double binary_entropy(double p) { return p > 0 && p < 1 ? -(p * log(p) + (1 - p) * log(1 - p)) : 0; }
+
 void electra_generator_size(int H, int NH, double fraction, int *hidden, int *heads, int *intermediate)
 {
     int hs = H / NH;
@@ -190,10 +195,8 @@ static int init(Run *r)
     double best;
     if (corpus_unigram_baseline(&m->train, m->vocab.size, &r->refs[REF_UNIGRAM_ENTROPY], &best))
         return runtime_usage_error(info, "out of memory");
-    /* a discriminator that says P(replaced) = p everywhere, p the share of selected tokens:
-       its loss is the binary entropy of p (it cannot know more without reading the text) */
-    double p = KEY(r, "mlm_probability");
-    r->refs[REF_BASE_RATE] = p > 0 && p < 1 ? -(p * log(p) + (1 - p) * log(1 - p)) : 0;
+    /* until the first evaluation: every selected token replaced ([CLS] and [SEP] never are) */
+    r->refs[REF_BASE_RATE] = binary_entropy(KEY(r, "mlm_probability") * (r->T - 2) / r->T);
     r->refs[REF_COIN] = log(2.0);
 
     /* the discriminator declares the embeddings; the generator reuses them */
@@ -415,6 +418,9 @@ static void evaluate(Run *r, float *extra)
     extra[EL_EVAL_DISC_ACCURACY] = tokens ? (float)(c4[0] + c4[3]) / (float)tokens : 0;
     extra[EL_EVAL_RECALL] = c4[0] + c4[1] ? (float)c4[0] / (float)(c4[0] + c4[1]) : NAN;
     extra[EL_EVAL_RANKING] = (float)electra_auc(score, truth, keep, n_all);
+    /* the base-rate line follows the share of held-out tokens replaced, which falls as the
+       generator's samples more often equal the original */
+    if (tokens) r->refs[REF_BASE_RATE] = binary_entropy((double)(c4[0] + c4[1]) / tokens);
     free(score), free(truth), free(keep);
 }
 

@@ -502,6 +502,9 @@ static void models_lines(KitLines *l, const KitFrame *f, bool brief)
     const int64_t *ps = w->params;
     *l = (KitLines){.bars = !brief};
     if (!brief) kit_lines_add(l, FONT_BOLD, VIZ_TEXT, "%s", TRAIN_LINE[mode >= 0 && mode <= 2 ? mode : 0]);
+    else /* one line of sizes (the train setting is in the header), then the experiment */
+        kit_lines_add(l, FONT_SANS, VIZ_TEXT, "Generator %d wide, %s parameters; discriminator %d wide, %s; %s shared",
+                      w->width[EL_GEN], kit_count(ps[EL_GEN]), w->width[EL_DISC], kit_count(ps[EL_DISC]), kit_count(w->shared));
     for (int i = EL_MODELS - 1; i >= 0 && !brief; i--) {
         kit_lines_add(l, FONT_SANS, i == EL_GEN ? C_GEN : C_DISC, "%s: %d wide, %d head%s, %d layers: %s parameters",
                       i == EL_GEN ? "Generator" : "Discriminator", w->width[i], w->heads[i], w->heads[i] > 1 ? "s" : "",
@@ -540,9 +543,6 @@ static void models_lines(KitLines *l, const KitFrame *f, bool brief)
         kit_lines_add(l, FONT_SANS, VIZ_DIM, "Held-out accuracy in %%, ± the spread of %g runs (chance 50%%)%s",
                       kit_finding(fd, fd->row[0], "seeds"), time);
     }
-    if (brief) /* the sizes last: the train setting is in the header, the experiment comes first */
-        kit_lines_add(l, FONT_SANS, VIZ_TEXT, "Parameters: generator %s, discriminator %s, %s of them shared", kit_count(ps[EL_GEN]),
-                      kit_count(ps[EL_DISC]), kit_count(w->shared));
 }
 
 static int models_need(Viz *v, VizRect c, const KitFrame *f)
@@ -569,28 +569,29 @@ static void models_panel(Viz *v, VizRect c, const KitFrame *f)
 
 #define PROBE_MAX 64
 typedef struct ElProbe {
-    int32_t ids[PROBE_MAX];
+    int32_t ids[PROBE_MAX];              /* as typed ([mask] is [MASK]) */
+    int32_t read[PROBE_MAX];             /* what the discriminator read: each [MASK] filled by the generator */
     int len;
-    bool cut, gen;                       /* gen: the generator answered at the [mask]s */
+    bool cut, gen;                       /* gen: the generator filled the [mask]s */
     float p[PROBE_MAX];                  /* the discriminator's P(replaced) at every token */
     float top_p[PROBE_MAX * EL_TOPK];    /* the generator's top 5 at each [mask] */
     int32_t top_id[PROBE_MAX * EL_TOPK];
 } ElProbe;
 
+/* As in training: the generator fills the [mask]s (here with its most probable token, not a
+ * sample, so the same sentence gets the same answer), then the discriminator reads the filled
+ * sentence; it never reads [MASK] itself in training. */
 static void probe_run(Run *r, Model *model, const char *text, void *result)
 {
     ElProbe *out = result;
     int k = kit_probe_encode(r, text, out->ids, PROBE_MAX, &out->cut);
+    memcpy(out->read, out->ids, (size_t)k * sizeof *out->read);
     int32_t rows[PROBE_MAX];
     int n = 0;
     for (int t = 0; t < k; t++)
         if (out->ids[t] == TOK_MASK) rows[n++] = t;
     Batch in = {1, k, out->ids, NULL, NULL};
     KitScope scope = kit_eval_begin(r);
-    Forward fd = {0};
-    model_forward(model, &r->tape, &in, &fd);
-    Tensor *logits = model_disc_logits(model, &r->tape, fd.hidden);
-    for (int t = 0; t < k; t++) out->p[t] = sigmoid(logits->data[t]);
     /* the run's generator beside the run's discriminator (not beside a long-trained one) */
     out->gen = n > 0 && model == kit_model(r, EL_DISC);
     if (out->gen) {
@@ -599,10 +600,17 @@ static void probe_run(Run *r, Model *model, const char *text, void *result)
         model_forward(gen, &r->tape, &in, &fg);
         Tensor *lg = model_lm_logits(gen, &r->tape, op_gather_rows(&r->tape, fg.hidden, rows, n));
         int V = lg->shape[lg->ndim - 1];
-        for (int j = 0; j < n; j++)
+        for (int j = 0; j < n; j++) {
             kit_top_k(lg->data + (size_t)j * V, V, TOK_NUM_SPECIAL, EL_TOPK, out->top_p + rows[j] * EL_TOPK,
                       out->top_id + rows[j] * EL_TOPK);
+            out->read[rows[j]] = out->top_id[rows[j] * EL_TOPK];
+        }
     }
+    Batch din = {1, k, out->read, NULL, NULL};
+    Forward fd = {0};
+    model_forward(model, &r->tape, &din, &fd);
+    Tensor *logits = model_disc_logits(model, &r->tape, fd.hidden);
+    for (int t = 0; t < k; t++) out->p[t] = sigmoid(logits->data[t]);
     kit_eval_end(r, scope);
     out->len = k;
 }
@@ -616,36 +624,47 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
                       "Enter: the discriminator's P(replaced) at every token.", FONT_SANS, 11, VIZ_DIM);
         return;
     }
-    const char *text[PROBE_MAX], *num[PROBE_MAX];
+    const char *text[PROBE_MAX], *read[PROBE_MAX], *num[PROBE_MAX];
     char nums[PROBE_MAX][8];
-    VizColor fill[PROBE_MAX], heat[PROBE_MAX];
+    VizColor fill[PROBE_MAX], rfill[PROBE_MAX], heat[PROBE_MAX];
     int top = -1;
     for (int t = 0; t < pr->len; t++) {
         text[t] = kit_token(s, pr->ids[t]);
+        read[t] = kit_token(s, pr->read[t]);
         fill[t] = pr->ids[t] == TOK_MASK ? C_MASK : PLAIN;
+        rfill[t] = pr->read[t] != pr->ids[t] ? C_REPLACED : PLAIN;
         snprintf(nums[t], sizeof nums[t], "%.2f", (double)pr->p[t]);
         num[t] = nums[t];
         heat[t] = viz_colormap(CMAP_VIRIDIS, pr->p[t]);
-        if (pr->ids[t] >= TOK_NUM_SPECIAL && (top < 0 || pr->p[t] > pr->p[top])) top = t;
+        if (pr->read[t] >= TOK_NUM_SPECIAL && (top < 0 || pr->p[t] > pr->p[top])) top = t;
     }
-    KitStrip rows[2] = {{{"typed", "typed"}, text, fill, NULL, NULL}, {{"P(replaced)", "P(repl.)"}, num, heat, NULL, NULL}};
+    KitStrip rows[3] = {{{"typed", "typed"}, text, fill, NULL, NULL},
+                        {{"discriminator reads", "disc. reads"}, read, rfill, NULL, NULL},
+                        {{"P(replaced)", "P(repl.)"}, num, heat, NULL, NULL}};
+    if (!pr->gen) rows[1] = rows[2]; /* nothing filled: the typed sentence is what it read */
+    int nrows = pr->gen ? 3 : 2;
     int lh = viz_text_height(v, FONT_SANS, 10), y = c.y;
     KitStripFit k = {0};
     for (float size = 11; size >= kit_strip_smallest(v); size -= 1) {
-        k = kit_strip_fit(v, c.w, rows, 2, pr->len, size);
-        if (k.blocks * (kit_strip_block_height(&k, rows, 2) + k.gap) + 2 * lh <= c.h) break;
+        k = kit_strip_fit(v, c.w, rows, nrows, pr->len, size);
+        if (k.blocks * (kit_strip_block_height(&k, rows, nrows) + k.gap) + 2 * lh <= c.h) break;
     }
     bool all;
-    int hover = kit_strip_draw(v, c, &y, &k, rows, 2, pr->len, -1, C_PICK, &all);
+    int hover = kit_strip_draw(v, c, &y, &k, rows, nrows, pr->len, -1, C_PICK, &all);
     if (hover >= 0)
-        viz_tooltip(v, "position %d \"%s\": P(replaced) = %.3f, the discriminator says %s%s", hover, text[hover],
-                    (double)pr->p[hover], pr->p[hover] > 0.5f ? "replaced" : "original",
-                    pr->ids[hover] == TOK_MASK ? " (it never reads [MASK] in training)" : "");
+        viz_tooltip(v, "position %d \"%s\"%s: P(replaced) = %.3f, the discriminator says %s", hover, read[hover],
+                    pr->read[hover] != pr->ids[hover] ? " (the generator's fill for [MASK])" : "", (double)pr->p[hover],
+                    pr->p[hover] > 0.5f ? "replaced" : "original");
     char line[400];
-    if (top >= 0) {
-        snprintf(line, sizeof line, "Most suspect: \"%s\" at position %d, P(replaced) = %.2f.", text[top], top, (double)pr->p[top]);
-        kit_put(v, c, &y, line, FONT_SANS, 10, VIZ_TEXT);
-    }
+    if (top >= 0 && pr->p[top] > 0.5f)
+        snprintf(line, sizeof line, "It calls \"%s\" at position %d replaced (P = %.2f).", read[top], top, (double)pr->p[top]);
+    else if (top >= 0)
+        snprintf(line, sizeof line, "It calls no token replaced (P > 0.5); the highest P is %.2f, at \"%s\" (position %d).",
+                 (double)pr->p[top], read[top], top);
+    if (top >= 0) kit_put(v, c, &y, line, FONT_SANS, 10, VIZ_TEXT);
+    if (pr->len < s->T)
+        kit_put(v, c, &y, "[SEP] came only at the end of a full window in training: here it may look replaced.",
+                FONT_SANS, 10, VIZ_DIM);
     snprintf(line, sizeof line, "Only the first %d tokens are read: the models were trained at seq_len %d.", s->T, s->T);
     if (pr->cut) kit_put(v, c, &y, line, FONT_SANS, 10, C_PICK);
     /* the generator's top 5 at each [MASK]: as bars side by side, or in words, as many as fit */
@@ -659,7 +678,7 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
         nmask++;
         const int32_t *id = pr->top_id + t * EL_TOPK;
         const float *p = pr->top_p + t * EL_TOPK;
-        int len = snprintf(line, sizeof line, "[MASK] at %d, the generator's top 5:", t);
+        int len = snprintf(line, sizeof line, "[MASK] at %d, the generator's top 5 (it fills the first):", t);
         if (bars && j < 3) {
             viz_text_fit(v, c.x + j * cw, y, cw - viz_px(v, 6), line, FONT_SANS, 10, C_GEN);
             kit_topk_bars(v, (VizRect){c.x + j++ * cw, y + lh, cw - viz_px(v, 10), EL_TOPK * bar}, s, id, p, EL_TOPK, -1, C_GEN);
@@ -684,7 +703,7 @@ static void headline(const KitFrame *f, char *buf, size_t n)
     const float *e = s->extra;
     double rep = e[EL_TP] + e[EL_FN], tot = rep + e[EL_FP] + e[EL_TN];
     if (s->have_forward && rep > 0 && len > 0 && (size_t)len < n)
-        snprintf(buf + len, n - (size_t)len, " · discriminator %.1f%% right (always \"original\": %.1f%%), recall %.0f%%",
+        snprintf(buf + len, n - (size_t)len, " · this batch: discriminator %.1f%% right (always \"original\": %.1f%%), recall %.0f%%",
                  100.0 * e[EL_DISC_ACCURACY], 100 * (1 - rep / tot), 100 * e[EL_TP] / rep);
 }
 

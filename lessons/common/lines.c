@@ -123,3 +123,15 @@ float kit_grow(Viz *v, VizRect c, const KitFrame *f, int (*need)(Viz *, VizRect,
     }
     return 1;
 }
+
+void kit_draw_grown(Viz *v, VizRect c, const KitFrame *f, int (*draw)(Viz *, VizRect, const KitFrame *, bool))
+{
+    float keep = v->scale, grow = 1;
+    for (int tenths = 3; tenths > 0 && grow == 1; tenths--) {
+        v->scale = keep * (1 + 0.1f * (float)tenths);
+        if (draw(v, c, f, false) <= c.h) grow = 1 + 0.1f * (float)tenths;
+    }
+    v->scale = keep * grow;
+    draw(v, c, f, true);
+    v->scale = keep;
+}

@@ -231,6 +231,9 @@ void kit_more_hint(Viz *v, VizRect c, int y, const KitFrame *f, const char *what
  * to spare (zoomed, a page of its own) is read from further away. need(v, c, f) is the
  * content's height at v's scale. */
 float kit_grow(Viz *v, VizRect c, const KitFrame *f, int (*need)(Viz *, VizRect, const KitFrame *));
+/* A panel whose one function both measures (draw false: returns its height, draws nothing)
+ * and draws it (draw true), drawn at the scale kit_grow would find. */
+void kit_draw_grown(Viz *v, VizRect c, const KitFrame *f, int (*draw)(Viz *, VizRect, const KitFrame *, bool draw));
 
 /* ---- the loss, part by part (stack.c) ---- */
 /* For a total that weighs several parts (distil: alpha_ce·ce + alpha_mlm·mlm + alpha_cos·cos):

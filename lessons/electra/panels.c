@@ -304,15 +304,7 @@ static int replaced_draw(Viz *v, VizRect c, const KitFrame *f, bool draw)
     return 0;
 }
 
-static int replaced_need(Viz *v, VizRect c, const KitFrame *f) { return replaced_draw(v, c, f, false); }
-
-static void replaced_panel(Viz *v, VizRect c, const KitFrame *f)
-{
-    float keep = v->scale;
-    v->scale *= kit_grow(v, c, f, replaced_need);
-    replaced_draw(v, c, f, true);
-    v->scale = keep;
-}
+static void replaced_panel(Viz *v, VizRect c, const KitFrame *f) { kit_draw_grown(v, c, f, replaced_draw); }
 
 /* ------------------------------------------------------------ confusion ---- */
 
@@ -413,15 +405,7 @@ static int confusion_draw(Viz *v, VizRect c, const KitFrame *f, bool draw)
     return 0;
 }
 
-static int confusion_need(Viz *v, VizRect c, const KitFrame *f) { return confusion_draw(v, c, f, false); }
-
-static void confusion_panel(Viz *v, VizRect c, const KitFrame *f)
-{
-    float keep = v->scale;
-    v->scale *= kit_grow(v, c, f, confusion_need);
-    confusion_draw(v, c, f, true);
-    v->scale = keep;
-}
+static void confusion_panel(Viz *v, VizRect c, const KitFrame *f) { kit_draw_grown(v, c, f, confusion_draw); }
 
 /* -------------------------------------------------------- learning signal ---- */
 
@@ -472,15 +456,7 @@ static int signal_draw(Viz *v, VizRect c, const KitFrame *f, bool draw)
     return 0;
 }
 
-static int signal_need(Viz *v, VizRect c, const KitFrame *f) { return signal_draw(v, c, f, false); }
-
-static void signal_panel(Viz *v, VizRect c, const KitFrame *f)
-{
-    float keep = v->scale;
-    v->scale *= kit_grow(v, c, f, signal_need);
-    signal_draw(v, c, f, true);
-    v->scale = keep;
-}
+static void signal_panel(Viz *v, VizRect c, const KitFrame *f) { kit_draw_grown(v, c, f, signal_draw); }
 
 /* -------------------------------------------------------------- the loss ---- */
 

@@ -248,6 +248,41 @@ static void test_lines(void **state)
     viz_close(&v);
 }
 
+/* kit_draw_grown: a panel whose content is 100 px high at scale 1 (and grows with the
+ * scale) is drawn 1.3 times larger in a rectangle of 200 px, 1.2 times in one of 125, and at
+ * its own size in one of 105 and of 50; it is measured (draw false) before it is drawn once,
+ * and the scale is v's own again afterwards. */
+static float drawn_at;
+static int measured, drawn;
+static int grown_panel(Viz *v, VizRect c, const KitFrame *f, bool draw)
+{
+    (void)c, (void)f;
+    if (draw) drawn++, drawn_at = v->scale;
+    else measured++;
+    return (int)(100 * v->scale + 0.5f);
+}
+
+static void test_draw_grown(void **state)
+{
+    (void)state;
+    Viz v;
+    char err[256];
+    if (viz_open_offscreen(&v, 400, 300, 1.0f, FMLAB_ASSETS, err, sizeof err)) fail_msg("%s", err);
+    KitUiState ui = {0};
+    KitFrame f = {NULL, NULL, &ui};
+    const int heights[4] = {200, 125, 105, 50};
+    const float want[4] = {1.3f, 1.2f, 1.0f, 1.0f};
+    for (int i = 0; i < 4; i++) {
+        measured = drawn = 0;
+        kit_draw_grown(&v, (VizRect){0, 0, 300, heights[i]}, &f, grown_panel);
+        assert_int_equal(drawn, 1);
+        assert_true(measured >= 1);
+        assert_float_equal(drawn_at, want[i], 1e-5);
+        assert_float_equal(v.scale, 1.0f, 0);
+    }
+    viz_close(&v);
+}
+
 /* The loss, part by part: 100 steps of two parts (a = 1, b = 2), a's weight 3 for the first
  * half and 0 after it, b's always 1 (no weight column). a's colour stands only over the first
  * half of the plot, b's over all of it, and a's
@@ -318,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_layout_turn_pages),
         cmocka_unit_test(test_lines),
         cmocka_unit_test(test_stack),
+        cmocka_unit_test(test_draw_grown),
     };
     return cmocka_run_group_tests_name("layout", tests, NULL, NULL);
 }

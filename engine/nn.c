@@ -22,6 +22,7 @@ const char *const model_kind_name[MODEL_KIND_COUNT] = {
     [MODEL_ELECTRA_GEN] = "ElectraForMaskedLM",
     [MODEL_ELECTRA_DISC] = "ElectraForPreTraining",
     [MODEL_BERT_SEQ_CLS] = "BertForSequenceClassification",
+    [MODEL_XLNET] = "FmlabXLNetLMHeadModel",
 };
 const char *const model_type_name[MODEL_KIND_COUNT] = {
     [MODEL_BERT_MLM] = "bert",
@@ -32,6 +33,7 @@ const char *const model_type_name[MODEL_KIND_COUNT] = {
     [MODEL_ELECTRA_GEN] = "electra",
     [MODEL_ELECTRA_DISC] = "electra",
     [MODEL_BERT_SEQ_CLS] = "bert",
+    [MODEL_XLNET] = "fmlab-xlnet",
 };
 
 static bool is_gpt2(const Model *m) { return m->cfg.kind == MODEL_GPT2; }
@@ -70,6 +72,7 @@ ModelConfig model_config_default(ModelKind kind)
         c.embedding_size = 32;
         break;
     case MODEL_DISTILBERT:
+    case MODEL_XLNET:
         c.type_vocab_size = 0;
         break;
     case MODEL_ELECTRA_GEN:
@@ -262,7 +265,7 @@ void model_init(Model *m, const ModelConfig *cfg, ParamBlock *pb, const char *pr
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     if (cfg->kind != MODEL_ALBERT && !is_electra(m)) m->cfg.embedding_size = cfg->hidden_size;
-    if (cfg->kind == MODEL_GPT2 || cfg->kind == MODEL_DISTILBERT) m->cfg.type_vocab_size = 0;
+    if (cfg->kind == MODEL_GPT2 || cfg->kind == MODEL_DISTILBERT || cfg->kind == MODEL_XLNET) m->cfg.type_vocab_size = 0;
     const ModelConfig *c = &m->cfg;
     Decl d = {m, pb, prefix ? prefix : ""};
     int V = c->vocab_size, H = c->hidden_size, E = c->embedding_size, P = c->max_position_embeddings;
@@ -280,7 +283,7 @@ void model_init(Model *m, const ModelConfig *cfg, ParamBlock *pb, const char *pr
     }
 
     const char *base = c->kind == MODEL_ALBERT ? "albert" : c->kind == MODEL_DISTILBERT ? "distilbert"
-                       : is_electra(m) ? "electra" : "bert";
+                       : is_electra(m) ? "electra" : c->kind == MODEL_XLNET ? "xlnet" : "bert";
     char n[200];
 #define NAME(...) (snprintf(n, sizeof n, __VA_ARGS__), n)
     if (share_embeddings) {
@@ -320,6 +323,10 @@ void model_init(Model *m, const ModelConfig *cfg, ParamBlock *pb, const char *pr
     }
 
     switch (c->kind) {
+    case MODEL_XLNET:
+        /* the query stream's start, XLNet's `mask_emb` (there (1,1,H)); the head is BERT's */
+        m->mask_emb = param(&d, 2, (int[]){1, H}, true, "xlnet.mask_emb");
+        /* fall through */
     case MODEL_BERT_MLM:
     case MODEL_BERT_PRETRAIN:
         if (c->kind == MODEL_BERT_PRETRAIN) m->pooler = linear_decl(&d, "bert.pooler.dense", H, H, false);
@@ -573,7 +580,7 @@ ParamCounts model_param_counts(const Model *m)
         const char *n = m->named[i].name;
         size_t sz = m->named[i].t->size;
         if (strstr(n, "LayerNorm") || strstr(n, "layer_norm") || strstr(n, ".ln_")) pc.layer_norm += sz;
-        else if (strstr(n, "embeddings") || strstr(n, ".wte") || strstr(n, ".wpe") || strstr(n, "embedding_hidden"))
+        else if (strstr(n, "embeddings") || strstr(n, "mask_emb") || strstr(n, ".wte") || strstr(n, ".wpe") || strstr(n, "embedding_hidden"))
             pc.embeddings += sz;
         else if (strstr(n, "attention") || strstr(n, ".attn.")) pc.attention += sz;
         else if (strstr(n, "intermediate") || strstr(n, "output.dense") || strstr(n, ".ffn") || strstr(n, ".mlp."))

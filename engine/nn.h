@@ -7,6 +7,9 @@
  *   DistilBertForMaskedLM                 no token types, q_lin/k_lin/v_lin/out_lin
  *   ElectraForMaskedLM / ForPreTraining   generator and discriminator sharing embeddings
  *   BertForSequenceClassification         BERT's encoder and pooler, then `classifier` (H -> 2)
+ *   FmlabXLNetLMHeadModel                 fmlab's own: BERT's encoder and MLM head under `xlnet.`,
+ *                                         no token types, plus XLNet's `mask_emb` (the query
+ *                                         stream's learned start); the lesson runs its two streams
  *
  * A Model declares its parameters into a ParamBlock (which may hold several models: ELECTRA's
  * generator and discriminator live in one) and keeps the list of (Hugging Face name, tensor)
@@ -30,6 +33,7 @@ typedef enum ModelKind {
     MODEL_ELECTRA_GEN,     /* ElectraForMaskedLM */
     MODEL_ELECTRA_DISC,    /* ElectraForPreTraining */
     MODEL_BERT_SEQ_CLS,    /* BertForSequenceClassification, num_labels 2 (no LM head) */
+    MODEL_XLNET,           /* fmlab's two-stream permutation LM (fmlab-xlnet); no Hugging Face class */
     MODEL_KIND_COUNT
 } ModelKind;
 
@@ -100,6 +104,7 @@ typedef struct Model {
     Tensor *head_bias;             /* the tied decoder's bias */
     Linear seq_cls;                /* NSP / SOP classifier, BertForSequenceClassification's `classifier` (H -> 2) */
     Linear disc_pred;              /* ELECTRA discriminator dense_prediction (H -> 1) */
+    Tensor *mask_emb;              /* XLNet: (1,H) the query stream's learned vector w */
     NamedParam *named;             /* every parameter of this model under its HF name, in order */
     int nnamed;
     bool no_causal_mask;           /* GPT-2 only: every position may attend to later ones too (the

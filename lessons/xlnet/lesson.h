@@ -30,7 +30,7 @@ enum { XL_BERT_MLM,          /* the BERT's mean cross-entropy on the batch's tar
 /* the curves' reference lines (run->refs) */
 enum { REF_UNIGRAM_ENTROPY, REF_UNIGRAM_ACCURACY };
 
-#define XL_EVAL_BATCHES 8     /* the held-out set: 8 batches (1,024 targets at the defaults) */
+#define XL_EVAL_BATCHES 8     /* the held-out set: 8 batches (1,536 targets at the defaults) */
 #define XL_TOPK 5
 #define XL_PROBE_MAX 64       /* probe tokens kept */
 
@@ -70,9 +70,6 @@ typedef struct Xlnet {
 } Xlnet;
 
 /* ---- the objective, for tests, the exercise and the benchmark ---- */
-/* How many positions a sequence of T tokens predicts at the paper's K: T / K, at least 1 and
- * at most T (§2.3, "partial prediction": the last 1/K of the order). */
-int xlnet_num_predict(int T, int partial_k);
 /* A factorization order: a permutation of 0..T-1 drawn uniformly (Fisher–Yates, T-1 draws
  * from r). order[k] is the position at step k. */
 void xlnet_sample_order(Rng *r, int T, int32_t *order);

@@ -42,12 +42,10 @@ static const KeyDef keys[] = {
     {"num_attention_heads", 4, 1, 32, true, "heads per layer (must divide hidden_size)", NULL},
     {"intermediate_size", 256, 8, 8192, true, "feed-forward width", NULL},
     /* lesson */
-    {"seq_len", 16, 4, 512, true, "tokens per window of running text", NULL},
-    {"partial_k", 6, 1, 512, true,
-     "the paper's K: the last seq_len / K positions of each factorization order are predicted (about 1/K of "
-     "the tokens)", NULL},
-    {"num_predict", 0, 0, 512, true,
-     "positions predicted per sequence (target_mapping's K); 0: seq_len / partial_k, at least 1", NULL},
+    {"seq_len", 18, 4, 512, true, "tokens per window of running text", NULL},
+    {"num_predict", 3, 1, 512, true,
+     "positions predicted per window: the last num_predict of each factorization order (target_mapping's K; the "
+     "paper's K = seq_len / num_predict, 18 / 3 = 6)", NULL},
     {"mask_replace_prob", 0.8, 0, 1, false,
      "the BERT beside it, training: of its targets, replaced by [MASK] (held-out: every one)", NULL},
     {"random_replace_prob", 0.1, 0, 1, false, "the BERT beside it, training: of its targets, replaced by a random token",
@@ -63,12 +61,6 @@ static const KeyDef keys[] = {
 #define KEY(r, name) kit_value(r, name)
 
 /* ------------------------------------------------------ data and the objective ---- */
-
-int xlnet_num_predict(int T, int partial_k)
-{
-    int k = partial_k > 0 ? T / partial_k : T;
-    return k < 1 ? 1 : k > T ? T : k;
-}
 
 void xlnet_sample_order(Rng *r, int T, int32_t *order)
 {
@@ -187,8 +179,8 @@ static void draw_eval_set(Run *r)
     for (int i = 0; i < XL_EVAL_BATCHES; i++) draw_batch(r, &m->eval, &er, false, &m->eval_batches[i]);
 }
 
-/* K in the window (the partial_k key): num_predict follows it, and the held-out set is drawn
- * again with that many targets. The BERT's two replacement shares give way to each other. */
+/* num_predict in the window: the held-out set is drawn again with that many targets. The
+ * BERT's two replacement shares give way to each other. */
 static void on_setting(Run *r, int key)
 {
     const LessonInfo *info = &r->lesson->info;
@@ -196,8 +188,8 @@ static void on_setting(Run *r, int key)
     double *v = r->opt.value;
     if (key == im && v[im] + v[ir] > 1) v[ir] = 1 - v[im];
     if (key == ir && v[im] + v[ir] > 1) v[im] = 1 - v[ir];
-    if (key == runtime_key_index(info, "partial_k"))
-        r->opt.value[runtime_key_index(info, "num_predict")] = xlnet_num_predict(r->T, (int)KEY(r, "partial_k"));
+    int ik = runtime_key_index(info, "num_predict");
+    if (v[ik] > r->T) v[ik] = r->T; /* a window has only seq_len positions */
     if (KIT_SELF(r, Xlnet)->eval_batches[0].K != num_predict(r)) draw_eval_set(r);
 }
 
@@ -218,7 +210,6 @@ static int init(Run *r)
     if (KEY(r, "mask_replace_prob") + KEY(r, "random_replace_prob") > 1 + 1e-9)
         return runtime_usage_error(info, "mask_replace_prob + random_replace_prob is %g; it cannot exceed 1",
                                    KEY(r, "mask_replace_prob") + KEY(r, "random_replace_prob"));
-    if (K == 0) r->opt.value[runtime_key_index(info, "num_predict")] = xlnet_num_predict(r->T, (int)KEY(r, "partial_k"));
     if ((rc = kit_load_moby_dick(r, &m->vocab, &m->train, &m->eval)) >= 0) return rc;
     xcfg.vocab_size = bcfg.vocab_size = m->vocab.size;
     r->diverge_above = 3.0f * logf((float)m->vocab.size); /* far worse than a uniform guess */

@@ -188,8 +188,9 @@ static void on_setting(Run *r, int key)
     double *v = r->opt.value;
     if (key == im && v[im] + v[ir] > 1) v[ir] = 1 - v[im];
     if (key == ir && v[im] + v[ir] > 1) v[im] = 1 - v[ir];
-    int ik = runtime_key_index(info, "num_predict");
+    int ik = runtime_key_index(info, "num_predict"), io = runtime_key_index(info, "order_step");
     if (v[ik] > r->T) v[ik] = r->T; /* a window has only seq_len positions */
+    if (v[io] > r->T) v[io] = 0;    /* the window's step through the order goes round: past the last, none */
     if (KIT_SELF(r, Xlnet)->eval_batches[0].K != num_predict(r)) draw_eval_set(r);
 }
 

@@ -194,6 +194,78 @@ static void test_seq_cls_names(void **state)
     params_free(&pb);
 }
 
+/* fmlab's XLNet (FmlabXLNetLMHeadModel): BertForMaskedLM's encoder and MLM head under xlnet.*
+ * and cls.predictions.*, without token types, plus xlnet.mask_emb (1, H), the query stream's
+ * learned start, drawn as the other weights are and counted with the embeddings. */
+static void test_xlnet_names(void **state)
+{
+    (void)state;
+    assert_string_equal(model_kind_name[MODEL_XLNET], "FmlabXLNetLMHeadModel");
+    assert_string_equal(model_type_name[MODEL_XLNET], "fmlab-xlnet");
+    Model m, bert;
+    ParamBlock pb, pbb;
+    build(&m, &pb, MODEL_XLNET, 1);
+    build(&bert, &pbb, MODEL_BERT_MLM, 1);
+    assert_int_equal(m.cfg.type_vocab_size, 0);
+    assert_null(m.type_emb);
+    expect_shape(&m, "xlnet.mask_emb", 1, 64);
+    expect_shape(&m, "xlnet.embeddings.word_embeddings.weight", 2000, 64);
+    expect_shape(&m, "xlnet.embeddings.position_embeddings.weight", 512, 64);
+    expect_shape(&m, "xlnet.encoder.layer.1.attention.self.query.weight", 64, 64);
+    expect_shape(&m, "xlnet.encoder.layer.0.intermediate.dense.weight", 256, 64);
+    expect_shape(&m, "cls.predictions.bias", 2000, 0);
+    assert_null(named(&m, "xlnet.embeddings.token_type_embeddings.weight"));
+    assert_null(named(&m, "cls.predictions.decoder.weight")); /* tied to the word embeddings */
+    assert_true(m.mask_emb == named(&m, "xlnet.mask_emb"));
+    /* every name of BertForMaskedLM, bert. read as xlnet., but the token types; and mask_emb */
+    int matched = 0;
+    for (int i = 0; i < bert.nnamed; i++) {
+        const char *n = bert.named[i].name;
+        char want[200];
+        snprintf(want, sizeof want, "%s%s", strncmp(n, "bert.", 5) ? "" : "xlnet.", strncmp(n, "bert.", 5) ? n : n + 5);
+        const Tensor *t = named(&m, want);
+        if (strstr(n, "token_type")) {
+            assert_null(t);
+            continue;
+        }
+        if (!t) print_message("missing parameter %s\n", want);
+        assert_non_null(t);
+        assert_true(tensor_same_shape(t, bert.named[i].t));
+        matched++;
+    }
+    assert_int_equal(m.nnamed, matched + 1);
+    for (int i = 0; i < m.nnamed; i++)
+        assert_true(!strncmp(m.named[i].name, "xlnet.", 6) || !strncmp(m.named[i].name, "cls.predictions.", 16));
+    /* by hand: BertForMaskedLM's counts, the token types' 2·H out and mask_emb's H in */
+    size_t V = 2000, H = 64, P = 512, I = 256, L = 2;
+    ParamCounts pc = model_param_counts(&m);
+    assert_int_equal(pc.embeddings, V * H + P * H + H);
+    assert_int_equal(pc.attention, L * 4 * (H * H + H));
+    assert_int_equal(pc.feed_forward, L * (H * I + I + I * H + H));
+    assert_int_equal(pc.layer_norm, 2 * H + L * 4 * H + 2 * H);
+    assert_int_equal(pc.heads, H * H + H + V);
+    assert_int_equal(pc.total, pb.n);
+    assert_int_equal(pb.n, pbb.n - 2 * H + H);
+    /* mask_emb is drawn normal(0, 0.02) like the other weights: not the 0 of a bias, nor the
+       LayerNorm's 1. Its 64 values' RMS is 0.02 within 40% (about 4.5 standard deviations of
+       the RMS of 64 draws, whose relative spread is 1/√128) */
+    double ss = 0;
+    int zeros = 0;
+    for (size_t i = 0; i < m.mask_emb->size; i++) ss += (double)m.mask_emb->data[i] * m.mask_emb->data[i],
+                                                      zeros += m.mask_emb->data[i] == 0.0f;
+    print_message("mask_emb: RMS %.4f, %d zeros of 64\n", sqrt(ss / 64), zeros);
+    assert_int_equal(zeros, 0);
+    assert_true(fabs(sqrt(ss / 64) - 0.02) < 0.008);
+    /* the same seed draws the other weights as BERT's: the draws skip no tensor */
+    assert_true(named(&m, "xlnet.embeddings.LayerNorm.weight")->data[3] == 1.0f);
+    assert_true(named(&m, "cls.predictions.bias")->data[7] == 0.0f);
+    for (int j = 0; j < 64; j++) assert_true(m.word_emb->data[j] == 0.0f); /* the [PAD] row */
+    model_free(&bert);
+    params_free(&pbb);
+    model_free(&m);
+    params_free(&pb);
+}
+
 /* A BertForSequenceClassification with its encoder frozen: one training step moves only
  * classifier.* (the frozen weights get no gradient and AdamW leaves them bit for bit), and
  * its grads.safetensors holds classifier.* alone. */
@@ -530,7 +602,7 @@ static void test_save_load(void **state)
 {
     (void)state;
     ModelKind kinds[] = {MODEL_BERT_MLM, MODEL_BERT_PRETRAIN, MODEL_GPT2, MODEL_ALBERT, MODEL_DISTILBERT,
-                         MODEL_ELECTRA_DISC, MODEL_BERT_SEQ_CLS};
+                         MODEL_ELECTRA_DISC, MODEL_BERT_SEQ_CLS, MODEL_XLNET};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         Model m, m2;
         ParamBlock pb, pb2;
@@ -558,6 +630,14 @@ static void test_save_load(void **state)
         assert_non_null(strstr(buf, model_kind_name[kinds[k]]));
         assert_non_null(strstr(buf, kinds[k] == MODEL_GPT2 ? "\"n_embd\"" : kinds[k] == MODEL_DISTILBERT ? "\"dim\"" : "\"hidden_size\""));
         assert_non_null(strstr(buf, "\"pad_token_id\""));
+        if (kinds[k] == MODEL_XLNET) {
+            /* no token types, and the weights file holds mask_emb (the round trip above read it back) */
+            assert_non_null(strstr(buf, "\"type_vocab_size\":\t0"));
+            assert_non_null(strstr(buf, "\"fmlab-xlnet\""));
+            assert_non_null(named(&m2, "xlnet.mask_emb"));
+            assert_memory_equal(m2.mask_emb->data, m.mask_emb->data, 64 * sizeof(float));
+            assert_true(m2.mask_emb->data - pb2.data == m.mask_emb->data - pb.data);
+        }
         model_free(&m2);
         params_free(&pb2);
         /* a model of another size refuses these weights, naming the tensor */
@@ -765,6 +845,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_and_counts),
         cmocka_unit_test(test_seq_cls_names),
+        cmocka_unit_test(test_xlnet_names),
         cmocka_unit_test(test_frozen_encoder),
         cmocka_unit_test(test_copy_matching),
         cmocka_unit_test(test_copy_encoder),

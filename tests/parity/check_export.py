@@ -28,7 +28,10 @@ For fmlab-distil: see check_distil (the teacher is built with PARITY_PRETRAIN_ST
 For fmlab-electra: see check_electra (the generator and the discriminator with their shared
 embeddings, the corrupted batch, the train setting's frozen model).
 
-  check_export.py PATH/TO/fmlab-mlm|fmlab-nsp|fmlab-albert|fmlab-finetune|fmlab-distil|fmlab-electra|fmlab-gpt|fmlab-icl
+For fmlab-xlnet: see check_xlnet (fmlab's own two-stream model rebuilt from its description, the
+permutation batch checked against perm_order, both streams' attention).
+
+  check_export.py PATH/TO/fmlab-mlm|fmlab-nsp|fmlab-albert|fmlab-finetune|fmlab-distil|fmlab-electra|fmlab-gpt|fmlab-icl|fmlab-xlnet
 """
 import json
 import math
@@ -535,6 +538,227 @@ def check_electra(prog):
     return 1 if failed else 0
 
 
+# fmlab-xlnet: fmlab's own two-stream permutation model (FmlabXLNetLMHeadModel: BERT's encoder and
+# MLM head under xlnet.* / cls.predictions.*, no token types, and xlnet.mask_emb), rebuilt here from
+# the lesson's description alone. The content stream h starts at LN_emb(word + position), the query
+# stream g at LN_emb(mask_emb + position); every layer runs h through BERT's layer under
+# content_mask, and g through the same weights with g's queries reading the keys and values of the
+# layer's input h under query_mask (then output projection + residual g, LayerNorm, feed-forward +
+# residual, LayerNorm). Masks are allow masks: a masked key gets probability exactly 0, and a query
+# that may see no key at all (the first of each order in the query stream) attends to nothing (its
+# attention output is 0). The predictions: g of the last layer at the targets (target_mapping's
+# one-hot rows), through BERT's MLM head; plm = their mean cross-entropy. The BERT trained beside it
+# is not exported. The last run predicts every position (num_predict = seq_len), so that the first
+# of each order, which sees nothing in the query stream, is a target too.
+RUNS_XLNET = [
+    ["--steps", "6"],
+    ["--steps", "7", "--seed", "4", "--batch", "6", "--set", "seq_len=12", "--set", "num_predict=4"],
+    ["--steps", "5", "--seed", "9", "--batch", "5", "--set", "num_hidden_layers=3", "--set", "hidden_size=48",
+     "--set", "num_attention_heads=3", "--set", "intermediate_size=96"],
+    ["--steps", "80", "--seed", "3"],
+    ["--steps", "4", "--seed", "2", "--batch", "4", "--set", "seq_len=8", "--set", "num_predict=8",
+     "--set", "mask_replace_prob=0.5", "--set", "random_replace_prob=0.5"],
+]
+
+
+def xlnet_attention(q, k, v, nh, keep):
+    """softmax(q kᵀ / √d) v over the keys keep (B,T,T) allows, exactly 0 elsewhere; a row that
+    allows no key has probabilities 0 and output 0 (no NaN from a softmax over nothing)."""
+    q, k, v = check.split_heads(q, nh), check.split_heads(k, nh), check.split_heads(v, nh)
+    some = keep.any(dim=-1, keepdim=True)  # (B,T,1)
+    scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    scores = scores.masked_fill(~(keep | ~some)[:, None], float("-inf"))
+    probs = torch.softmax(scores, dim=-1) * some[:, None].to(scores.dtype)
+    return check.merge_heads(probs @ v), probs
+
+
+def xlnet_forward(P, cfg, batch):
+    ids = batch["input_ids"]
+    B, T = ids.shape
+    eps, nh = cfg["layer_norm_eps"], cfg["num_attention_heads"]
+    act = check.ACT[cfg["hidden_act"]]
+    pos = P["xlnet.embeddings.position_embeddings.weight"][:T][None]  # (1,T,H)
+    h = check.layer_norm(check.embedding(ids, P, "xlnet.embeddings.word_embeddings", cfg["pad_token_id"]) + pos, P,
+                         "xlnet.embeddings.LayerNorm", eps)
+    g = check.layer_norm(P["xlnet.mask_emb"].view(1, 1, -1) + pos, P, "xlnet.embeddings.LayerNorm", eps).expand(B, T, -1)
+    content, query = batch["content_mask"] == 1, batch["query_mask"] == 1
+    names = check.bert_names("xlnet")
+    attns = {"content": [], "query": []}
+
+    def rest(x, ctx, n):
+        x = check.layer_norm(check.linear(ctx, P, n["o"]) + x, P, n["ln1"], eps)
+        return check.layer_norm(check.linear(act(check.linear(x, P, n["ffn_in"])), P, n["ffn_out"]) + x, P, n["ln2"], eps)
+
+    for i in range(cfg["num_hidden_layers"]):
+        n = names(i)
+        k, v = check.linear(h, P, n["k"]), check.linear(h, P, n["v"])
+        ch, ph = xlnet_attention(check.linear(h, P, n["q"]), k, v, nh, content)
+        cg, pg = xlnet_attention(check.linear(g, P, n["q"]), k, v, nh, query)
+        attns["content"].append(ph)
+        attns["query"].append(pg)
+        h, g = rest(h, ch, n), rest(g, cg, n)
+    gt = torch.einsum("bkt,bth->bkh", batch["target_mapping"].to(check.DT), g)  # the targets' query stream
+    x = check.layer_norm(act(check.linear(gt, P, "cls.predictions.transform.dense")), P,
+                         "cls.predictions.transform.LayerNorm", eps)
+    logits = x @ P["xlnet.embeddings.word_embeddings.weight"].T + P["cls.predictions.bias"]
+    plm = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch["labels"].reshape(-1))
+    return {"plm": plm}, {"logits": logits, "attn": attns}
+
+
+def xlnet_batch_problems(raw, B, T, K, V):
+    """The batch as XLNet defines it from perm_order alone: ranks, the masks, the targets (the last
+    K of each order, in order), the labels (the text there); ids in the vocabulary."""
+    problems = []
+    want = {"input_ids": (B, T), "perm_order": (B, T), "perm_mask": (B, T, T), "content_mask": (B, T, T),
+            "query_mask": (B, T, T), "target_mapping": (B, K, T), "labels": (B, K)}
+    if sorted(raw) != sorted(want):
+        return ["batch.safetensors holds %s" % sorted(raw)]
+    for name, shape in want.items():
+        if raw[name].shape != shape:
+            problems.append("%s has shape %s, not %s" % (name, raw[name].shape, shape))
+    if problems:
+        return problems
+    order, ids = raw["perm_order"], raw["input_ids"]
+    if int(ids.min()) < 0 or int(ids.max()) >= V:
+        problems.append("input_ids out of the vocabulary: %d..%d" % (int(ids.min()), int(ids.max())))
+    for b in range(B):
+        if sorted(order[b].tolist()) != list(range(T)):
+            problems.append("perm_order row %d is not a permutation of 0..%d: %s" % (b, T - 1, order[b].tolist()))
+            continue
+        rank = np.empty(T, dtype=np.int64)
+        rank[order[b]] = np.arange(T)
+        content = (rank[None, :] <= rank[:, None]).astype(np.int64)  # [i, j]: rank(j) <= rank(i)
+        query = (rank[None, :] < rank[:, None]).astype(np.int64)
+        for name, m in (("content_mask", content), ("query_mask", query), ("perm_mask", 1 - query)):
+            if not np.array_equal(raw[name][b], m):
+                problems.append("row %d: %s is not what perm_order's ranks give (%d cells differ)" % (
+                    b, name, int((raw[name][b] != m).sum())))
+        tm = np.zeros((K, T), dtype=np.float32)
+        tm[np.arange(K), order[b, T - K:]] = 1
+        if not np.array_equal(raw["target_mapping"][b], tm):
+            problems.append("row %d: target_mapping's rows are not the last %d positions of perm_order" % (b, K))
+        if not np.array_equal(raw["labels"][b], ids[b, order[b, T - K:]]):
+            problems.append("row %d: labels %s are not input_ids at the targets %s" % (
+                b, raw["labels"][b].tolist(), order[b, T - K:].tolist()))
+    if not np.array_equal(raw["perm_mask"], 1 - raw["query_mask"]):
+        problems.append("perm_mask is not 1 - query_mask")
+    return problems
+
+
+def check_xlnet(prog):
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, args in enumerate(RUNS_XLNET):
+            out = os.path.join(tmp, "e%d" % i)
+            label = " ".join(args)
+            run = subprocess.run([prog, "--headless", "--no-screenshot", "--export", out] + args, capture_output=True)
+            if run.returncode != 0:
+                failed += report(label, ["exit status %d: %s" % (run.returncode, run.stderr.decode("utf-8", "replace")
+                                                                 .strip())], "")
+                continue
+            lesson = json.load(open(os.path.join(out, "lesson.json")))
+            settings = lesson["settings"]
+            cfg = json.load(open(os.path.join(out, "xlnet", "config.json")))
+            vocab = open(os.path.join(out, "xlnet", "vocab.txt"), encoding="utf-8", newline="").read().split("\n")
+            if vocab[-1] == "":
+                vocab.pop()
+            raw_params = check.load_safetensors(os.path.join(out, "xlnet", "model.safetensors"))
+            P = check.leaf_params(os.path.join(out, "xlnet", "model.safetensors"))
+            grads = check.load_safetensors(os.path.join(out, "xlnet", "grads.safetensors"))
+            raw = check.load_safetensors(os.path.join(out, "batch.safetensors"))
+            attn = check.load_safetensors(os.path.join(out, "attentions.safetensors"))
+            problems = []
+            want = run_settings(args)
+            for k, v in want.items():
+                if settings.get(k) != v:
+                    problems.append("lesson.json settings: %s = %r, the run set %r" % (k, settings.get(k), v))
+            B, T, K = lesson["batch_size"], lesson["seq_len"], settings["num_predict"]
+            if settings.get("seq_len") != T or want.get("batch_size", B) != B:
+                problems.append("lesson.json: batch_size %s, seq_len %s (settings %s)" % (B, T, settings.get("seq_len")))
+            # only the XLNet is exported: the BERT beside it is its yardstick
+            folders = sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d)))
+            if folders != ["xlnet"]:
+                problems.append("the export's model folders are %s, not xlnet alone" % folders)
+            # config.json and the tensors: BERT's encoder and head under xlnet.*, no token types, mask_emb (1, H)
+            H, L = settings["hidden_size"], settings["num_hidden_layers"]
+            if cfg.get("architectures") != ["FmlabXLNetLMHeadModel"] or cfg.get("type_vocab_size") != 0:
+                problems.append("config.json: architectures %s, type_vocab_size %s" % (cfg.get("architectures"),
+                                                                                       cfg.get("type_vocab_size")))
+            for k in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size"):
+                if cfg.get(k) != settings[k]:
+                    problems.append("config.json: %s = %r, settings %r" % (k, cfg.get(k), settings[k]))
+            if cfg.get("vocab_size") != len(vocab):
+                problems.append("config.json: vocab_size %r, vocab.txt has %d lines" % (cfg.get("vocab_size"), len(vocab)))
+            layer = ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+                     "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm"]
+            want_names = {"xlnet.mask_emb", "xlnet.embeddings.word_embeddings.weight",
+                          "xlnet.embeddings.position_embeddings.weight", "cls.predictions.bias"}
+            for base in ["xlnet.embeddings.LayerNorm", "cls.predictions.transform.dense",
+                         "cls.predictions.transform.LayerNorm"] + ["xlnet.encoder.layer.%d.%s" % (l, n)
+                                                                   for l in range(L) for n in layer]:
+                want_names |= {base + ".weight", base + ".bias"}
+            if set(raw_params) != want_names:
+                problems.append("model.safetensors: extra %s, missing %s" % (sorted(set(raw_params) - want_names)[:5],
+                                                                            sorted(want_names - set(raw_params))[:5]))
+            if "xlnet.mask_emb" in raw_params and raw_params["xlnet.mask_emb"].shape != (1, H):
+                problems.append("xlnet.mask_emb has shape %s, not (1, %d)" % (raw_params["xlnet.mask_emb"].shape, H))
+            if set(grads) != set(raw_params):
+                problems.append("grads.safetensors: extra %s, missing %s" % (sorted(set(grads) - set(raw_params))[:5],
+                                                                            sorted(set(raw_params) - set(grads))[:5]))
+            # the batch
+            bp = xlnet_batch_problems(raw, B, T, K, len(vocab))
+            problems += bp
+            if bp or set(raw_params) != want_names:
+                failed += report(label, problems, "")
+                continue
+            batch = {k: torch.tensor(v) for k, v in raw.items()}
+            # the reference: plm, every gradient, both streams' attention
+            losses, outs = xlnet_forward(P, cfg, batch)
+            losses["plm"].backward()
+            if sorted(lesson["losses"]) != ["plm", "total"]:
+                problems.append("lesson.json losses: %s" % sorted(lesson["losses"]))
+            worst_loss = 0.0
+            for name in ("total", "plm"):
+                got, ref = lesson["losses"].get(name, float("nan")), losses["plm"].item()
+                r = abs(got - ref) / abs(ref)
+                worst_loss = max(worst_loss, r) if r == r else float("inf")
+                if not r < 1e-5:
+                    problems.append("loss %s %.7g vs torch %.7g (rel. %.1e)" % (name, got, ref, r))
+            p, worst = check.compare_grads({k: v for k, v in grads.items() if k in P}, P, "xlnet")
+            problems += p
+            if not p and worst >= 1e-4:  # measured: at most 2e-6 over these runs
+                problems.append("worst gradient relative error %.1e (float rounding gives about 1e-6)" % worst)
+            worst_abs = max(float(np.abs(g - P[k].grad.numpy()).max()) for k, g in grads.items()
+                            if k in P and P[k].grad is not None and g.shape == tuple(P[k].grad.shape))
+            if P["xlnet.mask_emb"].grad is None or not bool((P["xlnet.mask_emb"].grad != 0).any()):
+                problems.append("torch gives mask_emb no gradient: the query stream is not in the loss")
+            want_attn = ["xlnet.layer.%d.%s" % (l, s) for l in range(L) for s in ("content", "query")]
+            if sorted(attn) != sorted(want_attn):
+                problems.append("attentions.safetensors holds %s" % sorted(attn))
+            worst_attn = 0.0
+            for stream, mask in (("content", raw["content_mask"]), ("query", raw["query_mask"])):
+                for l, ref in enumerate(outs["attn"][stream]):
+                    a = attn.get("xlnet.layer.%d.%s" % (l, stream))
+                    if a is None or a.shape != tuple(ref.shape):
+                        problems.append("%s attention layer %d: shape %s vs %s" % (
+                            stream, l, None if a is None else a.shape, tuple(ref.shape)))
+                        continue
+                    d = np.abs(a - ref.detach().numpy()).max()
+                    worst_attn = max(worst_attn, d)
+                    if d > 1e-5:
+                        problems.append("%s attention layer %d differs by %.2e" % (stream, l, d))
+                    hidden = np.broadcast_to((mask == 0)[:, None], a.shape)
+                    if not (a[hidden] == 0).all():
+                        problems.append("%s attention layer %d: %d probabilities where the mask forbids are not 0" % (
+                            stream, l, int((a[hidden] != 0).sum())))
+            bad = report(label, problems, "plm %.5f, rel. error %.1e; worst gradient rel. error %.1e (abs. %.1e); worst "
+                         "attention diff %.1e" % (losses["plm"].item(), worst_loss, worst, worst_abs, worst_attn))
+            failed += bad
+            passed += 1 - bad
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
 # fmlab-gpt: short runs; the third removes the causal mask (the leak)
 RUNS_GPT = [
     ["--steps", "20"],
@@ -694,6 +918,8 @@ def main():
         return check_distil(prog)
     if os.path.basename(prog) == "fmlab-electra":
         return check_electra(prog)
+    if os.path.basename(prog) == "fmlab-xlnet":
+        return check_xlnet(prog)
     if "gpt" in os.path.basename(prog):
         return check_gpt(prog, RUNS_GPT)
     if os.path.basename(prog) == "fmlab-icl":

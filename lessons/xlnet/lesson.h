@@ -26,9 +26,13 @@ enum { XL_BERT_MLM,          /* the BERT's mean cross-entropy on the batch's tar
        XL_EVAL_LOSS_FIRST,   /* the XLNet's held-out loss on each order's first target, which sees
                                 exactly the tokens the BERT sees (every non-target) */
        XL_EVAL_LOSS_LATER,   /* on its later targets, which also see the targets before them */
+       XL_EVAL_BERT_LOSS_FIRST, XL_EVAL_BERT_LOSS_LATER,   /* the BERT's on the same two sets of targets */
        XL_NEXTRA };
-/* the curves' reference lines (run->refs) */
-enum { REF_UNIGRAM_ENTROPY, REF_UNIGRAM_ACCURACY };
+/* the curves' reference lines (run->refs): the training text's unigram entropy and the share
+   of its most frequent token; the unigram cross-entropy of the held-out set's first targets
+   and of its later ones (they are different tokens: on the plateau their losses differ by
+   this much without any context) */
+enum { REF_UNIGRAM_ENTROPY, REF_UNIGRAM_ACCURACY, REF_UNIGRAM_FIRST, REF_UNIGRAM_LATER };
 
 #define XL_EVAL_BATCHES 8     /* the held-out set: 8 batches (1,536 targets at the defaults) */
 #define XL_TOPK 5
@@ -65,6 +69,7 @@ typedef struct Xlnet {
     XlnetBatch batch;            /* the current batch (the last one trained on, or a fresh one) */
     XlnetBatch eval_batches[XL_EVAL_BATCHES];   /* a fixed held-out set, drawn once from the seed */
     XlnetPass pass;              /* the last forward on the batch */
+    float *unigram_nll;          /* (V) −log p(token) under the training text's frequencies, add-½ smoothed */
     float *row_loss[XL_MODELS];  /* (B·K) each target's cross-entropy in that forward */
     int32_t *row_top[XL_MODELS]; /* (B·K) each target's most probable token */
 } Xlnet;
@@ -116,6 +121,12 @@ typedef struct XlnetProbe {
     float xl_p[XL_PROBE_MAX][XL_TOPK], bert_p[XL_PROBE_MAX][XL_TOPK];
 } XlnetProbe;
 void xlnet_probe(Run *r, Model *model, const char *text, void *result);
+
+/* The unigram lines of the held-out set: the mean −log p(token) under the training text's
+ * frequencies (add-½ smoothed over the vocabulary, as corpus_ngram_baselines) of every
+ * held-out target, of each order's first target and of the later ones: what a model on the
+ * plateau scores on each set. */
+void xlnet_unigram_lines(const Xlnet *m, double *all, double *first, double *later);
 
 /* The loss of one batch's logits, in double (the tests' reference): the mean over the rows of
  * logsumexp(row) - row[label]. */

@@ -169,14 +169,33 @@ static void next_batch(Run *r)
     draw_batch(r, &m->train, &r->rng, true, &m->batch);
 }
 
+void xlnet_unigram_lines(const Xlnet *m, double *all, double *first, double *later)
+{
+    double sum[2] = {0};
+    long n[2] = {0};
+    for (int i = 0; i < XL_EVAL_BATCHES; i++) {
+        const XlnetBatch *b = &m->eval_batches[i];
+        for (int j = 0; j < b->B * b->K; j++) {
+            int later_one = j % b->K != 0;
+            sum[later_one] += m->unigram_nll[b->labels[j]];
+            n[later_one]++;
+        }
+    }
+    *all = n[0] + n[1] ? (sum[0] + sum[1]) / (double)(n[0] + n[1]) : NAN;
+    *first = n[0] ? sum[0] / (double)n[0] : NAN;
+    *later = n[1] ? sum[1] / (double)n[1] : NAN;
+}
+
 /* a fixed held-out set, the same for every run with this seed and num_predict: windows,
-   orders and targets */
+   orders and targets; and the unigram lines of its first and later targets */
 static void draw_eval_set(Run *r)
 {
     Xlnet *m = KIT_SELF(r, Xlnet);
     Rng er;
     rng_seed(&er, r->opt.seed, 2);
     for (int i = 0; i < XL_EVAL_BATCHES; i++) draw_batch(r, &m->eval, &er, false, &m->eval_batches[i]);
+    double all;
+    xlnet_unigram_lines(m, &all, &r->refs[REF_UNIGRAM_FIRST], &r->refs[REF_UNIGRAM_LATER]);
 }
 
 /* num_predict in the window: the held-out set is drawn again with that many targets. The
@@ -217,6 +236,18 @@ static int init(Run *r)
     if (corpus_unigram_baseline(&m->train, m->vocab.size, &r->refs[REF_UNIGRAM_ENTROPY], &r->refs[REF_UNIGRAM_ACCURACY]))
         return runtime_usage_error(info, "out of memory");
 
+    /* −log p of every token under the training text's frequencies, for the unigram lines */
+    int V = m->vocab.size;
+    int64_t *counts = calloc((size_t)V, sizeof *counts);
+    if (!counts || !(m->unigram_nll = malloc((size_t)V * sizeof *m->unigram_nll))) {
+        free(counts);
+        return runtime_usage_error(info, "out of memory");
+    }
+    corpus_unigram(&m->train, V, counts);
+    for (int v = 0; v < V; v++)
+        m->unigram_nll[v] = (float)-log(((double)counts[v] + 0.5) / ((double)m->train.nids + 0.5 * V));
+    free(counts);
+
     model_init(kit_model(r, XL_XLNET), &xcfg, kit_block(r, XL_XLNET), "", NULL);
     model_init(kit_model(r, XL_BERT), &bcfg, kit_block(r, XL_BERT), "", NULL);
 
@@ -239,6 +270,7 @@ static void lesson_free(Run *r)
     batch_free(&m->batch);
     for (int i = 0; i < XL_EVAL_BATCHES; i++) batch_free(&m->eval_batches[i]);
     for (int i = 0; i < XL_MODELS; i++) free(m->row_loss[i]), free(m->row_top[i]);
+    free(m->unigram_nll);
     corpus_free(&m->train);
     corpus_free(&m->eval);
     vocab_free(&m->vocab);
@@ -357,7 +389,7 @@ static void evaluate(Run *r, float *extra)
 {
     Xlnet *m = KIT_SELF(r, Xlnet);
     if (m->eval_batches[0].K != num_predict(r)) draw_eval_set(r);
-    double sum[XL_MODELS] = {0}, first = 0, later = 0;
+    double sum[XL_MODELS] = {0}, first[XL_MODELS] = {0}, later[XL_MODELS] = {0};
     int right[XL_MODELS] = {0}, n = 0, nfirst = 0, nlater = 0;
     size_t cap = (size_t)r->B * r->T;
     float *rl = malloc(cap * sizeof *rl);
@@ -375,10 +407,12 @@ static void evaluate(Run *r, float *extra)
             right[k] += correct(top, b->labels, rows);
             for (int j = 0; j < rows; j++) {
                 sum[k] += rl[j];
-                if (k == XL_XLNET && j % b->K == 0) first += rl[j], nfirst++;
-                else if (k == XL_XLNET) later += rl[j], nlater++;
+                if (j % b->K == 0) first[k] += rl[j];
+                else later[k] += rl[j];
             }
         }
+        nfirst += b->B;
+        nlater += rows - b->B;
         n += rows;
         kit_eval_end(r, scope);
     }
@@ -387,8 +421,10 @@ static void evaluate(Run *r, float *extra)
     extra[XL_EVAL_BERT_LOSS] = (float)(sum[XL_BERT] / n);
     extra[XL_EVAL_ACCURACY] = (float)right[XL_XLNET] / (float)n;
     extra[XL_EVAL_BERT_ACCURACY] = (float)right[XL_BERT] / (float)n;
-    extra[XL_EVAL_LOSS_FIRST] = nfirst ? (float)(first / nfirst) : NAN;
-    extra[XL_EVAL_LOSS_LATER] = nlater ? (float)(later / nlater) : NAN;
+    extra[XL_EVAL_LOSS_FIRST] = nfirst ? (float)(first[XL_XLNET] / nfirst) : NAN;
+    extra[XL_EVAL_LOSS_LATER] = nlater ? (float)(later[XL_XLNET] / nlater) : NAN;
+    extra[XL_EVAL_BERT_LOSS_FIRST] = nfirst ? (float)(first[XL_BERT] / nfirst) : NAN;
+    extra[XL_EVAL_BERT_LOSS_LATER] = nlater ? (float)(later[XL_BERT] / nlater) : NAN;
 }
 
 double xlnet_reference_loss(const float *logits, const int32_t *labels, int rows, int V)
@@ -506,7 +542,7 @@ void xlnet_probe(Run *r, Model *model, const char *text, void *result)
 static const char *const parts[] = {"plm"};
 static const char *const extra[] = {"bert_mlm",      "accuracy",           "bert_accuracy",   "eval_loss",
                                     "eval_bert_loss", "eval_accuracy",     "eval_bert_accuracy", "eval_loss_first",
-                                    "eval_loss_later"};
+                                    "eval_loss_later", "eval_bert_loss_first", "eval_bert_loss_later"};
 static const KitModelSpec models[] = {
     {"xlnet", "FmlabXLNetLMHeadModel", XL_XLNET, true, {"content", "query"}, "XLNet", false},
     {"bert", "BertForMaskedLM", XL_BERT, true, {""}, "BERT (same targets)", true},

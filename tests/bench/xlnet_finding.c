@@ -204,11 +204,11 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
-/* The unigram lines of one seed's held-out set: the cross-entropy of its targets (all, each
-   order's first, the later ones) under the training text's token frequencies (add-½ smoothed
-   over the vocabulary, as corpus_ngram_baselines), what a model on the plateau scores. The
-   held-out set depends on the seed alone (not on the BERT's corruption), so the lesson is set
-   up here with that seed and its set read. Also the training text's entropy (the lesson's
+/* The unigram lines of one seed's held-out set (xlnet_unigram_lines: the cross-entropy of its
+   targets, all, each order's first, the later ones, under the training text's token
+   frequencies), what a model on the plateau scores. The held-out set depends on the seed
+   alone (not on the BERT's corruption), so the lesson is set up here with that seed and its
+   set read. Also the training text's entropy (the lesson's
    reference line) and the held-out text's unigram cross-entropy. */
 enum { L_ALL, L_FIRST, L_LATER, NL };
 static int unigram_lines(int seed, double line[NL], double *entropy, double *text)
@@ -221,28 +221,10 @@ static int unigram_lines(int seed, double line[NL], double *entropy, double *tex
     static Run L;
     if (kit_init(&L, &xlnet_lesson, &o) >= 0) return -1;
     const Xlnet *m = KIT_SELF(&L, Xlnet);
-    int V = L.vocab->size;
-    int64_t *counts = calloc((size_t)V, sizeof *counts);
-    double bigram, lambda, sum[NL] = {0};
-    long n[NL] = {0};
-    int rc = counts ? corpus_ngram_baselines(&m->train, &m->eval, V, text, &bigram, &lambda) : -1;
-    if (!rc) {
-        corpus_unigram(&m->train, V, counts);
-        double total = (double)m->train.nids + 0.5 * V;
-        for (int i = 0; i < XL_EVAL_BATCHES; i++) {
-            const XlnetBatch *b = &m->eval_batches[i];
-            for (int j = 0; j < b->B * b->K; j++) {
-                int y = b->labels[j];
-                double nll = -log(((double)(y >= 0 && y < V ? counts[y] : 0) + 0.5) / total);
-                int at = j % b->K == 0 ? L_FIRST : L_LATER;
-                sum[L_ALL] += nll, n[L_ALL]++;
-                sum[at] += nll, n[at]++;
-            }
-        }
-        for (int k = 0; k < NL; k++) line[k] = n[k] ? sum[k] / (double)n[k] : NAN;
-    }
+    double bigram, lambda;
+    int rc = corpus_ngram_baselines(&m->train, &m->eval, L.vocab->size, text, &bigram, &lambda);
+    xlnet_unigram_lines(m, &line[L_ALL], &line[L_FIRST], &line[L_LATER]);
     *entropy = L.refs[REF_UNIGRAM_ENTROPY];
-    free(counts);
     kit_free(&L);
     return rc;
 }

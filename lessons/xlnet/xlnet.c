@@ -251,8 +251,10 @@ static int init(Run *r)
     model_init(kit_model(r, XL_XLNET), &xcfg, kit_block(r, XL_XLNET), "", NULL);
     model_init(kit_model(r, XL_BERT), &bcfg, kit_block(r, XL_BERT), "", NULL);
 
-    /* two streams through every layer, and the BERT beside them */
-    r->arena_bytes = 2 * kit_arena_bytes(r, &xcfg) + kit_arena_bytes(r, &bcfg);
+    /* two streams through every layer and the BERT beside them, for the step and, on top of
+       it, a held-out forward of both */
+    r->arena_bytes = kit_arena_bytes(r, &xcfg) - kit_forward_bytes(&xcfg, r->B, r->T) +
+                     2 * (2 * kit_forward_bytes(&xcfg, r->B, r->T) + kit_forward_bytes(&bcfg, r->B, r->T));
     size_t bk = (size_t)r->B * r->T;
     if (batch_alloc(&m->batch, r->B, r->T)) return runtime_usage_error(info, "out of memory");
     for (int i = 0; i < XL_EVAL_BATCHES; i++)

@@ -46,6 +46,14 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check  # noqa: E402
 
+def run_export(prog, out, args):
+    """The lesson headless with --export out: None, or its failure in one line."""
+    run = subprocess.run([prog, "--headless", "--no-screenshot", "--export", out] + args, capture_output=True)
+    if run.returncode == 0:
+        return None
+    return "exit status %d: %s" % (run.returncode, run.stderr.decode("utf-8", "replace").strip())
+
+
 def report(label, problems, summary):
     """One export's verdict, printed: the problems (at most 10), or the summary. Returns 1 if it failed."""
     if problems:
@@ -427,10 +435,9 @@ def check_electra(prog):
         for i, args in enumerate(RUNS_ELECTRA):
             out = os.path.join(tmp, "e%d" % i)
             label = " ".join(args)
-            run = subprocess.run([prog, "--headless", "--no-screenshot", "--export", out] + args, capture_output=True)
-            if run.returncode != 0:
-                failed += report(label, ["exit status %d: %s" % (run.returncode, run.stderr.decode("utf-8", "replace")
-                                                                 .strip())], "")
+            err = run_export(prog, out, args)
+            if err:
+                failed += report(label, [err], "")
                 continue
             lesson = json.load(open(os.path.join(out, "lesson.json")))
             settings = lesson["settings"]
@@ -651,10 +658,9 @@ def check_xlnet(prog):
         for i, args in enumerate(RUNS_XLNET):
             out = os.path.join(tmp, "e%d" % i)
             label = " ".join(args)
-            run = subprocess.run([prog, "--headless", "--no-screenshot", "--export", out] + args, capture_output=True)
-            if run.returncode != 0:
-                failed += report(label, ["exit status %d: %s" % (run.returncode, run.stderr.decode("utf-8", "replace")
-                                                                 .strip())], "")
+            err = run_export(prog, out, args)
+            if err:
+                failed += report(label, [err], "")
                 continue
             lesson = json.load(open(os.path.join(out, "lesson.json")))
             settings = lesson["settings"]

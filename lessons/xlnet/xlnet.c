@@ -44,8 +44,8 @@ static const KeyDef keys[] = {
     /* lesson */
     {"seq_len", 18, 4, 512, true, "tokens per window of running text", NULL},
     {"num_predict", 3, 1, 512, true,
-     "positions predicted per window: the last num_predict of each factorization order (target_mapping's K; the "
-     "paper's K = seq_len / num_predict, 18 / 3 = 6)", NULL},
+     "positions predicted per window: the last num_predict of each factorization order (at most seq_len; the "
+     "paper's K, the share 1/K predicted, is seq_len / num_predict: 18 / 3 = 6)", NULL},
     {"mask_replace_prob", 0.8, 0, 1, false,
      "the BERT beside it, training: of its targets, replaced by [MASK] (held-out: every one)", NULL},
     {"random_replace_prob", 0.1, 0, 1, false, "the BERT beside it, training: of its targets, replaced by a random token",

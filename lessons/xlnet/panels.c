@@ -9,12 +9,14 @@
  *   the masks:    the content and the query mask side by side, by position or in the order (V)
  *   the targets:  each target's token, both models' guesses and p(true) on the same position,
  *                 the paper's "New York" sum on this window, both top 5s at the target picked
+ *   stored:       tests/bench/xlnet_finding's table (finding.csv) and this run's figures under it
  *   probe:        a sentence with [mask]s: XLNet fills them one after another, BERT all at once
  *
  * and its keys: , and . step back and on through the order, V the masks by position ⇄ in order. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "datasets/tokenizer.h"
@@ -600,6 +602,91 @@ static void probe_panel(Viz *v, VizRect c, const KitFrame *f)
     if (shown < nh) kit_more_hint(v, c, y, f, "the top 5 at every hidden token");
 }
 
+/* ------------------------------------------------------ the stored experiment ---- */
+
+static const char *const FINDING_COL[4] = {"eval_loss", "eval_bert_loss", "eval_loss_first", "eval_loss_later"};
+
+/* a row of finding.csv: the four held-out losses (mean, ± sd) and the seeds off the plateau */
+static void finding_row(KitLines *l, const KitFinding *fd, const char *row, int w, bool sd)
+{
+    char a[4][24], col[48], off[64] = "";
+    for (int k = 0; k < 4; k++) {
+        snprintf(col, sizeof col, "%s_sd", FINDING_COL[k]);
+        double m = kit_finding(fd, row, FINDING_COL[k]), d = kit_finding(fd, row, col);
+        snprintf(a[k], sizeof a[k], !sd || isnan(d) ? "%.2f" : "%.2f±%.2f", m, d);
+    }
+    double n = kit_finding(fd, row, "seeds"), xo = kit_finding(fd, row, "xlnet_off_plateau");
+    if (!isnan(xo)) snprintf(off, sizeof off, "%g/%-5g %g/%g", xo, n, kit_finding(fd, row, "bert_off_plateau"), n);
+    w += strstr(a[0], "±") != NULL; /* ± is two bytes */
+    kit_lines_add(l, FONT_MONO, VIZ_TEXT, "%-8s %-*s %-*s %-*s %-*s %s", row, w, a[0], w, a[1], w, a[2], w, a[3], off);
+}
+
+/* finding.csv (tests/bench/xlnet_finding): each step read, then this run, the unigram lines and
+   the all-[MASK] BERT's last step. brief 1: no sd; 2: only the steps at half and all of the run */
+static void finding_lines(KitLines *l, const KitFrame *f, int brief)
+{
+    const KitSnap *s = f->s;
+    const KitFinding *fd = s->finding;
+    *l = (KitLines){0};
+    if (!fd || fd->rows <= 0) {
+        kit_lines_add(l, FONT_SANS, VIZ_DIM, "No stored experiment (tests/bench/xlnet_finding --write). %s", fd ? fd->why : "");
+        return;
+    }
+    int w = brief ? 8 : 10;
+    kit_lines_add(l, FONT_MONO, VIZ_DIM, "%-8s %-*s %-*s %-*s %-*s %s", "step", w, "XLNet", w, "BERT", w, "XL first", w,
+                  "XL later", "XL off  BERT off");
+    const char *mask = NULL;
+    long last = 0;
+    for (int i = 0; i < fd->rows; i++)
+        if (!strncmp(fd->row[i], "mask_", 5)) mask = fd->row[i];
+        else if (atol(fd->row[i]) > 0) last = atol(fd->row[i]);
+    for (int i = 0; i < fd->rows; i++) { /* the step rows ("mask_…" and "unigram" read as 0) */
+        long at = atol(fd->row[i]);
+        if (at > 0 && (brief < 2 || at == last || 2 * at == last)) finding_row(l, fd, fd->row[i], w, !brief);
+    }
+    double v[4], K = kit_snap_value(s, "num_predict");
+    for (int k = 0; k < 4; k++) v[k] = kit_last_value(s, FINDING_COL[k]);
+    if (!isnan(v[0]) && !isnan(v[1]) && K >= 1) { /* this run, against its line: a first and K-1 later targets */
+        double line = (s->refs[REF_UNIGRAM_FIRST] + (K - 1) * s->refs[REF_UNIGRAM_LATER]) / K - 0.2;
+        char step[24];
+        snprintf(step, sizeof step, s->step < 100000 ? "now %ld" : "now", s->step);
+        kit_lines_add(l, FONT_MONO, C_SEEN, "%-8s %-*.2f %-*.2f %-*.2f %-*.2f %-7s %s", step, w, v[0], w, v[1], w, v[2], w, v[3],
+                      v[0] <= line ? "yes" : "no", v[1] <= line ? "yes" : "no");
+    }
+    if (!isnan(kit_finding(fd, "unigram", FINDING_COL[0]))) finding_row(l, fd, "unigram", w, !brief);
+    if (mask)
+        kit_lines_add(l, FONT_SANS, VIZ_TEXT, "A BERT all [MASK], step %s: %.2f (%g/%g off), the XLNet beside it %.2f (%g/%g)",
+                      mask + 5, kit_finding(fd, mask, "eval_bert_loss"), kit_finding(fd, mask, "bert_off_plateau"),
+                      kit_finding(fd, mask, "seeds"), kit_finding(fd, mask, "eval_loss"),
+                      kit_finding(fd, mask, "xlnet_off_plateau"), kit_finding(fd, mask, "seeds"));
+    kit_lines_add(l, FONT_SANS, VIZ_DIM, "Held-out nats, mean%s of %g seeds at the defaults; off: 0.2 below the targets' "
+                  "unigram line.%s", brief ? "" : " ± sd", kit_finding(fd, fd->row[0], "seeds"), brief ? "" : " XL first: each "
+                  "order's first target, which reads what the BERT reads (tests/bench/xlnet_finding).");
+}
+
+/* the lines' height, or more than c's when a line of the table is wider than c */
+static int lines_need(Viz *v, VizRect c, const KitLines *l)
+{
+    for (int i = 0; i < l->n; i++)
+        if (l->font[i] == FONT_MONO && viz_text_width(v, l->text[i], FONT_MONO, 10) > c.w) return c.h + 1;
+    return kit_lines_height(v, c.w, l);
+}
+
+static int finding_draw(Viz *v, VizRect c, const KitFrame *f, bool draw)
+{
+    KitLines l;
+    finding_lines(&l, f, 0); /* grown only when the full table fits */
+    if (!draw) return lines_need(v, c, &l);
+    for (int brief = 1; brief <= 2 && lines_need(v, c, &l) > c.h; brief++) finding_lines(&l, f, brief);
+    int y = c.y;
+    VizRect r = c; /* room for the hint when not every line fits */
+    if (kit_lines_height(v, c.w, &l) > c.h) r.h -= viz_text_height(v, FONT_SANS, 9);
+    if (kit_lines_draw(v, r, &y, &l) < l.n) kit_more_hint(v, c, y, f, "the stored experiment");
+    return 0;
+}
+
+static void finding_panel(Viz *v, VizRect c, const KitFrame *f) { kit_draw_grown(v, c, f, finding_draw); }
+
 /* ------------------------------------------------------------------ headline ---- */
 
 static void headline(const KitFrame *f, char *buf, size_t n)
@@ -621,8 +708,9 @@ static void headline(const KitFrame *f, char *buf, size_t n)
 
 static const KitPanel panels[] = {
     {"The factorization order and its targets", order_panel, 30, 0, "The order"},
-    {"The masks the order sets: content and query stream", masks_panel, 38, 0, "The masks"},
+    {"The masks the order sets: content and query stream", masks_panel, 33, 0, "The masks"},
     {"The targets: XLNet and BERT on the same positions", targets_panel, 32, 0, "The targets"},
+    {"The stored experiment: XLNet and BERT over seeds", finding_panel, 25, 0, "Stored experiment"},
     {"Probe: a sentence with [mask], then Enter (Esc leaves)", probe_panel, 32, KIT_PANEL_PROBE, "Probe"},
 };
 

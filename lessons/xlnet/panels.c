@@ -714,9 +714,10 @@ static const KitPanel panels[] = {
     {"Probe: a sentence with [mask], then Enter (Esc leaves)", probe_panel, 32, KIT_PANEL_PROBE, "Probe"},
 };
 
-static const char *const split_cols[] = {"eval_loss_first", "eval_loss_later", "eval_bert_loss", NULL};
-static const char *const split_names[] = {"XLNet, first target", "XLNet, later targets", "BERT", NULL};
-static const int split_colors[] = {4, 2, 5};
+static const char *const split_cols[] = {"eval_loss_first", "eval_loss_later", "eval_bert_loss_first",
+                                         "eval_bert_loss_later", NULL};
+static const char *const split_names[] = {"XL 1st", "XL later", "BERT 1st", "later", NULL};
+static const int split_colors[] = {4, 2, 5, 0};
 static const char *const eval_cols[] = {"eval_loss", "eval_bert_loss", NULL};
 static const char *const train_cols[] = {"plm", "bert_mlm", NULL};
 static const char *const acc_cols[] = {"eval_accuracy", "eval_bert_accuracy", NULL};
@@ -724,8 +725,9 @@ static const char *const model_names[] = {"XLNet", "BERT", NULL};
 static const int model_colors[] = {1, 5};
 
 static const KitCurve curves[] = {
-    {.title = "Held-out loss: first target, later ones, BERT",
-     .ylabel = "cross-entropy", .ref = REF_UNIGRAM_ENTROPY, .ref_name = "unigram", .short_title = "First vs later",
+    {.title = "Held-out loss: each order's first target and the later ones, both models",
+     .ylabel = "cross-entropy", .ref = REF_UNIGRAM_FIRST, .ref_name = "unigram 1st", .ref2 = REF_UNIGRAM_LATER + 1,
+     .ref2_name = "later", .short_title = "First vs later",
      .series = split_cols, .series_name = split_names, .series_color = split_colors, .series_points = true},
     {.title = "Held-out loss on the same targets (nats)", .ylabel = "cross-entropy", .ref = REF_UNIGRAM_ENTROPY,
      .ref_name = "unigram", .short_title = "Held-out loss", .series = eval_cols, .series_name = model_names,
